@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from peyvand.accounts.roles import CAPABILITIES, role_of
+
+
+def role_context(request):
+    role = role_of(getattr(request, "user", None))
+    return {
+        "role": role,
+        "caps": {cap: role in roles for cap, roles in CAPABILITIES.items()},
+    }

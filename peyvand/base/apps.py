@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class BaseConfig(AppConfig):
+    name = "peyvand.base"
+    label = "base"
+    verbose_name = _("Base")

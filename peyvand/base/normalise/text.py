@@ -1,0 +1,53 @@
+"""Persian text: one spelling for the same letters and digits."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Arabic letters that Persian keyboards and old Excel files produce for Persian ones.
+_LETTERS = {
+    "\u064a": "\u06cc",  # ي ARABIC YEH -> ی
+    "\u0649": "\u06cc",  # ى ALEF MAKSURA -> ی
+    "\u0643": "\u06a9",  # ك ARABIC KAF -> ک
+}
+_DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
+_DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
+_TRANSLATE = {ord(k): v for k, v in _LETTERS.items()} | _DIGITS
+
+TATWEEL = "\u0640"
+ZWNJ = "\u200c"
+# Direction marks and embeddings/isolates that copy-paste drags along; invisible, never meant.
+_INVISIBLE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u0640]")
+# Arabic diacritics (harakat, tanwin, shadda, sukun, superscript alef).
+_DIACRITICS = re.compile("[\u064b-\u065f\u0670]")
+_SPACES = re.compile(r"\s+")
+_ZWNJ_RUN = re.compile("\u200c{2,}")
+
+
+def ascii_digits(value: str) -> str:
+    """Persian (۰-۹) and Arabic-Indic (٠-٩) digits to ASCII; nothing else changes."""
+    return value.translate(_DIGITS)
+
+
+def normalise_text(value: str | None) -> str:
+    """Canonical display text: NFC, Persian ی/ک, ASCII digits, no tatweel, diacritics or
+    direction marks, single spaces, ZWNJ kept (it is part of Persian spelling) but never
+    doubled or at a word edge."""
+    if not value:
+        return ""
+    text = unicodedata.normalize("NFC", str(value))
+    text = text.translate(_TRANSLATE)
+    text = _INVISIBLE.sub("", text)
+    text = _DIACRITICS.sub("", text)
+    text = _ZWNJ_RUN.sub(ZWNJ, text)
+    # ZWNJ next to a space or at an edge joins nothing.
+    text = re.sub(r"\s*\u200c\s+|\s+\u200c\s*", " ", text).strip(ZWNJ)
+    text = _SPACES.sub(" ", text).strip()
+    return unicodedata.normalize("NFC", text)
+
+
+def search_key(value: str | None) -> str:
+    """Key for matching typed queries to stored text: normalised, case-folded, ZWNJ as space."""
+    text = normalise_text(value).replace(ZWNJ, " ")
+    return _SPACES.sub(" ", text).casefold().strip()

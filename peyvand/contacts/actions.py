@@ -1,0 +1,571 @@
+"""Every write on contacts: create, upsert, update, identities, tags, notes, merge, erase.
+
+UI views, API handlers, the CLI, the demo loader and (later) imports all call these, so
+normalisation, role checks, timeline and audit rows happen the same way on every way in.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from peyvand.accounts.roles import require
+from peyvand.base.actor import Actor
+from peyvand.base.audit import record_audit
+from peyvand.base.dates import parse_date
+from peyvand.base.normalise import (
+    InvalidValue,
+    normalise_email,
+    normalise_national_id,
+    normalise_phone,
+    normalise_text,
+    search_key,
+)
+from peyvand.contacts.fields import fields_by_key, parse_field_value, set_field_value
+from peyvand.contacts.models import (
+    Contact,
+    ContactTag,
+    FieldValue,
+    Identity,
+    Note,
+    Tag,
+    TimelineEvent,
+)
+from peyvand.contacts.timeline import append_event
+
+SCALARS = ("first_name", "last_name", "language", "timezone", "birthday", "national_id",
+           "source")
+_TIMEZONES: set[str] = set()
+
+
+class ContactInvalid(ValueError):
+    """Input that cannot be saved; `errors` maps each field to what is wrong with it."""
+
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class IdentityConflict(ValueError):
+    """An identity being attached already belongs to another contact."""
+
+    def __init__(self, field_name: str, value: str, owner_id: int):
+        self.field = field_name
+        self.value = value
+        self.owner_id = owner_id
+        super().__init__(_("%(value)s already belongs to contact #%(id)s; merge the two "
+                           "contacts instead.") % {"value": value, "id": owner_id})
+
+
+@dataclass
+class ContactData:
+    """Validated input; None means "not given" (left as it is)."""
+
+    scalars: dict[str, Any] = field(default_factory=dict)
+    emails: list[str] | None = None
+    phones: list[str] | None = None
+    externals: list[tuple[str, str]] | None = None
+    tags: list[str] | None = None
+    fields: dict[str, Any] | None = None  # key -> typed value (None clears)
+
+    def identity_keys(self) -> list[tuple[str, str, str]]:
+        keys = [(Identity.Kind.EMAIL, "", e) for e in self.emails or []]
+        keys += [(Identity.Kind.PHONE, "", p) for p in self.phones or []]
+        keys += [(Identity.Kind.EXTERNAL, s, v) for s, v in self.externals or []]
+        return keys
+
+
+def _as_list(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _check_timezone(value: str) -> str:
+    if not _TIMEZONES:
+        _TIMEZONES.update(zoneinfo.available_timezones())
+    if value not in _TIMEZONES:
+        raise InvalidValue("timezone", _("“%(value)s” is not a known time zone (e.g. "
+                                         "Asia/Tehran).") % {"value": value}, value)
+    return value
+
+
+def check_contact_data(raw: dict[str, Any], *, require_identity: bool = False) -> ContactData:
+    """Normalise and validate everything in `raw`; collects every error before raising."""
+    errors: dict[str, str] = {}
+    data = ContactData()
+
+    def attempt(name: str, fn, value):
+        try:
+            return fn(value)
+        except InvalidValue as exc:
+            errors[exc.field or name] = str(exc.message)
+            return None
+
+    for name in ("first_name", "last_name"):
+        if name in raw and raw[name] is not None:
+            text = normalise_text(str(raw[name]))
+            if len(text) > 150:
+                errors[name] = _("At most 150 characters.")
+            data.scalars[name] = text
+    if raw.get("language") is not None:
+        lang = str(raw["language"]).strip().lower()[:2]
+        if lang not in Contact.Language.values:
+            errors["language"] = _("Language must be fa or en.")
+        data.scalars["language"] = lang
+    if raw.get("timezone") is not None:
+        data.scalars["timezone"] = attempt("timezone", _check_timezone, str(raw["timezone"]))
+    if "birthday" in raw:
+        birthday = attempt("birthday", lambda v: parse_date(v, "birthday"), raw["birthday"])
+        if birthday and birthday > timezone.localdate():
+            errors["birthday"] = _("A birthday cannot be in the future.")
+        data.scalars["birthday"] = birthday
+    if "national_id" in raw:
+        value = raw["national_id"]
+        data.scalars["national_id"] = (
+            attempt("national_id", normalise_national_id, value) if value else "")
+    if raw.get("source") is not None:
+        data.scalars["source"] = normalise_text(str(raw["source"]))[:64]
+
+    if "emails" in raw or raw.get("email"):
+        values = _as_list(raw.get("emails")) + _as_list(raw.get("email"))
+        data.emails = []
+        for i, v in enumerate(values):
+            e = attempt("email", lambda x, i=i: normalise_email(x, "email"), v)
+            if e and e not in data.emails:
+                data.emails.append(e)
+    if "phones" in raw or raw.get("phone"):
+        values = _as_list(raw.get("phones")) + _as_list(raw.get("phone"))
+        data.phones = []
+        for v in values:
+            p = attempt("phone", lambda x: normalise_phone(x, "phone"), v)
+            if p and p not in data.phones:
+                data.phones.append(p)
+    if "external_ids" in raw:
+        data.externals = []
+        for item in _as_list(raw["external_ids"]):
+            if not isinstance(item, dict) or not str(item.get("id") or "").strip() \
+                    or not str(item.get("source") or "").strip():
+                errors["external_ids"] = _("Each external id needs a source and an id.")
+                continue
+            pair = (normalise_text(str(item["source"]))[:64], str(item["id"]).strip()[:320])
+            if pair not in data.externals:
+                data.externals.append(pair)
+    if "tags" in raw and raw["tags"] is not None:
+        data.tags = []
+        for t in _as_list(raw["tags"]):
+            name = normalise_text(str(t))
+            if len(name) > 64:
+                errors["tags"] = _("A tag has at most 64 characters.")
+            elif name and name not in data.tags:
+                data.tags.append(name)
+    if raw.get("fields"):
+        if not isinstance(raw["fields"], dict):
+            errors["fields"] = _("Fields must be an object of key: value.")
+        else:
+            known = fields_by_key()
+            data.fields = {}
+            for key, value in raw["fields"].items():
+                cf = known.get(key)
+                if cf is None:
+                    errors[f"fields.{key}"] = _("There is no custom field “%(key)s”.") \
+                        % {"key": key}
+                    continue
+                data.fields[key] = attempt(f"fields.{key}",
+                                           lambda v, cf=cf: parse_field_value(cf, v), value)
+    if require_identity and not (data.emails or data.phones or data.externals):
+        errors.setdefault("email", _("An e-mail address or a mobile number is required."))
+    if errors:
+        raise ContactInvalid(errors)
+    return data
+
+
+# --- identities, tags, fields -----------------------------------------------------------------
+
+def find_owners(keys: list[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+    """Which contact holds each identity key already."""
+    if not keys:
+        return {}
+    cond = Q()
+    for kind, source, value in keys:
+        cond |= Q(kind=kind, source=source, value=value)
+    return {(i.kind, i.source, i.value): i.contact_id
+            for i in Identity.objects.filter(cond).only("kind", "source", "value", "contact_id")}
+
+
+def _attach_identities(contact: Contact, keys: list[tuple[str, str, str]]) -> list[str]:
+    owners = find_owners(keys)
+    added = []
+    for kind, source, value in keys:
+        owner = owners.get((kind, source, value))
+        if owner == contact.pk:
+            continue
+        if owner is not None:
+            raise IdentityConflict(kind, value, owner)
+        has_primary = Identity.objects.filter(contact=contact, kind=kind, is_primary=True).exists()
+        try:
+            with transaction.atomic():
+                Identity.objects.create(contact=contact, kind=kind, source=source, value=value,
+                                        is_primary=not has_primary and kind != "external")
+        except IntegrityError:
+            # Someone attached it between our look-up and insert.
+            holder = Identity.objects.get(kind=kind, source=source, value=value).contact_id
+            raise IdentityConflict(kind, value, holder)
+        added.append(value)
+    return added
+
+
+def _replace_identities(contact: Contact, kind: str, values: list[str]) -> None:
+    Identity.objects.filter(contact=contact, kind=kind).exclude(value__in=values).delete()
+    _attach_identities(contact, [(kind, "", v) for v in values])
+    if values and not Identity.objects.filter(contact=contact, kind=kind,
+                                              is_primary=True).exists():
+        Identity.objects.filter(contact=contact, kind=kind, value=values[0]).update(
+            is_primary=True)
+
+
+def tag_objects(names: list[str]) -> list[Tag]:
+    tags = []
+    for name in names:
+        tag, _created = Tag.objects.get_or_create(name=name)
+        tags.append(tag)
+    return tags
+
+
+def _set_tags(contact: Contact, names: list[str], *, replace: bool) -> tuple[list[str], list[str]]:
+    wanted = {t.pk: t for t in tag_objects(names)}
+    current = set(ContactTag.objects.filter(contact=contact).values_list("tag_id", flat=True))
+    added = [wanted[pk].name for pk in wanted if pk not in current]
+    ContactTag.objects.bulk_create(
+        [ContactTag(contact=contact, tag_id=pk) for pk in wanted if pk not in current],
+        ignore_conflicts=True)
+    removed: list[str] = []
+    if replace:
+        gone = current - set(wanted)
+        removed = list(Tag.objects.filter(pk__in=gone).values_list("name", flat=True))
+        ContactTag.objects.filter(contact=contact, tag_id__in=gone).delete()
+    return added, removed
+
+
+def _set_fields(contact: Contact, values: dict[str, Any]) -> list[str]:
+    known = fields_by_key()
+    changed = []
+    for key, value in values.items():
+        old, new = set_field_value(contact.pk, known[key], value)
+        if old != new:
+            changed.append(key)
+    return changed
+
+
+def refresh_search_text(contact: Contact) -> None:
+    """Rebuild the search key: names, e-mails, every form people type a mobile in."""
+    parts = [contact.first_name, contact.last_name, contact.national_id]
+    for kind, value in Identity.objects.filter(contact=contact).values_list("kind", "value"):
+        parts.append(value)
+        if kind == Identity.Kind.PHONE and value.startswith("+98"):
+            parts.append("0" + value[3:])
+    contact.search_text = " | ".join(search_key(p) for p in parts if p)
+    Contact.objects.filter(pk=contact.pk).update(search_text=contact.search_text)
+
+
+def _apply(contact: Contact, data: ContactData, *, replace_lists: bool) -> list[str]:
+    """Write `data` onto an existing contact; returns what changed."""
+    changed = []
+    for name, value in data.scalars.items():
+        if getattr(contact, name) != value:
+            setattr(contact, name, value)
+            changed.append(name)
+    if changed:
+        contact.save(update_fields=[*changed, "updated_at"])
+    if replace_lists:
+        if data.emails is not None:
+            _replace_identities(contact, Identity.Kind.EMAIL, data.emails)
+        if data.phones is not None:
+            _replace_identities(contact, Identity.Kind.PHONE, data.phones)
+        if data.externals is not None:
+            _attach_identities(contact, [(Identity.Kind.EXTERNAL, s, v)
+                                         for s, v in data.externals])
+    else:
+        if _attach_identities(contact, data.identity_keys()):
+            changed.append("identities")
+    if data.tags is not None:
+        added, removed = _set_tags(contact, data.tags, replace=replace_lists)
+        if added or removed:
+            changed.append("tags")
+    if data.fields:
+        changed += [f"fields.{k}" for k in _set_fields(contact, data.fields)]
+    return changed
+
+
+# --- create / upsert / update ---------------------------------------------------------------
+
+@transaction.atomic
+def do_create_contact(actor: Actor, raw: dict[str, Any] | ContactData) -> Contact:
+    """Create a new contact; an identity that already exists raises IdentityConflict."""
+    require(actor, "contacts.edit")
+    data = raw if isinstance(raw, ContactData) else check_contact_data(raw, require_identity=True)
+    contact = Contact.objects.create(**{"source": actor.via, **data.scalars})
+    _apply(contact, data, replace_lists=False)
+    refresh_search_text(contact)
+    append_event(contact.pk, "contact.created", {"source": contact.source}, actor=actor)
+    return contact
+
+
+@dataclass
+class UpsertResult:
+    contact: Contact
+    created: bool
+    merged_ids: list[int]
+
+
+@transaction.atomic
+def do_upsert_contact(actor: Actor, raw: dict[str, Any] | ContactData) -> UpsertResult:
+    """Create, or update the contact that already holds one of the identities.
+
+    When the identities belong to several contacts, they are one person: the oldest
+    survives and the others are merged into it (audited), so no duplicate remains.
+    """
+    require(actor, "contacts.edit")
+    data = raw if isinstance(raw, ContactData) else check_contact_data(raw, require_identity=True)
+    owners = sorted(set(find_owners(data.identity_keys()).values()))
+    if not owners:
+        return UpsertResult(do_create_contact(actor, data), True, [])
+    contacts = list(Contact.objects.select_for_update().filter(pk__in=owners).order_by("pk"))
+    survivor, others = contacts[0], contacts[1:]
+    if others:
+        do_merge_contacts(actor, survivor, others)
+    # Upsert fills what is given but never wipes what a person told us elsewhere.
+    data.scalars = {k: v for k, v in data.scalars.items() if v not in (None, "")}
+    changed = _apply(survivor, data, replace_lists=False)
+    refresh_search_text(survivor)
+    if changed:
+        append_event(survivor.pk, "contact.updated", {"changed": changed}, actor=actor)
+    return UpsertResult(survivor, False, [c.pk for c in others])
+
+
+@transaction.atomic
+def do_update_contact(actor: Actor, contact: Contact, raw: dict[str, Any]) -> list[str]:
+    """Change the given values; lists given (emails, phones, tags) replace what was there."""
+    require(actor, "contacts.edit")
+    _refuse_erased(contact)
+    data = check_contact_data(raw)
+    changed = _apply(contact, data, replace_lists=True)
+    if not Identity.objects.filter(contact=contact).exclude(kind=Identity.Kind.EXTERNAL).exists():
+        raise ContactInvalid({"email": _("Keep at least one e-mail address or mobile number.")})
+    refresh_search_text(contact)
+    if changed:
+        append_event(contact.pk, "contact.updated", {"changed": changed}, actor=actor)
+    return changed
+
+
+def _refuse_erased(contact: Contact) -> None:
+    if contact.erased_at:
+        raise ContactInvalid({"contact": _("This contact was erased and cannot be changed.")})
+
+
+@transaction.atomic
+def do_add_note(actor: Actor, contact: Contact, body: str) -> Note:
+    require(actor, "contacts.edit")
+    _refuse_erased(contact)
+    body = (body or "").strip()
+    if not body:
+        raise ContactInvalid({"body": _("A note cannot be empty.")})
+    if len(body) > 10000:
+        raise ContactInvalid({"body": _("A note has at most 10,000 characters.")})
+    note = Note.objects.create(contact=contact, body=body, author=actor.user,
+                               author_label=actor.label)
+    append_event(contact.pk, "note.added", {"note_id": note.pk, "excerpt": body[:140]},
+                 actor=actor)
+    return note
+
+
+@transaction.atomic
+def do_tag_contacts(actor: Actor, contact_ids: list[int], tag_name: str, *,
+                    remove: bool = False) -> int:
+    """Add (or remove) one tag on many contacts; returns how many changed."""
+    require(actor, "contacts.edit")
+    name = normalise_text(tag_name)
+    if not name:
+        raise ContactInvalid({"tag": _("Give a tag name.")})
+    tag = tag_objects([name])[0]
+    ids = list(Contact.objects.live().filter(pk__in=contact_ids).values_list("pk", flat=True))
+    if remove:
+        count, _info = ContactTag.objects.filter(tag=tag, contact_id__in=ids).delete()
+    else:
+        have = set(ContactTag.objects.filter(tag=tag, contact_id__in=ids)
+                   .values_list("contact_id", flat=True))
+        new = [i for i in ids if i not in have]
+        ContactTag.objects.bulk_create([ContactTag(contact_id=i, tag=tag) for i in new],
+                                       ignore_conflicts=True)
+        count = len(new)
+    kind = "tag.removed" if remove else "tag.added"
+    for cid in ids:
+        append_event(cid, kind, {"tag": name}, actor=actor)
+    return count
+
+
+# --- merge ------------------------------------------------------------------------------------
+
+MERGE_RULE = _("The contact you keep wins every conflict; empty values are filled from the "
+               "other contact. All e-mails, mobiles, external ids, tags, notes, field values "
+               "and timeline entries move to the contact you keep.")
+
+
+def merge_preview(survivor: Contact, other: Contact) -> list[dict[str, Any]]:
+    """What each value becomes: rows of {field, keep, other, result, conflict}."""
+    rows = []
+    for name in SCALARS:
+        a, b = getattr(survivor, name), getattr(other, name)
+        rows.append({"field": name, "keep": a, "other": b, "result": a if a not in (None, "")
+                     else b, "conflict": a not in (None, "") and b not in (None, "") and a != b})
+    mine = {fv.field.key: fv.value for fv in survivor.field_values.select_related("field")}
+    theirs = {fv.field.key: fv.value for fv in other.field_values.select_related("field")}
+    for key in sorted(set(mine) | set(theirs)):
+        a, b = mine.get(key), theirs.get(key)
+        rows.append({"field": f"fields.{key}", "keep": a, "other": b,
+                     "result": a if a is not None else b,
+                     "conflict": a is not None and b is not None and a != b})
+    return rows
+
+
+@transaction.atomic
+def do_merge_contacts(actor: Actor, survivor: Contact, others: list[Contact]) -> Contact:
+    require(actor, "contacts.merge")
+    others = [o for o in others if o.pk != survivor.pk]
+    if not others:
+        raise ContactInvalid({"other": _("Choose a different contact to merge.")})
+    # Lock in primary-key order so two merges of overlapping contacts cannot deadlock.
+    locked = {c.pk: c for c in Contact.objects.select_for_update()
+              .filter(pk__in=[survivor.pk, *[o.pk for o in others]]).order_by("pk")}
+    survivor = locked[survivor.pk]
+    for other in others:
+        other = locked[other.pk]
+        if survivor.erased_at or other.erased_at:
+            raise ContactInvalid({"other": _("Erased contacts cannot be merged.")})
+        preview = merge_preview(survivor, other)
+        snapshot = contact_snapshot(other)
+        changed = []
+        for name in SCALARS:
+            if getattr(survivor, name) in (None, "") and getattr(other, name) not in (None, ""):
+                setattr(survivor, name, getattr(other, name))
+                changed.append(name)
+        if changed:
+            survivor.save(update_fields=[*changed, "updated_at"])
+        Identity.objects.filter(contact=other).update(contact=survivor, is_primary=False)
+        have_tags = set(ContactTag.objects.filter(contact=survivor).values_list("tag_id",
+                                                                                 flat=True))
+        ContactTag.objects.filter(contact=other).exclude(tag_id__in=have_tags).update(
+            contact=survivor)
+        have_fields = set(FieldValue.objects.filter(contact=survivor)
+                          .values_list("field_id", flat=True))
+        FieldValue.objects.filter(contact=other).exclude(field_id__in=have_fields).update(
+            contact=survivor)
+        Note.objects.filter(contact=other).update(contact=survivor)
+        TimelineEvent.objects.filter(contact=other).update(contact=survivor)
+        for hook in MERGE_HOOKS:
+            hook(survivor.pk, other.pk)
+        other_id = other.pk
+        other.delete()
+        append_event(survivor.pk, "contact.merged",
+                     {"merged_id": other_id, "conflicts": [r["field"] for r in preview
+                                                           if r["conflict"]]}, actor=actor)
+        record_audit(actor, "contact.merge", target_type="contact", target_id=survivor.pk,
+                     summary=f"#{other_id} -> #{survivor.pk}",
+                     details={"merged": snapshot, "resolution": _jsonable(preview)})
+    for kind in (Identity.Kind.EMAIL, Identity.Kind.PHONE):
+        if not Identity.objects.filter(contact=survivor, kind=kind, is_primary=True).exists():
+            first = Identity.objects.filter(contact=survivor, kind=kind).order_by("id").first()
+            if first:
+                Identity.objects.filter(pk=first.pk).update(is_primary=True)
+    refresh_search_text(survivor)
+    return survivor
+
+
+# Other floors that keep rows per contact register a callable(survivor_id, merged_id) here
+# (at import time of their services) so a merge moves their rows too.
+MERGE_HOOKS: list = []
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+# --- export / erase (E6) ----------------------------------------------------------------------
+
+def contact_snapshot(contact: Contact) -> dict[str, Any]:
+    """Everything Peyvand holds about one person, as JSON-ready data."""
+    data: dict[str, Any] = {"id": contact.pk}
+    for name in SCALARS:
+        data[name] = getattr(contact, name)
+    data["created_at"] = contact.created_at
+    data["updated_at"] = contact.updated_at
+    data["erased_at"] = contact.erased_at
+    idents = list(contact.identities.all())
+    data["emails"] = [i.value for i in idents if i.kind == Identity.Kind.EMAIL]
+    data["phones"] = [i.value for i in idents if i.kind == Identity.Kind.PHONE]
+    data["external_ids"] = [{"source": i.source, "id": i.value} for i in idents
+                            if i.kind == Identity.Kind.EXTERNAL]
+    data["tags"] = sorted(t.name for t in contact.tags.all())
+    data["fields"] = {fv.field.key: fv.value for fv in
+                      contact.field_values.select_related("field")}
+    data["notes"] = [{"body": n.body, "author": n.author_label, "created_at": n.created_at}
+                     for n in contact.notes.all()]
+    data["timeline"] = [{"kind": e.kind, "at": e.at, "actor": e.actor_label, "data": e.data}
+                        for e in contact.timeline.all()]
+    return _jsonable(data)
+
+
+@transaction.atomic
+def do_export_contact(actor: Actor, contact: Contact) -> dict[str, Any]:
+    require(actor, "contacts.export")
+    record_audit(actor, "contact.export", target_type="contact", target_id=contact.pk,
+                 summary=_("Personal data export"))
+    return contact_snapshot(contact)
+
+
+@transaction.atomic
+def do_erase_contact(actor: Actor, contact: Contact) -> None:
+    """Remove identities and personal data; the anonymous row stays for aggregates."""
+    require(actor, "contacts.erase")
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.erased_at:
+        return
+    kinds = list(contact.timeline.values_list("kind", flat=True))
+    contact.identities.all().delete()
+    contact.field_values.all().delete()
+    contact.notes.all().delete()
+    ContactTag.objects.filter(contact=contact).delete()
+    # Keep each event's kind and time (anonymous counts), drop what it said.
+    contact.timeline.update(data={}, actor_label="")
+    for name in ("first_name", "last_name", "national_id", "source"):
+        setattr(contact, name, "")
+    contact.birthday = None
+    contact.search_text = ""
+    contact.erased_at = timezone.now()
+    contact.save()
+    for hook in ERASE_HOOKS:
+        hook(contact.pk)
+    append_event(contact.pk, "contact.erased", {}, actor=None)
+    record_audit(actor, "contact.erase", target_type="contact", target_id=contact.pk,
+                 summary=_("Personal data erased"), details={"timeline_entries": len(kinds)})
+
+
+# Floors holding personal data per contact register a callable(contact_id) here.
+ERASE_HOOKS: list = []

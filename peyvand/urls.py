@@ -1,0 +1,12 @@
+from django.urls import include, path
+
+from peyvand.api import api
+from peyvand.base import views as base_views
+
+urlpatterns = [
+    path("healthz", base_views.healthz, name="healthz"),
+    path("api/v1/", api.urls),
+    path("accounts/", include("peyvand.accounts.urls")),
+    path("contacts/", include("peyvand.contacts.urls")),
+    path("", include("peyvand.base.urls")),
+]

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import pytest
+
+from peyvand.base.actor import Actor
+
+
+@pytest.fixture
+def make_user(db):
+    from peyvand.accounts.actions import do_create_user
+
+    def make(username: str = "owner", role: str = "owner", language: str = "en",
+             password: str = "Correct-Horse-42"):
+        return do_create_user(Actor.system("test"), username, role=role, password=password,
+                              language=language)
+
+    return make
+
+
+@pytest.fixture
+def owner(make_user):
+    return make_user("owner", "owner")
+
+
+@pytest.fixture
+def owner_actor(owner):
+    return Actor.for_user(owner, "ui")
+
+
+@pytest.fixture
+def actor_for(make_user):
+    def make(role: str, via: str = "ui"):
+        return Actor.for_user(make_user(f"{role}-user", role), via)
+
+    return make
