@@ -100,6 +100,9 @@ class ContactTag(models.Model):
         constraints = [models.UniqueConstraint(fields=["contact", "tag"], name="contact_tag_once")]
         indexes = [models.Index(fields=["tag", "contact"])]
 
+    def __str__(self) -> str:
+        return f"{self.contact_id}:{self.tag_id}"
+
 
 class CustomField(models.Model):
     """A field the shop owner defines ("postal code", "favourite size", ...)."""
@@ -158,6 +161,9 @@ class FieldValue(models.Model):
         CustomField.Type.BOOLEAN: "bool_value",
     }
 
+    def __str__(self) -> str:
+        return f"{self.field_id}={self.value}"
+
     @property
     def value(self):
         return getattr(self, self.COLUMN[self.field.type])
@@ -173,6 +179,9 @@ class Note(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.body[:40]
 
 
 class TimelineEvent(models.Model):

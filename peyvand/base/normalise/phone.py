@@ -1,4 +1,4 @@
-"""Mobile numbers to E.164, Iranian forms first (09.., 9.., 98.., 0098.., +98.., any digit script)."""
+"""Mobile numbers to E.164; Iranian forms first (09.., 9.., 98.., 0098.., +98.., any digits)."""
 
 from __future__ import annotations
 
