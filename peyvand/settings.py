@@ -112,7 +112,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": HOME / "peyvand.sqlite3",
+            "NAME": str(HOME / "peyvand.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web server read while the worker writes; IMMEDIATE avoids
                 # "database is locked" on lock upgrade inside transactions.

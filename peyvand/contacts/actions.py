@@ -76,7 +76,8 @@ class ContactData:
     fields: dict[str, Any] | None = None  # key -> typed value (None clears)
 
     def identity_keys(self) -> list[tuple[str, str, str]]:
-        keys = [(Identity.Kind.EMAIL, "", e) for e in self.emails or []]
+        keys: list[tuple[str, str, str]] = [(Identity.Kind.EMAIL, "", e)
+                                            for e in self.emails or []]
         keys += [(Identity.Kind.PHONE, "", p) for p in self.phones or []]
         keys += [(Identity.Kind.EXTERNAL, s, v) for s, v in self.externals or []]
         return keys

@@ -34,7 +34,8 @@ class Contact(models.Model):
     # Case-folded, Persian-normalised names and identities in every searchable form;
     # rebuilt by contacts.actions on every change.
     search_text = models.TextField(blank=True, editable=False)
-    tags = models.ManyToManyField("Tag", through="ContactTag", related_name="contacts")
+    tags: models.ManyToManyField = models.ManyToManyField("Tag", through="ContactTag",
+                                                          related_name="contacts")
 
     objects = ContactQuerySet.as_manager()
 
@@ -153,7 +154,7 @@ class FieldValue(models.Model):
             models.Index(fields=["field", "bool_value"]),
         ]
 
-    COLUMN = {
+    COLUMN: dict[str, str] = {
         CustomField.Type.TEXT: "text_value",
         CustomField.Type.CHOICE: "text_value",
         CustomField.Type.NUMBER: "number_value",
