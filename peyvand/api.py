@@ -49,6 +49,10 @@ def on_invalid_value(request, exc: InvalidValue):
     return _error(request, 400, str(exc.message), errors={exc.field: str(exc.message)})
 
 
+from peyvand.commerce.api import router as commerce_router  # noqa: E402
 from peyvand.contacts.api import router as contacts_router  # noqa: E402
+from peyvand.imports.api import router as imports_router  # noqa: E402
 
 api.add_router("/", contacts_router)
+api.add_router("/", commerce_router)
+api.add_router("/", imports_router)

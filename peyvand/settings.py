@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "peyvand.base",
     "peyvand.accounts",
     "peyvand.contacts",
+    "peyvand.commerce",
+    "peyvand.imports",
 ]
 
 MIDDLEWARE = [

@@ -8,5 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("peyvand.accounts.urls")),
     path("contacts/", include("peyvand.contacts.urls")),
+    path("commerce/", include("peyvand.commerce.urls")),
+    path("imports/", include("peyvand.imports.urls")),
     path("", include("peyvand.base.urls")),
 ]
