@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
@@ -225,13 +226,16 @@ def _attach_identities(contact: Contact, keys: list[tuple[str, str, str]]) -> li
     return added
 
 
-def _replace_identities(contact: Contact, kind: str, values: list[str]) -> None:
-    Identity.objects.filter(contact=contact, kind=kind).exclude(value__in=values).delete()
-    _attach_identities(contact, [(kind, "", v) for v in values])
+def _replace_identities(contact: Contact, kind: str, values: list[str]) -> bool:
+    """Make `values` the contact's identities of `kind`; True when anything changed."""
+    removed, _info = Identity.objects.filter(contact=contact, kind=kind).exclude(
+        value__in=values).delete()
+    added = _attach_identities(contact, [(kind, "", v) for v in values])
     if values and not Identity.objects.filter(contact=contact, kind=kind,
                                               is_primary=True).exists():
         Identity.objects.filter(contact=contact, kind=kind, value=values[0]).update(
             is_primary=True)
+    return bool(removed or added)
 
 
 def tag_objects(names: list[str]) -> list[Tag]:
@@ -288,13 +292,16 @@ def _apply(contact: Contact, data: ContactData, *, replace_lists: bool) -> list[
     if changed:
         contact.save(update_fields=[*changed, "updated_at"])
     if replace_lists:
+        touched = False
         if data.emails is not None:
-            _replace_identities(contact, Identity.Kind.EMAIL, data.emails)
+            touched |= _replace_identities(contact, Identity.Kind.EMAIL, data.emails)
         if data.phones is not None:
-            _replace_identities(contact, Identity.Kind.PHONE, data.phones)
+            touched |= _replace_identities(contact, Identity.Kind.PHONE, data.phones)
         if data.externals is not None:
-            _attach_identities(contact, [(Identity.Kind.EXTERNAL, s, v)
-                                         for s, v in data.externals])
+            touched |= bool(_attach_identities(contact, [(Identity.Kind.EXTERNAL, s, v)
+                                                         for s, v in data.externals]))
+        if touched:
+            changed.append("identities")
     else:
         if _attach_identities(contact, data.identity_keys()):
             changed.append("identities")
@@ -343,7 +350,8 @@ def do_upsert_contact(actor: Actor, raw: dict[str, Any] | ContactData) -> Upsert
     contacts = list(Contact.objects.select_for_update().filter(pk__in=owners).order_by("pk"))
     survivor, others = contacts[0], contacts[1:]
     if others:
-        do_merge_contacts(actor, survivor, others)
+        # The merge filled blanks on its own copy; keep working on that one, not a stale row.
+        survivor = do_merge_contacts(actor, survivor, others)
     # Upsert fills what is given but never wipes what a person told us elsewhere.
     data.scalars = {k: v for k, v in data.scalars.items() if v not in (None, "")}
     changed = _apply(survivor, data, replace_lists=False)
@@ -377,7 +385,8 @@ def _refuse_erased(contact: Contact) -> None:
 def do_add_note(actor: Actor, contact: Contact, body: str) -> Note:
     require(actor, "contacts.edit")
     _refuse_erased(contact)
-    body = (body or "").strip()
+    # Notes keep their line breaks, so normalise only what is never meant (NUL, controls).
+    body = (body or "").replace("\x00", "").strip()
     if not body:
         raise ContactInvalid({"body": _("A note cannot be empty.")})
     if len(body) > 10000:
@@ -416,9 +425,11 @@ def do_tag_contacts(actor: Actor, contact_ids: list[int], tag_name: str, *,
 
 # --- merge ------------------------------------------------------------------------------------
 
-MERGE_RULE = _("The contact you keep wins every conflict; empty values are filled from the "
-               "other contact. All e-mails, mobiles, external ids, tags, notes, field values "
-               "and timeline entries move to the contact you keep.")
+# Lazy: a module constant must follow the language of each request, not the import.
+MERGE_RULE = gettext_lazy(
+    "The contact you keep wins every conflict; empty values are filled from the other "
+    "contact. All e-mails, mobiles, external ids, tags, notes, field values and timeline "
+    "entries move to the contact you keep.")
 
 
 def merge_preview(survivor: Contact, other: Contact) -> list[dict[str, Any]]:

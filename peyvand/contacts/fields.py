@@ -123,9 +123,14 @@ def check_field_definition(*, key: str, label_fa: str, label_en: str, type: str,
     label_fa, label_en = normalise_text(label_fa), normalise_text(label_en)
     if not label_fa and not label_en:
         raise InvalidValue("label_fa", _("Give the field a label."))
+    for name, label in (("label_fa", label_fa), ("label_en", label_en)):
+        if len(label) > 100:
+            raise InvalidValue(name, _("At most 100 characters."))
     if isinstance(choices, str):
         choices = [c for c in re.split(r"[\n,،]", choices)]
     clean_choices = [normalise_text(c) for c in (choices or []) if normalise_text(c)]
+    if any(len(c) > 500 for c in clean_choices):
+        raise InvalidValue("choices", _("At most 500 characters."))
     if type == CustomField.Type.CHOICE and not clean_choices:
         raise InvalidValue("choices", _("A choice field needs at least one choice."))
     if type != CustomField.Type.CHOICE:

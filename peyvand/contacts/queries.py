@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
@@ -61,7 +62,8 @@ def search_contacts(actor: Actor, *, q: str = "", tag: str = "", field: str = ""
     if field:
         cf = CustomField.objects.filter(key=field).first()
         if cf is None:
-            raise InvalidValue("field", f"unknown custom field {field!r}", field)
+            raise InvalidValue("field", _("There is no custom field “%(key)s”.") % {"key": field},
+                               field)
         qs = filter_by_field(qs, cf, op, value)
     return qs
 

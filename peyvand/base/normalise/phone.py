@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from peyvand.base.normalise.errors import InvalidValue
 from peyvand.base.normalise.text import ascii_digits
 
-_JUNK = re.compile(r"[\s\-().\u200c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_JUNK = re.compile(r"[\s\-().\u061c\u200c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def normalise_phone(value: str | None, field: str = "phone", region: str = "IR",
@@ -18,6 +18,10 @@ def normalise_phone(value: str | None, field: str = "phone", region: str = "IR",
     raw = _JUNK.sub("", ascii_digits((value or "").strip()))
     if not raw:
         raise InvalidValue(field, _("A mobile number is required."), value)
+    # phonenumbers would read letters as keypad digits ("0912-CALL-NOW") and drop "tel:" or
+    # extensions; a mobile typed into a CRM is digits and at most a leading +.
+    if not re.fullmatch(r"\+?\d+", raw):
+        raise InvalidValue(field, _("“%(value)s” is not a phone number.") % {"value": value}, value)
     if raw.startswith("00"):
         raw = "+" + raw[2:]
     elif region == "IR" and raw.startswith("98") and len(raw) == 12:

@@ -17,8 +17,11 @@ _TRANSLATE = {ord(k): v for k, v in _LETTERS.items()} | _DIGITS
 
 TATWEEL = "\u0640"
 ZWNJ = "\u200c"
-# Direction marks and embeddings/isolates that copy-paste drags along; invisible, never meant.
-_INVISIBLE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u0640]")
+# Direction marks (incl. U+061C ARABIC LETTER MARK) and embeddings/isolates that copy-paste
+# drags along; invisible, never meant.
+_INVISIBLE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u0640]")
+# Control characters (NUL and friends) arrive from broken exports; PostgreSQL refuses NUL.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Arabic diacritics (harakat, tanwin, shadda, sukun, superscript alef).
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670]")
 _SPACES = re.compile(r"\s+")
@@ -39,10 +42,12 @@ def normalise_text(value: str | None) -> str:
     text = unicodedata.normalize("NFC", str(value))
     text = text.translate(_TRANSLATE)
     text = _INVISIBLE.sub("", text)
+    text = _CONTROL.sub("", text)
     text = _DIACRITICS.sub("", text)
     text = _ZWNJ_RUN.sub(ZWNJ, text)
-    # ZWNJ next to a space or at an edge joins nothing.
-    text = re.sub(r"\s*\u200c\s+|\s+\u200c\s*", " ", text).strip(ZWNJ)
+    # ZWNJ next to a space or at an edge joins nothing: any run of spaces and ZWNJs that holds
+    # a space is one space (so "\u200c \u200cا" cannot keep a ZWNJ at its edge).
+    text = re.sub(r"[\s\u200c]*\s[\s\u200c]*", " ", text).strip().strip(ZWNJ)
     text = _SPACES.sub(" ", text).strip()
     return unicodedata.normalize("NFC", text)
 
