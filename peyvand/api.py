@@ -1,52 +1,118 @@
-"""The REST API root: one NinjaAPI at /api/v1/, routers owned by each app's api.py."""
+"""The REST API root: one NinjaAPI at /api/v1/, routers owned by each app's api.py.
+
+Every error leaves as JSON `{"detail": reason, "errors": {field: message}}`, so clients
+can show the person who typed a value what is wrong with it.
+"""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Swagger
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from peyvand.accounts.api import BearerAuth
 from peyvand.base.normalise import InvalidValue
+from peyvand.contacts.actions import ContactInvalid, IdentityConflict
 
 api = NinjaAPI(
     title="Peyvand API",
     version="1",
     description="Contacts, identities, tags and custom fields. Authenticate with "
-    "`Authorization: Bearer <token>` (create one with `peyvand token create USER`).",
+    "`Authorization: Bearer <token>` (create one with `peyvand token create USER`). "
+    'Errors are JSON: `{"detail": "...", "errors": {"field": "message"}}`.',
     auth=BearerAuth(),
     urls_namespace="api",
+    # Without "ninja" in INSTALLED_APPS ninja serves Swagger from a CDN; we serve no page
+    # then (openapi.json stays), and never let Swagger call its external validator.
+    docs=Swagger(settings={"validatorUrl": None}),
+    docs_url="/docs" if "ninja" in settings.INSTALLED_APPS else None,
 )
 
+# Where pydantic puts a value; dropped from error keys so they name the client's own field.
+_SOURCES = {"body", "query", "path", "payload", "filters", "paging"}
 
-def _error(request, status: int, reason: str, **extra):
-    return api.create_response(request, {"detail": reason, **extra}, status=status)
+
+def _error(request, status: int, reason: str, errors: dict | None = None, **extra):
+    body = {"detail": str(reason), "errors": {str(k): str(v) for k, v in (errors or {}).items()},
+            **extra}
+    return api.create_response(request, body, status=status)
+
+
+def _field_name(loc) -> str:
+    parts = [str(p) for p in loc]
+    while parts and parts[0] in _SOURCES:
+        parts.pop(0)
+    return ".".join(parts) or "body"
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
-    return _error(request, 422, "Invalid input.", errors=exc.errors)
+    errors: dict[str, str] = {}
+    for item in exc.errors:
+        errors.setdefault(_field_name(item.get("loc", ())), item.get("msg", ""))
+    return _error(request, 422, _("Invalid input."), errors)
 
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request, exc):
-    return _error(request, 401, "Missing or invalid bearer token.")
+    response = _error(request, 401, _("Missing or invalid bearer token."))
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    # ninja turns a body it cannot parse into a bare HttpError(400) raised from the cause.
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        return _error(request, 400, _("The request body is not valid JSON."))
+    return _error(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    return _error(request, 413, _("The request body is too large."))
 
 
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request, exc):
-    return _error(request, 403, str(exc) or "Your role may not do this.")
+    return _error(request, 403, str(exc) or _("Your role may not do this."))
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
-    return _error(request, 404, "Not found.")
+    return _error(request, 404, _("Not found."))
 
 
 @api.exception_handler(InvalidValue)
 def on_invalid_value(request, exc: InvalidValue):
-    return _error(request, 400, str(exc.message), errors={exc.field: str(exc.message)})
+    return _error(request, 400, str(exc.message), {exc.field: exc.message})
+
+
+@api.exception_handler(ContactInvalid)
+def on_contact_invalid(request, exc: ContactInvalid):
+    return _error(request, 400, str(exc), exc.errors)
+
+
+_IDENTITY_FIELD = {"email": "email", "phone": "phone", "external": "external_ids"}
+
+
+@api.exception_handler(IdentityConflict)
+def on_identity_conflict(request, exc: IdentityConflict):
+    return _error(request, 409, str(exc), {_IDENTITY_FIELD.get(exc.field, exc.field): str(exc)},
+                  owner_id=exc.owner_id)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_django_validation_error(request, exc: DjangoValidationError):
+    if hasattr(exc, "error_dict"):
+        errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
+    else:
+        errors = {}
+    return _error(request, 400, " ".join(exc.messages), errors)
 
 
 from peyvand.commerce.api import router as commerce_router  # noqa: E402
