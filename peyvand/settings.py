@@ -194,6 +194,8 @@ LANGUAGE_COOKIE_NAME = "peyvand_language"
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = HOME / "static"
+# Project-wide assets (the stylesheet) live beside the project templates, not in an app.
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage",
                 "OPTIONS": {"location": str(HOME / "files")}},

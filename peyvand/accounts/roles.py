@@ -28,6 +28,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "contacts.erase": frozenset({OWNER}),
     "schema.manage": frozenset({OWNER, MARKETER}),  # tags and custom fields
     "users.manage": frozenset({OWNER}),
+    "commerce.view": ALL,
+    "commerce.edit": frozenset({OWNER, MARKETER}),
+    "commerce.export": frozenset({OWNER}),  # orders name people
+    "sources.manage": frozenset({OWNER}),  # shop webhook secrets
     "audit.view": frozenset({OWNER}),
 }
 

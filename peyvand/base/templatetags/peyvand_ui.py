@@ -1,0 +1,237 @@
+"""Presentational filters and tags: dates and digits in the active language, LTR isolation,
+labels for timeline kinds and custom fields."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from peyvand.accounts.roles import ROLE_CHOICES, can
+from peyvand.base.dates import format_date, persian_digits
+
+register = template.Library()
+
+# Each kind a contact's timeline holds, as people read it; unknown kinds show their key.
+# Other floors add theirs at import time: EVENT_LABELS["order.placed"] = _("Order placed").
+EVENT_LABELS = {
+    "contact.created": _("Contact created"),
+    "contact.updated": _("Contact updated"),
+    "contact.merged": _("Contacts merged"),
+    "contact.erased": _("Personal data erased"),
+    "note.added": _("Note added"),
+    "tag.added": _("Tag added"),
+    "tag.removed": _("Tag removed"),
+}
+# Other floors register a one-line summariser for their kinds: {"order.": callable(event)}.
+EVENT_SUMMARIES: dict[str, Any] = {}
+_ROLE_LABELS = dict(ROLE_CHOICES)
+# Where a contact or an audited action came from (Contact.source, AuditEntry.via).
+_ORIGINS = {
+    "ui": _("Web app"),
+    "api": _("API"),
+    "cli": _("Command line"),
+    "system": _("System"),
+}
+_SOURCES = {
+    "ui": _("Added in the web app."),
+    "api": _("Added through the API."),
+    "cli": _("Added from the command line."),
+}
+
+
+def contact_field_labels() -> dict[str, str]:
+    """Readable names of the contact's own fields, as actions report them (changed, merge)."""
+    from peyvand.contacts.actions import SCALARS
+    from peyvand.contacts.models import Contact
+
+    return {name: str(capfirst(getattr(Contact._meta.get_field(name), "verbose_name", name)))
+            for name in SCALARS}
+
+
+def page_language() -> str:
+    """The active UI language as Peyvand knows it: "fa" or "en"."""
+    return "fa" if (get_language() or "").startswith("fa") else "en"
+
+
+def _fa() -> bool:
+    return page_language() == "fa"
+
+
+@register.filter
+def fadigits(value: Any) -> str:
+    """Persian digits when the page is in Persian; the value unchanged otherwise."""
+    if value is None:
+        return ""
+    return persian_digits(str(value)) if _fa() else str(value)
+
+
+@register.filter
+def jdate(value: dt.date | dt.datetime | None) -> str:
+    """Jalali with Persian digits in fa, ISO in en; datetimes in the local time zone."""
+    if isinstance(value, dt.datetime) and timezone.is_aware(value):
+        value = timezone.localtime(value)
+    return format_date(value, page_language())
+
+
+@register.filter
+def jday(value: dt.datetime | None) -> str:
+    """Only the local calendar day of a moment."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return format_date(local.date(), page_language())
+
+
+@register.filter
+def ltr(value: Any):
+    """Isolate a left-to-right fragment (e-mail, phone, URL, id) so RTL text cannot reorder it."""
+    if value in (None, ""):
+        return ""
+    return format_html('<bdi dir="ltr">{}</bdi>', value)
+
+
+@register.filter
+def isolate(value: Any):
+    """Text of unknown direction (a name) inside a sentence: it cannot reorder its neighbours."""
+    return format_html("<bdi>{}</bdi>", value)
+
+
+@register.filter
+def contact_ref(contact: Any):
+    """A contact's name with its number, e.g. to tell two “Ali Rezaei” apart."""
+    return format_html('<bdi>{}</bdi> <span class="muted">#{}</span>', contact.display_name,
+                       fadigits(contact.pk))
+
+
+def isolate_text(value: Any) -> str:
+    """`isolate` for plain text (flash messages): Unicode first-strong isolate marks."""
+    return f"\u2068{value}\u2069"
+
+
+def ltr_text(value: Any) -> str:
+    """`ltr` for plain text: a left-to-right isolate."""
+    return f"\u2066{value}\u2069"
+
+
+@register.filter
+def field_label(field: Any) -> str:
+    """A custom field's label in the active language."""
+    return field.label(page_language())
+
+
+@register.filter
+def role_label(role: str) -> str:
+    return str(_ROLE_LABELS.get(role, role or "—"))
+
+
+@register.filter
+def origin_label(value: str) -> str:
+    return str(_ORIGINS.get(value, value))
+
+
+@register.filter
+def event_label(kind: str) -> str:
+    return str(EVENT_LABELS.get(kind, kind))
+
+
+@register.filter
+def show_value(value: Any) -> str:
+    """Any stored value as text: dates in the page's calendar, numbers without padding."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, (dt.date, dt.datetime)):
+        return jdate(value)
+    if isinstance(value, decimal.Decimal):
+        text = format(value.normalize(), "f")
+        return fadigits(text)
+    if isinstance(value, int):
+        return fadigits(value)
+    if isinstance(value, (list, tuple)):
+        return "، ".join(str(v) for v in value) if _fa() else ", ".join(str(v) for v in value)
+    return str(value)
+
+
+@register.simple_tag
+def event_summary(event: Any, labels: dict[str, str] | None = None) -> str:
+    """One line of detail under a timeline entry, from what the event recorded."""
+    data = event.data or {}
+    if labels is None:
+        labels = contact_field_labels()
+    kind = event.kind
+    if kind == "contact.created":
+        source = data.get("source", "")
+        return str(_SOURCES.get(source, source))
+    if kind == "note.added":
+        return data.get("excerpt", "")
+    if kind in ("tag.added", "tag.removed"):
+        return data.get("tag", "")
+    if kind == "contact.updated":
+        names = [str(labels.get(name, name)) for name in data.get("changed", [])]
+        return ("، " if _fa() else ", ").join(names)
+    if kind == "contact.merged":
+        text = str(_("Contact #%(id)s was merged into this one.")
+                   % {"id": fadigits(data.get("merged_id", "?"))})
+        conflicts = data.get("conflicts") or []
+        if conflicts:
+            kept = ("، " if _fa() else ", ").join(str(labels.get(c, c)) for c in conflicts)
+            text += " " + str(_("This contact’s values were kept for: %(fields)s.")
+                              % {"fields": kept})
+        return text
+    for prefix, summarise in EVENT_SUMMARIES.items():
+        if kind.startswith(prefix):
+            return summarise(event)
+    return ""
+
+
+@register.simple_tag(takes_context=True)
+def nav_current(context, *prefixes: str) -> str:
+    """aria-current for the nav item whose view names start with one of `prefixes`."""
+    match = getattr(context.get("request"), "resolver_match", None)
+    name = match.view_name if match else ""
+    if name and any(name.startswith(p) for p in prefixes):
+        return mark_safe(' aria-current="page"')
+    return ""
+
+
+@register.filter(name="can")
+def can_filter(role: str, capability: str) -> bool:
+    """`{% if role|can:"contacts.edit" %}`: what the signed-in user's role may do."""
+    return can(role or "", capability)
+
+
+@register.inclusion_tag("includes/pagination.html", takes_context=True)
+def pagination(context, page: Any, param: str = "page") -> dict[str, Any]:
+    """Page links that keep every other query parameter (search, filters)."""
+    request = context["request"]
+
+    def url(number: int) -> str:
+        query = request.GET.copy()
+        query[param] = number
+        return "?" + query.urlencode()
+
+    links: list[dict[str, Any]] = []
+    if page.paginator.num_pages > 1:
+        for number in page.paginator.get_elided_page_range(page.number, on_each_side=2,
+                                                           on_ends=1):
+            if number == page.paginator.ELLIPSIS:
+                links.append({"gap": True})
+            else:
+                links.append({"number": number, "url": url(number),
+                              "current": number == page.number})
+    return {
+        "page": page,
+        "links": links,
+        "previous": url(page.previous_page_number()) if page.has_previous() else "",
+        "next": url(page.next_page_number()) if page.has_next() else "",
+    }
