@@ -1,0 +1,73 @@
+"""Small helpers around the Job row: create it, report progress, finish or fail it.
+
+Progress and status are written with queryset updates so a worker never overwrites fields
+another process changed, and so a progress tick is one cheap UPDATE.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from peyvand.base.actor import Actor
+from peyvand.base.models import Job
+
+# Actors without a user row (CLI operator, system) are rebuilt from these when the job runs.
+_USERLESS_VIA = ("cli", "system")
+
+
+def create_job(actor: Actor, kind: str, params: dict[str, Any] | None = None, *,
+               total: int | None = None) -> Job:
+    params = dict(params or {})
+    if actor.user is None:
+        params["_actor"] = {"role": actor.role, "via": actor.via, "label": actor.label}
+    else:
+        params["_actor"] = {"via": actor.via}
+    return Job.objects.create(kind=kind, created_by=actor.user, params=params, total=total)
+
+
+def job_actor(job: Job) -> Actor:
+    """Who the job acts as, re-read now: a user's current role applies, not the one at queueing."""
+    info = job.params.get("_actor") or {}
+    if job.created_by_id is not None:
+        user = get_user_model().objects.select_related("profile").get(pk=job.created_by_id)
+        return Actor.for_user(user, info.get("via") or "ui")
+    if info.get("via") in _USERLESS_VIA:
+        return Actor(user=None, role=info.get("role", ""), via=info["via"],
+                     label=info.get("label", ""))
+    # The user was deleted after queueing: nobody to act as.
+    return Actor(user=None, role="", via="system", label="")
+
+
+def start_job(job: Job) -> None:
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING, progress=0, error="")
+    job.status, job.progress, job.error = Job.Status.RUNNING, 0, ""
+
+
+def set_progress(job: Job, progress: int, total: int | None = None) -> None:
+    values: dict[str, Any] = {"progress": progress}
+    if total is not None:
+        values["total"] = total
+        job.total = total
+    Job.objects.filter(pk=job.pk).update(**values)
+    job.progress = progress
+
+
+def finish_job(job: Job, result: dict[str, Any] | None = None) -> None:
+    now = timezone.now()
+    values: dict[str, Any] = {"status": Job.Status.DONE, "finished_at": now,
+                              "result": result or {}}
+    if job.total is not None:
+        values["progress"] = job.total
+        job.progress = job.total
+    Job.objects.filter(pk=job.pk).update(**values)
+    job.status, job.finished_at, job.result = Job.Status.DONE, now, result or {}
+
+
+def fail_job(job: Job, error: str) -> None:
+    now = timezone.now()
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, finished_at=now,
+                                         error=error[:2000])
+    job.status, job.finished_at, job.error = Job.Status.FAILED, now, error[:2000]

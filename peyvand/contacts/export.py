@@ -1,0 +1,216 @@
+"""Bulk export of all live contacts to CSV or JSON, shared by the CLI and the background job.
+
+Contacts are read in primary-key chunks (keyset pagination), so memory stays flat however
+many there are. No transaction is held open while writing: on SQLite one would lock out
+every writer for the length of the export.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import decimal
+import json
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from peyvand.accounts.roles import require
+from peyvand.base.actor import Actor
+from peyvand.base.audit import record_audit
+from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
+from peyvand.base.models import Job
+from peyvand.contacts.actions import contact_snapshot
+from peyvand.contacts.models import Contact, CustomField, FieldValue, Identity, TimelineEvent
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("csv", "json")
+JOB_KIND = "contacts.export"
+CHUNK = 500
+CSV_COLUMNS = ["id", "first_name", "last_name", "emails", "phones", "language", "timezone",
+               "birthday", "national_id", "source", "tags"]
+LIST_SEPARATOR = "; "
+# Spreadsheets run cells starting with these as formulas; E.164 numbers (+98…) are let through.
+_FORMULA_START = ("=", "@", "\t", "\r", "+", "-")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+Progress = Callable[[int, int], None]
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(_("Unknown export format “%(format)s”; use csv or json.")
+                         % {"format": fmt})
+    return fmt
+
+
+def _chunks(prefetch: list[Any]) -> Iterator[list[Contact]]:
+    qs = Contact.objects.live().order_by("pk").prefetch_related(*prefetch)
+    last = 0
+    while True:
+        batch = list(qs.filter(pk__gt=last)[:CHUNK])
+        if not batch:
+            return
+        yield batch
+        last = batch[-1].pk
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, decimal.Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).isoformat(timespec="seconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def _field_header(key: str) -> str:
+    # A custom field may be called like a fixed column ("source"); keep both apart.
+    return f"field_{key}" if key in CSV_COLUMNS or key == "created_at" else key
+
+
+def _write_csv(fileobj: IO[str], progress: Progress | None, total: int) -> int:
+    fields = list(CustomField.objects.order_by("position", "id"))
+    writer = csv.writer(fileobj)
+    writer.writerow(CSV_COLUMNS + [_field_header(f.key) for f in fields] + ["created_at"])
+    prefetch = [
+        Prefetch("identities", queryset=Identity.objects.order_by("kind", "-is_primary", "id")),
+        "tags",
+        Prefetch("field_values", queryset=FieldValue.objects.select_related("field")),
+    ]
+    count = 0
+    for batch in _chunks(prefetch):
+        for c in batch:
+            idents = list(c.identities.all())
+            values = {fv.field_id: fv.value for fv in c.field_values.all()}
+            row = [c.pk, c.first_name, c.last_name,
+                   LIST_SEPARATOR.join(i.value for i in idents if i.kind == Identity.Kind.EMAIL),
+                   LIST_SEPARATOR.join(i.value for i in idents if i.kind == Identity.Kind.PHONE),
+                   c.language, c.timezone, c.birthday, c.national_id, c.source,
+                   LIST_SEPARATOR.join(sorted(t.name for t in c.tags.all()))]
+            row += [values.get(f.pk) for f in fields]
+            row.append(c.created_at)
+            writer.writerow([_cell(v) for v in row])
+        count += len(batch)
+        if progress:
+            progress(count, total)
+    return count
+
+
+def _write_json(fileobj: IO[str], progress: Progress | None, total: int) -> int:
+    # contact_snapshot is the one definition of "what we hold about a person"; an empty
+    # timeline prefetch keeps the (possibly long) timeline out of a bulk export.
+    prefetch = ["identities", "tags", "notes",
+                Prefetch("timeline", queryset=TimelineEvent.objects.none())]
+    fileobj.write("[")
+    count = 0
+    for batch in _chunks(prefetch):
+        for c in batch:
+            snapshot = contact_snapshot(c)
+            snapshot.pop("timeline", None)
+            fileobj.write(",\n" if count else "\n")
+            fileobj.write(json.dumps(snapshot, ensure_ascii=False))
+            count += 1
+        if progress:
+            progress(count, total)
+    fileobj.write("\n]\n")
+    return count
+
+
+def write_contacts_export(actor: Actor, fmt: str, fileobj: IO[str],
+                          progress: Progress | None = None) -> int:
+    """Write every live contact to `fileobj` (text); audited; returns how many were written."""
+    require(actor, "contacts.export")
+    check_format(fmt)
+    total = Contact.objects.live().count()
+    if progress:
+        progress(0, total)
+    write = _write_csv if fmt == "csv" else _write_json
+    count = write(fileobj, progress, total)
+    record_audit(actor, "contacts.export", target_type="contact",
+                 summary=f"{count} contacts as {fmt}", details={"count": count, "format": fmt})
+    return count
+
+
+def write_export_file(actor: Actor, fmt: str, path: Path | str,
+                      progress: Progress | None = None) -> int:
+    """Export to `path`, which appears only once complete and is readable by its owner only."""
+    require(actor, "contacts.export")
+    check_format(fmt)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        # utf-8-sig: Excel, which most shops open CSVs in, needs the BOM to read Persian.
+        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+        with open(fd, "w", encoding=encoding, newline="") as fh:
+            count = write_contacts_export(actor, fmt, fh, progress)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return count
+
+
+# --- background job for the UI ---------------------------------------------------------------
+
+@transaction.atomic
+def do_start_export_job(actor: Actor, fmt: str) -> Job:
+    """Queue an export of all contacts; the worker picks it up once this transaction commits."""
+    require(actor, "contacts.export")
+    check_format(fmt)
+    job = create_job(actor, JOB_KIND, {"format": fmt})
+    from peyvand.contacts.tasks import export_contacts_task
+
+    transaction.on_commit(lambda: export_contacts_task(job.pk))
+    return job
+
+
+def run_export_job(job_id: int) -> dict[str, Any] | None:
+    """Body of the export task: write the file under EXPORT_DIR and record it on the job."""
+    job = Job.objects.filter(pk=job_id, kind=JOB_KIND).first()
+    if job is None:
+        logger.warning("export job %s does not exist", job_id)
+        return None
+    if job.status != Job.Status.QUEUED:  # delivered twice: do not export twice
+        return job.result
+    start_job(job)
+    fmt = job.params.get("format", "")
+    try:
+        actor = job_actor(job)
+        export_dir = Path(settings.EXPORT_DIR)
+        export_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"contacts-{job.pk}-{timezone.now():%Y%m%d-%H%M%S}.{fmt}"
+        count = write_export_file(actor, fmt, export_dir / name,
+                                  progress=lambda done, total: set_progress(job, done, total))
+    except (PermissionDenied, ValueError) as exc:
+        fail_job(job, str(exc))
+        return None
+    except Exception as exc:
+        logger.exception("export job %s failed", job.pk)
+        fail_job(job, _("The export failed: %(error)s") % {"error": exc})
+        return None
+    finish_job(job, {"path": str(export_dir / name), "filename": name, "count": count,
+                     "format": fmt})
+    return job.result

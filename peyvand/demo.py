@@ -1,0 +1,214 @@
+"""Demo data: ~300 made-up contacts, half Persian, half English, loaded through contacts.actions.
+
+Deterministic (seeded) and idempotent: every person is keyed by their e-mail/mobile, so a
+second run updates nothing and creates nothing. Some input is deliberately messy (Arabic
+ي/ك, Persian digits, odd phone formats, upper-case e-mails) to show normalisation at work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from peyvand.base.actor import Actor
+from peyvand.base.dates import persian_digits
+from peyvand.contacts.actions import do_add_note, do_upsert_contact
+from peyvand.contacts.fields import do_save_custom_field
+from peyvand.contacts.models import CustomField, Note
+
+SEED = 1403
+DEMO_SOURCE = "demo"
+SHOP_SOURCE = "woocommerce:demo"
+OWNER_NAME = "owner"
+
+_FA_FIRST = [("علی", "ali"), ("محمد", "mohammad"), ("حسین", "hossein"), ("رضا", "reza"),
+             ("مهدی", "mahdi"), ("امیر", "amir"), ("سارا", "sara"), ("مریم", "maryam"),
+             ("فاطمه", "fatemeh"), ("زهرا", "zahra"), ("نیلوفر", "niloufar"),
+             ("پریسا", "parisa"), ("کیان", "kian"), ("آرش", "arash"), ("شیرین", "shirin"),
+             ("الهام", "elham"), ("یاسمن", "yasaman"), ("کامران", "kamran"),
+             ("بهاره", "bahareh"), ("مهسا", "mahsa"), ("نگار", "negar"), ("سینا", "sina"),
+             ("یوسف", "yousef"), ("کوروش", "kourosh")]
+_FA_LAST = [("محمدی", "mohammadi"), ("حسینی", "hosseini"), ("احمدی", "ahmadi"),
+            ("رضایی", "rezaei"), ("کریمی", "karimi"), ("موسوی", "mousavi"),
+            ("جعفری", "jafari"), ("صادقی", "sadeghi"), ("کاظمی", "kazemi"),
+            ("یزدانی", "yazdani"), ("نیک‌پور", "nikpour"), ("تهرانی", "tehrani"),
+            ("شریفی", "sharifi"), ("قاسمی", "ghasemi"), ("ملکی", "maleki"),
+            ("اکبری", "akbari"), ("کیانی", "kiani"), ("رحیمی", "rahimi")]
+_EN_FIRST = ["Olivia", "Liam", "Emma", "Noah", "Ava", "James", "Sophia", "Lucas", "Mia",
+             "Ethan", "Amelia", "Henry", "Grace", "Jack", "Chloe", "Leo", "Ella", "Oscar",
+             "Ruby", "Daniel"]
+_EN_LAST = ["Smith", "Johnson", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Thomas",
+            "Clarke", "Walker", "Wright", "Hughes", "Green", "Hall", "Wood", "Baker"]
+_MOBILE_PREFIXES = ["912", "913", "915", "917", "919", "910", "935", "936", "937", "938",
+                    "939", "901", "902", "903", "921", "922", "990"]
+_DOMAINS = ["example.com", "example.org", "example.net"]
+_EN_ZONES = ["Europe/London", "America/Toronto", "Europe/Berlin", "Australia/Sydney",
+             "Asia/Tehran"]
+
+TAGS = ["VIP", "مشتری عمده", "newsletter", "خبرنامه", "مشتری وفادار", "Instagram", "حضوری",
+        "first-order"]
+FA_CITIES = ["تهران", "اصفهان", "شیراز", "مشهد", "تبریز", "رشت"]
+EN_CITIES = ["London", "Toronto", "Berlin"]
+FIELDS: list[dict[str, Any]] = [
+    {"key": "city", "label_fa": "شهر", "label_en": "City", "type": "choice",
+     "choices": FA_CITIES + EN_CITIES},
+    {"key": "postal_code", "label_fa": "کد پستی", "label_en": "Postal code", "type": "text"},
+    {"key": "shoe_size", "label_fa": "سایز کفش", "label_en": "Shoe size", "type": "number"},
+    {"key": "last_visit", "label_fa": "آخرین مراجعه", "label_en": "Last visit", "type": "date"},
+    {"key": "wholesale", "label_fa": "عمده‌فروش", "label_en": "Wholesale", "type": "boolean"},
+]
+_FA_NOTES = ["سفارش تلفنی داد؛ ارسال با پست پیشتاز.", "پیگیری مرجوعی سایز ۴۲ انجام شد.",
+             "علاقه‌مند به خرید عمده برای فروشگاه در شهرستان.",
+             "درخواست فاکتور رسمی با کد اقتصادی.", "از طریق اینستاگرام با ما آشنا شد."]
+_EN_NOTES = ["Asked about international shipping to Canada.",
+             "Prefers e-mail over phone calls.", "Returned an order: wrong size, refunded.",
+             "Interested in the wholesale price list."]
+_ARABIC = str.maketrans({"ی": "ي", "ک": "ك"})
+
+
+@dataclass
+class DemoSummary:
+    created: int = 0
+    existing: int = 0
+    notes: int = 0
+
+
+def _national_id(rng: random.Random) -> str:
+    while True:
+        body = [rng.randint(0, 9) for _ in range(9)]
+        if len(set(body)) > 1:
+            break
+    r = sum(d * (10 - i) for i, d in enumerate(body)) % 11
+    return "".join(map(str, body)) + str(r if r < 2 else 11 - r)
+
+
+def _jalali(rng: random.Random, years: tuple[int, int]) -> str:
+    return f"{rng.randint(*years)}/{rng.randint(1, 12):02d}/{rng.randint(1, 28):02d}"
+
+
+def demo_people(count: int = 300) -> list[dict[str, Any]]:
+    """The raw input for `count` people; the same list on every call."""
+    rng = random.Random(SEED)
+    phones: set[str] = set()
+
+    def mobile() -> str:
+        while True:
+            number = "0" + rng.choice(_MOBILE_PREFIXES) + f"{rng.randint(0, 9999999):07d}"
+            if number not in phones:
+                phones.add(number)
+                return number
+
+    people = []
+    for i in range(count):
+        persian = i % 2 == 0
+        raw: dict[str, Any] = {"source": DEMO_SOURCE, "fields": {}, "tags": []}
+        if persian:
+            (first, first_lat), (last, last_lat) = rng.choice(_FA_FIRST), rng.choice(_FA_LAST)
+            if i % 7 == 0:  # typed on an Arabic keyboard: stored with Persian ی/ک
+                first, last = first.translate(_ARABIC), last.translate(_ARABIC)
+            phone = mobile()
+            if i % 6 == 0:
+                phone = persian_digits(phone)
+            elif i % 10 == 4:
+                phone = f"+98 {phone[1:4]} {phone[4:7]} {phone[7:]}"
+            raw.update(first_name=first, last_name=last, language="fa", timezone="Asia/Tehran",
+                       phone=phone)
+            if rng.random() < 0.5:
+                raw["email"] = f"{first_lat}.{last_lat}{i}@{rng.choice(_DOMAINS)}"
+            if rng.random() < 0.3:
+                raw["national_id"] = _national_id(rng)
+            if rng.random() < 0.4:
+                birthday = _jalali(rng, (1340, 1382))
+                raw["birthday"] = persian_digits(birthday) if i % 4 == 0 else birthday
+        else:
+            first, last = rng.choice(_EN_FIRST), rng.choice(_EN_LAST)
+            email = f"{first}.{last}{i}@{rng.choice(_DOMAINS)}"
+            raw.update(first_name=first, last_name=last, language="en",
+                       timezone=rng.choice(_EN_ZONES),
+                       emails=[email if i % 9 else email.upper()])
+            if rng.random() < 0.3:
+                raw["phone"] = mobile()
+            if rng.random() < 0.1:  # a second address
+                raw["emails"].append(f"{first[0]}{last}{i}@work.{rng.choice(_DOMAINS)}".lower())
+            if rng.random() < 0.4:
+                raw["birthday"] = (dt.date(1960, 1, 1)
+                                   + dt.timedelta(days=rng.randint(0, 16000))).isoformat()
+        if i % 12 == 5:
+            raw["source"] = SHOP_SOURCE
+            raw["external_ids"] = [{"source": SHOP_SOURCE, "id": f"wc-{1000 + i}"}]
+        raw["tags"] = sorted(rng.sample(TAGS, rng.choice([0, 0, 1, 1, 2, 3])))
+        fields = raw["fields"]
+        if rng.random() < 0.7:
+            fields["city"] = rng.choice(FA_CITIES if persian else EN_CITIES)
+        if persian and rng.random() < 0.4:
+            code = f"{rng.randint(1000000000, 9999999999)}"
+            fields["postal_code"] = persian_digits(code) if i % 3 == 0 else code
+        if rng.random() < 0.5:
+            size = rng.randint(72, 92) / 2
+            text = f"{size:g}"
+            fields["shoe_size"] = persian_digits(text) if persian and i % 5 == 0 else text
+        if rng.random() < 0.5:
+            if persian:
+                fields["last_visit"] = _jalali(rng, (1402, 1403))
+            else:
+                fields["last_visit"] = (dt.date(2023, 3, 21)
+                                        + dt.timedelta(days=rng.randint(0, 700))).isoformat()
+        wholesale = "مشتری عمده" in raw["tags"]
+        if wholesale or rng.random() < 0.3:
+            fields["wholesale"] = ("بله" if wholesale else "خیر") if persian else wholesale
+        raw["notes"] = ([rng.choice(_FA_NOTES if persian else _EN_NOTES)]
+                        if i % 20 == 3 else [])
+        people.append(raw)
+    return people
+
+
+def _usable_fields(actor: Actor) -> set[str]:
+    """Create the demo fields that are missing; skip any the owner defined differently."""
+    usable = set()
+    for spec in FIELDS:
+        existing = CustomField.objects.filter(key=spec["key"]).first()
+        if existing is None:
+            do_save_custom_field(actor, **spec)
+        elif existing.type != spec["type"] or not set(spec.get("choices", [])) <= set(
+                existing.choices):
+            continue
+        usable.add(spec["key"])
+    return usable
+
+
+@transaction.atomic
+def load_demo(count: int = 300) -> DemoSummary:
+    actor = Actor.system("demo")
+    usable = _usable_fields(actor)
+    summary = DemoSummary()
+    for raw in demo_people(count):
+        notes = raw.pop("notes")
+        raw["fields"] = {k: v for k, v in raw["fields"].items() if k in usable}
+        result = do_upsert_contact(actor, raw)
+        if result.created:
+            summary.created += 1
+        else:
+            summary.existing += 1
+        for body in notes:
+            if not Note.objects.filter(contact=result.contact, body=body).exists():
+                do_add_note(actor, result.contact, body)
+                summary.notes += 1
+    return summary
+
+
+def ensure_demo_owner() -> str | None:
+    """Create the `owner` account with a random password; None when it exists already."""
+    from peyvand.accounts.actions import do_create_user
+
+    if get_user_model().objects.filter(username__iexact=OWNER_NAME).exists():
+        return None
+    password = secrets.token_urlsafe(12)
+    do_create_user(Actor.operator(), OWNER_NAME, role="owner", password=password,
+                   language="fa")
+    return password

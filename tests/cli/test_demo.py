@@ -1,0 +1,51 @@
+import pytest
+from django.contrib.auth import get_user_model
+
+from peyvand.contacts.models import Contact, CustomField, Identity, Note, Tag, TimelineEvent
+from peyvand.demo import TAGS, demo_people, ensure_demo_owner
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_people_are_deterministic():
+    assert demo_people(40) == demo_people(40)
+
+
+def test_demo_loads_once_and_repeats_without_duplicates(cli):
+    code, out, err = cli("demo")
+    assert code == 0, err
+    assert "300 contacts created" in out
+    contacts = Contact.objects.live()
+    assert contacts.count() == 300
+    assert contacts.filter(language="fa").count() == 150
+    # Input typed with Arabic ي/ك and Persian digits was normalised on the way in.
+    assert not contacts.filter(first_name__regex="[يك]").exists()
+    assert not contacts.filter(last_name__regex="[يك]").exists()
+    assert not Identity.objects.filter(value__regex="[۰-۹]").exists()
+    assert Identity.objects.filter(kind="phone", value__startswith="+989").count() >= 150
+    assert Identity.objects.filter(kind="external", source="woocommerce:demo").exists()
+    two = [c for c in contacts.prefetch_related("identities") if len(c.identities.all()) > 1]
+    assert len(two) > 30
+    assert set(Tag.objects.values_list("name", flat=True)) == set(TAGS)
+    assert set(CustomField.objects.values_list("key", "type")) == {
+        ("city", "choice"), ("postal_code", "text"), ("shoe_size", "number"),
+        ("last_visit", "date"), ("wholesale", "boolean")}
+    for field in CustomField.objects.all():
+        assert field.values.exists(), field.key
+    notes = Note.objects.count()
+    assert notes > 5
+    events = TimelineEvent.objects.count()
+
+    code, out, _err = cli("demo")
+    assert code == 0 and "0 contacts created, 300 already there, 0 notes added" in out
+    assert Contact.objects.count() == 300
+    assert Note.objects.count() == notes
+    assert TimelineEvent.objects.count() == events  # nothing changed, nothing logged
+
+
+def test_demo_owner_is_created_once():
+    password = ensure_demo_owner()
+    owner = get_user_model().objects.get(username="owner")
+    assert owner.profile.role == "owner" and owner.check_password(password)
+    assert len(password) >= 12
+    assert ensure_demo_owner() is None
