@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from peyvand.api import api
 from peyvand.base import views as base_views
+from peyvand.commerce.urls import hooks
 
 urlpatterns = [
     path("healthz", base_views.healthz, name="healthz"),
@@ -10,5 +11,6 @@ urlpatterns = [
     path("contacts/", include("peyvand.contacts.urls")),
     path("commerce/", include("peyvand.commerce.urls")),
     path("imports/", include("peyvand.imports.urls")),
+    path("hooks/", include(hooks)),
     path("", include("peyvand.base.urls")),
 ]

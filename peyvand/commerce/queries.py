@@ -1,0 +1,119 @@
+"""Reads on commerce rows, used by UI, API, CLI and the contact page alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import (
+    Count,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from peyvand.base.actor import Actor
+from peyvand.base.normalise import search_key
+from peyvand.commerce.models import NOT_REVENUE, Order, Product, Refund, ShopSource
+from peyvand.accounts.roles import require
+
+
+def _pk(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404
+
+
+def with_refunded(qs: QuerySet) -> QuerySet:
+    """Annotate `refunded` (minor units) with one subquery, so lists stay at fixed queries."""
+    total = (Refund.objects.filter(order=OuterRef("pk")).order_by().values("order")
+             .annotate(s=Sum("amount")).values("s"))
+    return qs.annotate(refunded=Coalesce(Subquery(total, output_field=IntegerField()), 0))
+
+
+def access_order(actor: Actor, order_id: Any) -> Order:
+    """The order, if it exists and the actor may see orders; 404 otherwise."""
+    require(actor, "commerce.view")
+    order = with_refunded(Order.objects.select_related("contact")).filter(pk=_pk(order_id)) \
+        .first()
+    if order is None:
+        raise Http404
+    return order
+
+
+def search_orders(actor: Actor, *, contact: Any = None, status: str = "",
+                  source: str = "") -> QuerySet:
+    require(actor, "commerce.view")
+    qs = with_refunded(Order.objects.select_related("contact"))
+    if contact not in (None, ""):
+        qs = qs.filter(contact_id=_pk(contact))
+    if status:
+        qs = qs.filter(status=status)
+    if source:
+        qs = qs.filter(source=source)
+    return qs.order_by("-placed_at", "-id")
+
+
+def search_products(actor: Actor, *, q: str = "", category: str = "") -> QuerySet:
+    require(actor, "commerce.view")
+    qs = Product.objects.all()
+    for term in search_key(q).split():
+        qs = qs.filter(Q(sku__icontains=term) | Q(name_fa__icontains=term)
+                       | Q(name_en__icontains=term))
+    if category:
+        qs = qs.filter(category=category)
+    return qs.order_by("sku")
+
+
+def revenue_orders() -> QuerySet:
+    """Orders that are sales: not cancelled, failed, draft or deleted at the shop."""
+    return Order.objects.filter(deleted_at__isnull=True).exclude(status__in=NOT_REVENUE)
+
+
+def purchase_summary(contact_id: int) -> dict[str, Any]:
+    """What a contact bought: {"orders", "net_revenue" (minor units, totals minus refunds),
+    "currency", "first_order_at", "last_order_at", "by_currency": {code: net}}.
+
+    A contact who paid in several currencies gets the one most orders were in as `currency`.
+    Two queries whatever the number of orders.
+    """
+    orders = revenue_orders().filter(contact_id=contact_id)
+    rows = list(orders.order_by().values("currency").annotate(
+        n=Count("id"), total=Sum("total"), first=Min("placed_at"), last=Max("placed_at")))
+    refunded = dict(Refund.objects.filter(order__in=orders).order_by()
+                    .values("order__currency").annotate(s=Sum("amount"))
+                    .values_list("order__currency", "s"))
+    by_currency = {r["currency"]: r["total"] - (refunded.get(r["currency"]) or 0) for r in rows}
+    main = max(rows, key=lambda r: (r["n"], r["total"]))["currency"] if rows else None
+    return {
+        "orders": sum(r["n"] for r in rows),
+        "net_revenue": by_currency.get(main, 0) if main else 0,
+        "currency": main,
+        "first_order_at": min((r["first"] for r in rows), default=None),
+        "last_order_at": max((r["last"] for r in rows), default=None),
+        "by_currency": by_currency,
+    }
+
+
+def access_source(actor: Actor, source_id: Any) -> ShopSource:
+    require(actor, "sources.manage")
+    source = ShopSource.objects.filter(pk=_pk(source_id)).first()
+    if source is None:
+        raise Http404
+    return source
+
+
+def sources_with_counts(actor: Actor) -> QuerySet:
+    require(actor, "sources.manage")
+    return ShopSource.objects.annotate(
+        received=Count("deliveries"),
+        failed=Count("deliveries", filter=Q(deliveries__status="failed")),
+        last_received_at=Max("deliveries__received_at"),
+    ).order_by("name")
