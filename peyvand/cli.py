@@ -511,10 +511,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     # Commands the other apps contribute, on the same exit codes and --as rules.
     from peyvand.commerce.cli import add_commands as add_commerce_commands
+    from peyvand.consent.cli import add_commands as add_consent_commands
     from peyvand.imports.cli import add_commands as add_import_commands
+    from peyvand.insights.cli import add_commands as add_insights_commands
 
     add_import_commands(contact_commands)
     add_commerce_commands(commands, acting)
+    add_consent_commands(commands, acting)
+    add_insights_commands(commands, acting)
     return parser
 
 

@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "peyvand.contacts",
     "peyvand.commerce",
     "peyvand.imports",
+    "peyvand.consent",
+    "peyvand.insights",
 ]
 
 MIDDLEWARE = [

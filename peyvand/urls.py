@@ -12,5 +12,7 @@ urlpatterns = [
     path("commerce/", include("peyvand.commerce.urls")),
     path("imports/", include("peyvand.imports.urls")),
     path("hooks/", include(hooks)),
+    path("consent/", include("peyvand.consent.urls")),
+    path("insights/", include("peyvand.insights.urls")),
     path("", include("peyvand.base.urls")),
 ]

@@ -32,6 +32,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "commerce.edit": frozenset({OWNER, MARKETER}),
     "commerce.export": frozenset({OWNER}),  # orders name people
     "sources.manage": frozenset({OWNER}),  # shop webhook secrets
+    "consent.view": ALL,
+    # Staff may only ever reduce contact; adding consent back is the person's own act.
+    "consent.reduce": frozenset({OWNER, MARKETER, SUPPORT}),
+    "consent.export": frozenset({OWNER}),  # proof of consent names people
+    "forms.manage": frozenset({OWNER, MARKETER}),  # sign-up forms and topics
+    "insights.view": ALL,
+    "insights.configure": frozenset({OWNER, MARKETER, ANALYST}),  # rules, refreshes
     "audit.view": frozenset({OWNER}),
 }
 
