@@ -5,6 +5,16 @@ import pytest
 from peyvand.base.actor import Actor
 
 
+@pytest.fixture(autouse=True)
+def _english_outside_requests():
+    """Code run outside a request speaks English in tests unless a test says otherwise; a
+    request activates its own language and may leave it active on the thread afterwards."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def make_user(db):
     from peyvand.accounts.actions import do_create_user

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from ninja import Field, Query, Router, Schema
 
+from peyvand.api_common import ERRORS, Body, ErrorOut, Paging, Status, api_actor, page_of
 from peyvand.base.actor import Actor
 from peyvand.commerce.actions import (
     MAX_LINES,
@@ -23,18 +24,16 @@ from peyvand.commerce.actions import (
 )
 from peyvand.commerce.models import Cart, Order, Product
 from peyvand.commerce.queries import access_order, search_orders, search_products
-from peyvand.contacts.api import ERRORS, ErrorOut, ExternalIdIn, Paging, Status, _Body
+from peyvand.contacts.api import ExternalIdIn
 
-# ERRORS, ErrorOut, Paging, _Body and Status come from the contacts API so that every endpoint
-# shares one error body, one paging shape and one input hygiene.
 router = Router(tags=["commerce"])
 
-Amount = str | None  # numbers arrive as text (see _Body): "1,250,000", "۱۲٬۵۰۰", 12.5
+Amount = str | None  # numbers arrive as text (see Body): "1,250,000", "۱۲٬۵۰۰", 12.5
 
 
 # --- input --------------------------------------------------------------------------------------
 
-class CustomerIn(_Body):
+class CustomerIn(Body):
     contact_id: str | None = Field(None, description="an existing contact; else matched or "
                                                      "created from e-mail/mobile")
     email: str | None = None
@@ -44,7 +43,7 @@ class CustomerIn(_Body):
     external_ids: list[ExternalIdIn] | None = None
 
 
-class LineIn(_Body):
+class LineIn(Body):
     sku: str | None = None
     name: str | None = None
     quantity: str | None = "1"
@@ -52,20 +51,20 @@ class LineIn(_Body):
     line_total: Amount = Field(None, description="defaults to quantity × unit_price")
 
 
-class DeliveryIn(_Body):
+class DeliveryIn(Body):
     status: str | None = Field(None, description="pending, on_time, late, back_ordered, "
                                                  "delivered; derived from the dates if left out")
     promised_at: str | None = Field(None, description="1403/02/12 or 2024-05-01")
     delivered_at: str | None = None
 
 
-class RefundLineIn(_Body):
+class RefundLineIn(Body):
     sku: str | None = None
     quantity: str | None = "1"
     amount: Amount = None
 
 
-class RefundIn(_Body):
+class RefundIn(Body):
     id: str | None = Field(None, description="the refund's id at the source (same as "
                                              "external_id)")
     external_id: str | None = Field(None, description="sending the same one twice refunds once")
@@ -76,7 +75,7 @@ class RefundIn(_Body):
     lines: list[RefundLineIn] | None = None
 
 
-class OrderIn(_Body):
+class OrderIn(Body):
     source: str | None = Field("api", description="where the order comes from")
     external_id: str | None = Field(None, description="its id there; (source, external_id) "
                                                       "is unique, so sending it again updates")
@@ -100,7 +99,7 @@ class OrderIn(_Body):
     cart_id: str | None = Field(None, description="the cart this order converts")
 
 
-class ProductIn(_Body):
+class ProductIn(Body):
     sku: str | None = None
     name_fa: str | None = None
     name_en: str | None = None
@@ -111,7 +110,7 @@ class ProductIn(_Body):
     active: bool | None = None
 
 
-class CartIn(_Body):
+class CartIn(Body):
     source: str | None = "api"
     external_id: str | None = None
     customer: CustomerIn | None = None
@@ -245,15 +244,6 @@ class CartOut(Schema):
 
 # --- helpers ------------------------------------------------------------------------------------
 
-def _actor(request) -> Actor:
-    return Actor.for_user(request.auth, "api")
-
-
-def _page(qs: QuerySet, paging: Paging) -> tuple[QuerySet, int]:
-    start = (paging.page - 1) * paging.page_size
-    return qs[start:start + paging.page_size], qs.count()
-
-
 def _line_out(line) -> dict[str, Any]:
     return {"sku": line.sku, "name": line.name, "quantity": line.quantity,
             "unit_price": line.unit_price, "line_total": line.line_total,
@@ -302,7 +292,7 @@ def _raw(payload: Schema) -> dict[str, Any]:
 def upsert_order(request, payload: OrderIn):
     """Create or update an order by (source, external_id): the same payload twice gives one
     order (201, then 200 with `changed` empty); unknown customers become contacts."""
-    actor = _actor(request)
+    actor = api_actor(request)
     raw = _raw(payload)
     raw.setdefault("source", "api")
     result = do_upsert_order(actor, raw)
@@ -312,16 +302,16 @@ def upsert_order(request, payload: OrderIn):
 
 @router.get("/orders", response={200: OrderPage, ERRORS: ErrorOut})
 def list_orders(request, filters: Query[OrderFilter]):
-    qs = search_orders(_actor(request), contact=filters.contact, status=filters.status,
+    qs = search_orders(api_actor(request), contact=filters.contact, status=filters.status,
                        source=filters.source)
-    page, count = _page(qs, filters)
+    page, count = page_of(qs, filters)
     return {"items": [_summary_out(o) for o in page], "count": count, "page": filters.page,
             "page_size": filters.page_size}
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, ERRORS: ErrorOut})
 def get_order(request, order_id: int):
-    return _order_out(_actor(request), order_id)
+    return _order_out(api_actor(request), order_id)
 
 
 @router.post("/orders/{order_id}/refunds",
@@ -329,7 +319,7 @@ def get_order(request, order_id: int):
 def add_refund(request, order_id: int, payload: RefundIn):
     """Refund (part of) an order; never more than is left. An external_id sent twice gives
     the first refund back (200)."""
-    actor = _actor(request)
+    actor = api_actor(request)
     order = access_order(actor, order_id)
     raw = _raw(payload)
     if raw.get("id") and not raw.get("external_id"):
@@ -345,14 +335,14 @@ def add_refund(request, order_id: int, payload: RefundIn):
                                     ERRORS: ErrorOut})
 def upsert_product(request, payload: ProductIn):
     """Create or update the product with this SKU; fields left out are kept."""
-    product, created = do_upsert_product(_actor(request), _raw(payload))
+    product, created = do_upsert_product(api_actor(request), _raw(payload))
     return Status(201 if created else 200, {**_product_out(product), "created": created})
 
 
 @router.get("/products", response={200: ProductPage, ERRORS: ErrorOut})
 def list_products(request, filters: Query[ProductFilter]):
-    qs = search_products(_actor(request), q=filters.q, category=filters.category)
-    page, count = _page(qs, filters)
+    qs = search_products(api_actor(request), q=filters.q, category=filters.category)
+    page, count = page_of(qs, filters)
     return {"items": [_product_out(p) for p in page], "count": count, "page": filters.page,
             "page_size": filters.page_size}
 
@@ -365,7 +355,7 @@ def upsert_cart(request, payload: CartIn):
     become abandoned and show on the contact's timeline."""
     raw = _raw(payload)
     raw.setdefault("source", "api")
-    cart, created = do_upsert_cart(_actor(request), raw)
+    cart, created = do_upsert_cart(api_actor(request), raw)
     cart = Cart.objects.prefetch_related(Prefetch("lines")).get(pk=cart.pk)
     body = {name: getattr(cart, name) for name in (
         "id", "source", "external_id", "contact_id", "status", "currency", "total",

@@ -14,9 +14,19 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
-from pydantic import ConfigDict, field_validator
 
 from peyvand.accounts.roles import require
+from peyvand.api_common import (  # noqa: I001
+    DB_INT,
+    ERRORS,
+    MAX_BULK_IDS,
+    Body,
+    ErrorOut,
+    Paging,
+    Status,
+    api_actor,
+    page_of,
+)
 from peyvand.base.actor import Actor
 from peyvand.base.normalise import normalise_text
 from peyvand.contacts.actions import (
@@ -42,54 +52,10 @@ from peyvand.contacts.tag_actions import (
 )
 from peyvand.contacts.timeline import timeline_for
 
-try:
-    from ninja import Status
-except ImportError:  # django-ninja before Status existed took a (code, body) tuple
-    def Status(status_code, value):  # type: ignore[no-redef]  # noqa: N802
-        return status_code, value
-
 router = Router(tags=["contacts"])
 
-MAX_PAGE_SIZE = 200
-MAX_PAGE = 1_000_000  # keeps OFFSET inside what every database accepts
-MAX_BULK_IDS = 10_000  # below SQLite's limit on query parameters
-DB_INT = Annotated[int, Field(ge=1, le=2**63 - 1)]
-ERRORS = frozenset({400, 401, 403, 404, 409, 413, 422})
 
-
-# --- input --------------------------------------------------------------------------------------
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-class _Input(Schema):
-    """Permissive types so check_contact_data, not pydantic, names what is wrong; numbers
-    are taken as text (ids and mobiles often arrive as numbers)."""
-
-    model_config = ConfigDict(coerce_numbers_to_str=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _refuse_nul(cls, value):
-        # PostgreSQL cannot store NUL in text; refuse it here rather than fail on save.
-        if _has_nul(value):
-            raise ValueError(_("Text may not contain NUL characters."))
-        return value
-
-
-class _Body(_Input):
-    # A misspelt key is reported instead of silently dropped.
-    model_config = ConfigDict(extra="forbid")
-
-
-class ExternalIdIn(_Body):
+class ExternalIdIn(Body):
     source: str | None = None
     id: str | None = None
 
@@ -97,7 +63,7 @@ class ExternalIdIn(_Body):
 FieldInput = str | int | float | bool | None
 
 
-class ContactIn(_Body):
+class ContactIn(Body):
     email: str | None = None
     emails: list[str | None] | str | None = None
     phone: str | None = None
@@ -114,11 +80,6 @@ class ContactIn(_Body):
     fields: dict[str, FieldInput] | None = Field(None, description="custom field key: value")
 
 
-class Paging(_Input):
-    page: int = Field(1, ge=1, le=MAX_PAGE)
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
-
-
 class ContactFilter(Paging):
     q: str = Field("", description="name, e-mail, mobile in any digits or spelling")
     tag: str = ""
@@ -127,19 +88,19 @@ class ContactFilter(Paging):
     value: str = ""
 
 
-class MergeIn(_Body):
+class MergeIn(Body):
     other_id: DB_INT
 
 
-class NoteIn(_Body):
+class NoteIn(Body):
     body: str | None = None
 
 
-class TagIn(_Body):
+class TagIn(Body):
     name: str | None = None
 
 
-class TagContactsIn(_Body):
+class TagContactsIn(Body):
     contact_ids: list[DB_INT] = Field(..., max_length=MAX_BULK_IDS)
     remove: bool = False
 
@@ -149,7 +110,7 @@ Choices = list[Annotated[str, Field(max_length=500)]] | Annotated[str, Field(max
     | None
 
 
-class FieldIn(_Body):
+class FieldIn(Body):
     key: str = ""
     label_fa: str | None = Field("", max_length=100)
     label_en: str | None = Field("", max_length=100)
@@ -157,7 +118,7 @@ class FieldIn(_Body):
     choices: Choices = None
 
 
-class FieldPatch(_Body):
+class FieldPatch(Body):
     key: str | None = None
     label_fa: str | None = Field(None, max_length=100)
     label_en: str | None = Field(None, max_length=100)
@@ -166,12 +127,6 @@ class FieldPatch(_Body):
 
 
 # --- output -------------------------------------------------------------------------------------
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, str] = {}
-    owner_id: int | None = Field(None, description="on 409: the contact holding the identity")
-
 
 class ExternalIdOut(Schema):
     source: str
@@ -278,10 +233,6 @@ class FieldDeletedOut(Schema):
 
 # --- helpers ------------------------------------------------------------------------------------
 
-def _actor(request) -> Actor:
-    return Actor.for_user(request.auth, "api")
-
-
 def _json_value(value: Any) -> Any:
     """Custom-field values as JSON: numbers as numbers, dates as ISO strings."""
     if isinstance(value, decimal.Decimal):
@@ -313,11 +264,6 @@ def _contact_out(contact: Contact) -> dict[str, Any]:
 
 def _load(pk: int) -> dict[str, Any]:
     return _contact_out(_with_fields(Contact.objects.filter(pk=pk)).get())
-
-
-def _page(qs: QuerySet, paging: Paging) -> tuple[QuerySet, int]:
-    start = (paging.page - 1) * paging.page_size
-    return qs[start:start + paging.page_size], qs.count()
 
 
 def _other(actor: Actor, other_id: int) -> Contact:
@@ -358,9 +304,9 @@ def _field_out(field: CustomField) -> dict[str, Any]:
 def list_contacts(request, filters: Query[ContactFilter]):
     """Search contacts: «علي» finds «علی», «۰۹۱۲…» finds +98912…; optionally one tag and
     one custom-field condition (`field`, `op`, `value`)."""
-    qs = search_contacts(_actor(request), q=filters.q, tag=filters.tag, field=filters.field,
+    qs = search_contacts(api_actor(request), q=filters.q, tag=filters.tag, field=filters.field,
                          op=filters.op, value=filters.value)
-    page, count = _page(qs, filters)
+    page, count = page_of(qs, filters)
     items = [_contact_out(c) for c in _with_fields(page)]
     return {"items": items, "count": count, "page": filters.page,
             "page_size": filters.page_size}
@@ -370,7 +316,7 @@ def list_contacts(request, filters: Query[ContactFilter]):
 def upsert_contact(request, payload: ContactIn):
     """Create a contact, or update the one already holding an e-mail, mobile or external id
     (201 when created, 200 when found). Identities held by several contacts merge them."""
-    result = do_upsert_contact(_actor(request), payload.model_dump(exclude_unset=True))
+    result = do_upsert_contact(api_actor(request), payload.model_dump(exclude_unset=True))
     body = {**_load(result.contact.pk), "created": result.created,
             "merged_ids": result.merged_ids}
     return Status(201 if result.created else 200, body)
@@ -378,13 +324,13 @@ def upsert_contact(request, payload: ContactIn):
 
 @router.get("/contacts/{contact_id}", response={200: ContactOut, ERRORS: ErrorOut})
 def get_contact(request, contact_id: int):
-    return _load(access_contact(_actor(request), contact_id).pk)
+    return _load(access_contact(api_actor(request), contact_id).pk)
 
 
 @router.patch("/contacts/{contact_id}", response={200: ContactOut, ERRORS: ErrorOut})
 def update_contact(request, contact_id: int, payload: ContactIn):
     """Change only the keys given; lists given (emails, phones, tags) replace the old ones."""
-    actor = _actor(request)
+    actor = api_actor(request)
     contact = access_contact(actor, contact_id)
     do_update_contact(actor, contact, payload.model_dump(exclude_unset=True))
     return _load(contact.pk)
@@ -393,7 +339,7 @@ def update_contact(request, contact_id: int, payload: ContactIn):
 @router.delete("/contacts/{contact_id}", response={204: None, ERRORS: ErrorOut})
 def erase_contact(request, contact_id: int):
     """Erase the person's data (identities, names, notes, fields); an anonymous row stays."""
-    actor = _actor(request)
+    actor = api_actor(request)
     do_erase_contact(actor, access_contact(actor, contact_id))
     return Status(204, None)
 
@@ -401,7 +347,7 @@ def erase_contact(request, contact_id: int):
 @router.get("/contacts/{contact_id}/merge-preview",
             response={200: MergePreviewOut, ERRORS: ErrorOut})
 def preview_merge(request, contact_id: int, other_id: DB_INT):
-    actor = _actor(request)
+    actor = api_actor(request)
     contact = access_contact(actor, contact_id)
     rows = merge_preview(contact, _other(actor, other_id))
     rows = [{k: _json_value(v) for k, v in row.items()} for row in rows]
@@ -411,7 +357,7 @@ def preview_merge(request, contact_id: int, other_id: DB_INT):
 @router.post("/contacts/{contact_id}/merge", response={200: ContactOut, ERRORS: ErrorOut})
 def merge_contacts(request, contact_id: int, payload: MergeIn):
     """Merge `other_id` into this contact, which survives and wins every conflict."""
-    actor = _actor(request)
+    actor = api_actor(request)
     contact = access_contact(actor, contact_id)
     survivor = do_merge_contacts(actor, contact, [_other(actor, payload.other_id)])
     return _load(survivor.pk)
@@ -420,14 +366,14 @@ def merge_contacts(request, contact_id: int, payload: MergeIn):
 @router.get("/contacts/{contact_id}/export", response={200: dict[str, Any], ERRORS: ErrorOut})
 def export_contact(request, contact_id: int):
     """Everything held about the person (audited)."""
-    actor = _actor(request)
+    actor = api_actor(request)
     return do_export_contact(actor, access_contact(actor, contact_id))
 
 
 @router.get("/contacts/{contact_id}/timeline", response={200: EventPage, ERRORS: ErrorOut})
 def contact_timeline(request, contact_id: int, paging: Query[Paging]):
-    contact = access_contact(_actor(request), contact_id)
-    page, count = _page(timeline_for(contact.pk), paging)
+    contact = access_contact(api_actor(request), contact_id)
+    page, count = page_of(timeline_for(contact.pk), paging)
     items = [{"id": e.pk, "kind": e.kind, "at": e.at, "actor": e.actor_label, "data": e.data}
              for e in page]
     return {"items": items, "count": count, "page": paging.page, "page_size": paging.page_size}
@@ -435,7 +381,7 @@ def contact_timeline(request, contact_id: int, paging: Query[Paging]):
 
 @router.post("/contacts/{contact_id}/notes", response={201: NoteOut, ERRORS: ErrorOut})
 def add_note(request, contact_id: int, payload: NoteIn):
-    actor = _actor(request)
+    actor = api_actor(request)
     note = do_add_note(actor, access_contact(actor, contact_id), payload.body or "")
     return Status(201, {"id": note.pk, "body": note.body, "author": note.author_label,
                         "created_at": note.created_at})
@@ -446,14 +392,14 @@ def add_note(request, contact_id: int, payload: NoteIn):
 
 @router.get("/tags", response={200: TagList, ERRORS: ErrorOut}, tags=["tags"])
 def list_tags(request):
-    require(_actor(request), "contacts.view")
+    require(api_actor(request), "contacts.view")
     items = [{"name": t.name, "contact_count": t.contact_count} for t in tags_with_counts()]
     return {"items": items, "count": len(items)}
 
 
 @router.post("/tags", response={201: TagOut, ERRORS: ErrorOut}, tags=["tags"])
 def create_tag(request, payload: TagIn):
-    tag = do_create_tag(_actor(request), payload.name or "")
+    tag = do_create_tag(api_actor(request), payload.name or "")
     return Status(201, {"name": tag.name, "contact_count": 0})
 
 
@@ -463,13 +409,13 @@ def tag_contacts(request, name: str, payload: TagContactsIn):
     """Add the tag to (or with `remove`, take it from) many contacts; the tag is created if
     new. `changed` counts contacts whose tags changed."""
     name = normalise_text(_path_text(name))
-    changed = do_tag_contacts(_actor(request), payload.contact_ids, name, remove=payload.remove)
+    changed = do_tag_contacts(api_actor(request), payload.contact_ids, name, remove=payload.remove)
     return {"tag": name, "changed": changed}
 
 
 @router.patch("/tags/{path:name}", response={200: TagOut, ERRORS: ErrorOut}, tags=["tags"])
 def rename_tag(request, name: str, payload: TagIn):
-    actor = _actor(request)
+    actor = api_actor(request)
     tag = do_rename_tag(actor, _tag(name), payload.name or "")
     return {"name": tag.name, "contact_count": tag.contacttag_set.count()}
 
@@ -478,7 +424,7 @@ def rename_tag(request, name: str, payload: TagIn):
                tags=["tags"])
 def delete_tag(request, name: str):
     tag = _tag(name)
-    count = do_delete_tag(_actor(request), tag)
+    count = do_delete_tag(api_actor(request), tag)
     return {"deleted": tag.name, "contact_count": count}
 
 
@@ -486,7 +432,7 @@ def delete_tag(request, name: str):
 
 @router.get("/fields", response={200: FieldList, ERRORS: ErrorOut}, tags=["fields"])
 def list_fields(request):
-    require(_actor(request), "contacts.view")
+    require(api_actor(request), "contacts.view")
     items = [_field_out(f) for f in CustomField.objects.all()]
     return {"items": items, "count": len(items)}
 
@@ -496,7 +442,7 @@ def create_field(request, payload: FieldIn):
     """Define a custom field; `type` is text, number, date, choice or boolean."""
     data = payload.model_dump()
     data["label_fa"], data["label_en"] = data["label_fa"] or "", data["label_en"] or ""
-    return Status(201, _field_out(do_save_custom_field(_actor(request), **data)))
+    return Status(201, _field_out(do_save_custom_field(api_actor(request), **data)))
 
 
 @router.patch("/fields/{key}", response={200: FieldOut, ERRORS: ErrorOut}, tags=["fields"])
@@ -506,12 +452,12 @@ def update_field(request, key: str, payload: FieldPatch):
             "type": field.type, "choices": field.choices}
     data.update({k: v for k, v in payload.model_dump(exclude_unset=True).items()
                  if v is not None})
-    return _field_out(do_save_custom_field(_actor(request), field, **data))
+    return _field_out(do_save_custom_field(api_actor(request), field, **data))
 
 
 @router.delete("/fields/{key}", response={200: FieldDeletedOut, ERRORS: ErrorOut},
                tags=["fields"])
 def delete_field(request, key: str):
     field = _custom_field(key)
-    removed = do_delete_custom_field(_actor(request), field)
+    removed = do_delete_custom_field(api_actor(request), field)
     return {"deleted": field.key, "values_removed": removed}

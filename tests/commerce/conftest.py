@@ -15,6 +15,8 @@ ROLES = ["owner", "marketer", "reviewer", "support", "analyst"]
 
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings):
+    # Webhooks arrive without a user: they speak the site language. These tests read English.
+    settings.LANGUAGE_CODE = "en"
     # Every test makes users; the real hasher would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
