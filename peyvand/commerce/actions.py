@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.dates import parse_date
@@ -37,7 +38,6 @@ from peyvand.commerce.models import (
     WebhookDelivery,
 )
 from peyvand.commerce.money import currency_code, stored_currency, to_minor
-from peyvand.accounts.roles import require
 from peyvand.contacts.actions import (
     ContactInvalid,
     check_contact_data,

@@ -45,10 +45,10 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_retry(args: argparse.Namespace) -> int:
+    from peyvand.accounts.roles import require
     from peyvand.cli import CommandFailed
     from peyvand.commerce.actions import retry_delivery
     from peyvand.commerce.models import WebhookDelivery
-    from peyvand.accounts.roles import require
 
     actor = _actor(args)
     require(actor, "sources.manage")
@@ -63,9 +63,9 @@ def cmd_sources_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_orders_export(args: argparse.Namespace) -> int:
+    from peyvand.accounts.roles import require
     from peyvand.cli import CommandFailed
     from peyvand.commerce.export import write_orders_file
-    from peyvand.accounts.roles import require
 
     actor = _actor(args)
     require(actor, "commerce.export")

@@ -20,11 +20,11 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.commerce.models import Order
 from peyvand.commerce.money import from_minor
-from peyvand.accounts.roles import require
 from peyvand.commerce.queries import with_refunded
 from peyvand.contacts.export import _cell as safe_cell  # the one formula-injection guard
 from peyvand.contacts.models import Identity

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from peyvand.accounts.roles import require
 from peyvand.base.normalise import InvalidValue
 from peyvand.base.views import paginate, ui_actor
 from peyvand.commerce import woocommerce
@@ -23,7 +24,6 @@ from peyvand.commerce.actions import (
 )
 from peyvand.commerce.forms import SourceForm
 from peyvand.commerce.models import Order, ShopSource, WebhookDelivery
-from peyvand.accounts.roles import require
 from peyvand.commerce.queries import (
     access_order,
     access_source,
