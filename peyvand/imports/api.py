@@ -1,3 +1,115 @@
-from ninja import Router
+"""REST API for imports: start a contact import (async), then poll its job.
 
-router = Router()
+POST /imports/contacts      multipart: file, optional mapping (JSON {column: field}), tag
+                            -> 202 {"job_id": N, "status_url": "..."}
+GET  /imports/{job_id}      -> status, progress, totals, report_url
+GET  /imports/{job_id}/rejected.csv
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import FileResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from ninja import File, Form, Router, Schema
+from ninja.files import UploadedFile
+
+from peyvand.accounts.roles import require
+from peyvand.base.actor import Actor
+from peyvand.base.normalise import InvalidValue
+from peyvand.imports.contacts import ImportFailed, do_start_import_job, mapping_for_file
+from peyvand.imports.queries import access_import_job, job_status, rejected_report
+from peyvand.imports.uploads import stage_upload
+
+try:
+    from ninja import Status
+except ImportError:  # django-ninja before Status existed took a (code, body) tuple
+    def Status(status_code, value):  # type: ignore[no-redef]  # noqa: N802
+        return status_code, value
+
+router = Router(tags=["imports"])
+ERRORS = frozenset({400, 401, 403, 404, 422})
+
+
+class ErrorOut(Schema):
+    detail: str
+    errors: dict[str, str] = {}
+
+
+class ImportStarted(Schema):
+    job_id: int
+    status_url: str
+
+
+class ImportTotals(Schema):
+    read: int = 0
+    created: int = 0
+    updated: int = 0
+    merged: int = 0
+    rejected: int = 0
+
+
+class ImportStatus(Schema):
+    job_id: int
+    status: str
+    progress: int | None
+    totals: ImportTotals
+    filename: str
+    error: str
+    report_url: str | None
+
+
+def _actor(request) -> Actor:
+    return Actor.for_user(request.auth, "api")
+
+
+def _parse_mapping(text: str | None) -> dict[str, str] | None:
+    if not (text or "").strip():
+        return None
+    try:
+        mapping = json.loads(text)  # type: ignore[arg-type]
+    except ValueError:
+        mapping = None
+    if not isinstance(mapping, dict) or not all(isinstance(v, str | None)
+                                                for v in mapping.values()):
+        raise InvalidValue("mapping", _("The mapping must be a JSON object of "
+                                        "{\"column\": \"field\"}."))
+    return {str(k): v or "" for k, v in mapping.items()}
+
+
+@router.post("/imports/contacts", response={202: ImportStarted, ERRORS: ErrorOut})
+def start_contact_import(request, file: File[UploadedFile], mapping: Form[str | None] = None,
+                         tag: Form[str | None] = None):
+    """Upload a CSV or XLSX file of contacts and import it in the background."""
+    actor = _actor(request)
+    require(actor, "contacts.edit")  # before the file touches the disk
+    overrides = _parse_mapping(mapping)
+    staged = stage_upload(file.chunks(), file.name or "upload", request.auth.pk)
+    try:
+        targets = mapping_for_file(staged.path, mapping=overrides)
+        job = do_start_import_job(actor, staged.path, staged.filename, targets, tag or "")
+    except ImportFailed as exc:
+        staged.path.unlink(missing_ok=True)
+        raise InvalidValue("file", str(exc))
+    return Status(202, {"job_id": job.pk,
+                        "status_url": reverse("api:import_status", args=[job.pk])})
+
+
+@router.get("/imports/{int:job_id}", response={200: ImportStatus, ERRORS: ErrorOut},
+            url_name="import_status")
+def import_status(request, job_id: int):
+    """Status, progress (percent, null while unknown), totals and the rejected-rows URL."""
+    status = job_status(access_import_job(_actor(request), job_id))
+    report = reverse("api:import_rejected", args=[job_id]) if status["has_report"] else None
+    return {**status, "job_id": status["id"], "report_url": report}
+
+
+@router.get("/imports/{int:job_id}/rejected.csv", response={200: None, ERRORS: ErrorOut},
+            url_name="import_rejected")
+def import_rejected(request, job_id: int):
+    """The rejected rows (row, column, value, reason, then the row as it was) as CSV."""
+    path = rejected_report(access_import_job(_actor(request), job_id))
+    return FileResponse(path.open("rb"), as_attachment=True, filename=f"rejected-{job_id}.csv",
+                        content_type="text/csv; charset=utf-8")

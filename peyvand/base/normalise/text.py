@@ -26,6 +26,7 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DIACRITICS = re.compile("[\u064b-\u065f\u0670]")
 _SPACES = re.compile(r"\s+")
 _ZWNJ_RUN = re.compile("\u200c{2,}")
+_SPACE_RUN = re.compile("[\\s\u200c]*\\s[\\s\u200c]*")
 
 
 def ascii_digits(value: str) -> str:
@@ -47,7 +48,7 @@ def normalise_text(value: str | None) -> str:
     text = _ZWNJ_RUN.sub(ZWNJ, text)
     # ZWNJ next to a space or at an edge joins nothing: any run of spaces and ZWNJs that holds
     # a space is one space (so "\u200c \u200cا" cannot keep a ZWNJ at its edge).
-    text = re.sub(r"[\s\u200c]*\s[\s\u200c]*", " ", text).strip().strip(ZWNJ)
+    text = _SPACE_RUN.sub(" ", text).strip().strip(ZWNJ)
     text = _SPACES.sub(" ", text).strip()
     return unicodedata.normalize("NFC", text)
 

@@ -40,11 +40,15 @@ _ORIGINS = {
     "api": _("API"),
     "cli": _("Command line"),
     "system": _("System"),
+    "import": _("File import"),
+    "demo": _("Demo data"),
 }
 _SOURCES = {
     "ui": _("Added in the web app."),
     "api": _("Added through the API."),
     "cli": _("Added from the command line."),
+    "import": _("Added by a file import."),
+    "demo": _("Added with the demo data."),
 }
 
 

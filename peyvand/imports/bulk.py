@@ -1,0 +1,56 @@
+"""Writing many new rows at once: COPY on PostgreSQL, bulk_create elsewhere.
+
+Rows are plain dicts of column values (attnames, e.g. "contact_id"), so the PostgreSQL path
+builds no model instances: for a million contacts, Django's per-object preparation costs more
+than the database's work. Both paths insert exactly the given columns, inside the caller's
+transaction; a unique-constraint clash raises django.db.IntegrityError either way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def new_ids(model: type[Model], count: int) -> list[int]:
+    """Reserve `count` primary keys from the table's sequence (PostgreSQL)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+                       "FROM generate_series(1, %s)", [table, count])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _copy(model: type[Model], rows: list[dict[str, Any]]) -> None:
+    columns = list(rows[0])
+    quote = connection.ops.quote_name
+    sql = (f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+           "FROM STDIN")
+    with (connection.cursor() as cursor, connection.wrap_database_errors,
+          cursor.cursor.copy(sql) as copy):
+        for row in rows:
+            copy.write_row([json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
+                            for v in (row[c] for c in columns)])
+
+
+def insert_rows(model: type[Model], rows: list[dict[str, Any]], *,
+                with_ids: bool = False) -> list[int]:
+    """Insert `rows`; with_ids returns their new primary keys, in order."""
+    if not rows:
+        return []
+    if _pg():
+        ids: list[int] = []
+        if with_ids:
+            ids = new_ids(model, len(rows))
+            rows = [{"id": pk, **row} for pk, row in zip(ids, rows, strict=True)]
+        _copy(model, rows)
+        return ids
+    objs = model._default_manager.bulk_create([model(**row) for row in rows])
+    return [obj.pk for obj in objs] if with_ids else []

@@ -1,0 +1,155 @@
+"""`peyvand contacts import FILE [--map COLUMN=field ...] [--tag T] [--report REJECTED.csv]`.
+
+Wire it with `add_commands(<the subparsers of the `contacts` command>)`; the handler returns
+the exit code. It runs in this process (no worker needed) and records a Job row like the UI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TextIO
+
+
+def _(message: str) -> str:
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
+def add_commands(subparsers) -> None:
+    """Add `import` to the given subparsers (those of `peyvand contacts`)."""
+    parser = subparsers.add_parser(
+        "import", help=_("import contacts from a CSV or XLSX file"),
+        description=_("Create, update and merge contacts from a CSV (any encoding Excel "
+                      "writes) or XLSX file. Columns are matched to fields by their "
+                      "headers; --map overrides that. The last line printed is the "
+                      "summary: read=N created=N updated=N merged=N rejected=N."))
+    parser.add_argument("file", metavar="FILE", help=_("the CSV or XLSX file"))
+    parser.add_argument("--map", dest="mapping", action="append", default=[],
+                        metavar="COLUMN=FIELD",
+                        help=_("read COLUMN (its header, or #number) into FIELD: first_name, "
+                               "last_name, email, phone, national_id, birthday, tags, "
+                               "language or a custom field's key; an empty FIELD skips the "
+                               "column (repeatable)"))
+    parser.add_argument("--tag", default="", help=_("add this tag to every imported contact"))
+    parser.add_argument("--report", metavar="REJECTED.csv",
+                        help=_("write the rejected rows, with the reason, to this CSV file"))
+    parser.add_argument("--as", dest="as_user", metavar="USER",
+                        help=_("act as this user, with their role (default: $PEYVAND_USER, "
+                               "else the server operator with full rights)"))
+    parser.set_defaults(func=cmd_contacts_import)
+
+
+def parse_map(items: list[str]) -> dict[str, str]:
+    mapping = {}
+    for item in items:
+        column, sep, target = item.rpartition("=")
+        if not sep or not column.strip():
+            raise ValueError(_("--map takes COLUMN=FIELD, not “%(item)s”.") % {"item": item})
+        mapping[column.strip()] = target.strip()
+    return mapping
+
+
+class _Bar:
+    """A one-line progress bar on stderr, drawn only on a terminal."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self.on = stream.isatty()
+        self.drawn = False
+
+    def __call__(self, totals, done: int, total: int | None) -> None:
+        if not self.on:
+            return
+        width = 30
+        if total:
+            share = min(1.0, done / total)
+            bar = "#" * int(share * width)
+            head = f"[{bar:<{width}}] {share:4.0%} "
+        else:
+            head = ""
+        self.stream.write(f"\r{head}{totals.line()}\x1b[K")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def cmd_contacts_import(args: argparse.Namespace) -> int:
+    from django.core.exceptions import PermissionDenied
+
+    from peyvand.base.jobs import create_job, fail_job, finish_job, start_job
+    from peyvand.cli import EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, _actor
+    from peyvand.imports.contacts import JOB_KIND, ImportFailed, import_contacts, job_progress
+
+    err = sys.stderr
+    try:
+        actor = _actor(args)
+        mapping = parse_map(args.mapping)
+    except CommandFailed as exc:
+        print(str(exc), file=err)
+        return exc.code
+    except ValueError as exc:
+        print(str(exc), file=err)
+        return EXIT_USAGE
+    path = os.path.abspath(args.file)
+    report = os.path.abspath(args.report) if args.report else None
+    if report and not os.path.isdir(os.path.dirname(report)):
+        print(_("The folder of %(path)s does not exist.") % {"path": args.report}, file=err)
+        return EXIT_FAILED
+    bar = _Bar(err)
+    job = None
+    try:
+        from peyvand.accounts.roles import require
+
+        require(actor, "contacts.edit")
+        job = create_job(actor, JOB_KIND, {"filename": os.path.basename(path),
+                                           "mapping": mapping, "tag": args.tag})
+        start_job(job)
+
+        on_job = job_progress(job)
+
+        def progress(totals, done, total):
+            on_job(totals, done, total)
+            bar(totals, done, total)
+
+        result = import_contacts(actor, path, mapping=mapping, tag=args.tag,
+                                 report_path=report, progress=progress)
+    except PermissionDenied as exc:
+        bar.close()
+        print(_("Permission denied: %(reason)s") % {"reason": exc}, file=err)
+        return EXIT_DENIED
+    except ImportFailed as exc:
+        bar.close()
+        if job is not None:
+            fail_job(job, str(exc))
+        print(_("Cannot import %(file)s: %(reason)s") % {"file": args.file, "reason": exc},
+              file=err)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        bar.close()
+        if job is not None:
+            fail_job(job, _("Interrupted; run the same import again to finish it."))
+        print(_("Interrupted. Batches already done are saved; run the same command again "
+                "to finish (rows already imported change nothing)."), file=err)
+        return 130
+    bar.close()
+    finish_job(job, {**result.as_dict(), "filename": os.path.basename(path),
+                     "report": report or ""})
+    totals = result.totals
+    if totals.rejected:
+        for r in result.rejections:
+            where = f"{r.column}: " if r.column else ""
+            print(_("row %(row)d: %(where)s%(reason)s")
+                  % {"row": r.row, "where": where, "reason": r.reason}, file=err)
+        if report:
+            print(_("Rejected rows are listed in %(path)s.") % {"path": report}, file=err)
+        elif totals.rejected > len(result.rejections):
+            print(_("Add --report REJECTED.csv to get every rejected row."), file=err)
+    print(totals.line(), flush=True)
+    return EXIT_OK

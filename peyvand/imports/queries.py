@@ -1,0 +1,62 @@
+"""Reads on imports: who may see an import job, and what a page or the API shows of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404
+
+from peyvand.accounts.roles import can, require
+from peyvand.base.actor import Actor
+from peyvand.base.models import Job
+from peyvand.imports.contacts import JOB_KIND, report_path_for
+
+
+def import_jobs(actor: Actor):
+    """Imports this actor may see: their own; the owner (who reads the audit log) sees all."""
+    require(actor, "contacts.edit")
+    jobs = Job.objects.filter(kind=JOB_KIND)
+    if can(actor, "audit.view"):
+        return jobs
+    return jobs.filter(created_by=actor.user) if actor.user is not None else jobs.none()
+
+
+def access_import_job(actor: Actor, job_id: Any) -> Job:
+    """The import job, if the actor may see it; 404 for missing and forbidden alike."""
+    try:
+        pk = int(job_id)
+    except (TypeError, ValueError):
+        raise Http404
+    job = import_jobs(actor).filter(pk=pk).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+def rejected_report(job: Job):
+    """The rejected-rows CSV of a finished import, or 404."""
+    path = report_path_for(job)
+    if job.status != Job.Status.DONE or path is None or not path.is_file():
+        raise Http404
+    return path
+
+
+def job_status(job: Job) -> dict[str, Any]:
+    """What the progress page polls and the API returns."""
+    result = job.result or {}
+    totals = result.get("totals") or {}
+    done = job.status == Job.Status.DONE
+    if done:
+        percent: int | None = 100
+    else:
+        percent = job.percent
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "progress": percent,
+        "totals": totals,
+        "filename": job.params.get("filename", ""),
+        "error": job.error,
+        "has_report": bool(done and totals.get("rejected")),
+        "finished": job.status in (Job.Status.DONE, Job.Status.FAILED),
+    }

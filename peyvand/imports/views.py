@@ -1,0 +1,107 @@
+"""The import wizard: upload -> map columns (with a preview) -> progress -> result."""
+
+from __future__ import annotations
+
+import shutil
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.views.decorators.http import require_GET
+
+from peyvand.accounts.roles import require
+from peyvand.base.views import ui_actor
+from peyvand.contacts.models import CustomField
+from peyvand.imports.contacts import (
+    ImportFailed,
+    do_start_import_job,
+    mapping_for_file,
+    preview_file,
+)
+from peyvand.imports.forms import MappingForm, UploadForm
+from peyvand.imports.mapping import target_choices
+from peyvand.imports.queries import access_import_job, import_jobs, job_status, rejected_report
+from peyvand.imports.uploads import stage_upload, staged_upload
+
+RECENT = 10
+
+
+def _lang() -> str:
+    return "fa" if (get_language() or "").startswith("fa") else "en"
+
+
+@login_required
+def upload(request):
+    actor = ui_actor(request)
+    require(actor, "contacts.edit")
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        file = form.cleaned_data["file"]
+        staged = stage_upload(file.chunks(), file.name, request.user.pk)
+        try:
+            preview_file(staged.path, rows=1)
+        except ImportFailed as exc:
+            shutil.rmtree(staged.path.parent, ignore_errors=True)
+            form.add_error("file", str(exc))
+        else:
+            return redirect("imports:mapping", token=staged.token)
+    jobs = import_jobs(actor).select_related("created_by")[:RECENT]
+    return render(request, "imports/upload.html", {"form": form, "jobs": jobs})
+
+
+@login_required
+def mapping(request, token: str):
+    actor = ui_actor(request)
+    require(actor, "contacts.edit")
+    staged = staged_upload(token, request.user.pk)
+    error = ""
+    try:
+        preview = preview_file(staged.path)
+    except ImportFailed as exc:  # readable at upload; only a vanished file lands here
+        preview, error = None, str(exc)
+    if preview is None:
+        return render(request, "imports/mapping.html", {"error": error, "staged": staged})
+    choices = target_choices(CustomField.objects.all(), _lang())
+    form = MappingForm(request.POST or None, headers=preview.headers, choices=choices,
+                       initial_targets=preview.targets)
+    if request.method == "POST" and form.is_valid():
+        try:
+            targets = mapping_for_file(staged.path, targets=form.targets())
+            job = do_start_import_job(actor, staged.path, staged.filename, targets,
+                                      form.cleaned_data["tag"])
+        except ImportFailed as exc:
+            error = str(exc)
+        else:
+            return redirect("imports:job", pk=job.pk)
+    columns = [{"field": f, "samples": [row[i] if i < len(row) else "" for row in preview.rows]}
+               for i, f in enumerate(form.column_fields())]
+    return render(request, "imports/mapping.html", {
+        "staged": staged, "preview": preview, "form": form, "columns": columns,
+        "error": error})
+
+
+@login_required
+def job(request, pk: int):
+    job = access_import_job(ui_actor(request), pk)
+    return render(request, "imports/job.html", {"job": job, "status": job_status(job)})
+
+
+@login_required
+@require_GET
+def status(request, pk: int):
+    """Polled by the progress page: small, uncached JSON."""
+    info = job_status(access_import_job(ui_actor(request), pk))
+    info["report_url"] = reverse("imports:rejected", args=[pk]) if info["has_report"] else None
+    response = JsonResponse(info)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def rejected(request, pk: int):
+    path = rejected_report(access_import_job(ui_actor(request), pk))
+    return FileResponse(path.open("rb"), as_attachment=True, filename=f"rejected-{pk}.csv",
+                        content_type="text/csv; charset=utf-8")
