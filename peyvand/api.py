@@ -120,9 +120,13 @@ from peyvand.consent.api import router as consent_router  # noqa: E402
 from peyvand.contacts.api import router as contacts_router  # noqa: E402
 from peyvand.imports.api import router as imports_router  # noqa: E402
 from peyvand.insights.api import router as insights_router  # noqa: E402
+from peyvand.messaging.api import router as messaging_router  # noqa: E402
+from peyvand.tracking.api import router as tracking_router  # noqa: E402
 
 api.add_router("/", contacts_router)
 api.add_router("/", commerce_router)
 api.add_router("/", imports_router)
 api.add_router("/", consent_router)
 api.add_router("/", insights_router)
+api.add_router("/", messaging_router)
+api.add_router("/", tracking_router)

@@ -514,11 +514,15 @@ def build_parser() -> argparse.ArgumentParser:
     from peyvand.consent.cli import add_commands as add_consent_commands
     from peyvand.imports.cli import add_commands as add_import_commands
     from peyvand.insights.cli import add_commands as add_insights_commands
+    from peyvand.messaging.cli import add_commands as add_messaging_commands
+    from peyvand.tracking.cli import add_commands as add_tracking_commands
 
     add_import_commands(contact_commands)
     add_commerce_commands(commands, acting)
     add_consent_commands(commands, acting)
     add_insights_commands(commands, acting)
+    add_messaging_commands(commands, acting)
+    add_tracking_commands(commands, acting)
     return parser
 
 

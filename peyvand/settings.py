@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "peyvand.imports",
     "peyvand.consent",
     "peyvand.insights",
+    "peyvand.messaging",
+    "peyvand.tracking",
 ]
 
 MIDDLEWARE = [

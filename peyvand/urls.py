@@ -14,5 +14,7 @@ urlpatterns = [
     path("hooks/", include(hooks)),
     path("consent/", include("peyvand.consent.urls")),
     path("insights/", include("peyvand.insights.urls")),
+    path("messaging/", include("peyvand.messaging.urls")),
+    path("t/", include("peyvand.tracking.urls")),
     path("", include("peyvand.base.urls")),
 ]

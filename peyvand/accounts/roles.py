@@ -37,6 +37,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "consent.reduce": frozenset({OWNER, MARKETER, SUPPORT}),
     "consent.export": frozenset({OWNER}),  # proof of consent names people
     "forms.manage": frozenset({OWNER, MARKETER}),  # sign-up forms and topics
+    "messages.view": ALL,
+    "messages.author": frozenset({OWNER, MARKETER}),  # templates, broadcasts, strategy rules
+    "messages.send": frozenset({OWNER, MARKETER}),
+    "messages.approve": frozenset({OWNER, REVIEWER}),
+    "channels.manage": frozenset({OWNER}),  # SMTP and SMS gateway settings
     "insights.view": ALL,
     "insights.configure": frozenset({OWNER, MARKETER, ANALYST}),  # rules, refreshes
     "audit.view": frozenset({OWNER}),
