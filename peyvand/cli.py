@@ -120,9 +120,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _print_demo_summary(summary) -> None:
     print(_("Demo data: %(created)d contacts created, %(existing)d already there, "
-            "%(notes)d notes added.") % {"created": summary.created,
-                                         "existing": summary.existing,
-                                         "notes": summary.notes})
+            "%(notes)d notes added, %(orders)d orders added.")
+          % {"created": summary.created, "existing": summary.existing,
+             "notes": summary.notes, "orders": summary.orders})
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from peyvand.base.actor import Actor
 from peyvand.base.dates import persian_digits
 from peyvand.contacts.actions import do_add_note, do_upsert_contact
 from peyvand.contacts.fields import do_save_custom_field
-from peyvand.contacts.models import CustomField, Note
+from peyvand.contacts.models import Contact, CustomField, Note
 
 SEED = 1403
 DEMO_SOURCE = "demo"
@@ -77,6 +77,7 @@ class DemoSummary:
     created: int = 0
     existing: int = 0
     notes: int = 0
+    orders: int = 0
 
 
 def _national_id(rng: random.Random) -> str:
@@ -199,7 +200,79 @@ def load_demo(count: int = 300) -> DemoSummary:
             if not Note.objects.filter(contact=result.contact, body=body).exists():
                 do_add_note(actor, result.contact, body)
                 summary.notes += 1
+    summary.orders = load_demo_shop(actor, count)
     return summary
+
+
+# (sku, name_fa, name_en, category, price in toman); products listed in pairs that are often
+# bought together, so the cross-sell and pyramid pages have something real to find.
+PRODUCTS = [
+    ("TEA-1", "چای سیاه لاهیجان", "Lahijan black tea", "tea", 180_000),
+    ("CUP-1", "استکان کمرباریک", "Tea glass set", "tableware", 240_000),
+    ("SAF-1", "زعفران یک مثقالی", "Saffron, 4.6 g", "spices", 950_000),
+    ("NAB-1", "نبات زعفرانی", "Saffron rock candy", "sweets", 120_000),
+    ("PST-1", "پسته اکبری", "Akbari pistachios", "nuts", 1_400_000),
+    ("GAZ-1", "گز اصفهان", "Isfahan gaz nougat", "sweets", 380_000),
+    ("RUG-1", "گلیم دستباف", "Handwoven kilim", "home", 6_500_000),
+    ("CSH-1", "کوسن سنتی", "Traditional cushion", "home", 450_000),
+    ("BOK-1", "دیوان حافظ", "Divan of Hafez", "books", 520_000),
+    ("BMK-1", "نشانگر کتاب خاتم", "Khatam bookmark", "books", 90_000),
+]
+_COMPANION = {0: 1, 2: 3, 4: 5, 6: 7, 8: 9}
+
+
+def demo_orders(contact_ids: list[int], count: int) -> list[dict[str, Any]]:
+    """Two years of orders: most people buy once or never, a few buy often (the pyramid)."""
+    rng = random.Random(SEED + 1)
+    today = dt.date(2026, 11, 1)
+    orders = []
+    for i, contact_id in enumerate(contact_ids[:count]):
+        if rng.random() < 0.3:
+            continue
+        n = min(12, int(rng.paretovariate(1.3)))
+        start = today - dt.timedelta(days=rng.randint(30, 720))
+        for k in range(n):
+            placed = start + dt.timedelta(days=k * rng.randint(20, 90))
+            if placed > today:
+                break
+            first = rng.randrange(len(PRODUCTS))
+            picks = [first]
+            if first in _COMPANION and rng.random() < 0.6:
+                picks.append(_COMPANION[first])
+            elif rng.random() < 0.2:
+                picks.append(rng.randrange(len(PRODUCTS)))
+            lines = [{"sku": PRODUCTS[p][0], "name": PRODUCTS[p][2],
+                      "quantity": rng.choice([1, 1, 1, 2]), "unit_price": PRODUCTS[p][4]}
+                     for p in dict.fromkeys(picks)]
+            status = "cancelled" if rng.random() < 0.05 else "completed"
+            order: dict[str, Any] = {
+                "source": DEMO_SOURCE, "external_id": f"demo-{i}-{k}",
+                "number": f"{1000 + len(orders)}",
+                "contact_id": contact_id, "currency": "IRT", "status": status,
+                "placed_at": dt.datetime.combine(placed, dt.time(11, 0), tzinfo=dt.UTC).isoformat(),
+                "channel": "web", "shipping": 60_000 if rng.random() < 0.5 else 0, "lines": lines,
+            }
+            if status == "completed" and rng.random() < 0.04:
+                order["refunds"] = [{"id": f"r-{i}-{k}", "amount": PRODUCTS[first][4],
+                                     "reason": "damaged in delivery"}]
+            orders.append(order)
+    return orders
+
+
+def load_demo_shop(actor: Actor, count: int) -> int:
+    """Products and orders for the demo contacts; upserts, so running it again changes nothing."""
+    from peyvand.commerce.actions import do_upsert_order, do_upsert_product
+
+    for sku, name_fa, name_en, category, price in PRODUCTS:
+        do_upsert_product(actor, {"sku": sku, "name_fa": name_fa, "name_en": name_en,
+                                  "category": category, "price": price,
+                                  "cost": price * 6 // 10, "currency": "IRT"})
+    ids = list(Contact.objects.live().filter(source__in=[DEMO_SOURCE, SHOP_SOURCE])
+               .order_by("pk").values_list("pk", flat=True))
+    created = 0
+    for order in demo_orders(ids, count):
+        created += do_upsert_order(actor, order).created
+    return created
 
 
 def ensure_demo_owner() -> str | None:

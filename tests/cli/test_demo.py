@@ -49,3 +49,20 @@ def test_demo_owner_is_created_once():
     assert owner.profile.role == "owner" and owner.check_password(password)
     assert len(password) >= 12
     assert ensure_demo_owner() is None
+
+
+def test_demo_shop_has_orders_with_a_pyramid_and_planted_pairs(cli):
+    from peyvand.commerce.models import Order, OrderLine, Product
+    from peyvand.demo import PRODUCTS
+
+    assert cli("demo")[0] == 0
+    orders = Order.objects.count()
+    assert orders > 200 and Product.objects.count() == len(PRODUCTS)
+    buyers = Order.objects.values("contact_id").order_by().distinct().count()
+    assert buyers < orders  # some people bought more than once
+    # The planted pair (tea with tea glasses) is bought together in many orders.
+    tea = set(OrderLine.objects.filter(sku="TEA-1").values_list("order_id", flat=True))
+    cups = set(OrderLine.objects.filter(sku="CUP-1").values_list("order_id", flat=True))
+    assert len(tea & cups) >= len(tea) // 3
+    assert cli("demo")[0] == 0
+    assert Order.objects.count() == orders
