@@ -513,12 +513,14 @@ def build_parser() -> argparse.ArgumentParser:
     from peyvand.commerce.cli import add_commands as add_commerce_commands
     from peyvand.consent.cli import add_commands as add_consent_commands
     from peyvand.imports.cli import add_commands as add_import_commands
+    from peyvand.imports.cli import add_order_commands
     from peyvand.insights.cli import add_commands as add_insights_commands
     from peyvand.messaging.cli import add_commands as add_messaging_commands
     from peyvand.tracking.cli import add_commands as add_tracking_commands
 
     add_import_commands(contact_commands)
-    add_commerce_commands(commands, acting)
+    commerce_commands = add_commerce_commands(commands, acting)
+    add_order_commands(commerce_commands["orders"], acting)
     add_consent_commands(commands, acting)
     add_insights_commands(commands, acting)
     add_messaging_commands(commands, acting)

@@ -90,7 +90,7 @@ def _delivery_id(value: str) -> int:
     return number
 
 
-def add_commands(subparsers, acting: argparse.ArgumentParser | None = None) -> None:
+def add_commands(subparsers, acting: argparse.ArgumentParser | None = None) -> dict:
     """Add `sources` and `orders` to the `peyvand` command; `acting` is the parent parser
     holding --as (one is made when not given)."""
     if acting is None:
@@ -125,8 +125,8 @@ def add_commands(subparsers, acting: argparse.ArgumentParser | None = None) -> N
                        help=_("only this delivery"))
     retry.set_defaults(func=cmd_sources_retry)
 
-    orders = subparsers.add_parser("orders", help=_("export orders"),
-                                   description=_("Export orders."))
+    orders = subparsers.add_parser("orders", help=_("import and export orders"),
+                                   description=_("Import and export orders."))
     order_commands = orders.add_subparsers(dest="orders_command", metavar="ACTION",
                                            required=True)
     export = order_commands.add_parser(
@@ -136,3 +136,4 @@ def add_commands(subparsers, acting: argparse.ArgumentParser | None = None) -> N
                         help=_("file format"))
     export.add_argument("--output", required=True, metavar="FILE", help=_("file to write"))
     export.set_defaults(func=cmd_orders_export)
+    return {"orders": order_commands, "sources": source_commands}

@@ -42,6 +42,27 @@ def add_commands(subparsers) -> None:
     parser.set_defaults(func=cmd_contacts_import)
 
 
+def add_order_commands(order_subparsers, acting: argparse.ArgumentParser) -> None:
+    """Add `import` to the subparsers of `peyvand orders`."""
+    parser = order_subparsers.add_parser(
+        "import", parents=[acting], help=_("import orders from a CSV or XLSX file"),
+        description=_("Create or update orders from a CSV or XLSX file with one row per "
+                      "order line; the rows of one order must be next to each other. "
+                      "Customers are matched by e-mail or mobile, new ones are created. "
+                      "The last line printed is the summary: read=N created=N updated=N "
+                      "merged=N rejected=N."))
+    parser.add_argument("file", metavar="FILE", help=_("the CSV or XLSX file"))
+    parser.add_argument("--map", dest="mapping", action="append", default=[],
+                        metavar="COLUMN=FIELD",
+                        help=_("read COLUMN into FIELD: order_id, number, placed_at, status, "
+                               "currency, email, phone, first_name, last_name, sku, product, "
+                               "quantity, unit_price, line_total, discount, shipping, tax, "
+                               "total, channel (repeatable)"))
+    parser.add_argument("--report", metavar="REJECTED.csv",
+                        help=_("write the rejected rows, with the reason, to this CSV file"))
+    parser.set_defaults(func=cmd_orders_import)
+
+
 def parse_map(items: list[str]) -> dict[str, str]:
     mapping = {}
     for item in items:
@@ -81,11 +102,35 @@ class _Bar:
 
 
 def cmd_contacts_import(args: argparse.Namespace) -> int:
+    from peyvand.imports.contacts import JOB_KIND, import_contacts
+
+    def run(actor, path, mapping, report, progress):
+        return import_contacts(actor, path, mapping=mapping, tag=args.tag,
+                               report_path=report, progress=progress)
+
+    return _run_import(args, job_kind=JOB_KIND, capability="contacts.edit", run=run,
+                       params={"tag": args.tag})
+
+
+def cmd_orders_import(args: argparse.Namespace) -> int:
+    from peyvand.imports.orders import import_orders
+
+    def run(actor, path, mapping, report, progress):
+        return import_orders(actor, path, mapping=mapping, report_path=report,
+                             progress=progress)
+
+    return _run_import(args, job_kind="orders.import", capability="commerce.edit", run=run,
+                       params={})
+
+
+def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str, run,
+                params: dict) -> int:
+    """What both import commands share: acting user, job row, progress bar, summary line."""
     from django.core.exceptions import PermissionDenied
 
     from peyvand.base.jobs import create_job, fail_job, finish_job, start_job
     from peyvand.cli import EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, _actor
-    from peyvand.imports.contacts import JOB_KIND, ImportFailed, import_contacts, job_progress
+    from peyvand.imports.contacts import ImportFailed, job_progress
 
     err = sys.stderr
     try:
@@ -107,9 +152,9 @@ def cmd_contacts_import(args: argparse.Namespace) -> int:
     try:
         from peyvand.accounts.roles import require
 
-        require(actor, "contacts.edit")
-        job = create_job(actor, JOB_KIND, {"filename": os.path.basename(path),
-                                           "mapping": mapping, "tag": args.tag})
+        require(actor, capability)
+        job = create_job(actor, job_kind, {"filename": os.path.basename(path),
+                                           "mapping": mapping, **params})
         start_job(job)
 
         on_job = job_progress(job)
@@ -118,8 +163,7 @@ def cmd_contacts_import(args: argparse.Namespace) -> int:
             on_job(totals, done, total)
             bar(totals, done, total)
 
-        result = import_contacts(actor, path, mapping=mapping, tag=args.tag,
-                                 report_path=report, progress=progress)
+        result = run(actor, path, mapping, report, progress)
     except PermissionDenied as exc:
         bar.close()
         print(_("Permission denied: %(reason)s") % {"reason": exc}, file=err)

@@ -13,7 +13,7 @@ from peyvand.base.actor import Actor
 from peyvand.base.models import Job
 from peyvand.contacts.models import Contact
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.imports.api_urls")]
+pytestmark = pytest.mark.django_db
 CSV = "ایمیل,موبایل,نام,who\r\nali@example.com,۰۹۱۲۳۴۵۶۷۸۹,علی,x\r\nbad,,,\r\n".encode()
 
 
