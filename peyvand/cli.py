@@ -490,10 +490,10 @@ def build_parser() -> argparse.ArgumentParser:
     contact_commands = contacts.add_subparsers(dest="contacts_command", metavar="ACTION",
                                                required=True)
     export = contact_commands.add_parser(
-        "export", parents=[acting], help=_("write all contacts to a CSV or JSON file"),
+        "export", parents=[acting], help=_("write all contacts to a CSV, XLSX or JSON file"),
         description=_("Write all contacts (not erased ones) to a file, or with --contact the "
                       "full record of one person. The export is written to the audit log."))
-    export.add_argument("--format", required=True, choices=["csv", "json"],
+    export.add_argument("--format", required=True, choices=["csv", "xlsx", "json"],
                         help=_("file format"))
     export.add_argument("--output", required=True, metavar="FILE", help=_("file to write"))
     export.add_argument("--contact", type=_contact_id, metavar="ID",

@@ -43,7 +43,7 @@ def make_token(purpose: str, data: dict[str, Any]) -> str:
     return signing.dumps(data, salt=_SALT + purpose, compress=True)
 
 
-def read_token(purpose: str, token: str, max_age: int | float | dt.timedelta | None) -> dict:
+def read_token(purpose: str, token: str, max_age: int | dt.timedelta | None) -> dict:
     """The data of a token made by `make_token(purpose, …)` at most `max_age` ago.
 
     Raises LinkTampered when the token was changed or made for another purpose, LinkExpired

@@ -88,7 +88,8 @@ def export_contacts(request):
     # Lazy: the export module may pull in the task queue, which the rest of the UI never needs.
     from peyvand.contacts.export import do_start_export_job
 
-    do_start_export_job(actor, "csv")
+    fmt = request.POST.get("format", "csv")
+    do_start_export_job(actor, fmt if fmt in ("csv", "xlsx") else "csv")
     messages.success(request, _("The export has started. Its file can be downloaded here "
                                 "when it is done."))
     return redirect("base:jobs")

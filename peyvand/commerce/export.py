@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import io
 import os
 import tempfile
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from django.db.models import Prefetch
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from peyvand.accounts.roles import require
@@ -26,7 +24,8 @@ from peyvand.base.audit import record_audit
 from peyvand.commerce.models import Order
 from peyvand.commerce.money import from_minor
 from peyvand.commerce.queries import with_refunded
-from peyvand.contacts.export import _cell as safe_cell  # the one formula-injection guard
+from peyvand.contacts.export import csv_cell as safe_cell  # the one formula-injection guard
+from peyvand.contacts.export import xlsx_cell
 from peyvand.contacts.models import Identity
 
 FORMATS = ("csv", "xlsx")
@@ -82,15 +81,6 @@ def _row(order: Order) -> dict[str, Any]:
     return row
 
 
-def _xlsx_cell(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        # Excel has no time zones: local wall-clock time, as the shop reads it.
-        return timezone.localtime(value).replace(tzinfo=None)
-    if value is None or isinstance(value, (int, dt.date)) or hasattr(value, "is_finite"):
-        return value
-    return safe_cell(value)
-
-
 def write_orders_export(actor: Actor, fmt: str, fileobj: IO[bytes]) -> int:
     """Write every order to `fileobj` (binary) as CSV or XLSX; audited; returns the count."""
     require(actor, "commerce.export")
@@ -114,7 +104,7 @@ def write_orders_export(actor: Actor, fmt: str, fileobj: IO[bytes]) -> int:
         sheet.append(COLUMNS)
         for order in _orders():
             row = _row(order)
-            sheet.append([_xlsx_cell(row[c]) for c in COLUMNS])
+            sheet.append([xlsx_cell(row[c]) for c in COLUMNS])
             count += 1
         book.save(fileobj)
     record_audit(actor, "orders.export", target_type="order",

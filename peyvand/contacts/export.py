@@ -37,7 +37,7 @@ from peyvand.contacts.models import Contact, CustomField, FieldValue, Identity, 
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("csv", "json")
+FORMATS = ("csv", "xlsx", "json")
 JOB_KIND = "contacts.export"
 CHUNK = 500
 CSV_COLUMNS = ["id", "first_name", "last_name", "emails", "phones", "language", "timezone",
@@ -52,7 +52,7 @@ Progress = Callable[[int, int], None]
 
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
-        raise ValueError(_("Unknown export format “%(format)s”; use csv or json.")
+        raise ValueError(_("Unknown export format “%(format)s”; use csv, xlsx or json.")
                          % {"format": fmt})
     return fmt
 
@@ -68,7 +68,8 @@ def _chunks(prefetch: list[Any]) -> Iterator[list[Contact]]:
         last = batch[-1].pk
 
 
-def _cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """A value as spreadsheet-safe text: formulas neutralised, dates in ISO form."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -90,10 +91,42 @@ def _field_header(key: str) -> str:
     return f"field_{key}" if key in CSV_COLUMNS or key == "created_at" else key
 
 
+def xlsx_cell(value: Any) -> Any:
+    """A value for an XLSX cell: numbers and dates typed, text formula-safe."""
+    if isinstance(value, dt.datetime):
+        # Excel has no time zones: local wall-clock time, as the shop reads it.
+        return timezone.localtime(value).replace(tzinfo=None)
+    if value is None or isinstance(value, (bool, int, dt.date, decimal.Decimal)):
+        return value
+    return csv_cell(value)
+
+
 def _write_csv(fileobj: IO[str], progress: Progress | None, total: int) -> int:
-    fields = list(CustomField.objects.order_by("position", "id"))
     writer = csv.writer(fileobj)
-    writer.writerow(CSV_COLUMNS + [_field_header(f.key) for f in fields] + ["created_at"])
+    count = -1
+    for row in _table_rows(progress, total):
+        writer.writerow([csv_cell(v) for v in row])
+        count += 1
+    return count
+
+
+def _write_xlsx(fileobj: IO[bytes], progress: Progress | None, total: int) -> int:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("contacts")
+    count = -1
+    for row in _table_rows(progress, total):
+        sheet.append([xlsx_cell(v) for v in row])
+        count += 1
+    book.save(fileobj)
+    return count
+
+
+def _table_rows(progress: Progress | None, total: int) -> Iterator[list[Any]]:
+    """The header, then one row of typed values per live contact."""
+    fields = list(CustomField.objects.order_by("position", "id"))
+    yield CSV_COLUMNS + [_field_header(f.key) for f in fields] + ["created_at"]
     prefetch = [
         Prefetch("identities", queryset=Identity.objects.order_by("kind", "-is_primary", "id")),
         "tags",
@@ -111,11 +144,10 @@ def _write_csv(fileobj: IO[str], progress: Progress | None, total: int) -> int:
                    LIST_SEPARATOR.join(sorted(t.name for t in c.tags.all()))]
             row += [values.get(f.pk) for f in fields]
             row.append(c.created_at)
-            writer.writerow([_cell(v) for v in row])
+            yield row
         count += len(batch)
         if progress:
             progress(count, total)
-    return count
 
 
 def _write_json(fileobj: IO[str], progress: Progress | None, total: int) -> int:
@@ -138,15 +170,16 @@ def _write_json(fileobj: IO[str], progress: Progress | None, total: int) -> int:
     return count
 
 
-def write_contacts_export(actor: Actor, fmt: str, fileobj: IO[str],
+def write_contacts_export(actor: Actor, fmt: str, fileobj: IO,
                           progress: Progress | None = None) -> int:
-    """Write every live contact to `fileobj` (text); audited; returns how many were written."""
+    """Write every live contact to `fileobj` (text for csv/json, binary for xlsx); audited;
+    returns how many were written."""
     require(actor, "contacts.export")
     check_format(fmt)
     total = Contact.objects.live().count()
     if progress:
         progress(0, total)
-    write = _write_csv if fmt == "csv" else _write_json
+    write = {"csv": _write_csv, "xlsx": _write_xlsx, "json": _write_json}[fmt]
     count = write(fileobj, progress, total)
     record_audit(actor, "contacts.export", target_type="contact",
                  summary=f"{count} contacts as {fmt}", details={"count": count, "format": fmt})
@@ -163,7 +196,8 @@ def write_export_file(actor: Actor, fmt: str, path: Path | str,
     try:
         # utf-8-sig: Excel, which most shops open CSVs in, needs the BOM to read Persian.
         encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
-        with open(fd, "w", encoding=encoding, newline="") as fh:
+        with (open(fd, "wb") if fmt == "xlsx"
+              else open(fd, "w", encoding=encoding, newline="")) as fh:
             count = write_contacts_export(actor, fmt, fh, progress)
         os.replace(tmp, path)
     except BaseException:

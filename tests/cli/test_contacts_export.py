@@ -84,3 +84,20 @@ def test_export_into_a_missing_folder_fails_cleanly(cli, people, tmp_path):
     code, _out, err = cli("contacts", "export", "--format", "csv", "--output",
                           str(tmp_path / "no" / "such.csv"))
     assert code == 1 and "does not exist" in err
+
+
+def test_xlsx_export_has_typed_cells_and_safe_text(cli, tmp_path, owner_actor):
+    from openpyxl import load_workbook
+
+    from peyvand.contacts.actions import do_upsert_contact
+
+    do_upsert_contact(owner_actor, {"email": "x@example.com", "first_name": "=HYPERLINK()",
+                                    "birthday": "1370/05/12"})
+    out = tmp_path / "c.xlsx"
+    code, _out, _err = cli("contacts", "export", "--format", "xlsx", "--output", str(out))
+    assert code == 0
+    rows = list(load_workbook(out, read_only=True).active.iter_rows(values_only=True))
+    header, row = rows[0], rows[-1]
+    assert header[:3] == ("id", "first_name", "last_name")
+    assert row[1] == "'=HYPERLINK()"  # a formula is never run by the spreadsheet
+    assert row[header.index("birthday")].date().isoformat() == "1991-08-03"
