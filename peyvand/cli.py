@@ -361,6 +361,11 @@ def cmd_up(args: argparse.Namespace) -> int:
             print(_("PEYVAND_HUEY_IMMEDIATE=1: background tasks run in the web process."))
         else:
             processes.append(_spawn([sys.executable, "-m", "peyvand.cli", "worker"]))
+        if not settings.SMTP_URL:
+            # No relay configured: mail goes to the local catcher, never the internet.
+            processes.append(_spawn([sys.executable, "-m", "peyvand.mailcatcher.server"]))
+            print(_("No PEYVAND_SMTP_URL: outgoing mail is caught locally (port %(port)s) "
+                    "and shown under “Caught mail”.") % {"port": settings.CATCHER_PORT})
         url = _url(_probe_address(args.host), args.port)
         host_header = next((h.lstrip(".") for h in settings.ALLOWED_HOSTS if h != "*"),
                            "127.0.0.1")

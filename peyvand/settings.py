@@ -14,6 +14,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "peyvand.commerce",
     "peyvand.imports",
     "peyvand.consent",
+    "peyvand.mailcatcher",
     "peyvand.insights",
     "peyvand.messaging",
     "peyvand.tracking",
@@ -209,6 +211,30 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 EXPORT_DIR = HOME / "exports"
+
+# --- Outbound mail ------------------------------------------------------------------------
+# PEYVAND_SMTP_URL: smtp://user:pass@host:587?starttls=1, smtp+starttls://…, smtps://…:465.
+# Unset: everything goes to the built-in catcher (peyvand.mailcatcher), never the internet.
+SMTP_URL = os.environ.get("PEYVAND_SMTP_URL", "").strip()
+CATCHER_PORT = int(os.environ.get("PEYVAND_CATCHER_PORT", "1025"))
+if SMTP_URL:
+    _smtp = urlsplit(SMTP_URL)
+    if _smtp.scheme not in ("smtp", "smtp+starttls", "smtps"):
+        raise ImproperlyConfigured("PEYVAND_SMTP_URL must be smtp://, smtp+starttls:// or smtps://")
+    _starttls = _smtp.scheme == "smtp+starttls" or "starttls=1" in _smtp.query
+    EMAIL_HOST = _smtp.hostname or "localhost"
+    EMAIL_PORT = _smtp.port or (465 if _smtp.scheme == "smtps" else 587 if _starttls else 25)
+    EMAIL_HOST_USER = unquote(_smtp.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_smtp.password or "")
+    EMAIL_USE_SSL, EMAIL_USE_TLS = _smtp.scheme == "smtps", _starttls
+else:
+    EMAIL_HOST, EMAIL_PORT = "127.0.0.1", CATCHER_PORT
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = os.environ.get("PEYVAND_MAIL_FROM", "Peyvand <no-reply@localhost>")
+# Where customers reach this site: absolute links in mail and SMS (tracking, unsubscribe,
+# preferences) are built on it. Empty: the request's own host, or http://127.0.0.1:8000.
+PEYVAND_PUBLIC_URL = os.environ.get("PEYVAND_PUBLIC_URL", "").rstrip("/")
+PEYVAND_SMS_INBOUND_TOKEN = os.environ.get("PEYVAND_SMS_INBOUND_TOKEN", "")
 
 LOGGING = {
     "version": 1,

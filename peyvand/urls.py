@@ -13,6 +13,7 @@ urlpatterns = [
     path("imports/", include("peyvand.imports.urls")),
     path("hooks/", include(hooks)),
     path("consent/", include("peyvand.consent.urls")),
+    path("mailcatcher/", include("peyvand.mailcatcher.urls")),
     path("insights/", include("peyvand.insights.urls")),
     path("messaging/", include("peyvand.messaging.urls")),
     path("t/", include("peyvand.tracking.urls")),

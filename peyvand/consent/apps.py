@@ -1,6 +1,30 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class ConsentConfig(AppConfig):
     name = "peyvand.consent"
     label = "consent"
+    verbose_name = _("Permission")
+
+    def ready(self) -> None:
+        from peyvand.consent.ledger import forget_devices, move_consent_rows
+        from peyvand.contacts.actions import ERASE_HOOKS, MERGE_HOOKS
+
+        # The ledger follows a merged contact; erasure keeps it but drops IP and user agent.
+        if move_consent_rows not in MERGE_HOOKS:
+            MERGE_HOOKS.append(move_consent_rows)
+        if forget_devices not in ERASE_HOOKS:
+            ERASE_HOOKS.append(forget_devices)
+
+        from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
+        from peyvand.consent.templatetags.consent import consent_event_summary
+
+        EVENT_LABELS.update({
+            "consent.opt_in": _("Signed up"),
+            "consent.confirmed": _("Sign-up confirmed"),
+            "consent.opt_out": _("Unsubscribed"),
+            "consent.changed": _("Preferences changed"),
+            "consent.paused": _("Messages paused"),
+        })
+        EVENT_SUMMARIES["consent."] = consent_event_summary

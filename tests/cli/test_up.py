@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -58,10 +59,12 @@ def healthz(port: int):
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_up_serves_healthz_and_stops_both_processes(tmp_path):
-    port = free_port()
+    port, catcher_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "PEYVAND_HUEY_IMMEDIATE", "PEYVAND_USER")}
-    env.update(PEYVAND_HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8")
+           if k not in ("DATABASE_URL", "REDIS_URL", "PEYVAND_HUEY_IMMEDIATE", "PEYVAND_USER",
+                        "PEYVAND_SMTP_URL")}
+    env.update(PEYVAND_HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8",
+               PEYVAND_CATCHER_PORT=str(catcher_port))
     log = (tmp_path / "up.log").open("w+")
     proc = subprocess.Popen([sys.executable, "-m", "peyvand.cli", "up", "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -83,6 +86,17 @@ def test_up_serves_healthz_and_stops_both_processes(tmp_path):
         commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children]
         assert any(b"granian" in c for c in commands), commands
         assert any(b"worker" in c for c in commands), commands
+        assert any(b"mailcatcher" in c for c in commands), commands
+        # With no relay configured, the local mail catcher answers SMTP.
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with smtplib.SMTP("127.0.0.1", catcher_port, timeout=5) as smtp:
+                    assert smtp.noop()[0] == 250
+                break
+            except OSError:
+                assert time.monotonic() < deadline, Path(log.name).read_text()
+                time.sleep(0.3)
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0, Path(log.name).read_text()

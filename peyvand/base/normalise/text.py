@@ -22,8 +22,10 @@ ZWNJ = "\u200c"
 _INVISIBLE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u0640]")
 # Control characters (NUL and friends) arrive from broken exports; PostgreSQL refuses NUL.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Arabic diacritics (harakat, tanwin, shadda, sukun, superscript alef).
-_DIACRITICS = re.compile("[\u064b-\u065f\u0670]")
+# Arabic diacritics (harakat, tanwin, shadda, sukun, superscript alef) — not hamza above.
+_DIACRITICS = re.compile("[\u064b-\u0653\u0655-\u065f\u0670]")
+# Hamza above (ezafe in «خانهٔ») is spelling in display text, but searches ignore it.
+HAMZA_ABOVE = "\u0654"
 _SPACES = re.compile(r"\s+")
 _ZWNJ_RUN = re.compile("\u200c{2,}")
 _SPACE_RUN = re.compile("[\\s\u200c]*\\s[\\s\u200c]*")
@@ -55,5 +57,5 @@ def normalise_text(value: str | None) -> str:
 
 def search_key(value: str | None) -> str:
     """Key for matching typed queries to stored text: normalised, case-folded, ZWNJ as space."""
-    text = normalise_text(value).replace(ZWNJ, " ")
+    text = normalise_text(value).replace(ZWNJ, " ").replace(HAMZA_ABOVE, "")
     return _SPACES.sub(" ", text).casefold().strip()

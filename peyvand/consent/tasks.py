@@ -1,0 +1,25 @@
+"""Huey tasks of the permission floor: confirmations leave after the sign-up has committed."""
+
+from __future__ import annotations
+
+from huey.contrib.djhuey import db_task
+
+from peyvand.consent import delivery
+from peyvand.contacts.models import Contact
+
+
+@db_task(retries=3, retry_delay=60)
+def send_confirmation_email_task(contact_id: int, link: str, language: str, to: str,
+                                 title: str = "") -> bool:
+    contact = Contact.objects.filter(pk=contact_id, erased_at__isnull=True).first()
+    if contact is None:
+        return False
+    return delivery.send_confirmation_email(contact, link, language, to=to, title=title)
+
+
+@db_task(retries=3, retry_delay=60)
+def send_confirmation_sms_task(contact_id: int, text: str, to: str) -> bool:
+    contact = Contact.objects.filter(pk=contact_id, erased_at__isnull=True).first()
+    if contact is None:
+        return False
+    return delivery.send_confirmation_sms(contact, text, to=to)
