@@ -61,8 +61,10 @@ class SignupFormForm(DomainErrorsForm):
                                          choices=Channel.choices,
                                          widget=forms.CheckboxSelectMultiple)
     incentive_kind = forms.ChoiceField(label=_("Incentive"), choices=IncentiveKind.choices)
-    incentive_fa = forms.CharField(label=_("Incentive text (Persian)"), required=False,
-                                   help_text=_("e.g. a 10% discount code on your first order"))
+    incentive_fa = forms.CharField(
+        label=_("Incentive text (Persian)"), required=False,
+        # xgettext:no-python-format
+        help_text=_("e.g. a 10% discount code on your first order"))
     incentive_en = forms.CharField(label=_("Incentive text (English)"), required=False)
     consent_text_fa = forms.CharField(label=_("Consent text (Persian)"), required=False,
                                       widget=forms.Textarea(attrs={"rows": 3}))
