@@ -4,6 +4,10 @@ import pytest
 
 from peyvand.base.actor import Actor
 
+# One Playwright/Chromium for the whole session, whichever folder a browser test is in: two
+# sync Playwright instances in one thread refuse to start.
+pytest_plugins = ["tests.browser.fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _english_outside_requests():

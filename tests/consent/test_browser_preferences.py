@@ -15,10 +15,7 @@ from peyvand.consent.links import links_for
 from peyvand.consent.models import Action, ConsentState, Source, Topic
 from peyvand.consent.queries import consent_decision
 from peyvand.contacts.actions import do_create_contact
-from tests.browser.conftest import browser, chromium_missing, page, shot, sign_in
-
-# The browser fixtures live beside the other browser tests; listed here so pytest uses them.
-BROWSER_FIXTURES = (browser, page, shot, sign_in)
+from tests.browser.fixtures import chromium_missing
 
 _missing = chromium_missing()
 if _missing:
