@@ -13,6 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from peyvand.base.signing import LinkInvalid, make_token, read_token
+from peyvand.base.site import public_url
 from peyvand.consent.models import Channel, ContactKey
 from peyvand.contacts.models import Contact
 
@@ -66,7 +67,7 @@ def links_for(contact_id: int, base_url: str = "", channel: str = Channel.EMAIL,
     """{"preferences", "unsubscribe", "one_click"} URLs; absolute when `base_url` is given
     (e.g. "https://shop.example"), else site-relative paths."""
     if not base_url:
-        base_url = getattr(settings, "PEYVAND_PUBLIC_URL", "")
+        base_url = public_url()
     prefs = preferences_token(contact_id)
     unsub = unsubscribe_token(contact_id, channel, campaign)
     return {

@@ -79,7 +79,8 @@ def user_agent_of(request) -> str:
 
 
 def site_url(request) -> str:
-    return getattr(settings, "PEYVAND_PUBLIC_URL", "") or request.build_absolute_uri("/")[:-1]
+    # On a public page the visitor's own host is right; mail built elsewhere uses public_url().
+    return settings.PEYVAND_PUBLIC_URL or request.build_absolute_uri("/")[:-1]
 
 
 def _public_language(request, default: str | None = None) -> str:

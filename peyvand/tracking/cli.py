@@ -1,2 +1,150 @@
+"""`peyvand tracking …`, `peyvand bounces …` and `peyvand sms …`; wired by peyvand/cli.py."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _(message: str) -> str:
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
+def _actor(args: argparse.Namespace):
+    from peyvand.cli import _actor as cli_actor
+
+    return cli_actor(args)
+
+
+def cmd_drain(args: argparse.Namespace) -> int:
+    from peyvand.tracking.actions import do_drain
+
+    print(_("%(count)d opens and clicks stored.") % {"count": do_drain(_actor(args))})
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from peyvand.tracking.queries import message_stats, source_stats
+
+    actor = _actor(args)
+    if args.source:
+        stats = source_stats(actor, args.source)
+        if stats is None:
+            from peyvand.cli import CommandFailed
+
+            raise CommandFailed(_("Messaging is not set up, so sendings cannot be counted."))
+    else:
+        stats = message_stats(actor, args.message_id)
+    print(json.dumps(stats, ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def cmd_bounces_poll(args: argparse.Namespace) -> int:
+    from peyvand.cli import CommandFailed
+    from peyvand.tracking.actions import do_poll_bounces
+
+    kind, url = ("imap", args.imap) if args.imap else ("pop", args.pop)
+    try:
+        result = do_poll_bounces(_actor(args), url, kind, delete=args.delete)
+    except OSError as exc:
+        raise CommandFailed(_("Could not read the mailbox: %(error)s") % {"error": exc})
+    except Exception as exc:  # imaplib.IMAP4.error, poplib.error_proto: login refused etc.
+        if type(exc).__module__ in ("imaplib", "poplib"):
+            raise CommandFailed(_("The mail server refused: %(error)s") % {"error": exc})
+        raise
+    print(_("%(count)d reports read.") % {"count": result.fetched})
+    for kind_name, number in sorted((result.kinds or {}).items()):
+        print(f"  {kind_name}: {number}")
+    return 0
+
+
+def cmd_bounces_serve(args: argparse.Namespace) -> int:
+    from peyvand.accounts.roles import require
+    from peyvand.tracking import inbound
+
+    require(_actor(args), "channels.manage")
+    print(_("Receiving bounces on %(host)s:%(port)s (Ctrl-C to stop).")
+          % {"host": args.host, "port": args.port})
+    inbound.run(args.host, args.port)
+    return 0
+
+
+def cmd_sms_send(args: argparse.Namespace) -> int:
+    from peyvand.tracking.actions import do_send_test_sms
+    from peyvand.tracking.sms import SmsError, count
+
+    try:
+        sent = do_send_test_sms(_actor(args), args.to, args.text)
+    except SmsError as exc:
+        from peyvand.cli import CommandFailed
+
+        raise CommandFailed(str(exc))
+    encoding, parts, chars = count(args.text)
+    print(_("Sent through %(gateway)s as %(id)s (%(parts)d part(s), %(encoding)s, "
+            "%(chars)d characters).") % {"gateway": sent.gateway, "id": sent.provider_id,
+                                         "parts": parts, "encoding": encoding, "chars": chars})
+    return 0
+
+
+def cmd_sms_poll(args: argparse.Namespace) -> int:
+    from peyvand.tracking.actions import do_poll_sms
+
+    print(_("%(count)d SMS changed status.") % {"count": do_poll_sms(_actor(args))})
+    return 0
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(_("a port is 1–65535"))
+    return number
+
+
 def add_commands(commands, acting) -> None:
     """Add this app's subcommands to the top-level `peyvand` subparsers."""
+    from peyvand.tracking.inbound import DEFAULT_PORT
+
+    tracking = commands.add_parser("tracking", help=_("opens and clicks"),
+                                   description=_("Opens and clicks of sent messages."))
+    sub = tracking.add_subparsers(dest="tracking_command", metavar="ACTION", required=True)
+    drain = sub.add_parser("drain", parents=[acting],
+                           help=_("store the opens and clicks waiting in the spool now"))
+    drain.set_defaults(func=cmd_drain)
+    stats = sub.add_parser("stats", parents=[acting],
+                           help=_("print a message's (or a sending's) opens and clicks"))
+    which = stats.add_mutually_exclusive_group(required=True)
+    which.add_argument("--message", dest="message_id", type=int, metavar="ID",
+                       help=_("one message, by its outbox id"))
+    which.add_argument("--source", metavar="SOURCE",
+                       help=_("every message of one sending, e.g. broadcast:12"))
+    stats.set_defaults(func=cmd_stats)
+
+    bounces = commands.add_parser("bounces", help=_("bounces and spam complaints"),
+                                  description=_("Read bounce and complaint reports; hard "
+                                                "bounces and complaints stop e-mail to the "
+                                                "person."))
+    sub = bounces.add_subparsers(dest="bounces_command", metavar="ACTION", required=True)
+    poll = sub.add_parser("poll", parents=[acting], help=_("read reports from a mailbox"))
+    source = poll.add_mutually_exclusive_group(required=True)
+    source.add_argument("--imap", metavar="URL", help="imaps://user:password@host/INBOX")
+    source.add_argument("--pop", metavar="URL", help="pop3s://user:password@host")
+    poll.add_argument("--delete", action="store_true",
+                      help=_("IMAP: delete read reports instead of marking them seen"))
+    poll.set_defaults(func=cmd_bounces_poll)
+    serve = sub.add_parser("serve", parents=[acting],
+                           help=_("receive reports by SMTP for the bounce addresses"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_port, default=DEFAULT_PORT)
+    serve.set_defaults(func=cmd_bounces_serve)
+
+    sms = commands.add_parser("sms", help=_("SMS gateway"),
+                              description=_("Try the SMS gateway named by PEYVAND_SMS_URL."))
+    sub = sms.add_subparsers(dest="sms_command", metavar="ACTION", required=True)
+    send = sub.add_parser("send", parents=[acting], help=_("send a test SMS"))
+    send.add_argument("to", metavar="MOBILE")
+    send.add_argument("text", metavar="TEXT")
+    send.set_defaults(func=cmd_sms_send)
+    status = sub.add_parser("poll", parents=[acting], help=_("ask the gateway about delivery"))
+    status.set_defaults(func=cmd_sms_poll)

@@ -1,0 +1,217 @@
+"""From spooled hits to TrackingEvent rows: who, which message and link, what kind of reader.
+
+`drain_spool()` is the only writer of TrackingEvent. It runs from a Huey periodic task (and
+`peyvand tracking drain`), flags machine hits, and in the same transaction adds the first open
+of each message and every human click to the contact's timeline and interest profile.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+from collections import Counter, defaultdict
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from peyvand.contacts.models import Contact
+from peyvand.contacts.timeline import append_event
+from peyvand.tracking import outbox, spool
+from peyvand.tracking.links import KIND_CLICK, KIND_OPEN
+from peyvand.tracking.models import TrackingEvent, UaClass
+
+# --- who is reading --------------------------------------------------------------------------
+
+_BOT = re.compile(
+    r"bot\b|crawl|spider|scan|preview|proofpoint|mimecast|barracuda|symantec|messagelabs|"
+    r"trendmicro|fortinet|sophos|forcepoint|ironport|safelinks|urldefense|python-|"
+    r"go-http-client|\bcurl/|\bwget/|libwww|java/|okhttp|headlesschrome|phantomjs|"
+    r"httpclient|aiohttp|node-fetch|axios|postman|wrk\b",
+    re.IGNORECASE)
+_MOBILE = re.compile(r"iphone|ipad|ipod|android|mobile|windows phone", re.IGNORECASE)
+_BROWSER = re.compile(r"mozilla/|opera|outlook|thunderbird|microsoft office|webkit|gecko",
+                      re.IGNORECASE)
+
+
+def classify_ua(user_agent: str) -> str:
+    ua = (user_agent or "").strip()
+    if not ua:
+        return UaClass.UNKNOWN
+    # Apple Mail Privacy Protection fetches every image through a proxy sending exactly this.
+    if ua == "Mozilla/5.0":
+        return UaClass.APPLE_MPP
+    if _BOT.search(ua):
+        return UaClass.BOT
+    if _MOBILE.search(ua):
+        return UaClass.MOBILE
+    # Gmail's image proxy ("via ggpht.com GoogleImageProxy") fetches when a person opens.
+    if _BROWSER.search(ua):
+        return UaClass.BROWSER
+    return UaClass.UNKNOWN
+
+
+def _setting(name: str, default):
+    return getattr(settings, name, default)
+
+
+def machine_reason(kind: str, ua_class: str, seconds_after_send: float | None) -> str:
+    """Why a hit is a machine's, or "" for a person's (as far as anyone can tell)."""
+    if ua_class == UaClass.BOT:
+        return "scanner"
+    if kind == KIND_OPEN and ua_class == UaClass.APPLE_MPP:
+        return "privacy-proxy"
+    limit = (_setting("TRACKING_MACHINE_OPEN_SECONDS", 3) if kind == KIND_OPEN
+             else _setting("TRACKING_MACHINE_CLICK_SECONDS", 10))
+    if seconds_after_send is not None and 0 <= seconds_after_send < limit:
+        return "too-fast"
+    return ""
+
+
+# --- the drain ----------------------------------------------------------------------------------
+
+_drain_lock = threading.Lock()
+BURST_LINKS = 3  # distinct links clicked within BURST_SECONDS: a scanner following them all
+BURST_SECONDS = 2.0
+
+
+def drain_spool(batch: int = 2000) -> int:
+    """Move every spooled hit into TrackingEvent exactly once; returns how many were added."""
+    added = 0
+    with _drain_lock:
+        for path, offset, rows, done in spool.batches(batch):
+            if rows:
+                for attempt in range(3):
+                    try:
+                        added += _store(rows)
+                        break
+                    except IntegrityError:  # another process drained some meanwhile
+                        if attempt == 2:
+                            raise
+            spool.save_offset(path, offset)
+            if done:
+                spool.finish(path)
+    return added
+
+
+@transaction.atomic
+def _store(rows: list[tuple]) -> int:
+    hit_ids = [r[0] for r in rows]
+    seen = set(TrackingEvent.objects.filter(hit_id__in=hit_ids)
+               .values_list("hit_id", flat=True))
+    unique = []
+    for row in rows:  # a line written twice (a retried write) is still one hit
+        if row[0] not in seen:
+            seen.add(row[0])
+            unique.append(row)
+    rows = unique
+    if not rows:
+        return 0
+    facts = outbox.facts({r[2] for r in rows})
+    wanted = {r[3] or (facts.get(r[2], (None, None))[0] or 0) for r in rows}
+    live = set(Contact.objects.filter(pk__in=wanted, erased_at__isnull=True)
+               .values_list("pk", flat=True))
+    events = []
+    for hit_id, kind, message_id, contact_id, issued, url, topic, ua, at in rows:
+        outbox_contact, sent_at = facts.get(message_id, (None, None))
+        contact_id = contact_id or outbox_contact or 0
+        when = dt.datetime.fromtimestamp(at, tz=dt.UTC)
+        sent = sent_at or dt.datetime.fromtimestamp(issued, tz=dt.UTC)
+        ua_class = classify_ua(ua)
+        reason = machine_reason(kind, ua_class, (when - sent).total_seconds())
+        events.append(TrackingEvent(
+            hit_id=hit_id, kind=TrackingEvent.Kind.OPEN if kind == KIND_OPEN
+            else TrackingEvent.Kind.CLICK, message_id=message_id,
+            contact_id=contact_id if contact_id in live else None,
+            url=url if kind == KIND_CLICK else "", topic=topic, at=when, ua_class=ua_class,
+            machine=bool(reason), machine_reason=reason))
+    _flag_bursts(events)
+    TrackingEvent.objects.bulk_create(events)
+    _follow_up(events)
+    return len(events)
+
+
+def _flag_bursts(events: list[TrackingEvent]) -> None:
+    """Clicks on many different links of one message within a blink: a link scanner."""
+    clicks = defaultdict(list)
+    for event in events:
+        if event.kind == TrackingEvent.Kind.CLICK:
+            clicks[event.message_id].append(event)
+    window = dt.timedelta(seconds=BURST_SECONDS)
+    for message_id, batch in clicks.items():
+        earlier = list(TrackingEvent.objects.filter(
+            message_id=message_id, kind=TrackingEvent.Kind.CLICK,
+            at__range=(min(e.at for e in batch) - window, max(e.at for e in batch) + window)))
+        timeline = sorted(batch + earlier, key=lambda e: e.at)
+        urls: Counter = Counter()
+        left, flagged_to = 0, -1
+        for right, event in enumerate(timeline):  # a sliding window, linear in the clicks
+            urls[event.url] += 1
+            while event.at - timeline[left].at > window:
+                urls[timeline[left].url] -= 1
+                if not urls[timeline[left].url]:
+                    del urls[timeline[left].url]
+                left += 1
+            if len(urls) >= BURST_LINKS:
+                for hit in timeline[max(left, flagged_to + 1):right + 1]:
+                    _flag(hit)
+                flagged_to = right
+
+
+def _flag(event: TrackingEvent) -> None:
+    if event.machine:
+        return
+    event.machine, event.machine_reason = True, "all-links"
+    if event.pk:  # drained earlier; its timeline entry stays, it is no longer counted human
+        TrackingEvent.objects.filter(pk=event.pk).update(machine=True,
+                                                         machine_reason="all-links")
+
+
+def _follow_up(events: list[TrackingEvent]) -> None:
+    """Timeline and interests: the first open of a message, every human click."""
+    from peyvand.tracking.interests import add_click, decayed
+
+    opened = [e for e in events if e.kind == TrackingEvent.Kind.OPEN and e.contact_id]
+    already = set(TrackingEvent.objects.filter(
+        kind=TrackingEvent.Kind.OPEN, message_id__in={e.message_id for e in opened})
+        .exclude(hit_id__in=[e.hit_id for e in opened])
+        .values_list("message_id", flat=True).distinct())
+    for event in sorted(opened, key=lambda e: e.at):
+        if event.message_id in already:
+            continue
+        already.add(event.message_id)
+        append_event(event.contact_id, "message.opened",
+                     {"message_id": event.message_id, "machine": event.machine,
+                      "reader": event.ua_class}, at=event.at)
+    interests: dict[tuple[int, str], list[dt.datetime]] = defaultdict(list)
+    for event in events:
+        if event.kind == TrackingEvent.Kind.CLICK and event.contact_id and not event.machine:
+            append_event(event.contact_id, "message.clicked",
+                         {"message_id": event.message_id, "url": event.url,
+                          "topic": event.topic}, at=event.at)
+            if event.topic:
+                interests[(event.contact_id, event.topic)].append(event.at)
+    # One update per person and topic for the whole batch: each click decayed to the latest.
+    for (contact_id, topic), times in interests.items():
+        latest = max(times)
+        add_click(contact_id, topic, latest,
+                  weight=sum(decayed(1.0, at, latest) for at in times))
+
+
+def forget_contact(contact_id: int) -> None:
+    """contacts erase hook: the links someone followed and what they like are personal."""
+    from peyvand.tracking.models import InterestScore
+
+    TrackingEvent.objects.filter(contact_id=contact_id).update(url="", topic="")
+    InterestScore.objects.filter(contact_id=contact_id).delete()
+
+
+def move_rows(survivor_id: int, merged_id: int) -> None:
+    """contacts merge hook: events follow the person; interests are added together."""
+    from peyvand.tracking.interests import merge_interests
+    from peyvand.tracking.models import BounceReport, SmsSend
+
+    TrackingEvent.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
+    BounceReport.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
+    SmsSend.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
+    merge_interests(survivor_id, merged_id)

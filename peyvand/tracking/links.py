@@ -1,0 +1,258 @@
+"""Signed tracking links: the open pixel, click redirects and the rewriting of a message's HTML.
+
+A token carries everything a hit needs (kind, message id, contact id, issue time, and for a
+click the target URL and topic), so the fast path answers without touching the database.
+It is sealed, not just signed: the payload is XORed with a keystream derived from its own
+HMAC tag (a small SIV construction), so no id can be read from a link and any change to a
+byte fails the tag check.
+
+    token = base64url(tag[10] || payload XOR keystream(tag))
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import struct
+import time
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
+from html import unescape
+from urllib.parse import urlsplit
+
+from peyvand.base.site import public_url
+
+TAG_BYTES = 10  # 80-bit tag: forging one is out of reach, links stay short
+VERSION = 1
+KIND_OPEN, KIND_CLICK = "o", "c"
+_KINDS = {KIND_OPEN: 1, KIND_CLICK: 2}
+_KIND_NAMES = {v: k for k, v in _KINDS.items()}
+_FLAG_ZLIB = 0x80
+MAX_TOKEN = 4096
+
+
+class BadToken(Exception):
+    """A tracking token that was changed, cut short or never made here."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    kind: str  # KIND_OPEN or KIND_CLICK
+    message_id: int
+    contact_id: int  # 0 when unknown at send time
+    issued: int  # unix seconds when the link was made (about when the message was sent)
+    url: str = ""
+    topic: str = ""
+
+
+@lru_cache(maxsize=4)
+def _keys(secret: str) -> tuple[bytes, bytes]:
+    base = hashlib.sha256(("peyvand.tracking.links:" + secret).encode()).digest()
+    return _mac(base, b"tag"), _mac(base, b"stream")
+
+
+_secret_cache: list[str] = []
+
+
+def _secret() -> str:
+    if not _secret_cache:
+        from django.conf import settings
+        from django.core.signals import setting_changed
+
+        _secret_cache.append(settings.SECRET_KEY)
+        setting_changed.connect(_forget_secret)
+    return _secret_cache[0]
+
+
+def _forget_secret(setting: str, **kwargs) -> None:
+    if setting == "SECRET_KEY":
+        _secret_cache.clear()
+
+
+def _keystream(key: bytes, tag: bytes, length: int) -> bytes:
+    # SHAKE-256 over key || tag: a keyed XOF, any length in one call.
+    return hashlib.shake_256(key + tag).digest(length)
+
+
+def _mac(key: bytes, data: bytes) -> bytes:
+    return hmac.digest(key, data, "sha256")
+
+
+def _xor(data: bytes, stream: bytes) -> bytes:
+    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(
+        len(data), "big")
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte = value & 0x7F
+        value >>= 7
+        if value:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise BadToken
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def seal(hit: Hit, secret: str | None = None) -> str:
+    if hit.message_id < 0 or hit.contact_id < 0:
+        raise ValueError("ids must not be negative")
+    body = b""
+    flags = _KINDS[hit.kind]
+    if hit.kind == KIND_CLICK:
+        topic = hit.topic.encode()[:255]
+        body = bytes([len(topic)]) + topic + hit.url.encode()
+        packed = zlib.compress(body, 9)
+        if len(packed) < len(body):
+            body, flags = packed, flags | _FLAG_ZLIB
+    payload = (bytes([VERSION, flags]) + _varint(hit.message_id) + _varint(hit.contact_id)
+               + struct.pack(">I", hit.issued & 0xFFFFFFFF) + body)
+    tag_key, stream_key = _keys(secret or _secret())
+    tag = _mac(tag_key, payload)[:TAG_BYTES]
+    sealed = tag + _xor(payload, _keystream(stream_key, tag, len(payload)))
+    return _b64(sealed)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unseal(token: str, secret: str | None = None) -> Hit:
+    """The hit a token stands for; BadToken for anything not made by `seal` with our key."""
+    if not token or len(token) > MAX_TOKEN:
+        raise BadToken
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except (ValueError, UnicodeError):
+        raise BadToken
+    # Only the canonical spelling: spare low bits of the last character must not vary.
+    if len(raw) < TAG_BYTES + 8 or _b64(raw) != token:
+        raise BadToken
+    tag, sealed = raw[:TAG_BYTES], raw[TAG_BYTES:]
+    tag_key, stream_key = _keys(secret or _secret())
+    payload = _xor(sealed, _keystream(stream_key, tag, len(sealed)))
+    if not hmac.compare_digest(_mac(tag_key, payload)[:TAG_BYTES], tag):
+        raise BadToken
+    if payload[0] != VERSION:
+        raise BadToken
+    flags = payload[1]
+    kind = _KIND_NAMES.get(flags & 0x7F)
+    if kind is None:
+        raise BadToken
+    message_id, pos = _read_varint(payload, 2)
+    contact_id, pos = _read_varint(payload, pos)
+    if pos + 4 > len(payload):
+        raise BadToken
+    (issued,) = struct.unpack(">I", payload[pos:pos + 4])
+    body = payload[pos + 4:]
+    if kind == KIND_OPEN:
+        return Hit(kind, message_id, contact_id, issued)
+    try:
+        if flags & _FLAG_ZLIB:
+            body = zlib.decompress(body)
+        topic_len = body[0]
+        topic = body[1:1 + topic_len].decode()
+        url = body[1 + topic_len:].decode()
+    except (zlib.error, IndexError, UnicodeError):
+        raise BadToken
+    if not is_trackable(url):  # never an open redirect, even to a key holder's typo
+        raise BadToken
+    return Hit(kind, message_id, contact_id, issued, url, topic)
+
+
+# --- public URLs ---------------------------------------------------------------------------
+
+def _contact_for_message(message_id: int) -> int:
+    """The outbox row's contact, when messaging exists; 0 otherwise (drain looks again)."""
+    from peyvand.tracking import outbox
+
+    return outbox.contact_of(message_id)
+
+
+def open_pixel_url(message_id: int, *, contact_id: int | None = None) -> str:
+    if contact_id is None:
+        contact_id = _contact_for_message(message_id)
+    token = seal(Hit(KIND_OPEN, message_id, contact_id, int(time.time())))
+    return f"{public_url()}/t/o/{token}.gif"
+
+
+def click_url(message_id: int, url: str, topic: str | None = None, *,
+              contact_id: int | None = None) -> str:
+    if not is_trackable(url):
+        raise ValueError("only http(s) URLs can be tracked")
+    if contact_id is None:
+        contact_id = _contact_for_message(message_id)
+    token = seal(Hit(KIND_CLICK, message_id, contact_id, int(time.time()), url,
+                     normalise_topic(topic or "")))
+    return f"{public_url()}/t/c/{token}"
+
+
+def normalise_topic(topic: str) -> str:
+    return " ".join(topic.split()).casefold()[:64]
+
+
+# http(s), a host, and nothing that could split a header: safe to put in a Location.
+_TRACKABLE = re.compile(r"https?://[^/?#\s\\@]*@?[^/?#\s\\@]+(?:[/?#][^\r\n\x00]*)?\Z",
+                        re.IGNORECASE)
+
+
+def is_trackable(url: str) -> bool:
+    return bool(_TRACKABLE.match(url))
+
+
+# Consent pages must reach the person untouched: a tracked unsubscribe would count as a click.
+_CONSENT_PATHS = ("/consent/",)
+_ANCHOR = re.compile(r"<a\b[^>]*>", re.IGNORECASE)
+_HREF = re.compile(r"""(\bhref\s*=\s*)("([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_TOPIC = re.compile(r"""\bdata-topic\s*=\s*("([^"]*)"|'([^']*)')""", re.IGNORECASE)
+_NO_TRACK = re.compile(r"\bdata-no-track\b", re.IGNORECASE)
+
+
+def _is_consent_link(url: str) -> bool:
+    path = urlsplit(url).path
+    return any(path.startswith(p) for p in _CONSENT_PATHS)
+
+
+def rewrite_links(html: str, message_id: int, *, contact_id: int | None = None) -> str:
+    """Every http(s) <a href> in `html` through a click URL, except data-no-track links and
+    links to the consent pages; data-topic="…" on the <a> tags the click for interests."""
+    if contact_id is None:
+        contact_id = _contact_for_message(message_id)
+
+    def anchor(match: re.Match) -> str:
+        tag = match.group(0)
+        if _NO_TRACK.search(tag):
+            return tag
+        href = _HREF.search(tag)
+        if href is None:
+            return tag
+        raw = href.group(3) if href.group(3) is not None else href.group(4)
+        url = unescape(raw).strip()
+        if not is_trackable(url) or _is_consent_link(url):
+            return tag
+        topic_match = _TOPIC.search(tag)
+        topic = ""
+        if topic_match:
+            topic = unescape(topic_match.group(2) if topic_match.group(2) is not None
+                             else topic_match.group(3))
+        new = click_url(message_id, url, topic, contact_id=contact_id)
+        return tag[:href.start()] + f'{href.group(1)}"{new}"' + tag[href.end():]
+
+    return _ANCHOR.sub(anchor, html)

@@ -1,0 +1,131 @@
+"""What tracking keeps: hits on opens and clicks, interest scores, bounce reports, SMS sends."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class UaClass(models.TextChoices):
+    BROWSER = "browser", _("Browser")
+    MOBILE = "mobile", _("Mobile")
+    APPLE_MPP = "apple-mail-privacy-proxy", _("Apple Mail privacy proxy")
+    BOT = "bot", _("Scanner or bot")
+    UNKNOWN = "unknown", _("Unknown")
+
+
+class TrackingEvent(models.Model):
+    class Kind(models.TextChoices):
+        OPEN = "open", _("Open")
+        CLICK = "click", _("Click")
+
+    hit_id = models.CharField(max_length=32, unique=True)  # from the spool: drained once
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    message_id = models.BigIntegerField(db_index=True)  # messaging's OutboxMessage.pk
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="tracking_events")
+    url = models.TextField(blank=True)
+    topic = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(db_index=True)
+    ua_class = models.CharField(max_length=32, choices=UaClass.choices,
+                                default=UaClass.UNKNOWN)
+    machine = models.BooleanField(default=False)  # scanner, privacy proxy or too fast
+    machine_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["contact", "kind", "at"]),
+                   models.Index(fields=["message_id", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.message_id}"
+
+
+class InterestScore(models.Model):
+    """Human clicks on links tagged with a topic; `score` as of `updated`, decaying since."""
+
+    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE,
+                                related_name="interests")
+    topic = models.CharField(max_length=64)
+    score = models.FloatField(default=0.0)
+    updated = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-score", "topic"]
+        constraints = [models.UniqueConstraint(fields=["contact", "topic"],
+                                               name="tracking_interest_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {self.score:.2f}"
+
+
+class BounceReport(models.Model):
+    class Kind(models.TextChoices):
+        HARD = "hard", _("Hard bounce")
+        SOFT = "soft", _("Soft bounce")
+        COMPLAINT = "complaint", _("Complaint")
+        DELAYED = "delayed", _("Delayed (no action)")
+        UNPARSED = "unparsed", _("Not understood")
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, db_index=True)
+    message_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="bounce_reports")
+    recipient = models.CharField(max_length=320, blank=True)
+    status = models.CharField(max_length=16, blank=True)  # RFC 3463 code, e.g. 5.1.1
+    diagnostic = models.TextField(blank=True)
+    subject = models.CharField(max_length=500, blank=True)
+    source = models.CharField(max_length=16, blank=True)  # smtp, imap, pop, test
+    raw = models.BinaryField(blank=True)  # kept only for reports we could not read
+    problem = models.CharField(max_length=200, blank=True)
+    suppressed = models.BooleanField(default=False)  # this report led to a suppression
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["contact", "kind", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.recipient}"
+
+
+class SmsSend(models.Model):
+    """One SMS handed to a gateway; its delivery status is polled until final."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    gateway = models.CharField(max_length=16)
+    provider_id = models.CharField(max_length=64, db_index=True)
+    to = models.CharField(max_length=32)
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True,
+                                on_delete=models.CASCADE, related_name="sms_sends")
+    message_id = models.BigIntegerField(null=True, blank=True)
+    parts = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
+                              db_index=True)
+    sent_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.gateway}:{self.provider_id}"
+
+
+class CatcherSms(models.Model):
+    """The catcher gateway's store when peyvand.mailcatcher (CaughtSms) is not installed."""
+
+    to = models.CharField(max_length=32)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.to}: {self.text[:40]}"

@@ -1,0 +1,46 @@
+"""Open pixel and click redirect through Django, when the WSGI fast path is not in front."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
+
+from peyvand.tracking.fastpath import GIF, record
+from peyvand.tracking.links import KIND_CLICK, KIND_OPEN
+
+
+def _no_store(response):
+    response["Cache-Control"] = "no-store, no-cache, must-revalidate, private"
+    return response
+
+
+@require_safe
+def open_pixel(request, token: str):
+    record(KIND_OPEN, token, request.headers.get("user-agent", ""))
+    return _no_store(HttpResponse(GIF, content_type="image/gif"))
+
+
+@require_safe
+def click(request, token: str):
+    hit = record(KIND_CLICK, token, request.headers.get("user-agent", ""))
+    if hit is None:
+        return _no_store(render(request, "tracking/bad_link.html", status=400))
+    response = HttpResponseRedirect(hit.url)
+    response["Referrer-Policy"] = "no-referrer"
+    return _no_store(response)
+
+
+def tracking_event_summary(event) -> str:
+    """One line under a message.* entry the tracking floor wrote."""
+    data = event.data or {}
+    if event.kind == "message.clicked":
+        topic = data.get("topic")
+        url = data.get("url", "")
+        return f"{url} · {topic}" if topic else url
+    if event.kind == "message.bounced":
+        return " · ".join(x for x in (data.get("status", ""), data.get("recipient", "")) if x)
+    if event.kind == "message.opened" and data.get("machine"):
+        return _("probably opened by a machine (privacy proxy or scanner)")
+    return ""
