@@ -1,2 +1,68 @@
+"""`peyvand send --template NAME --tag TAG [--class …]` and `peyvand sender` (the worker)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def _(message: str) -> str:
+    from django.utils.translation import gettext
+
+    return gettext(message)
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    from django.db import transaction
+
+    from peyvand.cli import CommandFailed
+    from peyvand.cli import _actor as cli_actor
+    from peyvand.messaging.actions import MessagingInvalid, do_create_broadcast
+
+    try:
+        with transaction.atomic():
+            item = do_create_broadcast(cli_actor(args), args.template, args.tag,
+                                       args.message_class)
+    except MessagingInvalid as exc:
+        raise CommandFailed(" ".join(str(v) for v in exc.errors.values())) from None
+    print(_("Broadcast #%(id)s: %(queued)d messages queued, %(missing)d contacts without "
+            "an address.") % {"id": item.pk, "queued": item.queued_count,
+                              "missing": item.no_address_count})
+    if item.status == item.Status.AWAITING:
+        print(_("It waits for approval by an owner or reviewer."))
+    return 0
+
+
+def cmd_sender(args: argparse.Namespace) -> int:
+    from peyvand.accounts.roles import require
+    from peyvand.cli import CommandFailed
+    from peyvand.cli import _actor as cli_actor
+    from peyvand.messaging.sender import Sender, SenderBusy
+
+    require(cli_actor(args), "messages.send")
+    try:
+        stats = Sender(connections=args.connections).run(until_empty=not args.forever)
+    except SenderBusy:
+        raise CommandFailed(_("Another sender is already running.")) from None
+    print(_("%(sent)d sent, %(deferred)d deferred, %(failed)d failed.")
+          % {"sent": stats.sent, "deferred": stats.deferred, "failed": stats.failed})
+    return 0
+
+
 def add_commands(commands, acting) -> None:
     """Add this app's subcommands to the top-level `peyvand` subparsers."""
+    send = commands.add_parser("send", parents=[acting],
+                               help=_("send a message template to the contacts of a tag"))
+    send.add_argument("--template", required=True, help=_("the template's name"))
+    send.add_argument("--tag", required=True, help=_("the tag whose contacts receive it"))
+    send.add_argument("--class", dest="message_class", default=None,
+                      choices=["marketing", "alert", "transactional"],
+                      help=_("message class (default: the template's)"))
+    send.set_defaults(func=cmd_send)
+
+    sender = commands.add_parser("sender", parents=[acting],
+                                 help=_("send queued messages now (the sending worker)"))
+    sender.add_argument("--forever", action="store_true",
+                        help=_("keep running and send messages as they come due"))
+    sender.add_argument("--connections", type=int, default=None,
+                        help=_("SMTP connections (default 10)"))
+    sender.set_defaults(func=cmd_sender)

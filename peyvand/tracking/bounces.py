@@ -339,6 +339,8 @@ def _act(report: BounceReport) -> None:
     if report.suppressed:
         report.save(update_fields=["suppressed"])
     if kind in (BounceReport.Kind.HARD, BounceReport.Kind.SOFT):
+        outbox.mark_bounced(report.message_id, f"{report.status} {report.diagnostic}".strip(),
+                            hard=kind == BounceReport.Kind.HARD)
         append_event(report.contact_id, "message.bounced",
                      {"message_id": report.message_id, "status": report.status,
                       "recipient": report.recipient, "hard": kind == BounceReport.Kind.HARD,

@@ -60,3 +60,12 @@ def ids_for_source(source: str) -> list[int] | None:
     rows = _safely(lambda: list(outbox.objects.filter(source=source)
                                 .values_list("pk", flat=True)))
     return rows
+
+
+def mark_bounced(message_id: int | None, reply: str, *, hard: bool) -> None:
+    """Tell the outbox its row bounced (state `bounced` when hard); messaging owns the row."""
+    if not message_id or model() is None:
+        return
+    from peyvand.messaging.outbox import record_bounce
+
+    record_bounce(message_id, reply, hard=hard)

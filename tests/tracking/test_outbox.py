@@ -52,6 +52,8 @@ def test_dsn_without_verp_is_matched_by_message_id(contact):
     message = outbox(contact, header_id="<20240504.abc@shop.example>")
     report = process_report(sample("postfix_hard.eml", verp="postmaster@shop.example"))
     assert (report.message_id, report.contact_id) == (message.pk, contact.pk)
+    message.refresh_from_db()
+    assert message.state == "bounced" and message.smtp_reply.startswith("5.")
 
 
 def test_source_stats(api_for, contact, other_contact):

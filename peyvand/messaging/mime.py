@@ -1,0 +1,110 @@
+"""Fast MIME for bulk e-mail: the constant parts of a broadcast are built once, per recipient
+only the changing headers and the two base64 bodies are filled in.
+
+The stdlib EmailMessage API builds about 850 messages a second; this builds the same
+structure (multipart/alternative, text then HTML, UTF-8 base64 bodies, RFC 2047 headers,
+every line under 998 octets) many times faster. Tests parse the output with the stdlib parser
+and require no defects.
+"""
+
+from __future__ import annotations
+
+import binascii
+import secrets
+import time
+from email.utils import formataddr, formatdate
+
+_WORD_BYTES = 45  # 45 octets of UTF-8 -> 60 base64 chars -> a 72-char encoded word
+
+
+def encode_header(value: str) -> str:
+    """A header value: plain when it is safe ASCII, else RFC 2047 base64 words, folded."""
+    value = " ".join(value.split())  # no CR/LF or tabs in a header
+    if value.isascii() and "=?" not in value and len(value) <= 900:
+        return value
+    words: list[str] = []
+    chunk = bytearray()
+    for char in value:
+        encoded = char.encode("utf-8")
+        if len(chunk) + len(encoded) > _WORD_BYTES:
+            words.append(_word(bytes(chunk)))
+            chunk = bytearray()
+        chunk += encoded
+    if chunk or not words:
+        words.append(_word(bytes(chunk)))
+    return "\r\n ".join(words)
+
+
+def _word(data: bytes) -> str:
+    return "=?utf-8?b?" + binascii.b2a_base64(data, newline=False).decode("ascii") + "?="
+
+
+def address(name: str, addr: str) -> str:
+    """`Name <addr>` with the name encoded when needed (the address must be ASCII)."""
+    name = " ".join((name or "").split())
+    if not name:
+        return addr
+    return formataddr((name, addr), charset="utf-8")
+
+
+def b64_body(text: str) -> bytes:
+    # Text in canonical form (CRLF line ends) before encoding, as RFC 2045 asks.
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    data = binascii.b2a_base64(text.replace("\n", "\r\n").encode("utf-8"), newline=False)
+    return b"\r\n".join(data[i:i + 76] for i in range(0, len(data), 76))
+
+
+def _fold_list(values: list[str]) -> str:
+    """Comma-separated header values, one per line when they would pass 998 octets."""
+    joined = ", ".join(values)
+    return joined if len(joined) < 900 else ",\r\n ".join(values)
+
+
+class MimeTemplate:
+    """The per-broadcast skeleton; `build` makes one recipient's message bytes."""
+
+    def __init__(self, *, from_name: str, from_address: str, domain: str,
+                 extra_headers: dict[str, str] | None = None):
+        self.from_header = ("From: " + address(from_name, from_address)).encode()
+        self.domain = domain
+        self.static = b"MIME-Version: 1.0\r\n" + b"".join(
+            f"{k}: {encode_header(v)}\r\n".encode() for k, v in (extra_headers or {}).items())
+        self._date_at = 0
+        self._date = b""
+
+    def _now(self) -> bytes:
+        now = int(time.time())
+        if now != self._date_at:  # formatdate is slow-ish; once a second is enough
+            self._date_at, self._date = now, formatdate(now, usegmt=True).encode()
+        return self._date
+
+    def message_id(self, key: int | str) -> str:
+        return f"<{key}.{secrets.token_hex(6)}@{self.domain}>"
+
+    def build(self, *, to_name: str, to_address: str, subject: str, text: str, html: str,
+              message_id: str, unsubscribe: list[str] | None = None) -> bytes:
+        boundary = "=_pv" + secrets.token_hex(12)  # "=_" never occurs in base64 data
+        head = [self.from_header,
+                ("To: " + address(to_name, to_address)).encode(),
+                ("Subject: " + encode_header(subject)).encode(),
+                b"Date: " + self._now(),
+                ("Message-ID: " + message_id).encode()]
+        if unsubscribe:
+            head.append(("List-Unsubscribe: " + _fold_list(unsubscribe)).encode())
+            head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+        head.append(self.static.rstrip(b"\r\n"))
+        b = boundary.encode()
+        if not html:
+            head.append(b'Content-Type: text/plain; charset="utf-8"')
+            head.append(b"Content-Transfer-Encoding: base64")
+            return b"\r\n".join(head) + b"\r\n\r\n" + b64_body(text) + b"\r\n"
+        head.append(b'Content-Type: multipart/alternative; boundary="' + b + b'"')
+        return b"".join((
+            b"\r\n".join(head), b"\r\n\r\n",
+            b"--", b, b'\r\nContent-Type: text/plain; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n", b64_body(text), b"\r\n",
+            b"--", b, b'\r\nContent-Type: text/html; charset="utf-8"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\n", b64_body(html), b"\r\n",
+            b"--", b, b"--\r\n",
+        ))

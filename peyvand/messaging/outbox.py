@@ -1,0 +1,159 @@
+"""The outbox state machine: rows are queued once per (source, contact, channel), claimed by one
+sender, and end sent / deferred (with a next attempt) / failed / bounced.
+
+queued ──claim──▶ sending ──▶ sent ──(DSN, tracking)──▶ bounced
+deferred ─(due)─▶            ├─▶ deferred (4xx, gate defer; retried with backoff)
+unknown ─(due)──▶            └─▶ failed (5xx, gate deny, too many retries)
+sending ──(sender died)──▶ unknown (resent, and flagged `resent_after_crash`)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from peyvand.contacts.models import TimelineEvent
+from peyvand.messaging.models import OutboxMessage
+
+log = logging.getLogger("peyvand.messaging")
+S = OutboxMessage.State
+
+RETRY_BASE = dt.timedelta(minutes=1)
+RETRY_MAX = dt.timedelta(hours=6)
+MAX_ATTEMPTS = 8
+
+
+def retry_at(attempts: int, now: dt.datetime | None = None) -> dt.datetime:
+    """Exponential backoff: 1, 2, 4 … minutes after the n-th failed attempt, at most 6 h."""
+    delay = min(RETRY_BASE * (2 ** max(0, attempts - 1)), RETRY_MAX)
+    return (now or timezone.now()) + delay
+
+
+def due_filter(now: dt.datetime) -> Q:
+    return Q(state__in=(S.QUEUED, S.DEFERRED, S.UNKNOWN)) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+
+
+def claim(worker: str, limit: int) -> list[OutboxMessage]:
+    """Take up to `limit` due rows for this worker; they become `sending`.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so workers never take the same row. SQLite has one
+    sender at a time (the sender's file lock), so the plain select is safe there."""
+    now = timezone.now()
+    with transaction.atomic():
+        qs = OutboxMessage.objects.filter(due_filter(now)).order_by("id")
+        if connection.vendor == "postgresql":
+            qs = qs.select_for_update(skip_locked=True)
+        ids = list(qs.values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        OutboxMessage.objects.filter(id__in=ids).update(
+            state=S.SENDING, claimed_by=worker, claimed_at=now, attempts=F("attempts") + 1)
+    return list(OutboxMessage.objects.filter(id__in=ids).order_by("id"))
+
+
+def release(rows: list[OutboxMessage]) -> None:
+    """Claimed rows the sender stops before building: queued again, the attempt not counted."""
+    OutboxMessage.objects.filter(pk__in=[r.pk for r in rows], state=S.SENDING).update(
+        state=S.QUEUED, claimed_by="", attempts=F("attempts") - 1)
+
+
+def recover(worker: str, is_dead) -> int:
+    """Rows left in `sending` by senders that died: their fate is unknown, so they become
+    `unknown`, due now, and are sent again with `resent_after_crash` set."""
+    owners = set(OutboxMessage.objects.filter(state=S.SENDING).exclude(claimed_by=worker)
+                 .values_list("claimed_by", flat=True).distinct())
+    dead = [owner for owner in owners if is_dead(owner)]
+    if not dead:
+        return 0
+    count = OutboxMessage.objects.filter(state=S.SENDING, claimed_by__in=dead).update(
+        state=S.UNKNOWN, resent_after_crash=True, next_attempt_at=timezone.now())
+    if count:
+        log.warning("%d messages were in flight; they are resent and flagged", count)
+    return count
+
+
+_EVENT: dict[str, str] = {S.SENT: "message.sent", S.DEFERRED: "message.deferred",
+                          S.FAILED: "message.failed", S.BOUNCED: "message.bounced"}
+FIELDS = ["state", "attempts", "sent_at", "next_attempt_at", "smtp_code", "smtp_reply",
+          "gate_verdict", "gate_reason", "gate_text", "message_id"]
+
+
+def _update(rows: list[OutboxMessage]) -> None:
+    # executemany of one UPDATE: bulk_update's CASE WHEN costs more to compile than to run.
+    ops = connection.ops
+    table = connection.ops.quote_name(OutboxMessage._meta.db_table)
+    sets = ", ".join(f"{ops.quote_name(f)} = %s" for f in FIELDS)
+    params = [[ops.adapt_datetimefield_value(getattr(row, f)) if f.endswith("_at")
+               else getattr(row, f) for f in FIELDS] + [row.pk] for row in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", params)
+
+
+def finish(rows: Iterable[OutboxMessage]) -> None:
+    """Write rows whose fields the sender set (state and why), with their timeline events,
+    in one transaction: one commit for a whole group of sent messages."""
+    rows = list(rows)
+    if not rows:
+        return
+    now = timezone.now()
+    events = []
+    for row in rows:
+        kind = _EVENT.get(row.state)
+        if kind is None or (row.state == S.DEFERRED and row.gate_verdict == "defer"
+                            and row.attempts > 1):
+            continue  # a message waiting out a cap again is not news
+        data = {"outbox": row.pk, "source": row.source, "channel": row.channel}
+        if row.state != S.SENT:
+            data["reason"] = row.smtp_reply or row.gate_reason
+        events.append(TimelineEvent(contact_id=row.contact_id, kind=kind,
+                                    at=row.sent_at or now, data=data))
+    with transaction.atomic():
+        _update(rows)
+        # timeline.append_event, in bulk: one INSERT per group instead of one per message
+        TimelineEvent.objects.bulk_create(events)
+
+
+def move_outbox_rows(survivor_id: int, merged_id: int) -> None:
+    """contacts merge hook: the merged contact's messages count for the survivor (caps,
+    history). Where both got the same message, the survivor's row stays; unsent duplicates
+    of it are dropped so the person does not get it twice."""
+    mine = set(OutboxMessage.objects.filter(contact_id=survivor_id)
+               .values_list("source", "channel"))
+    theirs = OutboxMessage.objects.filter(contact_id=merged_id)
+    clash = [pk for pk, source, channel in theirs.values_list("pk", "source", "channel")
+             if (source, channel) in mine]
+    OutboxMessage.objects.filter(pk__in=clash).delete()
+    theirs.exclude(pk__in=clash).update(contact_id=survivor_id)
+
+
+def forget_addresses(contact_id: int) -> None:
+    """contacts erase hook: outbox rows keep their state for counts, not the address."""
+    OutboxMessage.objects.filter(contact_id=contact_id).update(to_address="")
+    from peyvand.messaging.gate import REASON_TEXT
+
+    OutboxMessage.objects.filter(contact_id=contact_id, state__in=(
+        S.QUEUED, S.DEFERRED, S.UNKNOWN)).update(
+        state=S.FAILED, gate_verdict="deny", gate_reason="erased",
+        gate_text=str(REASON_TEXT["erased"]))
+
+
+def record_bounce(message_id: int, reply: str = "", *, hard: bool = True) -> bool:
+    """For tracking's DSN handling: the message with this outbox id bounced. Only the row
+    changes; tracking writes the timeline event and tells consent (suppression)."""
+    changes: dict = {"smtp_reply": reply[:500]} if reply else {}
+    if hard:
+        changes["state"] = S.BOUNCED
+    if not changes:
+        return OutboxMessage.objects.filter(pk=message_id).exists()
+    return OutboxMessage.objects.filter(pk=message_id).update(**changes) == 1
+
+
+def counts_by_state(qs) -> dict[str, int]:
+    found = dict(qs.values_list("state").annotate(n=Count("id")).values_list("state", "n"))
+    return {state: found.get(state, 0) for state in S.values}

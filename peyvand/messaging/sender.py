@@ -1,0 +1,369 @@
+"""The sender: claims outbox rows, asks the OutboundGate, builds MIME and sends over a pool of
+SMTP connections.
+
+Threads: the calling thread does all database work (one writer, which SQLite wants anyway);
+an asyncio loop in a second thread runs the N SMTP connections. A connection hands its result
+back and waits until it is committed before it takes the next message, so at any moment at most
+one accepted-but-unrecorded message exists per connection: after a SIGKILL, resending the rows
+found in `sending` duplicates at most `connections` messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import fcntl
+import hashlib
+import logging
+import os
+import queue
+import secrets
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from jinja2 import TemplateError
+
+from peyvand.messaging import gate, outbox, tracking_port
+from peyvand.messaging.mime import MimeTemplate
+from peyvand.messaging.models import MessageTemplate, OutboxMessage
+from peyvand.messaging.smtp import DEFERRED, SENT, Connection, Limits, Outcome, smtp_config
+from peyvand.messaging.strategy import active_rules
+from peyvand.messaging.templates_engine import TemplateInvalid, compile_template, contexts_for
+
+log = logging.getLogger("peyvand.messaging")
+S = OutboxMessage.State
+
+
+class SenderBusy(Exception):
+    """Another sender holds the lock (SQLite allows one at a time)."""
+
+
+@dataclass
+class Job:
+    row: OutboxMessage
+    envelope_from: str
+    rcpt: str
+    data: bytes
+
+
+@dataclass
+class Stats:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    recovered: int = 0
+    seconds: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _lock_key(worker: str) -> int:
+    return int.from_bytes(hashlib.sha1(worker.encode()).digest()[:8], "big", signed=True)
+
+
+class Sender:
+    def __init__(self, *, connections: int | None = None, batch: int = 100, config=None,
+                 worker: str | None = None):
+        self.config = config or smtp_config()
+        self.connections = connections or self.config.connections or 10
+        self.batch = batch
+        # Claim whole batches (a claim costs the same for 10 rows as for 100), keeping at
+        # most about two batches claimed but unsent.
+        self.capacity = batch + self.connections * 2
+        self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.stats = Stats()
+        self._lockfile: IO[str] | None = None
+        self._compiled: dict[int, Any] = {}
+        self._mime: dict[int, MimeTemplate] = {}
+        self._templates: dict[int, MessageTemplate] = {}
+        self._uses_links: dict[int, bool] = {}
+
+    # --- who else is alive ------------------------------------------------------------------
+    def _acquire(self) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:  # held by this session for the sender's life
+                cur.execute("SELECT pg_advisory_lock(%s)", [_lock_key(self.worker)])
+            return
+        path = settings.HOME / "sender.lock"
+        lockfile = open(path, "a+")  # noqa: SIM115 (held open for the sender's life)
+        try:
+            fcntl.flock(lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lockfile.close()
+            raise SenderBusy from None
+        self._lockfile = lockfile
+
+    def _release(self) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(self.worker)])
+        elif self._lockfile is not None:
+            fcntl.flock(self._lockfile, fcntl.LOCK_UN)
+            self._lockfile.close()
+            self._lockfile = None
+
+    def _is_dead(self, worker: str) -> bool:
+        if connection.vendor != "postgresql":
+            return True  # we hold the one sender lock: whoever claimed those rows is gone
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(worker)])
+            got = cur.fetchone()[0]
+            if got:
+                cur.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(worker)])
+        return bool(got)
+
+    # --- preparing messages --------------------------------------------------------------
+    def _template(self, template_id: int | None):
+        if template_id is None:
+            raise MessageTemplate.DoesNotExist
+        if template_id not in self._compiled:
+            template = MessageTemplate.objects.get(pk=template_id)
+            self._templates[template_id] = template
+            self._compiled[template_id] = compile_template(template)
+            sources = template.subject + template.html + template.text
+            self._uses_links[template_id] = "_url" in sources  # preferences_url, unsubscribe_url
+            self._mime[template_id] = MimeTemplate(
+                from_name=self.config.from_name, from_address=self.config.from_address,
+                domain=self.config.domain)
+        return self._templates[template_id], self._compiled[template_id], \
+            self._mime[template_id]
+
+    def prepare(self, limit: int) -> tuple[int, list[Job]]:
+        """Claim rows, gate them, build the ones allowed. Returns (claimed, jobs to send);
+        rows refused or deferred by the gate are written at once."""
+        rows = outbox.claim(self.worker, limit)
+        if not rows:
+            return 0, []
+        with transaction.atomic():
+            return len(rows), self._prepare(rows)
+
+    def _prepare(self, rows: list[OutboxMessage]) -> list[Job]:
+        now = timezone.now()
+        rules = active_rules()
+        contexts = contexts_for(sorted({r.contact_id for r in rows}), links=False)
+        done: list[OutboxMessage] = []
+        allowed: list[OutboxMessage] = []
+        limited = any(r.kind != "quiet" for r in rules)
+        passed: set[int] = set()
+        for row in rows:
+            ctx = contexts.get(row.contact_id, {})
+            if limited and row.contact_id in passed and row.message_class != "transactional":
+                # Caps count sent messages; one allowed a moment ago is not sent yet.
+                decision = gate.GateDecision(gate.DEFER, "in_flight",
+                                             until=now + dt.timedelta(minutes=1))
+            else:
+                decision = gate.check_outbound(
+                    row.contact_id, row.channel, topic=row.topic,
+                    message_class=row.message_class, content_type=row.content_type, at=now,
+                    rules=rules, zone_name=ctx.get("timezone", ""))
+            if decision.allowed:
+                passed.add(row.contact_id)
+            row.gate_verdict, row.gate_reason = decision.verdict, decision.reason
+            row.gate_text = decision.text[:300]
+            if decision.verdict == gate.DENY:
+                row.state = S.FAILED
+                done.append(row)
+            elif decision.verdict == gate.DEFER:
+                row.state, row.next_attempt_at = S.DEFERRED, decision.until
+                row.attempts -= 1  # waiting out a rule is not a failed attempt
+                done.append(row)
+            else:
+                allowed.append(row)
+        jobs: list[Job] = []
+        from peyvand.messaging import consent_port
+
+        for row in allowed:
+            ctx = contexts.get(row.contact_id, {})
+            try:
+                template, compiled, mime = self._template(row.template_id)
+                links = None
+                if row.message_class != "transactional" or self._uses_links[template.pk]:
+                    links = consent_port.links_for(row.contact_id, campaign=row.source)
+                    ctx = {**ctx, "preferences_url": links["preferences"],
+                           "unsubscribe_url": links["unsubscribe"]}
+                subject, html, text = compiled.render(ctx)
+            except (TemplateInvalid, TemplateError, MessageTemplate.DoesNotExist, ValueError,
+                    TypeError, ArithmeticError) as exc:  # the template's fault, not the sender's
+                row.state, row.smtp_reply = S.FAILED, f"template: {exc}"[:500]
+                done.append(row)
+                continue
+            if row.channel == "sms":
+                self._send_sms(row, text, now)
+                done.append(row)
+                continue
+            if not row.to_address.isascii():
+                row.state, row.smtp_reply = S.FAILED, "address needs SMTPUTF8"
+                done.append(row)
+                continue
+            if html:
+                html = tracking_port.rewrite_links(html, row.pk, row.contact_id)
+                pixel = tracking_port.open_pixel_url(row.pk, row.contact_id)
+                if pixel:
+                    img = f'<img src="{pixel}" width="1" height="1" alt="">'
+                    html = html.replace("</body>", img + "</body>", 1) if "</body>" in html \
+                        else html + img
+            row.message_id = mime.message_id(row.pk)
+            unsubscribe = None if row.message_class == "transactional" or not links else [
+                f"<{links['one_click']}>"]
+            data = mime.build(to_name=ctx.get("display_name", ""), to_address=row.to_address,
+                              subject=subject, text=text, html=html,
+                              message_id=row.message_id, unsubscribe=unsubscribe)
+            envelope = tracking_port.bounce_address(row.pk, self.config.from_address,
+                                                   row.contact_id)
+            jobs.append(Job(row, envelope, row.to_address, data))
+        outbox.finish(done)
+        for row in done:
+            self._count(row.state)
+        return jobs
+
+    def _send_sms(self, row: OutboxMessage, text: str, now) -> None:
+        # No SMS gateway lives here; until one is plugged in, SMS land in the local catcher.
+        from django.apps import apps
+
+        if not apps.is_installed("peyvand.mailcatcher"):
+            row.state, row.smtp_reply = S.FAILED, "no SMS gateway"
+            return
+        from peyvand.mailcatcher.models import CaughtSms
+
+        CaughtSms.objects.create(to=row.to_address, text=text)
+        row.state, row.sent_at, row.smtp_reply = S.SENT, now, "catcher"
+
+    def _count(self, state: str) -> None:
+        if state == S.SENT:
+            self.stats.sent += 1
+        elif state == S.DEFERRED:
+            self.stats.deferred += 1
+        elif state == S.FAILED:
+            self.stats.failed += 1
+
+    # --- recording results ---------------------------------------------------------------
+    def record(self, results: list[tuple[Job, Outcome]]) -> None:
+        now = timezone.now()
+        rows = []
+        for job, outcome in results:
+            row = job.row
+            row.smtp_code, row.smtp_reply = outcome.code, outcome.reply
+            if outcome.kind == SENT:
+                row.state, row.sent_at = S.SENT, now
+            elif outcome.kind == DEFERRED and row.attempts < outbox.MAX_ATTEMPTS:
+                row.state, row.next_attempt_at = S.DEFERRED, outbox.retry_at(row.attempts, now)
+            else:
+                row.state = S.FAILED
+            self._count(row.state)
+            rows.append(row)
+        outbox.finish(rows)
+
+    # --- the loop ----------------------------------------------------------------------------
+    def run(self, *, until_empty: bool = True, max_seconds: float | None = None,
+            poll: float = 2.0) -> Stats:
+        """Send due messages. until_empty: return when nothing is due; else keep polling
+        (for `max_seconds` when given)."""
+        started = time.monotonic()
+        self._acquire()
+        try:
+            self.stats.recovered = outbox.recover(self.worker, self._is_dead)
+            self._loop(until_empty, max_seconds, poll, started)
+        finally:
+            self._release()
+        self.stats.seconds = time.monotonic() - started
+        return self.stats
+
+    def _loop(self, until_empty, max_seconds, poll, started) -> None:
+        results: queue.Queue = queue.Queue()
+        loop = asyncio.new_event_loop()
+        jobs: asyncio.Queue = asyncio.Queue()
+        limits = Limits(self.config.rate, self.config.domain_rate)
+
+        async def worker() -> None:
+            conn = Connection(self.config)
+            try:
+                while True:
+                    job = await jobs.get()
+                    if job is None:
+                        return
+                    await limits.take(job.rcpt.rpartition("@")[2].lower())
+                    outcome = await conn.send(job.envelope_from, job.rcpt, job.data)
+                    committed = loop.create_future()
+                    results.put((job, outcome, committed))
+                    await committed  # the next message only after this one is on disk
+            finally:
+                await conn.close()
+
+        async def main() -> None:
+            await asyncio.gather(*(worker() for _ in range(self.connections)))
+
+        thread = threading.Thread(target=lambda: loop.run_until_complete(main()),
+                                  name="peyvand-smtp", daemon=True)
+        thread.start()
+        in_flight, exhausted, last_recover = 0, False, time.monotonic()
+        pending: list[OutboxMessage] = []  # claimed, not yet built
+        chunk = self.connections * 2
+        try:
+            while True:
+                timed_out = max_seconds is not None and time.monotonic() - started > max_seconds
+                if not pending and not exhausted and not timed_out:
+                    pending = outbox.claim(self.worker, self.batch)
+                    self.stats.claimed += len(pending)
+                    if not pending:
+                        if until_empty:
+                            exhausted = True
+                        elif in_flight == 0:
+                            time.sleep(poll)
+                            if time.monotonic() - last_recover > 30:
+                                outbox.recover(self.worker, self._is_dead)
+                                last_recover = time.monotonic()
+                            continue
+                block = in_flight > 0
+                # Build a small chunk whenever the connections run short, so they never wait
+                # long for work while this thread builds messages.
+                if pending and in_flight < chunk and not timed_out:
+                    rows, pending = pending[:chunk], pending[chunk:]
+                    with transaction.atomic():  # link keys made on first use: one commit
+                        ready = self._prepare(rows)
+                    for job in ready:
+                        loop.call_soon_threadsafe(jobs.put_nowait, job)
+                    in_flight += len(ready)
+                    block = False
+                got = []
+                try:
+                    got.append(results.get(timeout=0.5) if block else results.get_nowait())
+                    while True:
+                        got.append(results.get_nowait())
+                except queue.Empty:
+                    pass
+                if got:
+                    self.record([(job, outcome) for job, outcome, _f in got])
+                    for _job, _outcome, fut in got:
+                        loop.call_soon_threadsafe(fut.set_result, None)
+                    in_flight -= len(got)
+                if timed_out and pending:
+                    outbox.release(pending)  # never handed to SMTP: back in the queue
+                    pending = []
+                if (exhausted or timed_out) and in_flight == 0 and not pending:
+                    break
+        except BaseException:
+            # Connections may be waiting for a commit that will not come: stop them.
+            loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
+            raise
+        finally:
+            for _ in range(self.connections):
+                loop.call_soon_threadsafe(jobs.put_nowait, None)
+            thread.join(timeout=30)
+            if not thread.is_alive():
+                loop.close()
+
+
+def run_sender(**kwargs) -> Stats | None:
+    """Run one sender until nothing is due; None when another sender already runs."""
+    try:
+        return Sender(**{k: v for k, v in kwargs.items() if k in ("connections", "batch")}) \
+            .run(until_empty=kwargs.get("until_empty", True),
+                 max_seconds=kwargs.get("max_seconds"))
+    except SenderBusy:
+        return None

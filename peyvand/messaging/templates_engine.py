@@ -1,0 +1,235 @@
+"""Message templates: Jinja2 in a sandbox, RTL layout for Persian, CSS inlined, plain-text twin.
+
+Authors write Jinja2 (`{{ first_name }}`, `{{ fields.city }}`, `{{ unsubscribe_url }}`); the
+sandbox refuses attribute tricks. A template is compiled once per broadcast (`compile_template`)
+and rendered per recipient.
+"""
+
+from __future__ import annotations
+
+import re
+import traceback
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+import css_inline
+from django.utils.translation import gettext as _
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+
+class _Sandbox(SandboxedEnvironment):
+    def unsafe_undefined(self, obj, attribute):
+        # Jinja's default prints an unsafe access as empty; authors should see the refusal.
+        raise SecurityError(f"access to attribute {attribute!r} of "
+                            f"{type(obj).__name__!r} object is unsafe")
+
+
+HTML_ENV = _Sandbox(autoescape=True, keep_trailing_newline=True)
+TEXT_ENV = _Sandbox(autoescape=False, keep_trailing_newline=True)
+_INLINER = css_inline.CSSInliner(load_remote_stylesheets=False)
+
+SAMPLE_CONTEXT: dict[str, Any] = {
+    "first_name": "Sara", "last_name": "Ahmadi", "display_name": "Sara Ahmadi",
+    "email": "sara@example.com", "emails": ["sara@example.com"], "phone": "+989121234567",
+    "phones": ["+989121234567"], "language": "fa", "fields": {},
+    "preferences_url": "https://example.com/p/x", "unsubscribe_url": "https://example.com/u/x",
+}
+
+
+class TemplateInvalid(Exception):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+def _line_of(exc: BaseException) -> int | None:
+    lineno = getattr(exc, "lineno", None)
+    if lineno:
+        return lineno
+    # Sandbox violations happen while rendering: the template's own frame carries the line.
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == "<template>":
+            return frame.lineno
+    return None
+
+
+def describe_error(exc: BaseException) -> str:
+    line = _line_of(exc)
+    if isinstance(exc, SecurityError):
+        message = _("not allowed in a template (%(detail)s)") % {"detail": exc}
+    else:
+        message = getattr(exc, "message", None) or str(exc)
+    return (_("line %(line)s: %(message)s") % {"line": line, "message": message}) if line \
+        else str(message)
+
+
+# --- layout ------------------------------------------------------------------------------------
+
+_BODY_OPEN = re.compile(r"<body\b[^>]*>", re.I)
+_BODY_CLOSE = re.compile(r"</body\s*>", re.I)
+_HTML_OPEN = re.compile(r"<html\b([^>]*)>", re.I)
+
+
+def wrap_layout(html: str, language: str) -> str:
+    """Make the HTML a whole document whose body text runs right-to-left for Persian."""
+    direction = "rtl" if language == "fa" else "ltr"
+    align = "right" if direction == "rtl" else "left"
+    open_div = (f'<div dir="{direction}" lang="{language}" '
+                f'style="direction:{direction};text-align:{align}">')
+    if _BODY_OPEN.search(html):
+        html = _BODY_OPEN.sub(lambda m: m.group(0) + open_div, html, count=1)
+        html = _BODY_CLOSE.sub("</div></body>", html, count=1) if _BODY_CLOSE.search(html) \
+            else html + "</div>"
+        match = _HTML_OPEN.search(html)
+        if match and "dir=" not in match.group(1).lower():
+            html = html[:match.start()] + f'<html lang="{language}" dir="{direction}"' \
+                + match.group(1) + ">" + html[match.end():]
+        return html
+    return (f'<!DOCTYPE html><html lang="{language}" dir="{direction}"><head>'
+            f'<meta charset="utf-8"></head><body>{open_div}{html}</div></body></html>')
+
+
+class _TextOf(HTMLParser):
+    BLOCKS = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table",
+              "section", "article", "header", "footer", "blockquote", "hr"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.skip = 0
+        self.href: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("style", "script", "head", "title"):
+            self.skip += 1
+        elif tag in self.BLOCKS:
+            self.out.append("\n")
+        if tag == "a":
+            self.href.append(dict(attrs).get("href"))
+        if tag == "li":
+            self.out.append("- ")
+
+    def handle_endtag(self, tag):
+        if tag in ("style", "script", "head", "title"):
+            self.skip = max(0, self.skip - 1)
+        elif tag in self.BLOCKS:
+            self.out.append("\n")
+        if tag == "a" and self.href:
+            href = self.href.pop()
+            if href and not href.startswith("#"):
+                self.out.append(f" ({href})")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.out.append(re.sub(r"\s+", " ", data))
+
+
+def text_from_html(html: str) -> str:
+    parser = _TextOf()
+    parser.feed(html)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.out).splitlines()]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+# --- compile and render ------------------------------------------------------------------------
+
+@dataclass
+class Compiled:
+    subject: Any
+    html: Any
+    text: Any
+    inline_each: bool  # CSS depends on per-recipient blocks: inline after rendering
+
+    def render(self, context: dict[str, Any]) -> tuple[str, str, str]:
+        subject = " ".join(self.subject.render(context).split())
+        html = self.html.render(context) if self.html is not None else ""
+        if html and self.inline_each:
+            html = _INLINER.inline(html)
+        text = self.text.render(context)
+        return subject, html, text
+
+
+def _needs_inline(html: str) -> bool:
+    return "<style" in html.lower()
+
+
+def compile_parts(subject: str, html: str, text: str, language: str) -> Compiled:
+    """Compile the three parts; raises TemplateInvalid with "line N: ..." per field."""
+    errors: dict[str, str] = {}
+    compiled: dict[str, Any] = {}
+    source_html = wrap_layout(html, language) if html.strip() else ""
+    inline_each = False
+    if source_html and _needs_inline(source_html):
+        if "{%" in source_html:
+            inline_each = True  # inlining would move Jinja blocks around tables
+        else:
+            source_html = _INLINER.inline(source_html)
+    text_source = text if text.strip() else (text_from_html(html) if html.strip() else "")
+    for name, env, source in (("subject", TEXT_ENV, subject), ("html", HTML_ENV, source_html),
+                              ("text", TEXT_ENV, text_source)):
+        if name == "html" and not source:
+            compiled[name] = None
+            continue
+        try:
+            compiled[name] = env.from_string(source)
+        except TemplateSyntaxError as exc:
+            # The wrapper adds no newlines before the author's first line, so lines match.
+            errors[name] = describe_error(exc)
+    if errors:
+        raise TemplateInvalid(errors)
+    result = Compiled(compiled["subject"], compiled["html"], compiled["text"], inline_each)
+    for name in ("subject", "html", "text"):  # sandbox violations show only when rendering
+        template = compiled[name]
+        if template is None:
+            continue
+        try:
+            template.render(SAMPLE_CONTEXT)
+        except Exception as exc:  # noqa: BLE001 (any render failure is the author's to fix)
+            errors[name] = describe_error(exc)
+    if errors:
+        raise TemplateInvalid(errors)
+    return result
+
+
+def compile_template(template) -> Compiled:
+    return compile_parts(template.subject, template.html, template.text, template.language)
+
+
+# --- merge fields ------------------------------------------------------------------------------
+
+def contexts_for(contact_ids: list[int], *, links: bool = True, campaign: str = "") \
+        -> dict[int, dict[str, Any]]:
+    """Merge fields for many contacts in a few queries (links cost one lookup each)."""
+    from peyvand.contacts.models import Contact, FieldValue, Identity
+    from peyvand.messaging import consent_port
+
+    contexts: dict[int, dict[str, Any]] = {}
+    for c in Contact.objects.filter(pk__in=contact_ids).only(
+            "id", "first_name", "last_name", "language", "timezone", "erased_at"):
+        contexts[c.pk] = {"first_name": c.first_name, "last_name": c.last_name,
+                          "display_name": c.display_name, "language": c.language,
+                          "timezone": c.timezone, "emails": [], "phones": [], "fields": {},
+                          "email": "", "phone": ""}
+    for contact_id, kind, value in Identity.objects.filter(
+            contact_id__in=contact_ids, kind__in=("email", "phone")).order_by(
+            "-is_primary", "id").values_list("contact_id", "kind", "value"):
+        ctx = contexts.get(contact_id)
+        if ctx is not None:
+            ctx[kind + "s"].append(value)
+    for fv in FieldValue.objects.filter(contact_id__in=contact_ids).select_related("field"):
+        ctx = contexts.get(fv.contact_id)
+        if ctx is not None:
+            ctx["fields"][fv.field.key] = fv.value
+    for contact_id, ctx in contexts.items():
+        ctx["email"] = ctx["emails"][0] if ctx["emails"] else ""
+        ctx["phone"] = ctx["phones"][0] if ctx["phones"] else ""
+        if links:
+            found = consent_port.links_for(contact_id, campaign=campaign)
+            ctx["preferences_url"] = found["preferences"]
+            ctx["unsubscribe_url"] = found["unsubscribe"]
+            ctx["one_click_url"] = found["one_click"]
+    return contexts

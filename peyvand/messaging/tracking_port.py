@@ -1,0 +1,33 @@
+"""The one place messaging reaches into tracking (part B); links stay untouched until it exists.
+
+The sender knows each message's contact, so it passes it on and tracking need not look it up
+(tracking accepts `contact_id=`; without it, it reads the outbox once per call)."""
+
+from __future__ import annotations
+
+
+def _call(module: str, name: str, *args, contact_id: int | None = None):
+    try:
+        mod = __import__(f"peyvand.tracking.{module}", fromlist=[name])
+        func = getattr(mod, name)
+    except (ImportError, AttributeError):
+        return None
+    if contact_id is not None:
+        try:
+            return func(*args, contact_id=contact_id)
+        except TypeError:  # an older tracking without the keyword
+            pass
+    return func(*args)
+
+
+def rewrite_links(html: str, message_id: int, contact_id: int | None = None) -> str:
+    found = _call("links", "rewrite_links", html, message_id, contact_id=contact_id)
+    return html if found is None else found
+
+
+def open_pixel_url(message_id: int, contact_id: int | None = None) -> str:
+    return _call("links", "open_pixel_url", message_id, contact_id=contact_id) or ""
+
+
+def bounce_address(message_id: int, default: str, contact_id: int | None = None) -> str:
+    return _call("bounces", "bounce_address", message_id, contact_id=contact_id) or default

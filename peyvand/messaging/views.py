@@ -1,0 +1,213 @@
+"""Messaging pages: templates (edit, preview), broadcasts (progress, approval, outbox rows),
+contact-strategy rules and sending settings. Thin: parse, call actions/queries, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from peyvand.accounts.roles import can, require
+from peyvand.base.views import paginate, ui_actor
+from peyvand.contacts.models import Tag
+from peyvand.messaging import queries
+from peyvand.messaging.actions import (
+    MessagingInvalid,
+    do_approve_broadcast,
+    do_create_broadcast,
+    do_delete_template,
+    do_reject_broadcast,
+    do_save_sending_settings,
+    do_save_template,
+)
+from peyvand.messaging.models import (
+    Channel,
+    MessageClass,
+    MessageTemplate,
+    OutboxMessage,
+    SendingSettings,
+    StrategyRule,
+)
+from peyvand.messaging.strategy import RuleInvalid, do_delete_rule, do_save_rule
+from peyvand.messaging.templates_engine import TemplateInvalid
+
+TEMPLATE_FIELDS = ("name", "language", "channel", "topic", "message_class", "content_type",
+                   "subject", "html", "text")
+
+
+@login_required
+def template_list(request):
+    actor = ui_actor(request)
+    return render(request, "messaging/template_list.html",
+                  {"templates": queries.templates(actor),
+                   "may_author": can(actor, "messages.author")})
+
+
+@login_required
+def template_edit(request, pk: int | None = None):
+    actor = ui_actor(request)
+    template = queries.template_of(actor, pk) if pk else None
+    require(actor, "messages.author")
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        raw = {k: request.POST.get(k, "") for k in TEMPLATE_FIELDS}
+        try:
+            template = do_save_template(actor, raw, template)
+        except MessagingInvalid as exc:
+            errors = exc.errors
+            values = raw
+        else:
+            messages.success(request, _("Template saved."))
+            return redirect("messaging:template_edit", template.pk)
+    else:
+        values = {k: getattr(template, k) for k in TEMPLATE_FIELDS} if template else \
+            {"language": "fa", "channel": "email", "message_class": "marketing"}
+    return render(request, "messaging/template_edit.html", {
+        "template": template, "values": values, "errors": errors,
+        "languages": MessageTemplate.Language.choices, "channels": Channel.choices,
+        "classes": MessageClass.choices})
+
+
+@login_required
+def template_preview(request, pk: int):
+    actor = ui_actor(request)
+    template = queries.template_of(actor, pk)
+    contact = request.GET.get("contact", "").strip()
+    error, rendered = "", None
+    try:
+        rendered = queries.preview(actor, template, int(contact) if contact.isdigit() else None)
+    except TemplateInvalid as exc:
+        error = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+    return render(request, "messaging/template_preview.html", {
+        "template": template, "rendered": rendered, "error": error, "contact": contact})
+
+
+@login_required
+@require_POST
+def template_delete(request, pk: int):
+    actor = ui_actor(request)
+    try:
+        do_delete_template(actor, queries.template_of(actor, pk))
+    except MessagingInvalid as exc:
+        messages.error(request, " ".join(exc.errors.values()))
+        return redirect("messaging:template_edit", pk)
+    messages.success(request, _("Template deleted."))
+    return redirect("messaging:template_list")
+
+
+@login_required
+def broadcast_list(request):
+    actor = ui_actor(request)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            item = do_create_broadcast(actor, request.POST.get("template", ""),
+                                       request.POST.get("tag", ""),
+                                       request.POST.get("class") or None)
+        except MessagingInvalid as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, _("Broadcast created."))
+            return redirect("messaging:broadcast_detail", item.pk)
+    page = paginate(request, queries.broadcasts(actor), 25)
+    rows = [(b, queries.progress(b)) for b in page.object_list]
+    return render(request, "messaging/broadcast_list.html", {
+        "page": page, "rows": rows, "errors": errors,
+        "templates": queries.templates(actor), "tags": Tag.objects.order_by("name"),
+        "classes": MessageClass.choices, "may_send": can(actor, "messages.send")})
+
+
+@login_required
+def broadcast_detail(request, pk: int):
+    actor = ui_actor(request)
+    item = queries.broadcast_of(actor, pk)
+    progress = queries.progress(item)
+    return render(request, "messaging/broadcast_detail.html", {
+        "item": item, "progress": progress,
+        "state_rows": [(v, label, progress["counts"][v]) for v, label in
+                       OutboxMessage.State.choices],
+        "may_approve": can(actor, "messages.approve") and item.status == "awaiting_approval"})
+
+
+@login_required
+@require_POST
+def broadcast_decide(request, pk: int, decision: str):
+    actor = ui_actor(request)
+    item = queries.broadcast_of(actor, pk)
+    try:
+        if decision == "approve":
+            do_approve_broadcast(actor, item)
+            messages.success(request, _("Broadcast approved; sending starts now."))
+        else:
+            do_reject_broadcast(actor, item)
+            messages.success(request, _("Broadcast rejected."))
+    except MessagingInvalid as exc:
+        messages.error(request, " ".join(exc.errors.values()))
+    return redirect("messaging:broadcast_detail", pk)
+
+
+@login_required
+def broadcast_outbox(request, pk: int):
+    actor = ui_actor(request)
+    item = queries.broadcast_of(actor, pk)
+    state = request.GET.get("state", "")
+    page = paginate(request, queries.outbox_rows(actor, item, state), 50)
+    return render(request, "messaging/broadcast_outbox.html", {
+        "item": item, "page": page, "state": state, "states": OutboxMessage.State.choices})
+
+
+@login_required
+def rule_list(request):
+    actor = ui_actor(request)
+    errors: dict[str, str] = {}
+    values: dict[str, str] = {}
+    if request.method == "POST":
+        values = request.POST.dict()
+        try:
+            do_save_rule(actor, values)
+        except RuleInvalid as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, _("Rule saved."))
+            return redirect("messaging:rule_list")
+    return render(request, "messaging/rule_list.html", {
+        "rules": queries.rules(actor), "errors": errors, "values": values,
+        "kinds": StrategyRule.Kind.choices, "channels": Channel.choices,
+        "may_author": can(actor, "messages.author")})
+
+
+@login_required
+@require_POST
+def rule_delete(request, pk: int):
+    do_delete_rule(ui_actor(request), get_object_or_404(StrategyRule, pk=pk))
+    messages.success(request, _("Rule deleted."))
+    return redirect("messaging:rule_list")
+
+
+@login_required
+def sending_settings(request):
+    actor = ui_actor(request)
+    if not can(actor, "channels.manage"):
+        raise PermissionDenied
+    row = SendingSettings.objects.order_by("id").first() or SendingSettings()
+    errors: dict[str, str] = {}
+    values = {f: getattr(row, f) for f in ("smtp_url", "from_address", "from_name",
+                                            "connections", "rate_per_second",
+                                            "domain_rate_per_second")}
+    if request.method == "POST":
+        values = request.POST.dict()
+        try:
+            do_save_sending_settings(actor, values)
+        except MessagingInvalid as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, _("Sending settings saved."))
+            return redirect("messaging:settings")
+    import os
+
+    return render(request, "messaging/settings.html", {
+        "values": values, "errors": errors,
+        "from_env": bool(os.environ.get("PEYVAND_SMTP_URL", "").strip())})

@@ -1,0 +1,38 @@
+"""The sending worker as a process: `python -m peyvand.messaging.worker [--forever]`.
+
+Prints one line at the end; a restart after a crash logs how many messages were in flight."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peyvand.settings")
+    import django
+
+    django.setup()
+    from peyvand.messaging.sender import Sender, SenderBusy
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    parser = argparse.ArgumentParser(prog="peyvand-sender")
+    parser.add_argument("--forever", action="store_true")
+    parser.add_argument("--connections", type=int)
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--max-seconds", type=float)
+    args = parser.parse_args()
+    try:
+        stats = Sender(connections=args.connections, batch=args.batch).run(
+            until_empty=not args.forever, max_seconds=args.max_seconds)
+    except SenderBusy:
+        print("another sender is running", flush=True)
+        return 3
+    print(f"sent={stats.sent} deferred={stats.deferred} failed={stats.failed} "
+          f"recovered={stats.recovered} seconds={stats.seconds:.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

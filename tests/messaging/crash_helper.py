@@ -1,0 +1,62 @@
+"""Set-up and inspection for the crash test, run in a subprocess against a real database
+(PEYVAND_HOME / DATABASE_URL from the environment).
+
+python tests/messaging/crash_helper.py setup N     -> migrate, N contacts, queue a broadcast
+python tests/messaging/crash_helper.py report      -> JSON: states, flagged, addresses
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def setup(n: int) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from peyvand.base.actor import Actor
+    from peyvand.contacts.models import Contact, ContactTag, Identity, Tag
+    from peyvand.messaging.actions import do_create_broadcast
+    from peyvand.messaging.models import MessageTemplate
+
+    # Test data: bulk_create straight into the tables (20,000 actions would take minutes).
+    Contact.objects.bulk_create([Contact(first_name=f"نام{i}", last_name="آزمون")
+                                 for i in range(n)], batch_size=2000)
+    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
+    Identity.objects.bulk_create([Identity(contact_id=cid, kind="email",
+                                           value=f"r{i}@example.com", is_primary=True)
+                                  for i, cid in enumerate(ids)], batch_size=2000)
+    tag = Tag.objects.create(name="crash")
+    ContactTag.objects.bulk_create([ContactTag(contact_id=cid, tag=tag) for cid in ids],
+                                   batch_size=2000)
+    MessageTemplate.objects.create(
+        name="receipt", language="fa", subject="رسید {{ first_name }}",
+        html="<p>سلام {{ first_name }}، سفارش شما ثبت شد.</p>", message_class="transactional")
+    item = do_create_broadcast(Actor.system("crash-test"), "receipt", "crash", "transactional")
+    print(json.dumps({"broadcast": item.pk, "queued": item.queued_count}))
+
+
+def report() -> None:
+    from django.db.models import Count
+
+    from peyvand.messaging.models import OutboxMessage
+
+    states = dict(OutboxMessage.objects.values_list("state").annotate(n=Count("id")))
+    print(json.dumps({
+        "states": states,
+        "flagged": OutboxMessage.objects.filter(resent_after_crash=True).count(),
+        "addresses": list(OutboxMessage.objects.values_list("to_address", flat=True)),
+    }))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peyvand.settings")
+    import django
+
+    django.setup()
+    if sys.argv[1] == "setup":
+        setup(int(sys.argv[2]))
+    else:
+        report()

@@ -1,0 +1,79 @@
+"""Generated messages parse with the stdlib parser without defects, Persian and English."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from peyvand.messaging.mime import MimeTemplate, encode_header
+
+MIME = MimeTemplate(from_name="فروشگاه پیوند", from_address="news@shop.example",
+                    domain="shop.example")
+
+
+def parse(raw: bytes):
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    for part in msg.walk():
+        assert not part.defects, part.defects
+    assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    return msg
+
+
+def build(subject="سلام سارا، تخفیف ویژه", name="سارا احمدی", html="<p>سلام</p>",
+          text="سلام\n", unsubscribe=("<https://crm.example/c/one/abc>",)):
+    return MIME.build(to_name=name, to_address="sara@example.com", subject=subject, text=text,
+                      html=html, message_id=MIME.message_id(7),
+                      unsubscribe=list(unsubscribe) if unsubscribe else None)
+
+
+def test_persian_message_structure_and_headers():
+    msg = parse(build())
+    assert msg["Subject"] == "سلام سارا، تخفیف ویژه"
+    assert msg["From"].addresses[0].display_name == "فروشگاه پیوند"
+    assert msg["To"].addresses[0].display_name == "سارا احمدی"
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg.get_body(("plain",)).get_content() == "سلام\r\n"
+    assert msg.get_body(("html",)).get_content() == "<p>سلام</p>"
+    assert msg["Message-ID"].startswith("<7.") and msg["Message-ID"].endswith("@shop.example>")
+    assert msg["Date"] and msg["MIME-Version"] == "1.0"
+    assert msg["List-Unsubscribe"] == "<https://crm.example/c/one/abc>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_english_text_only_and_no_unsubscribe_for_transactional():
+    msg = parse(build(subject="Your receipt", name="Sam Lee", html="", text="Thanks.\n",
+                      unsubscribe=None))
+    assert msg["Subject"] == "Your receipt"
+    assert msg.get_content_type() == "text/plain"
+    assert msg.get_content() == "Thanks.\r\n"
+    assert msg["List-Unsubscribe"] is None
+
+
+def test_long_persian_subject_and_body_keep_lines_short():
+    subject = "پیشنهاد " * 60
+    body = "<p>" + "متن طولانی بدون شکستن خط " * 400 + "</p>"
+    msg = parse(build(subject=subject, html=body, text=body))
+    assert msg["Subject"] == subject.strip()
+    assert msg.get_body(("html",)).get_content() == body
+
+
+def test_ascii_subject_that_looks_encoded_is_encoded():
+    assert encode_header("=?utf-8?b?abc?=").startswith("=?utf-8?b?")
+    assert parse(build(subject="=?utf-8?b?abc?="))["Subject"] == "=?utf-8?b?abc?="
+
+
+names = st.text(st.characters(blacklist_categories=("Cs", "Cc")), max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(subject=st.text(st.characters(blacklist_categories=("Cs",)), max_size=200),
+       first=names, body=st.text(max_size=500))
+def test_any_subject_name_and_body_parse_without_defects(subject, first, body):
+    msg = parse(build(subject=subject, name=first, html=body or "x", text=body))
+    assert msg["Subject"] == " ".join(subject.split())
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == \
+        body.replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,240 @@
+"""The sender: gate, MIME, SMTP pool, 4xx retry with backoff, 5xx recorded, crash recovery."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import logging
+
+import pytest
+from django.utils import timezone
+
+from peyvand.messaging import outbox
+from peyvand.messaging.actions import do_create_broadcast
+from peyvand.messaging.models import OutboxMessage, StrategyRule
+from peyvand.messaging.sender import Sender, SenderBusy
+from peyvand.messaging.smtp import SmtpConfig
+from tests.messaging.sink import start_sink
+
+
+@pytest.fixture
+def sink():
+    controller, handler = start_sink()
+    yield controller, handler
+    controller.stop()
+
+
+@pytest.fixture
+def config(sink):
+    controller, _handler = sink
+    return SmtpConfig(host="127.0.0.1", port=controller.port, from_address="news@shop.example",
+                      from_name="فروشگاه", connections=3)
+
+
+@pytest.fixture
+def audience(make_contact):
+    people = {
+        "ok1": make_contact("sara@example.com", first_name="سارا", tags=["vip"]),
+        "ok2": make_contact("sam@example.org", first_name="Sam", language="en", tags=["vip"]),
+        "noconsent": make_contact("quiet@example.com", opt_in=(), tags=["vip"]),
+        "nouser": make_contact("nouser@example.com", tags=["vip"]),
+        "later": make_contact("later@example.com", tags=["vip"]),
+    }
+    return people
+
+
+def rows_by_address():
+    return {r.to_address: r for r in OutboxMessage.objects.all()}
+
+
+def test_broadcast_is_gated_sent_retried_and_recorded(audience, template, owner_actor, config,
+                                                      sink):
+    from peyvand.contacts.timeline import timeline_for
+
+    _controller, handler = sink
+    handler.tempfail.add("later@example.com")
+    StrategyRule.objects.all().delete()
+    item = do_create_broadcast(owner_actor, template(), "vip")
+    assert item.status == "queued" and item.queued_count == 5
+    stats = Sender(config=config).run()
+    assert (stats.sent, stats.failed, stats.deferred) == (2, 2, 1)
+    rows = rows_by_address()
+    assert rows["sara@example.com"].state == "sent"
+    assert rows["sara@example.com"].smtp_reply.startswith("2.0.0 queued")
+    assert rows["quiet@example.com"].state == "failed"
+    assert rows["quiet@example.com"].gate_reason == "no_consent"
+    assert rows["nouser@example.com"].state == "failed"
+    assert rows["nouser@example.com"].smtp_code == 550
+    assert "no such user" in rows["nouser@example.com"].smtp_reply
+    later = rows["later@example.com"]
+    assert later.state == "deferred" and later.smtp_code == 451 and later.attempts == 1
+    assert dt.timedelta(seconds=50) < later.next_attempt_at - timezone.now() \
+        < dt.timedelta(seconds=70)
+    assert [e.kind for e in timeline_for(audience["ok1"].pk)][0] == "message.sent"
+
+    # what arrived: Persian subject with the merge field, RTL body, one-click unsubscribe
+    assert len(handler.received) == 2
+    by_rcpt = {r[1][0]: r for r in handler.received}
+    mail_from, _rcpts, raw = by_rcpt["sara@example.com"]
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert all(not part.defects for part in msg.walk())
+    assert msg["Subject"] == "سلام سارا"
+    assert msg["Message-ID"] == rows["sara@example.com"].message_id
+    html = msg.get_body(("html",)).get_content()
+    assert 'dir="rtl"' in html and "سلام سارا!" in html
+    assert msg["List-Unsubscribe"].startswith("<https://crm.example/")
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert mail_from  # the bounce address (VERP from tracking, else the From address)
+
+    # the retry: due again and the server accepts now; backoff doubles on each failure
+    handler.tempfail.clear()
+    OutboxMessage.objects.filter(pk=later.pk).update(next_attempt_at=timezone.now())
+    Sender(config=config).run()
+    later.refresh_from_db()
+    assert later.state == "sent" and later.attempts == 2
+    assert len(handler.received) == 3
+
+
+def test_backoff_is_exponential_and_capped():
+    now = timezone.now()
+    assert [outbox.retry_at(n, now) - now for n in (1, 2, 3)] == [
+        dt.timedelta(minutes=1), dt.timedelta(minutes=2), dt.timedelta(minutes=4)]
+    assert outbox.retry_at(30, now) - now == dt.timedelta(hours=6)
+
+
+def test_gate_deferral_keeps_the_row_for_later(audience, template, owner_actor, config, sink):
+    StrategyRule.objects.all().delete()
+    StrategyRule.objects.create(kind="spacing", channel="", spacing_minutes=60)
+    first = do_create_broadcast(owner_actor, template(), "vip")
+    Sender(config=config).run()
+    second = do_create_broadcast(owner_actor, template("again"), "vip")
+    Sender(config=config).run()
+    row = OutboxMessage.objects.get(broadcast=second, to_address="sara@example.com")
+    assert row.state == "deferred" and row.gate_reason == "spacing"
+    assert row.next_attempt_at > timezone.now() + dt.timedelta(minutes=55)
+    assert first.pk != second.pk
+
+
+def test_rows_left_sending_by_a_dead_sender_are_resent_and_flagged(audience, template,
+                                                                   owner_actor, config, sink,
+                                                                   caplog):
+    _controller, handler = sink
+    StrategyRule.objects.all().delete()
+    do_create_broadcast(owner_actor, template(), "vip")
+    OutboxMessage.objects.filter(to_address__in=["sara@example.com", "sam@example.org"]).update(
+        state="sending", claimed_by="host:1:dead", claimed_at=timezone.now())
+    with caplog.at_level(logging.WARNING, logger="peyvand.messaging"):
+        stats = Sender(config=config).run()
+    assert stats.recovered == 2
+    assert "2 messages were in flight; they are resent and flagged" in caplog.text
+    rows = rows_by_address()
+    assert rows["sara@example.com"].state == "sent"
+    assert rows["sara@example.com"].resent_after_crash is True
+    assert rows["later@example.com"].resent_after_crash is False
+    assert {r[1][0] for r in handler.received} >= {"sara@example.com", "sam@example.org"}
+
+
+def test_one_sender_at_a_time_on_sqlite(config):
+    first = Sender(config=config)
+    first._acquire()
+    try:
+        with pytest.raises(SenderBusy):
+            Sender(config=config)._acquire()
+    finally:
+        first._release()
+    second = Sender(config=config)
+    second._acquire()
+    second._release()
+
+
+def test_unreachable_server_defers(audience, template, owner_actor):
+    from tests.messaging.sink import free_port
+
+    StrategyRule.objects.all().delete()
+    do_create_broadcast(owner_actor, template(), "vip")
+    config = SmtpConfig(host="127.0.0.1", port=free_port(), from_address="a@b.example",
+                        connections=2, timeout=2)
+    stats = Sender(config=config).run()
+    assert stats.sent == 0 and stats.deferred == 4
+    assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"failed", "deferred"}
+
+
+def test_quiet_hours_defer_an_sms_broadcast_to_the_end_of_the_window(make_contact, template,
+                                                                     owner_actor, config):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    StrategyRule.objects.all().delete()
+    local = timezone.now().astimezone(ZoneInfo("Asia/Tehran"))
+    start = (local - dt.timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    end = (local + dt.timedelta(hours=1)).time().replace(second=0, microsecond=0)
+    StrategyRule.objects.create(kind="quiet", channel="sms", quiet_start=start, quiet_end=end)
+    make_contact(phone="09121234567", opt_in=("sms",), tags=["club"])
+    sms = template("sms", channel="sms", subject="", html="", text="سلام {{ first_name }}")
+    do_create_broadcast(owner_actor, sms, "club")
+    stats = Sender(config=config).run()
+    row = OutboxMessage.objects.get()
+    assert stats.deferred == 1 and row.state == "deferred" and row.gate_reason == "quiet_hours"
+    assert row.attempts == 0  # waiting out a rule is not a failed attempt
+    expected = (local + dt.timedelta(hours=1)).replace(second=0, microsecond=0)
+    assert abs(row.next_attempt_at - expected) < dt.timedelta(days=1, minutes=1)
+    assert row.next_attempt_at > timezone.now()
+
+
+def test_cli_sender_sends_what_is_due(audience, template, owner_actor, sink, monkeypatch,
+                                      capsys):
+    from peyvand.cli import main
+
+    controller, handler = sink
+    StrategyRule.objects.all().delete()
+    monkeypatch.setenv("PEYVAND_SMTP_URL", f"smtp://127.0.0.1:{controller.port}")
+    do_create_broadcast(owner_actor, template(), "vip")
+    assert main(["sender", "--connections", "2"]) == 0
+    assert "3 sent" in capsys.readouterr().out
+    assert len(handler.received) == 3
+
+
+def test_two_messages_to_one_contact_in_one_batch_respect_the_cap(make_contact, template,
+                                                                 owner_actor, config, sink):
+    StrategyRule.objects.all().delete()
+    StrategyRule.objects.create(kind="cap", channel="", max_count=1, period_hours=24)
+    make_contact("one@example.com", tags=["vip"])
+    do_create_broadcast(owner_actor, template("a"), "vip")
+    do_create_broadcast(owner_actor, template("b"), "vip")
+    Sender(config=config).run()
+    states = sorted(OutboxMessage.objects.values_list("state", "gate_reason"))
+    assert states == [("deferred", "in_flight"), ("sent", "ok")]
+    row = OutboxMessage.objects.get(state="deferred")
+    OutboxMessage.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
+    Sender(config=config).run()
+    row.refresh_from_db()
+    assert row.state == "deferred" and row.gate_reason == "cap"  # now the cap itself says no
+    assert len(sink[1].received) == 1
+
+
+def test_a_template_that_fails_for_one_contact_fails_only_that_message(make_contact, template,
+                                                                       owner_actor, config,
+                                                                       sink):
+    StrategyRule.objects.all().delete()
+    make_contact("one@example.com", tags=["vip"])
+    broken = template("broken", html="<p>{{ fields.missing.deeper.still }}</p>")
+    do_create_broadcast(owner_actor, broken, "vip")
+    stats = Sender(config=config).run()
+    row = OutboxMessage.objects.get()
+    assert stats.failed == 1 and row.state == "failed"
+    assert row.smtp_reply.startswith("template:") and "'missing'" in row.smtp_reply
+
+
+def test_smtp_urls_and_from_address(monkeypatch, db):
+    from peyvand.messaging.smtp import parse_smtp_url, smtp_config
+
+    c = parse_smtp_url("smtp+starttls://u%40x:p%3Aw@mail.example")
+    assert (c.host, c.port, c.start_tls, c.use_tls, c.username, c.password) == \
+        ("mail.example", 587, True, False, "u@x", "p:w")
+    c = parse_smtp_url("smtps://mail.example")
+    assert (c.port, c.use_tls, c.start_tls) == (465, True, False)
+    monkeypatch.setenv("PEYVAND_MAIL_FROM", "فروشگاه <news@shop.example>")
+    config = smtp_config()
+    assert (config.from_address, config.from_name, config.domain) == \
+        ("news@shop.example", "فروشگاه", "shop.example")
