@@ -533,6 +533,17 @@ def _sync_refunds(actor: Actor, order: Order, refunds: list[dict[str, Any]]) -> 
     return created
 
 
+# Floors above commerce that keep figures per buyer (insights) register a callable(contact_id)
+# here; it runs after the order's transaction commits, when anything about it changed.
+ORDER_CHANGED_HOOKS: list = []
+
+
+def _order_changed(contact_id: int | None) -> None:
+    if contact_id:
+        for hook in ORDER_CHANGED_HOOKS:
+            transaction.on_commit(lambda hook=hook: hook(contact_id))
+
+
 @transaction.atomic
 def do_upsert_order(actor: Actor, raw: dict[str, Any] | OrderData) -> OrderResult:
     """Create the order (source, external_id), or update it to match what was sent.
@@ -557,7 +568,10 @@ def do_upsert_order(actor: Actor, raw: dict[str, Any] | OrderData) -> OrderResul
         append_event(order.contact_id, "order.placed", _event_data(order), actor=actor,
                      at=order.placed_at)
     else:
+        previous_contact = order.contact_id
         changed = _update_order(order, data, contact)
+        if order.contact_id != previous_contact:
+            _order_changed(previous_contact)  # their figures lose this order
         if data.lines is not None and _write_lines(order, data.lines):
             changed.append("lines")
         if changed:
@@ -567,6 +581,8 @@ def do_upsert_order(actor: Actor, raw: dict[str, Any] | OrderData) -> OrderResul
     if data.cart_id:
         Cart.objects.filter(source=data.source, external_id=data.cart_id).update(
             status=Cart.Status.CONVERTED, converted_order=order)
+    if created or changed or new_refunds:
+        _order_changed(order.contact_id)
     return OrderResult(order, created, changed, new_refunds)
 
 
@@ -643,7 +659,9 @@ def do_add_refund(actor: Actor, order: Order, raw: dict[str, Any]) -> RefundResu
     if refunded + data["amount"] > order.total:
         raise CommerceInvalid({"amount": _("That is more than is left to refund on this order "
                                            "(%(left)s).") % {"left": order.total - refunded}})
-    return RefundResult(_save_refund(actor, order, data, data["external_id"]), True)
+    refund = _save_refund(actor, order, data, data["external_id"])
+    _order_changed(order.contact_id)
+    return RefundResult(refund, True)
 
 
 @transaction.atomic
@@ -658,6 +676,7 @@ def do_mark_order_deleted(actor: Actor, source: str, external_id: str,
         order.save(update_fields=["deleted_at", "updated_at"])
         append_event(order.contact_id, "order.updated",
                      _event_data(order, changed=["deleted"]), actor=actor)
+        _order_changed(order.contact_id)
     return order
 
 

@@ -673,7 +673,7 @@ def do_confirm_code(token: str, code: str, *, ip: str | None = None, user_agent:
     error = ""
     # A wrong try must count even though the call fails: commit it, then raise.
     with transaction.atomic():
-        signup = Signup.objects.select_for_update().select_related("form", "contact") \
+        signup = Signup.objects.select_for_update(of=("self",)).select_related("form", "contact") \
             .get(pk=signup.pk)
         typed = re.sub(r"\s+", "", ascii_digits(str(code or "")))
         if not signup.code_hash or signup.code_attempts >= CODE_ATTEMPTS:
@@ -696,7 +696,8 @@ def do_confirm_code(token: str, code: str, *, ip: str | None = None, user_agent:
 @transaction.atomic
 def do_resend_code(token: str) -> Signup:
     signup = signup_for_token("signup_code", token, STARTED_MAX_AGE)
-    signup = Signup.objects.select_for_update().select_related("contact").get(pk=signup.pk)
+    signup = (Signup.objects.select_for_update(of=("self",)).select_related("contact")
+              .get(pk=signup.pk))
     if signup.codes_sent >= CODES_PER_SIGNUP:
         raise ConsentInvalid({"code": _("No more codes can be sent for this sign-up. Sign up "
                                         "again later.")})

@@ -254,8 +254,8 @@ def append(contact: Contact | int, changes: Sequence[Change], *, source: str, ac
     if last is not None and at < last:
         raise ValueError("a consent change cannot be dated before the contact's last one")
 
-    existing = {(s.channel, s.topic_id): s
-                for s in ConsentState.objects.select_for_update().filter(contact_id=contact_id)}
+    locked = ConsentState.objects.select_for_update(of=("self",)).filter(contact_id=contact_id)
+    existing = {(s.channel, s.topic_id): s for s in locked}
     state = {key: _row_of(obj) for key, obj in existing.items()}
     rows: list[ConsentChange] = []
     touched: list[Key] = []
@@ -293,8 +293,8 @@ def append(contact: Contact | int, changes: Sequence[Change], *, source: str, ac
 def rebuild(contact_id: int) -> dict[Key, Row]:
     """Write the cache of a contact from its whole ledger (after a merge moved rows)."""
     state = replay_contact(contact_id)
-    existing = {(s.channel, s.topic_id): s
-                for s in ConsentState.objects.select_for_update().filter(contact_id=contact_id)}
+    locked = ConsentState.objects.select_for_update(of=("self",)).filter(contact_id=contact_id)
+    existing = {(s.channel, s.topic_id): s for s in locked}
     for key in set(existing) - set(state):
         existing.pop(key).delete()
     _write(contact_id, state, state.keys(), existing)

@@ -20,11 +20,10 @@ MAX_SIZE = 10 * 1024 * 1024
 
 def store(raw: bytes, mail_from: str, to: list[str]):
     """Keep one received message; returns the CaughtMail row."""
-    from django.db import close_old_connections
-
+    from peyvand.base.db import refresh_connections
     from peyvand.mailcatcher.models import CaughtMail
 
-    close_old_connections()  # a long-running server outlives its database connections
+    refresh_connections()  # a long-running server outlives its database connections
     message = email.message_from_bytes(raw, policy=email.policy.default)
     subject = str(message.get("Subject", "") or "")[:500]
     return CaughtMail.objects.create(raw=raw, mail_from=mail_from[:320], to=list(to),

@@ -39,11 +39,10 @@ def accepts(address: str) -> bool:
 
 
 def receive(raw: bytes, rcpt_tos: list[str], source: str = "smtp"):
-    from django.db import close_old_connections
-
+    from peyvand.base.db import refresh_connections
     from peyvand.tracking.bounces import process_report
 
-    close_old_connections()  # a long-running server outlives its database connections
+    refresh_connections()  # a long-running server outlives its database connections
     return process_report(raw, rcpt_tos, source=source)
 
 

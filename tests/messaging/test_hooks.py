@@ -11,13 +11,13 @@ def test_merge_moves_rows_and_drops_a_second_copy(make_contact, template, owner_
 
     a = make_contact("a@example.com", tags=["vip"])
     b = make_contact("b@example.com", tags=["vip"])
-    do_create_broadcast(owner_actor, template("one"), "vip")  # both got it
+    broadcast = do_create_broadcast(owner_actor, template("one"), "vip")  # both got it
     OutboxMessage.objects.create(source="other:1", contact=b, channel="email",
                                  to_address="b@example.com", message_class="marketing",
                                  state="sent")
     do_merge_contacts(owner_actor, a, [b])
     rows = OutboxMessage.objects.order_by("source")
-    assert [(r.source, r.contact_id) for r in rows] == [("broadcast:1", a.pk),
+    assert [(r.source, r.contact_id) for r in rows] == [(f"broadcast:{broadcast.pk}", a.pk),
                                                        ("other:1", a.pk)]
 
 

@@ -1,0 +1,70 @@
+"""Numbers, shares and the contact-page panel of insights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from peyvand.base.templatetags.peyvand_ui import page_language
+from peyvand.commerce.money import RIAL, format_money
+from peyvand.insights import charts, crosssell, ladder
+from peyvand.insights.actions import get_settings
+from peyvand.insights.models import CustomerMetrics, DueStatus
+
+register = template.Library()
+
+
+@register.filter
+def share(value: float | None, places: int = 1) -> str:
+    """0.125 -> "12.5%" / «۱۲٫۵٪»."""
+    if value is None:
+        return "—"
+    return charts.percent(float(value), page_language(), places)
+
+
+@register.filter
+def num(value: float | int | None, places: int = 0) -> str:
+    """A number with grouping and the page's digits."""
+    if value is None:
+        return "—"
+    return charts.number(float(value), page_language(), int(places))
+
+
+@register.filter
+def amount(minor: float | int | None, currency: str) -> str:
+    """A money figure (often a prediction) in whole display units: rial shown as toman,
+    rounded to the toman."""
+    if minor is None:
+        return "—"
+    value = int(round(float(minor), -1 if currency == RIAL else 0))
+    return format_money(value, currency or RIAL, toman=True)
+
+
+@register.filter
+def due_badge(status: str) -> str:
+    colours: dict[str, str] = {DueStatus.DUE: "amber", DueStatus.OVERDUE: "red",
+                               DueStatus.LAPSED: "gray"}
+    return colours.get(status, "green")
+
+
+@register.inclusion_tag("insights/_contact_panel.html", takes_context=True)
+def insights_panel(context, contact_id: int) -> dict[str, Any]:
+    """`{% load insights %}{% insights_panel contact.pk %}` on the contact page."""
+    metrics = CustomerMetrics.objects.filter(contact_id=contact_id).first()
+    settings = get_settings()
+    lang = page_language()
+    recommendations = crosssell.for_contact(contact_id, 3) if metrics else []
+    for rec in recommendations:
+        rec["name"] = rec["product"].name(lang)
+    stages = {d["stage"]: d["rule"] for d in ladder.definitions(settings)}
+    return {
+        "m": metrics,
+        "contact_id": contact_id,
+        "stage_rule": stages.get(metrics.ladder_stage, "") if metrics else "",
+        "relationship_rule": ladder.relationship_rule(settings),
+        "recommendations": recommendations,
+        "horizon_weeks": settings.horizon_weeks,
+        "lang": lang,
+        "request": context.get("request"),
+    }
