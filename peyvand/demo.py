@@ -201,6 +201,10 @@ def load_demo(count: int = 300) -> DemoSummary:
                 do_add_note(actor, result.contact, body)
                 summary.notes += 1
     summary.orders = load_demo_shop(actor, count)
+    # The insights pages start filled in, rather than waiting for the nightly refresh.
+    from peyvand.insights.actions import refresh_all
+
+    refresh_all(actor)
     return summary
 
 

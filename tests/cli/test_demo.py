@@ -66,3 +66,10 @@ def test_demo_shop_has_orders_with_a_pyramid_and_planted_pairs(cli):
     assert len(tea & cups) >= len(tea) // 3
     assert cli("demo")[0] == 0
     assert Order.objects.count() == orders
+
+
+def test_demo_fills_the_insights(cli):
+    from peyvand.insights.models import CustomerMetrics
+
+    assert cli("demo")[0] == 0
+    assert CustomerMetrics.objects.filter(order_count__gt=1).exists()
