@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import os
@@ -42,27 +41,16 @@ class Handler:
 
 def make_server(host: str, port: int):
     """An aiosmtpd Controller (not started): `start()` serves in a thread, `stop()` ends it."""
-    from aiosmtpd.controller import Controller
+    from peyvand.base.smtpd import make_controller
 
-    return Controller(Handler(), hostname=host, port=port, data_size_limit=MAX_SIZE,
-                      decode_data=False, ready_timeout=10)
+    return make_controller(Handler(), host, port, MAX_SIZE)
 
 
 def run(host: str = "127.0.0.1", port: int = DEFAULT_PORT) -> None:
     """Serve until interrupted (SIGINT/SIGTERM). Blocks."""
-    import signal
+    from peyvand.base.smtpd import serve_until_stopped
 
-    controller = make_server(host, port)
-    controller.start()
-    stop = asyncio.Event()
-    loop = asyncio.new_event_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        loop.run_until_complete(stop.wait())
-    finally:
-        controller.stop()
-        loop.close()
+    serve_until_stopped(make_server(host, port))
 
 
 def main() -> int:
