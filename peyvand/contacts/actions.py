@@ -421,19 +421,20 @@ def do_tag_contacts(actor: Actor, contact_ids: list[int], tag_name: str, *,
         raise ContactInvalid({"tag": _("Give a tag name.")})
     tag = tag_objects([name])[0]
     ids = list(Contact.objects.live().filter(pk__in=contact_ids).values_list("pk", flat=True))
+    have = set(ContactTag.objects.filter(tag=tag, contact_id__in=ids)
+               .values_list("contact_id", flat=True))
     if remove:
-        count, _info = ContactTag.objects.filter(tag=tag, contact_id__in=ids).delete()
+        changed = sorted(have)
+        ContactTag.objects.filter(tag=tag, contact_id__in=changed).delete()
     else:
-        have = set(ContactTag.objects.filter(tag=tag, contact_id__in=ids)
-                   .values_list("contact_id", flat=True))
-        new = [i for i in ids if i not in have]
-        ContactTag.objects.bulk_create([ContactTag(contact_id=i, tag=tag) for i in new],
+        changed = [i for i in ids if i not in have]
+        ContactTag.objects.bulk_create([ContactTag(contact_id=i, tag=tag) for i in changed],
                                        ignore_conflicts=True)
-        count = len(new)
+    # Only people whose tags changed get a timeline entry.
     kind = "tag.removed" if remove else "tag.added"
-    for cid in ids:
+    for cid in changed:
         append_event(cid, kind, {"tag": name}, actor=actor)
-    return count
+    return len(changed)
 
 
 # --- merge ------------------------------------------------------------------------------------

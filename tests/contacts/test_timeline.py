@@ -43,3 +43,17 @@ def test_every_floor_writes_into_the_same_stream_and_kinds_filter_it(owner_actor
     assert timeline_for(contact.pk).get(kind="note.added").actor_label == "owner"
     other = do_create_contact(owner_actor, {"email": "u@example.com"})
     assert [e.kind for e in timeline_for(other.pk)] == ["contact.created"]
+
+
+def test_tagging_writes_a_timeline_entry_only_where_something_changed(owner_actor):
+    from peyvand.contacts.actions import do_tag_contacts, do_upsert_contact
+    from peyvand.contacts.models import TimelineEvent
+
+    a = do_upsert_contact(owner_actor, {"email": "a@example.com", "tags": ["vip"]}).contact
+    b = do_upsert_contact(owner_actor, {"email": "b@example.com"}).contact
+    assert do_tag_contacts(owner_actor, [a.pk, b.pk], "vip") == 1
+    assert list(TimelineEvent.objects.filter(kind="tag.added").values_list(
+        "contact_id", flat=True)) == [b.pk]
+    assert do_tag_contacts(owner_actor, [a.pk, b.pk], "vip") == 0
+    assert do_tag_contacts(owner_actor, [a.pk, b.pk], "other", remove=True) == 0
+    assert not TimelineEvent.objects.filter(kind="tag.removed").exists()
