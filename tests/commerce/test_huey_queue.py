@@ -1,51 +1,20 @@
 """The webhook path through a real Huey queue: enqueued after commit, retried with a delay."""
 
-import contextlib
 import json
-import signal
 import threading
-import uuid
 
 import pytest
 from django.db import connections
 from django.test import Client
 from huey import signals as S
-from huey.contrib.djhuey import HUEY
 
 from peyvand.commerce import woocommerce
 from peyvand.commerce.models import Order, WebhookDelivery
+from tests.huey_helpers import consumer_thread, real_queue
 
 from .conftest import woo_order
 
 pytestmark = [pytest.mark.huey, pytest.mark.django_db(transaction=True)]
-
-
-@contextlib.contextmanager
-def real_queue():
-    """Immediate mode off, on a queue of our own so a running `peyvand up` is not touched."""
-    saved = HUEY._immediate, HUEY.name, HUEY.storage
-    HUEY._immediate = False
-    HUEY.name = f"{saved[1]}-test-{uuid.uuid4().hex[:8]}"
-    HUEY.storage = HUEY.create_storage()
-    try:
-        yield HUEY
-    finally:
-        HUEY.storage.flush_all()
-        HUEY._immediate, HUEY.name, HUEY.storage = saved
-
-
-@contextlib.contextmanager
-def consumer_thread(huey):
-    consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False,
-                                    initial_delay=0.05, check_worker_health=False)
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    consumer.start()
-    for sig, handler in handlers.items():
-        signal.signal(sig, handler)
-    try:
-        yield consumer
-    finally:
-        consumer.stop(graceful=True)
 
 
 def _post(shop, payload, delivery_id):
