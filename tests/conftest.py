@@ -6,7 +6,7 @@ from peyvand.base.actor import Actor
 
 # One Playwright/Chromium for the whole session, whichever folder a browser test is in: two
 # sync Playwright instances in one thread refuse to start.
-pytest_plugins = ["tests.browser.fixtures"]
+pytest_plugins = ["tests.browser.fixtures", "tests.outbound"]
 
 
 @pytest.fixture(autouse=True)
@@ -17,6 +17,13 @@ def _english_outside_requests():
 
     with translation.override("en"):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_autosend(settings):
+    # Queued messages wait for the test to run the sender (tests.outbound.deliver): with Huey
+    # immediate, autosend would try the local catcher, which no test starts.
+    settings.MESSAGING_AUTOSEND = False
 
 
 @pytest.fixture

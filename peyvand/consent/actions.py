@@ -58,6 +58,7 @@ from peyvand.consent.models import (
     Status,
     Topic,
 )
+from peyvand.consent.queries import CHANNEL_IDENTITY, PROVES
 from peyvand.contacts.actions import (
     ContactInvalid,
     check_contact_data,
@@ -73,13 +74,6 @@ FREQUENCY_ORDER: list[str] = [Frequency.WEEKLY, Frequency.MONTHLY, Frequency.QUA
                    Frequency.ALERTS_ONLY]
 PAUSE_WEEKS = (2, 4, 8, 12)
 UNSUBSCRIBE_REASONS = ("too_many", "not_relevant", "never_signed_up", "other")
-# A channel needs this kind of address; direct mail goes to a postal address kept elsewhere.
-CHANNEL_IDENTITY: dict[str, str] = {Channel.EMAIL: Identity.Kind.EMAIL,
-                                     Channel.SMS: Identity.Kind.PHONE,
-                                     Channel.PHONE: Identity.Kind.PHONE}
-# Which channels a confirmation proves: an e-mail link proves the inbox, a code the mobile.
-PROVES: dict[str, set[str]] = {Identity.Kind.EMAIL: {Channel.EMAIL, Channel.DIRECT_MAIL},
-          Identity.Kind.PHONE: {Channel.SMS, Channel.PHONE, Channel.DIRECT_MAIL}}
 
 CONFIRM_MAX_AGE = dt.timedelta(days=7)
 CODE_TTL = dt.timedelta(minutes=10)
@@ -545,7 +539,8 @@ def _send_code(signup: Signup, contact: Contact, to: str, language: str) -> None
     signup.save(update_fields=["code_hash", "code_expires_at", "code_attempts", "codes_sent"])
     with translation.override(language):
         text = _("Your confirmation code: %(code)s") % {"code": code}
-    transaction.on_commit(lambda: send_confirmation_sms_task(contact.pk, text, to))
+    key = f"signup:{signup.pk}:code:{signup.codes_sent}"
+    transaction.on_commit(lambda: send_confirmation_sms_task(contact.pk, text, to, key))
 
 
 @transaction.atomic
@@ -609,7 +604,7 @@ def do_submit_signup(form: SignupForm, raw: dict[str, Any], request: SignupReque
         title = form.title(language)
         email = clean.email
         transaction.on_commit(lambda: send_confirmation_email_task(
-            contact.pk, link, language, email, title))
+            contact.pk, link, language, email, title, f"signup:{signup.pk}:link"))
         result.email_sent = True
     if clean.phone and set(pending) & {Channel.SMS, Channel.PHONE} \
             and not _throttled_address(clean.phone):

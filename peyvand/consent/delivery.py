@@ -1,19 +1,54 @@
-"""How consent reaches a person before any messaging exists: the confirmation e-mail and SMS.
+"""How a confirmation reaches a person: consent writes it, the outbound path sends it.
 
-A small interface this floor owns (messaging may later plug real gateways in behind it).
-E-mail goes through django.core.mail (the local catcher, an SMTP relay, or locmem in tests);
-SMS is recorded in the mail catcher until issue 5 brings real gateways.
+Consent sits below messaging, so it owns this small interface and messaging plugs its
+outbox in at start-up (`register_outbound`). The confirmation then passes the OutboundGate
+(which lets it go only while a subscription waits for it) and the sender like any message.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from peyvand.consent.models import Channel
 from peyvand.contacts.models import Contact, Identity
+
+log = logging.getLogger("peyvand.consent")
+
+
+@dataclass(frozen=True)
+class SystemMessage:
+    """A message Peyvand writes itself, ready to queue."""
+
+    contact_id: int
+    channel: str  # Channel.EMAIL or Channel.SMS
+    to: str
+    key: str  # once per key: a retried task queues nothing new
+    subject: str
+    text: str
+    html: str = ""
+
+
+# The outbound path (messaging.system.queue_system_message), registered in its apps.ready().
+OUTBOUND: list[Callable[[SystemMessage], bool]] = []
+
+
+def register_outbound(send: Callable[[SystemMessage], bool]) -> None:
+    if send not in OUTBOUND:
+        OUTBOUND[:] = [send]
+
+
+def _hand_over(message: SystemMessage) -> bool:
+    if not OUTBOUND:
+        log.error("no outbound path is installed: confirmation to %s not sent", message.to)
+        return False
+    return OUTBOUND[0](message)
 
 
 def _primary(contact: Contact, kind: str) -> str:
@@ -23,8 +58,8 @@ def _primary(contact: Contact, kind: str) -> str:
 
 
 def send_confirmation_email(contact: Contact, link: str, language: str, *, to: str = "",
-                            title: str = "") -> bool:
-    """Send the double opt-in e-mail (text and HTML, in `language`); False when there is no
+                            title: str = "", key: str = "") -> bool:
+    """Queue the double opt-in e-mail (text and HTML, in `language`); False when there is no
     address to send it to."""
     address = to or _primary(contact, Identity.Kind.EMAIL)
     if not address:
@@ -38,19 +73,15 @@ def send_confirmation_email(contact: Contact, link: str, language: str, *, to: s
             subject = f"{subject}: {title}"
         text = render_to_string("consent/email/confirm.txt", context)
         html = render_to_string("consent/email/confirm.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[address],
-                                     from_email=settings.DEFAULT_FROM_EMAIL)
-    message.attach_alternative(html, "text/html")
-    message.send()
-    return True
+    return _hand_over(SystemMessage(contact.pk, Channel.EMAIL, address,
+                                    key or f"confirm:{contact.pk}:{link[-40:]}", subject, text,
+                                    html))
 
 
-def send_confirmation_sms(contact: Contact, text: str, *, to: str = "") -> bool:
-    """Send an SMS with the confirmation code; for now it is kept in the mail catcher."""
-    from peyvand.mailcatcher.models import CaughtSms
-
+def send_confirmation_sms(contact: Contact, text: str, *, to: str = "", key: str = "") -> bool:
+    """Queue an SMS with the confirmation code; False when there is no number."""
     number = to or _primary(contact, Identity.Kind.PHONE)
     if not number:
         return False
-    CaughtSms.objects.create(to=number, text=text)
-    return True
+    return _hand_over(SystemMessage(contact.pk, Channel.SMS, number,
+                                    key or f"code:{contact.pk}:{text[-24:]}", "", text))

@@ -27,12 +27,20 @@ from peyvand.consent.models import (
     SuppressionReason,
     Topic,
 )
-from peyvand.contacts.models import Contact
+from peyvand.contacts.models import Contact, Identity
 
 # marketing: needs consent for the topic; alert: the same, but "alerts only" is enough;
 # transactional (receipts, delivery notes): only a hard bounce stops it;
 # confirmation: the double opt-in message itself, only while a confirmation is pending.
 MESSAGE_CLASSES = ("marketing", "alert", "transactional", "confirmation")
+# A channel needs this kind of address; direct mail goes to a postal address kept elsewhere.
+CHANNEL_IDENTITY: dict[str, str] = {Channel.EMAIL: Identity.Kind.EMAIL,
+                                     Channel.SMS: Identity.Kind.PHONE,
+                                     Channel.PHONE: Identity.Kind.PHONE}
+# Which channels a confirmation proves: an e-mail link proves the inbox, a code the mobile.
+PROVES: dict[str, set[str]] = {Identity.Kind.EMAIL: {Channel.EMAIL, Channel.DIRECT_MAIL},
+                               Identity.Kind.PHONE: {Channel.SMS, Channel.PHONE,
+                                                     Channel.DIRECT_MAIL}}
 
 
 @dataclass(frozen=True)
@@ -94,8 +102,12 @@ def consent_decision(contact_id: int, channel: str, topic: Any = None, fmt: str 
             return Decision(False, "hard_bounce")
         return Decision(True, "transactional", format=chan.format if chan else "")
     if message_class == "confirmation":
-        if chan is not None and chan.status == Status.PENDING:
-            return Decision(True, "confirmation", format=chan.format)
+        # Sent to an address, it may confirm any channel that address proves (a texted code
+        # confirms phone calls too).
+        proves = PROVES.get(CHANNEL_IDENTITY.get(channel, ""), {channel})
+        if ConsentState.objects.filter(contact_id=contact_id, topic__isnull=True,
+                                       channel__in=proves, status=Status.PENDING).exists():
+            return Decision(True, "confirmation", format=chan.format if chan else "")
         return Decision(False, "nothing_to_confirm")
 
     if chan is None:

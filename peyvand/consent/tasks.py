@@ -1,4 +1,5 @@
-"""Huey tasks of the permission floor: confirmations leave after the sign-up has committed."""
+"""Huey tasks of the permission floor: confirmations are queued after the sign-up has
+committed, into the outbound path (see delivery)."""
 
 from __future__ import annotations
 
@@ -10,16 +11,17 @@ from peyvand.contacts.models import Contact
 
 @db_task(retries=3, retry_delay=60)
 def send_confirmation_email_task(contact_id: int, link: str, language: str, to: str,
-                                 title: str = "") -> bool:
+                                 title: str = "", key: str = "") -> bool:
     contact = Contact.objects.filter(pk=contact_id, erased_at__isnull=True).first()
     if contact is None:
         return False
-    return delivery.send_confirmation_email(contact, link, language, to=to, title=title)
+    return delivery.send_confirmation_email(contact, link, language, to=to, title=title,
+                                            key=key)
 
 
 @db_task(retries=3, retry_delay=60)
-def send_confirmation_sms_task(contact_id: int, text: str, to: str) -> bool:
+def send_confirmation_sms_task(contact_id: int, text: str, to: str, key: str = "") -> bool:
     contact = Contact.objects.filter(pk=contact_id, erased_at__isnull=True).first()
     if contact is None:
         return False
-    return delivery.send_confirmation_sms(contact, text, to=to)
+    return delivery.send_confirmation_sms(contact, text, to=to, key=key)

@@ -16,6 +16,7 @@ from peyvand.contacts.models import Tag
 from peyvand.messaging import broadcast as broadcasting
 from peyvand.messaging import tasks
 from peyvand.messaging.models import (
+    AUTHORED_CLASSES,
     Broadcast,
     Channel,
     MessageClass,
@@ -61,7 +62,7 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
         errors["language"] = _("Choose Persian or English.")
     if clean["channel"] not in Channel.values:
         errors["channel"] = _("Choose a channel.")
-    if clean["message_class"] not in MessageClass.values:
+    if clean["message_class"] not in AUTHORED_CLASSES:
         errors["message_class"] = _("Choose a message class.")
     if len(clean["subject"]) > 300:
         errors["subject"] = _("Keep the subject under 300 characters.")
@@ -131,8 +132,7 @@ def do_create_broadcast(actor: Actor, template: Any, tag: Any,
     if tag_obj is None:
         errors["tag"] = _("There is no tag named “%(name)s”.") % {"name": tag}
     message_class = message_class or template.message_class
-    if message_class not in (MessageClass.MARKETING, MessageClass.TRANSACTIONAL,
-                             MessageClass.ALERT):
+    if message_class not in AUTHORED_CLASSES:
         errors["class"] = _("Choose marketing, alert or transactional.")
     if errors or tag_obj is None:
         raise MessagingInvalid(errors)

@@ -17,6 +17,12 @@ class MessagingConfig(AppConfig):
         if forget_addresses not in ERASE_HOOKS:
             ERASE_HOOKS.append(forget_addresses)
 
+        # Confirmations written by consent leave through the outbox and its gate.
+        from peyvand.consent.delivery import register_outbound
+        from peyvand.messaging.system import queue_system_message
+
+        register_outbound(queue_system_message)
+
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS
 
         EVENT_LABELS.update({

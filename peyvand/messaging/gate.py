@@ -1,10 +1,10 @@
 """The OutboundGate: the one check every message on every channel passes before it leaves.
 
 Order: consent (consent floor: opt-in, confirmation, suppression, pause, topic, format), then
-for everything but transactional messages the contact strategy: caps per period per channel
-and overall (F1), spacing across channels (F2), caps per content type (F3), quiet hours in the
-contact's time zone (F6). A refusal by consent is final (deny); a strategy limit only moves the
-message later (defer, with `until`), it never drops it.
+for everything but transactional messages and confirmations the contact strategy: caps per
+period per channel and overall (F1), spacing across channels (F2), caps per content type (F3),
+quiet hours in the contact's time zone (F6). A refusal by consent is final (deny); a strategy
+limit only moves the message later (defer, with `until`), it never drops it.
 """
 
 from __future__ import annotations
@@ -21,10 +21,14 @@ from peyvand.messaging import consent_port
 from peyvand.messaging.models import OutboxMessage, StrategyRule
 
 ALLOW, DEFER, DENY = "allow", "defer", "deny"
+# Classes the contact strategy does not hold back (consent still decides): a receipt, or the
+# confirmation a person just asked for.
+EXEMPT_CLASSES = ("transactional", "confirmation")
 
 REASON_TEXT = {
     "ok": _("Allowed: consent given and within the contact strategy."),
     "transactional": _("Allowed: a transactional message (caps and quiet hours do not apply)."),
+    "confirmation": _("Allowed: the confirmation of a subscription that waits for it."),
     "cap": _("Deferred: the contact reached the most messages allowed in this period."),
     "content_cap": _("Deferred: the most messages of this content type in this period."),
     "spacing": _("Deferred: too soon after the previous message to this contact."),
@@ -138,15 +142,15 @@ def check_outbound(contact_id: int, channel: str, *, topic: str | None, message_
 
     `rules` and `zone_name` let a sender that checks many messages load them once."""
     at = at or timezone.now()
-    transactional = message_class == "transactional"
-    # A transactional message asks consent about its own purpose only (no marketing topic).
-    consent_topic = None if transactional or topic in (None, "", "transactional") else topic
+    exempt = message_class in EXEMPT_CLASSES
+    # These ask consent about their own purpose only (no marketing topic).
+    consent_topic = None if exempt or topic in (None, "", "transactional") else topic
     decision = consent_port.consent_decision(contact_id, channel, consent_topic,
                                              message_class=message_class)
     if not decision.allowed:
         return GateDecision(DENY, decision.reason)
-    if transactional:
-        return GateDecision(ALLOW, "transactional")
+    if exempt:
+        return GateDecision(ALLOW, decision.reason)  # "transactional" / "confirmation"
     if rules is None:
         from peyvand.messaging.strategy import active_rules
 

@@ -15,6 +15,12 @@ class MessageClass(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
     ALERT = "alert", _("Alert")
     TRANSACTIONAL = "transactional", _("Transactional")
+    # Double opt-in: goes only while a subscription waits for confirmation on that address.
+    CONFIRMATION = "confirmation", _("Confirmation")
+
+
+# What a template or a broadcast may be: confirmations are written by Peyvand alone.
+AUTHORED_CLASSES = (MessageClass.MARKETING, MessageClass.ALERT, MessageClass.TRANSACTIONAL)
 
 
 class MessageTemplate(models.Model):
@@ -143,6 +149,11 @@ class OutboxMessage(models.Model):
     topic = models.CharField(max_length=64, blank=True)
     message_class = models.CharField(max_length=16, choices=MessageClass.choices)
     content_type = models.CharField(max_length=64, blank=True)
+    # A message written by Peyvand itself (a confirmation), not from a template: its words are
+    # fixed when it is queued.
+    subject = models.CharField(max_length=300, blank=True)
+    body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -83,6 +83,7 @@ class Sender:
         self._mime: dict[int, MimeTemplate] = {}
         self._templates: dict[int, MessageTemplate] = {}
         self._uses_links: dict[int, bool] = {}
+        self._written_mime: MimeTemplate | None = None
 
     # --- who else is alive ------------------------------------------------------------------
     def _acquire(self) -> None:
@@ -153,7 +154,8 @@ class Sender:
         passed: set[int] = set()
         for row in rows:
             ctx = contexts.get(row.contact_id, {})
-            if limited and row.contact_id in passed and row.message_class != "transactional":
+            if limited and row.contact_id in passed \
+                    and row.message_class not in gate.EXEMPT_CLASSES:
                 # Caps count sent messages; one allowed a moment ago is not sent yet.
                 decision = gate.GateDecision(gate.DEFER, "in_flight",
                                              until=now + dt.timedelta(minutes=1))
@@ -180,14 +182,19 @@ class Sender:
 
         for row in allowed:
             ctx = contexts.get(row.contact_id, {})
+            written = bool(row.body_text or row.body_html)  # by Peyvand: no template, no links
+            links = None
             try:
-                template, compiled, mime = self._template(row.template_id)
-                links = None
-                if row.message_class != "transactional" or self._uses_links[template.pk]:
-                    links = consent_port.links_for(row.contact_id, campaign=row.source)
-                    ctx = {**ctx, "preferences_url": links["preferences"],
-                           "unsubscribe_url": links["unsubscribe"]}
-                subject, html, text = compiled.render(ctx)
+                if written:
+                    mime = self._system_mime()
+                    subject, html, text = row.subject, row.body_html, row.body_text
+                else:
+                    template, compiled, mime = self._template(row.template_id)
+                    if row.message_class != "transactional" or self._uses_links[template.pk]:
+                        links = consent_port.links_for(row.contact_id, campaign=row.source)
+                        ctx = {**ctx, "preferences_url": links["preferences"],
+                               "unsubscribe_url": links["unsubscribe"]}
+                    subject, html, text = compiled.render(ctx)
             except (TemplateInvalid, TemplateError, MessageTemplate.DoesNotExist, ValueError,
                     TypeError, ArithmeticError) as exc:  # the template's fault, not the sender's
                 row.state, row.smtp_reply = S.FAILED, f"template: {exc}"[:500]
@@ -201,7 +208,8 @@ class Sender:
                 row.state, row.smtp_reply = S.FAILED, "address needs SMTPUTF8"
                 done.append(row)
                 continue
-            if html:
+            # Written messages (confirmations) are not tracked: the person has not agreed yet.
+            if html and not written:
                 html = tracking_port.rewrite_links(html, row.pk, row.contact_id)
                 pixel = tracking_port.open_pixel_url(row.pk, row.contact_id)
                 if pixel:
@@ -222,17 +230,26 @@ class Sender:
             self._count(row.state)
         return jobs
 
+    def _system_mime(self) -> MimeTemplate:
+        if self._written_mime is None:
+            self._written_mime = MimeTemplate(
+                from_name=self.config.from_name, from_address=self.config.from_address,
+                domain=self.config.domain)
+        return self._written_mime
+
     def _send_sms(self, row: OutboxMessage, text: str, now) -> None:
-        # No SMS gateway lives here; until one is plugged in, SMS land in the local catcher.
-        from django.apps import apps
-
-        if not apps.is_installed("peyvand.mailcatcher"):
-            row.state, row.smtp_reply = S.FAILED, "no SMS gateway"
-            return
-        from peyvand.mailcatcher.models import CaughtSms
-
-        CaughtSms.objects.create(to=row.to_address, text=text)
-        row.state, row.sent_at, row.smtp_reply = S.SENT, now, "catcher"
+        """Through tracking's gateway (catcher, Kavenegar, SMS.ir); a refusal is retried like
+        an SMTP 4xx until the attempts run out."""
+        accepted, reply = tracking_port.send_sms(
+            row.to_address, text, contact_id=row.contact_id, message_id=row.pk,
+            marketing=row.message_class == "marketing")
+        row.smtp_reply = reply[:500]
+        if accepted:
+            row.state, row.sent_at = S.SENT, now
+        elif reply.startswith("gateway:") and row.attempts < outbox.MAX_ATTEMPTS:
+            row.state, row.next_attempt_at = S.DEFERRED, outbox.retry_at(row.attempts, now)
+        else:
+            row.state = S.FAILED
 
     def _count(self, state: str) -> None:
         if state == S.SENT:

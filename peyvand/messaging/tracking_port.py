@@ -31,3 +31,21 @@ def open_pixel_url(message_id: int, contact_id: int | None = None) -> str:
 
 def bounce_address(message_id: int, default: str, contact_id: int | None = None) -> str:
     return _call("bounces", "bounce_address", message_id, contact_id=contact_id) or default
+
+
+def send_sms(to: str, text: str, *, contact_id: int, message_id: int, marketing: bool) \
+        -> tuple[bool, str]:
+    """Hand one SMS to tracking's configured gateway (which adds the stop footer to
+    marketing texts and follows delivery). (accepted, reply for the outbox row)."""
+    try:
+        from peyvand.tracking.actions import send_sms as send
+        from peyvand.tracking.sms import SmsError
+    except ImportError:
+        return False, "no SMS gateway"
+    try:
+        sent = send(to, text, contact_id=contact_id, message_id=message_id, marketing=marketing)
+    except SmsError as exc:
+        return False, f"gateway: {exc}"
+    except ValueError as exc:  # the number does not normalise
+        return False, f"address: {exc}"
+    return True, f"{sent.gateway} {sent.provider_id}"

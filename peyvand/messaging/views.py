@@ -24,8 +24,8 @@ from peyvand.messaging.actions import (
     do_save_template,
 )
 from peyvand.messaging.models import (
+    AUTHORED_CLASSES,
     Channel,
-    MessageClass,
     MessageTemplate,
     OutboxMessage,
     SendingSettings,
@@ -68,7 +68,7 @@ def template_edit(request, pk: int | None = None):
     return render(request, "messaging/template_edit.html", {
         "template": template, "values": values, "errors": errors,
         "languages": MessageTemplate.Language.choices, "channels": Channel.choices,
-        "classes": MessageClass.choices})
+        "classes": [(c.value, c.label) for c in AUTHORED_CLASSES]})
 
 
 @login_required
@@ -117,7 +117,8 @@ def broadcast_list(request):
     return render(request, "messaging/broadcast_list.html", {
         "page": page, "rows": rows, "errors": errors,
         "templates": queries.templates(actor), "tags": Tag.objects.order_by("name"),
-        "classes": MessageClass.choices, "may_send": can(actor, "messages.send")})
+        "classes": [(c.value, c.label) for c in AUTHORED_CLASSES],
+        "may_send": can(actor, "messages.send")})
 
 
 @login_required

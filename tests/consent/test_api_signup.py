@@ -6,22 +6,27 @@ import re
 import time
 
 import pytest
-from django.core import mail
 
 from peyvand.consent.models import ConsentChange, Signup
 from peyvand.consent.queries import consent_decision
 from peyvand.contacts.models import Contact
 from peyvand.mailcatcher.models import CaughtSms
+from tests.outbound import body
 
 BASE = "/api/v1/forms/spring"
 
 
 @pytest.fixture
-def submit(client, signup_form, django_capture_on_commit_callbacks):
+def submit(client, signup_form, django_capture_on_commit_callbacks, deliver):
+    """Submit, then run what was queued on commit and the sender; the response carries the
+    delivered mail as `.inbox`."""
+
     def send(data, ip="198.51.100.20"):
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(f"{BASE}/submit", data, content_type="application/json",
-                               REMOTE_ADDR=ip)
+            response = client.post(f"{BASE}/submit", data, content_type="application/json",
+                                   REMOTE_ADDR=ip)
+        response.inbox = deliver()
+        return response
 
     return send
 
@@ -51,7 +56,7 @@ def test_submit_then_confirm(client, submit, signup_form, monkeypatch):
     contact = Contact.objects.get(identities__value="api@example.com")
     assert Signup.objects.get(contact=contact).via == "api"
     assert consent_decision(contact.pk, "email", "offers").reason == "unconfirmed"
-    link = re.search(r"/consent/c/\S+/", mail.outbox[0].body).group(0)
+    link = re.search(r"/consent/c/\S+/", body(response.inbox[0])).group(0)
     client.post(link)
     assert consent_decision(contact.pk, "email", "offers").allowed
 

@@ -6,7 +6,6 @@ import re
 import time
 
 import pytest
-from django.core import mail
 
 from peyvand.base.dates import persian_digits
 from peyvand.base.signing import read_token
@@ -14,26 +13,37 @@ from peyvand.consent.models import ConsentChange, ConsentState, Signup
 from peyvand.consent.queries import consent_decision
 from peyvand.contacts.models import Contact, Identity
 from peyvand.mailcatcher.models import CaughtSms
+from peyvand.messaging.models import OutboxMessage
+from tests.outbound import body
 
 URL = "/consent/f/spring/"
 
 
 @pytest.fixture
-def post(client, signup_form, started, django_capture_on_commit_callbacks):
-    """POST the hosted form as a browser would, running what is queued on commit."""
+def inbox() -> list:
+    """Every e-mail the sender delivered so far (parsed)."""
+    return []
+
+
+@pytest.fixture
+def post(client, signup_form, started, django_capture_on_commit_callbacks, deliver, inbox):
+    """POST the hosted form as a browser would, running what is queued on commit, then the
+    sender (so confirmations travel the real outbound path)."""
 
     def send(data=None, *, lang="fa", ago=10, t=None, **extra):
-        body = {"t": started(signup_form, ago) if t is None else t, "topics": ["news"],
+        form = {"t": started(signup_form, ago) if t is None else t, "topics": ["news"],
                 "channels_shown": "1", "channels": ["email"], **(data or {})}
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(f"{URL}?lang={lang}", body, REMOTE_ADDR="203.0.113.9",
-                               HTTP_USER_AGENT="TestBrowser/1", **extra)
+            response = client.post(f"{URL}?lang={lang}", form, REMOTE_ADDR="203.0.113.9",
+                                   HTTP_USER_AGENT="TestBrowser/1", **extra)
+        inbox[:] = deliver()
+        return response
 
     return send
 
 
 def confirmation_link(message) -> str:
-    return re.search(r"https?://\S+/consent/c/\S+/", message.body).group(0)
+    return re.search(r"https?://\S+/consent/c/\S+/", body(message)).group(0)
 
 
 @pytest.mark.parametrize("lang,direction", [("fa", "rtl"), ("en", "ltr")])
@@ -51,7 +61,7 @@ def test_hosted_page_in_both_languages(client, signup_form, lang, direction):
     assert response["Content-Language"] == lang
 
 
-def test_sign_up_then_confirm_by_email(client, post, signup_form):
+def test_sign_up_then_confirm_by_email(client, post, inbox, signup_form):
     response = post({"email": "Sara@Example.com", "first_name": "سارا"})
     assert response.status_code == 200, response.content.decode()[:2000]
     contact = Contact.objects.get(identities__value="sara@example.com")
@@ -68,10 +78,16 @@ def test_sign_up_then_confirm_by_email(client, post, signup_form):
                                                                         ["news"])
     assert not consent_decision(contact.pk, "email", "news").allowed
 
-    assert len(mail.outbox) == 1
-    message = mail.outbox[0]
-    assert message.to == ["sara@example.com"]
-    assert message.alternatives[0][1] == "text/html"
+    assert len(inbox) == 1
+    message = inbox[0]
+    assert message["To"].addresses[0].addr_spec == "sara@example.com"
+    assert message["Subject"].startswith("لطفاً")
+    assert 'dir="rtl"' in body(message, "html")
+    # It went through the gate and the outbox like any message, untracked and unlisted.
+    row = OutboxMessage.objects.get(contact=contact)
+    assert (row.state, row.message_class, row.gate_verdict, row.gate_reason) == \
+        ("sent", "confirmation", "allow", "confirmation")
+    assert "/t/c/" not in body(message, "html") and "List-Unsubscribe" not in message
     link = confirmation_link(message)
     token = link.rstrip("/").rsplit("/", 1)[1]
     assert read_token("confirm", token, None) == {"n": signup.nonce}  # no id, no address
@@ -88,9 +104,9 @@ def test_sign_up_then_confirm_by_email(client, post, signup_form):
     assert 'data-status="already"' in client.post(path).content.decode()
 
 
-def test_tampered_and_expired_confirmation_links(client, post, monkeypatch):
+def test_tampered_and_expired_confirmation_links(client, post, inbox, monkeypatch):
     post({"email": "late@example.com"})
-    path = confirmation_link(mail.outbox[0]).split("testserver", 1)[1]
+    path = confirmation_link(inbox[0]).split("testserver", 1)[1]
     contact = Contact.objects.get(identities__value="late@example.com")
     tampered = path[:-3] + ("x" if path[-3] != "x" else "y") + path[-2:]
     assert client.post(tampered).status_code == 400
@@ -101,11 +117,11 @@ def test_tampered_and_expired_confirmation_links(client, post, monkeypatch):
     assert ConsentState.objects.get(contact=contact, topic=None).status == "pending"
 
 
-def test_honeypot_records_nothing(post):
+def test_honeypot_records_nothing(post, inbox):
     response = post({"email": "bot@example.com", "website": "http://spam.example"})
     assert response.status_code == 200
     assert not Contact.objects.filter(identities__value="bot@example.com").exists()
-    assert not ConsentChange.objects.exists() and not mail.outbox
+    assert not ConsentChange.objects.exists() and not inbox
 
 
 def test_too_fast_or_without_start_time_asks_again(post, client):
@@ -159,7 +175,7 @@ def test_public_input_never_rewrites_or_merges_known_people(post, person):
     assert not ConsentChange.objects.filter(contact=other).exists()
 
 
-def test_mobile_sign_up_confirms_with_a_texted_code(client, post):
+def test_mobile_sign_up_confirms_with_a_texted_code(client, post, inbox):
     response = post({"phone": "۰۹۱۲ ۳۴۵ ۶۷۸۹", "channels": ["sms"]}, lang="en")
     assert response.status_code == 302
     code_url = response["Location"]
@@ -178,10 +194,10 @@ def test_mobile_sign_up_confirms_with_a_texted_code(client, post):
     done = client.post(code_url, {"code": f" {persian[:3]} {persian[3:]} "})
     assert 'data-status="confirmed"' in done.content.decode()
     assert consent_decision(contact.pk, "sms", "news").allowed
-    assert not mail.outbox  # no e-mail was given, none was sent
+    assert not inbox  # no e-mail was given, none was sent
 
 
-def test_code_attempts_are_limited(client, post, django_capture_on_commit_callbacks):
+def test_code_attempts_are_limited(client, post, django_capture_on_commit_callbacks, deliver):
     response = post({"phone": "09123456780", "channels": ["sms"]}, lang="en")
     code_url = response["Location"]
     code = re.search(r"\d{6}", CaughtSms.objects.get().text).group(0)
@@ -195,6 +211,7 @@ def test_code_attempts_are_limited(client, post, django_capture_on_commit_callba
     with django_capture_on_commit_callbacks(execute=True):
         assert "new code is on its way" in client.post(code_url, {"op": "resend"}) \
             .content.decode()
+    deliver()
     new_code = re.search(r"\d{6}", CaughtSms.objects.order_by("-id").first().text).group(0)
     assert 'data-status="confirmed"' in client.post(code_url, {"code": new_code}) \
         .content.decode()

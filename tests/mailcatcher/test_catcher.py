@@ -8,8 +8,6 @@ from email.message import EmailMessage
 
 import pytest
 
-from peyvand.consent.delivery import send_confirmation_email, send_confirmation_sms
-from peyvand.contacts.actions import do_create_contact
 from peyvand.mailcatcher.models import CaughtMail, CaughtSms
 from peyvand.mailcatcher.server import make_server, store
 
@@ -76,23 +74,3 @@ def test_pages_for_signed_in_staff(client, make_user):
     assert "Hello there" in detail
     raw = client.get(f"/mailcatcher/{mail.pk}/raw/")
     assert raw.content.startswith(b"From: shop@example.com") or b"Subject:" in raw.content
-
-
-def test_consent_delivery_sends_text_and_html_in_the_contacts_language(db, mailoutbox):
-    from peyvand.base.actor import Actor
-
-    contact = do_create_contact(Actor.system("t"), {"first_name": "Sara", "language": "en",
-                                                    "email": "sara@example.com",
-                                                    "phone": "09121234567"})
-    assert send_confirmation_email(contact, "https://x.example/consent/c/tok/", "en",
-                                   title="Spring newsletter")
-    sent = mailoutbox[0]
-    assert sent.to == ["sara@example.com"]
-    assert sent.subject == "Please confirm your subscription: Spring newsletter"
-    assert "https://x.example/consent/c/tok/" in sent.body
-    html, mime = sent.alternatives[0]
-    assert mime == "text/html" and 'dir="ltr"' in html and "Hello Sara," in html
-    fa = send_confirmation_email(contact, "https://x.example/c/", "fa")
-    assert fa and 'dir="rtl"' in mailoutbox[1].alternatives[0][0]
-    assert send_confirmation_sms(contact, "code 123456")
-    assert CaughtSms.objects.get().to == "+989121234567"

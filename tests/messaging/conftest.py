@@ -8,7 +8,6 @@ from peyvand.base.actor import Actor
 @pytest.fixture(autouse=True)
 def _fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.MESSAGING_AUTOSEND = False  # tests run the sender themselves
     settings.PEYVAND_PUBLIC_URL = settings.PEYVAND_PUBLIC_URL = "https://crm.example"
 
 

@@ -242,3 +242,31 @@ def test_smtp_urls_and_from_address(monkeypatch, db):
     config = smtp_config()
     assert (config.from_address, config.from_name, config.domain) == \
         ("news@shop.example", "فروشگاه", "shop.example")
+
+
+def test_sms_broadcast_goes_through_the_gateway_with_the_stop_footer(make_contact, template,
+                                                                   owner_actor, config,
+                                                                   settings):
+    from peyvand.mailcatcher.models import CaughtSms
+    from peyvand.tracking.models import SmsSend
+    from peyvand.tracking.sms.segments import STOP_FOOTER
+
+    StrategyRule.objects.all().delete()
+    make_contact(phone="09121234567", opt_in=("sms",), tags=["club"])
+    make_contact(phone="09121234568", opt_in=("sms",), tags=["club"], first_name="Ali")
+    sms = template("sms", channel="sms", subject="", html="", text="سلام {{ first_name }}")
+    do_create_broadcast(owner_actor, sms, "club")
+    # The gateway refuses the first send: that message waits and is retried.
+    settings.PEYVAND_SMS_URL = "smsir://key@?line=3000&base=http://127.0.0.1:9/"
+    stats = Sender(config=config).run()
+    assert stats.deferred == 2 and not CaughtSms.objects.exists()
+    row = OutboxMessage.objects.order_by("id").first()
+    assert row.smtp_reply.startswith("gateway:") and row.next_attempt_at > timezone.now()
+    settings.PEYVAND_SMS_URL = "catcher://"
+    OutboxMessage.objects.update(next_attempt_at=timezone.now())
+    stats = Sender(config=config).run()
+    assert stats.sent == 2
+    texts = sorted(CaughtSms.objects.values_list("text", flat=True))
+    assert texts == [f"سلام Ali\n{STOP_FOOTER}", f"سلام Sara\n{STOP_FOOTER}"]
+    assert set(SmsSend.objects.values_list("message_id", flat=True)) == set(
+        OutboxMessage.objects.values_list("id", flat=True))
