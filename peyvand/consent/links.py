@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.urls import reverse
@@ -23,12 +24,22 @@ LINK_MAX_AGE = dt.timedelta(days=getattr(settings, "CONSENT_LINK_MAX_AGE_DAYS", 
 
 def contact_key(contact_id: int) -> str:
     """The contact's link key, made on first use."""
-    key = (ContactKey.objects.filter(contact_id=contact_id).order_by("-created_at", "-id")
-           .values_list("key", flat=True).first())
-    if key is None:
-        key = secrets.token_urlsafe(16)
-        ContactKey.objects.create(contact_id=contact_id, key=key)
-    return key
+    return contact_keys([contact_id])[contact_id]
+
+
+def contact_keys(contact_ids: Iterable[int]) -> dict[int, str]:
+    """Link keys of many contacts (the newest where there are several), made where missing."""
+    ids = list(dict.fromkeys(contact_ids))
+    keys: dict[int, str] = {}
+    for contact_id, key in (ContactKey.objects.filter(contact_id__in=ids)
+                            .order_by("created_at", "id").values_list("contact_id", "key")):
+        keys[contact_id] = key  # ascending: the newest wins
+    missing = [ContactKey(contact_id=c, key=secrets.token_urlsafe(16)) for c in ids
+               if c not in keys]
+    if missing:
+        ContactKey.objects.bulk_create(missing)
+        keys.update((k.contact_id, k.key) for k in missing)
+    return keys
 
 
 def preferences_token(contact_id: int) -> str:
@@ -36,10 +47,15 @@ def preferences_token(contact_id: int) -> str:
 
 
 def unsubscribe_token(contact_id: int, channel: str = Channel.EMAIL, campaign: str = "") -> str:
-    data = {"k": contact_key(contact_id), "ch": channel}
+    return make_token("unsubscribe", _unsubscribe_data(contact_key(contact_id), channel,
+                                                       campaign))
+
+
+def _unsubscribe_data(key: str, channel: str, campaign: str) -> dict[str, str]:
+    data = {"k": key, "ch": channel}
     if campaign:
         data["cmp"] = campaign  # churn by campaign, once campaigns exist
-    return make_token("unsubscribe", data)
+    return data
 
 
 def read_contact_token(purpose: str, token: str) -> tuple[Contact, dict]:
@@ -65,16 +81,29 @@ def _absolute(base_url: str, path: str) -> str:
 def links_for(contact_id: int, base_url: str = "", channel: str = Channel.EMAIL,
               campaign: str = "") -> dict[str, str]:
     """{"preferences", "unsubscribe", "one_click"} URLs; absolute when `base_url` is given
-    (e.g. "https://shop.example"), else site-relative paths."""
-    if not base_url:
-        base_url = public_url()
-    prefs = preferences_token(contact_id)
-    unsub = unsubscribe_token(contact_id, channel, campaign)
-    return {
-        "preferences": _absolute(base_url, reverse("consent:preferences", args=[prefs])),
-        "unsubscribe": _absolute(base_url, reverse("consent:unsubscribe", args=[unsub])),
-        "one_click": _absolute(base_url, reverse("consent:one_click", args=[unsub])),
-    }
+    (e.g. "https://shop.example"), else the site's public address (base.site.public_url)."""
+    return links_for_many([contact_id], base_url, channel, campaign)[contact_id]
+
+
+_SLOT = "PVTOKENSLOT"  # stands in for a token while reversing once (tokens need no quoting)
+
+
+def links_for_many(contact_ids: Iterable[int], base_url: str = "",
+                   channel: str = Channel.EMAIL, campaign: str = "") -> dict[int, dict[str, str]]:
+    """links_for for many contacts: one query for their keys, URL patterns reversed once."""
+    base_url = base_url or public_url()
+    paths = {name: _absolute(base_url, reverse(f"consent:{name}", args=[_SLOT]))
+             for name in ("preferences", "unsubscribe", "one_click")}
+    out: dict[int, dict[str, str]] = {}
+    for contact_id, key in contact_keys(contact_ids).items():
+        prefs = make_token("preferences", {"k": key})
+        unsub = make_token("unsubscribe", _unsubscribe_data(key, channel, campaign))
+        out[contact_id] = {
+            "preferences": paths["preferences"].replace(_SLOT, prefs),
+            "unsubscribe": paths["unsubscribe"].replace(_SLOT, unsub),
+            "one_click": paths["one_click"].replace(_SLOT, unsub),
+        }
+    return out
 
 
 def list_unsubscribe_headers(contact_id: int, base_url: str = "", campaign: str = "",

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,20 +81,57 @@ def consent_decision(contact_id: int, channel: str, topic: Any = None, fmt: str 
     topic_not_chosen, alerts_only, format (the person prefers the other format: see .format),
     nothing_to_confirm. When allowed: ok, transactional, confirmation.
     """
+    return consent_decisions([contact_id], channel, topic, fmt, message_class)[contact_id]
+
+
+def consent_decisions(contact_ids: Iterable[int], channel: str, topic: Any = None,
+                      fmt: str | None = None, message_class: str = "marketing") \
+        -> dict[int, Decision]:
+    """consent_decision for many contacts at once, in a fixed number of queries (a sender
+    asks for a whole claimed batch)."""
+    ids = list(dict.fromkeys(contact_ids))
     if message_class not in MESSAGE_CLASSES:
         raise ValueError(f"message_class must be one of {MESSAGE_CLASSES}")
+    if fmt and channel == Channel.EMAIL and fmt not in Format.values:
+        raise ValueError("fmt must be html or text")
     if channel not in Channel.values:
-        return Decision(False, "unknown_channel")
-    found = list(Contact.objects.filter(pk=contact_id).values_list("erased_at", flat=True)[:1])
-    if not found:
-        return Decision(False, "unknown_contact")
-    if found[0] is not None:
-        return Decision(False, "erased")
+        return dict.fromkeys(ids, Decision(False, "unknown_channel"))
+    erased = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "erased_at"))
     topic_id, active = _topic_id(topic)
     if topic not in (None, "") and topic_id is None:
-        return Decision(False, "unknown_topic")
-    rows = {s.topic_id: s for s in ConsentState.objects.filter(
-        Q(topic__isnull=True) | Q(topic_id=topic_id), contact_id=contact_id, channel=channel)}
+        return {c: Decision(False, "unknown_contact" if c not in erased else
+                            "erased" if erased[c] is not None else "unknown_topic")
+                for c in ids}
+    live = [c for c in ids if c in erased and erased[c] is None]
+    states: dict[int, dict[int | None, ConsentState]] = {c: {} for c in live}
+    for s in ConsentState.objects.filter(Q(topic__isnull=True) | Q(topic_id=topic_id),
+                                         contact_id__in=live, channel=channel):
+        states[s.contact_id][s.topic_id] = s
+    confirmable: set[int] = set()
+    if message_class == "confirmation":
+        # Sent to an address, it may confirm any channel that address proves (a texted code
+        # confirms phone calls too).
+        proves = PROVES.get(CHANNEL_IDENTITY.get(channel, ""), {channel})
+        confirmable = set(ConsentState.objects.filter(
+            contact_id__in=live, topic__isnull=True, channel__in=proves,
+            status=Status.PENDING).values_list("contact_id", flat=True))
+    now = timezone.now()
+    out: dict[int, Decision] = {}
+    for c in ids:
+        if c not in erased:
+            out[c] = Decision(False, "unknown_contact")
+        elif erased[c] is not None:
+            out[c] = Decision(False, "erased")
+        else:
+            out[c] = _decide(states[c], channel, topic_id, active, fmt, message_class,
+                             c in confirmable, now)
+    return out
+
+
+def _decide(rows: dict[int | None, ConsentState], channel: str, topic_id: int | None,
+            active: bool, fmt: str | None, message_class: str, confirmable: bool,
+            now: dt.datetime) -> Decision:
+    """One live contact's answer from their consent rows (channel-wide and the topic's)."""
     chan = rows.get(None)
     topic_row = rows.get(topic_id) if topic_id is not None else None
 
@@ -102,11 +140,7 @@ def consent_decision(contact_id: int, channel: str, topic: Any = None, fmt: str 
             return Decision(False, "hard_bounce")
         return Decision(True, "transactional", format=chan.format if chan else "")
     if message_class == "confirmation":
-        # Sent to an address, it may confirm any channel that address proves (a texted code
-        # confirms phone calls too).
-        proves = PROVES.get(CHANNEL_IDENTITY.get(channel, ""), {channel})
-        if ConsentState.objects.filter(contact_id=contact_id, topic__isnull=True,
-                                       channel__in=proves, status=Status.PENDING).exists():
+        if confirmable:
             return Decision(True, "confirmation", format=chan.format if chan else "")
         return Decision(False, "nothing_to_confirm")
 
@@ -124,7 +158,7 @@ def consent_decision(contact_id: int, channel: str, topic: Any = None, fmt: str 
         return decide(False, chan.suppression)
     if chan.status == Status.OUT:
         return decide(False, "opted_out")
-    if chan.paused_until and chan.paused_until > timezone.now():
+    if chan.paused_until and chan.paused_until > now:
         return decide(False, "paused")
     if topic_id is not None:
         if not active:
@@ -136,8 +170,6 @@ def consent_decision(contact_id: int, channel: str, topic: Any = None, fmt: str 
     if message_class == "marketing" and frequency == Frequency.ALERTS_ONLY:
         return decide(False, "alerts_only")
     if fmt and channel == Channel.EMAIL and chan.format and fmt != chan.format:
-        if fmt not in Format.values:
-            raise ValueError("fmt must be html or text")
         return decide(False, "format")
     return decide(True, "ok")
 

@@ -17,3 +17,17 @@ def links_for(contact_id: int, campaign: str = "") -> dict[str, str]:
     from peyvand.consent.links import links_for as links
 
     return links(contact_id, campaign=campaign)
+
+
+def consent_decisions(contact_ids, channel: str, topic: Any = None, fmt: str | None = None,
+                      message_class: str = "marketing") -> dict:
+    """consent_decision for a whole batch, in a fixed number of queries."""
+    from peyvand.consent.queries import consent_decisions as decide
+
+    return decide(contact_ids, channel, topic, fmt, message_class=message_class)
+
+
+def links_for_many(contact_ids, campaign: str = "") -> dict[int, dict[str, str]]:
+    from peyvand.consent.links import links_for_many as links
+
+    return links(contact_ids, campaign=campaign)

@@ -92,17 +92,31 @@ def quiet_until(rule: StrategyRule, at: dt.datetime, zone: ZoneInfo) -> dt.datet
     return dt.datetime.combine(day, end, tzinfo=zone)
 
 
-def _sent_history(contact_id: int, rules: list[StrategyRule], at: dt.datetime) -> list:
-    """(sent_at, channel, content_type) of messages actually sent within the longest window."""
+def sent_histories(contact_ids: list[int], rules: list[StrategyRule], at: dt.datetime) \
+        -> dict[int, list]:
+    """Per contact, (sent_at, channel, content_type) of messages actually sent within the
+    longest window the rules look at; one query for a whole batch."""
     hours = [r.period_hours or 0 for r in rules if r.kind in ("cap", "content_cap")]
     minutes = [r.spacing_minutes or 0 for r in rules if r.kind == "spacing"]
     span = max([dt.timedelta(hours=h) for h in hours] + [dt.timedelta(minutes=m) for m in minutes],
                default=None)
+    out: dict[int, list] = {c: [] for c in contact_ids}
     if not span:
-        return []
-    return list(OutboxMessage.objects.filter(
-        contact_id=contact_id, sent_at__isnull=False, sent_at__gt=at - span)
-        .values_list("sent_at", "channel", "content_type").order_by("sent_at"))
+        return out
+    for contact_id, *sent in (OutboxMessage.objects.filter(
+            contact_id__in=contact_ids, sent_at__isnull=False, sent_at__gt=at - span)
+            .values_list("contact_id", "sent_at", "channel", "content_type")
+            .order_by("sent_at")):
+        out[contact_id].append(tuple(sent))
+    return out
+
+
+def consent_topic(topic: str | None, message_class: str) -> str | None:
+    """The topic consent is asked about: none for transactional messages and confirmations,
+    which ask about their own purpose only."""
+    if message_class in EXEMPT_CLASSES or topic in (None, "", "transactional"):
+        return None
+    return topic
 
 
 def _deferral(rules: list[StrategyRule], history, channel: str, content_type: str,
@@ -136,21 +150,22 @@ def _deferral(rules: list[StrategyRule], history, channel: str, content_type: st
 
 def check_outbound(contact_id: int, channel: str, *, topic: str | None, message_class: str,
                    content_type: str | None = None, at: dt.datetime | None = None,
-                   rules: list[StrategyRule] | None = None, zone_name: str | None = None) \
-        -> GateDecision:
+                   rules: list[StrategyRule] | None = None, zone_name: str | None = None,
+                   consent=None, history: list | None = None) -> GateDecision:
     """May this message go now? allow / defer (until) / deny, with a reason code.
 
-    `rules` and `zone_name` let a sender that checks many messages load them once."""
+    A sender that checks a whole batch passes what it loaded for all of it at once: `rules`,
+    `zone_name`, `consent` (consent_decisions about consent_topic(topic, message_class)) and
+    `history` (sent_histories)."""
     at = at or timezone.now()
-    exempt = message_class in EXEMPT_CLASSES
-    # These ask consent about their own purpose only (no marketing topic).
-    consent_topic = None if exempt or topic in (None, "", "transactional") else topic
-    decision = consent_port.consent_decision(contact_id, channel, consent_topic,
-                                             message_class=message_class)
-    if not decision.allowed:
-        return GateDecision(DENY, decision.reason)
-    if exempt:
-        return GateDecision(ALLOW, decision.reason)  # "transactional" / "confirmation"
+    if consent is None:
+        consent = consent_port.consent_decision(
+            contact_id, channel, consent_topic(topic, message_class),
+            message_class=message_class)
+    if not consent.allowed:
+        return GateDecision(DENY, consent.reason)
+    if message_class in EXEMPT_CLASSES:
+        return GateDecision(ALLOW, consent.reason)  # "transactional" / "confirmation"
     if rules is None:
         from peyvand.messaging.strategy import active_rules
 
@@ -163,7 +178,8 @@ def check_outbound(contact_id: int, channel: str, *, topic: str | None, message_
         zone_name = Contact.objects.filter(pk=contact_id).values_list(
             "timezone", flat=True).first() or ""
     zone = _zone(zone_name or "")
-    history = _sent_history(contact_id, rules, at)
+    if history is None:
+        history = sent_histories([contact_id], rules, at)[contact_id]
     when, first_reason = at, ""
     for _step in range(8):  # a cap may end inside quiet hours, and so on: settle on one time
         step = _deferral(rules, history, channel, content_type or "", when, zone)

@@ -145,12 +145,26 @@ class Sender:
             return len(rows), self._prepare(rows)
 
     def _prepare(self, rows: list[OutboxMessage]) -> list[Job]:
+        from peyvand.messaging import consent_port
+
         now = timezone.now()
         rules = active_rules()
-        contexts = contexts_for(sorted({r.contact_id for r in rows}), links=False)
+        ids = sorted({r.contact_id for r in rows})
+        contexts = contexts_for(ids, links=False)
+        # What the gate needs, loaded for the whole batch: consent per question asked, and
+        # the sending history the caps look at.
+        questions: dict[tuple, list[int]] = {}
+        for row in rows:
+            key = (row.channel, gate.consent_topic(row.topic, row.message_class),
+                   row.message_class)
+            questions.setdefault(key, []).append(row.contact_id)
+        consent = {key: consent_port.consent_decisions(who, key[0], key[1],
+                                                       message_class=key[2])
+                   for key, who in questions.items()}
+        limited = any(r.kind != "quiet" for r in rules)
+        histories = gate.sent_histories(ids, rules, now) if limited else {}
         done: list[OutboxMessage] = []
         allowed: list[OutboxMessage] = []
-        limited = any(r.kind != "quiet" for r in rules)
         passed: set[int] = set()
         for row in rows:
             ctx = contexts.get(row.contact_id, {})
@@ -160,10 +174,14 @@ class Sender:
                 decision = gate.GateDecision(gate.DEFER, "in_flight",
                                              until=now + dt.timedelta(minutes=1))
             else:
+                key = (row.channel, gate.consent_topic(row.topic, row.message_class),
+                       row.message_class)
                 decision = gate.check_outbound(
                     row.contact_id, row.channel, topic=row.topic,
                     message_class=row.message_class, content_type=row.content_type, at=now,
-                    rules=rules, zone_name=ctx.get("timezone", ""))
+                    rules=rules, zone_name=ctx.get("timezone", ""),
+                    consent=consent[key][row.contact_id],
+                    history=histories.get(row.contact_id, []))
             if decision.allowed:
                 passed.add(row.contact_id)
             row.gate_verdict, row.gate_reason = decision.verdict, decision.reason
@@ -178,8 +196,7 @@ class Sender:
             else:
                 allowed.append(row)
         jobs: list[Job] = []
-        from peyvand.messaging import consent_port
-
+        links_by_source = self._links(allowed)
         for row in allowed:
             ctx = contexts.get(row.contact_id, {})
             written = bool(row.body_text or row.body_html)  # by Peyvand: no template, no links
@@ -190,8 +207,8 @@ class Sender:
                     subject, html, text = row.subject, row.body_html, row.body_text
                 else:
                     template, compiled, mime = self._template(row.template_id)
-                    if row.message_class != "transactional" or self._uses_links[template.pk]:
-                        links = consent_port.links_for(row.contact_id, campaign=row.source)
+                    links = links_by_source.get(row.source, {}).get(row.contact_id)
+                    if links:
                         ctx = {**ctx, "preferences_url": links["preferences"],
                                "unsubscribe_url": links["unsubscribe"]}
                     subject, html, text = compiled.render(ctx)
@@ -229,6 +246,24 @@ class Sender:
         for row in done:
             self._count(row.state)
         return jobs
+
+    def _links(self, rows: list[OutboxMessage]) -> dict[str, dict[int, dict[str, str]]]:
+        """Consent links (preferences, unsubscribe, one-click) of the rows that carry them,
+        per source (the campaign the unsubscribe is counted against), a query per source."""
+        from peyvand.messaging import consent_port
+
+        wanted: dict[str, list[int]] = {}
+        for row in rows:
+            if row.body_text or row.body_html or row.template_id is None:
+                continue
+            try:
+                template = self._template(row.template_id)[0]
+            except (TemplateInvalid, TemplateError, MessageTemplate.DoesNotExist):
+                continue  # the row fails when it is built
+            if row.message_class != "transactional" or self._uses_links[template.pk]:
+                wanted.setdefault(row.source, []).append(row.contact_id)
+        return {source: consent_port.links_for_many(ids, campaign=source)
+                for source, ids in wanted.items()}
 
     def _system_mime(self) -> MimeTemplate:
         if self._written_mime is None:

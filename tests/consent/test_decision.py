@@ -103,3 +103,30 @@ def test_decision_costs_a_fixed_number_of_queries(person, subscribe, django_asse
     contact = subscribe(person())
     with django_assert_max_num_queries(3):
         assert consent_decision(contact.pk, "email", "news").allowed
+
+
+def test_the_batch_answers_as_one_at_a_time_in_a_fixed_number_of_queries(
+        person, subscribe, topics, system, django_assert_max_num_queries):
+    from peyvand.consent.queries import consent_decisions
+
+    people = [
+        subscribe(person()),                                  # ok
+        person(),                                             # no consent
+        subscribe(person(), topic_keys=("offers",)),          # topic not chosen for news
+        subscribe(person(), frequency="alerts_only"),         # alerts only
+    ]
+    pending = person()
+    ledger.append(pending, [Change(Action.OPT_IN, "email", None)], source=Source.FORM,
+                  actor_label="form")
+    bounced = subscribe(person())
+    record_bounce(bounced.pk, "email", hard=True)
+    erased = subscribe(person())
+    do_erase_contact(system, erased)
+    ids = [p.pk for p in people] + [pending.pk, bounced.pk, erased.pk, 999_999]
+    for topic in ("news", None, "offers"):
+        for message_class in ("marketing", "alert", "transactional", "confirmation"):
+            with django_assert_max_num_queries(4):
+                batch = consent_decisions(ids, "email", topic, message_class=message_class)
+            assert batch == {c: consent_decision(c, "email", topic, message_class=message_class)
+                             for c in ids}
+    assert len({d.reason for d in consent_decisions(ids, "email", "news").values()}) >= 6

@@ -22,7 +22,7 @@ def sara():
 
 
 def test_messaging_is_the_registered_outbound_path(db):
-    assert delivery.OUTBOUND == [queue_system_message]
+    assert delivery.OUTBOUND[:] == [queue_system_message]
 
 
 def test_text_and_html_in_the_persons_language_through_the_gate(db, deliver):

@@ -45,6 +45,27 @@ def test_links_reveal_no_id(subscriber):
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_links_for_many_match_links_for_one(person, subscriber,
+                                           django_assert_max_num_queries):
+    from peyvand.consent.links import links_for_many
+
+    others = [person() for _ in range(5)]  # no key yet: made on first use, in one go
+    ids = [subscriber.pk] + [p.pk for p in others]
+    with django_assert_max_num_queries(2):
+        many = links_for_many(ids, "https://shop.example", campaign="broadcast:7")
+    assert set(many) == set(ids)
+    for contact_id in ids:
+        one = links_for(contact_id, "https://shop.example", campaign="broadcast:7")
+        assert {k: v.rsplit("/", 2)[0] for k, v in many[contact_id].items()} == \
+            {k: v.rsplit("/", 2)[0] for k, v in one.items()}
+        for name, purpose in (("preferences", "preferences"), ("one_click", "unsubscribe")):
+            token = path(many[contact_id][name]).rstrip("/").split("/")[-1 if name ==
+                                                                     "preferences" else -2]
+            found, data = read_contact_token(purpose, token)
+            assert found.pk == contact_id
+        assert data == {"k": data["k"], "ch": "email", "cmp": "broadcast:7"}
+
+
 def test_one_click_acts_only_on_the_rfc_8058_post(client, subscriber):
     url = path(links_for(subscriber.pk)["one_click"])
     before = ledger_count(subscriber)

@@ -270,3 +270,30 @@ def test_sms_broadcast_goes_through_the_gateway_with_the_stop_footer(make_contac
     assert texts == [f"سلام Ali\n{STOP_FOOTER}", f"سلام Sara\n{STOP_FOOTER}"]
     assert set(SmsSend.objects.values_list("message_id", flat=True)) == set(
         OutboxMessage.objects.values_list("id", flat=True))
+
+
+@pytest.mark.parametrize("cap", [False, True])
+def test_preparing_a_batch_costs_the_same_queries_for_5_or_40_people(make_contact, template,
+                                                                      owner_actor, config,
+                                                                      cap):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    StrategyRule.objects.all().delete()
+    if cap:
+        StrategyRule.objects.create(kind="cap", channel="", max_count=3, period_hours=24)
+    counts = []
+    for n, tag in ((5, "small"), (40, "large")):
+        for i in range(n):
+            make_contact(f"{tag}{i}@example.com", tags=[tag])
+        do_create_broadcast(owner_actor, template(tag), tag)
+        sender = Sender(config=config)
+        rows = outbox.claim(sender.worker, 100)
+        assert len(rows) == n
+        with CaptureQueriesContext(connection) as queries:
+            jobs = sender._prepare(rows)
+        assert len(jobs) == n
+        counts.append(len(queries))
+        outbox.release(rows)
+        OutboxMessage.objects.all().delete()
+    assert counts[0] == counts[1], counts
