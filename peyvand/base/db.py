@@ -1,4 +1,4 @@
-"""Database helpers for long-running servers (mail catcher, inbound SMTP)."""
+"""Database helpers for long-running servers (mail catcher, inbound SMTP, sender)."""
 
 from __future__ import annotations
 
@@ -13,3 +13,29 @@ def refresh_connections() -> None:
     """
     if not connection.in_atomic_block:
         close_old_connections()
+
+
+# Rows examined per index when SQLite gathers statistics: approximate, and fast on any size.
+ANALYSIS_LIMIT = 1000
+
+
+def refresh_planner_statistics() -> None:
+    """Give SQLite's query planner table statistics (PostgreSQL's autovacuum keeps its own).
+
+    Without them SQLite guesses, and may scan a whole table through a low-selectivity index
+    (all e-mail consent rows) instead of looking up the 100 contacts a sender asks about."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+        cursor.execute("ANALYZE")
+
+
+def ensure_planner_statistics() -> None:
+    """refresh_planner_statistics unless SQLite has gathered some already."""
+    if connection.vendor != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        if cursor.fetchone() is None:
+            refresh_planner_statistics()

@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.conf import settings
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from peyvand.base.signing import LinkInvalid, make_token, read_token
 from peyvand.base.site import public_url
@@ -88,12 +89,17 @@ def links_for(contact_id: int, base_url: str = "", channel: str = Channel.EMAIL,
 _SLOT = "PVTOKENSLOT"  # stands in for a token while reversing once (tokens need no quoting)
 
 
+@lru_cache(maxsize=16)
+def _link_patterns(base_url: str, urlconf: str, _prefix: str) -> dict[str, str]:
+    return {name: _absolute(base_url, reverse(f"consent:{name}", args=[_SLOT], urlconf=urlconf))
+            for name in ("preferences", "unsubscribe", "one_click")}
+
+
 def links_for_many(contact_ids: Iterable[int], base_url: str = "",
                    channel: str = Channel.EMAIL, campaign: str = "") -> dict[int, dict[str, str]]:
     """links_for for many contacts: one query for their keys, URL patterns reversed once."""
-    base_url = base_url or public_url()
-    paths = {name: _absolute(base_url, reverse(f"consent:{name}", args=[_SLOT]))
-             for name in ("preferences", "unsubscribe", "one_click")}
+    paths = _link_patterns(base_url or public_url(), get_urlconf() or settings.ROOT_URLCONF,
+                           get_script_prefix())
     out: dict[int, dict[str, str]] = {}
     for contact_id, key in contact_keys(contact_ids).items():
         prefs = make_token("preferences", {"k": key})

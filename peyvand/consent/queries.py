@@ -104,8 +104,11 @@ def consent_decisions(contact_ids: Iterable[int], channel: str, topic: Any = Non
                 for c in ids}
     live = [c for c in ids if c in erased and erased[c] is None]
     states: dict[int, dict[int | None, ConsentState]] = {c: {} for c in live}
-    for s in ConsentState.objects.filter(Q(topic__isnull=True) | Q(topic_id=topic_id),
-                                         contact_id__in=live, channel=channel):
+    # No ordering: the model's default joins contacts and topics to sort.
+    for s in (ConsentState.objects.filter(Q(topic__isnull=True) | Q(topic_id=topic_id),
+                                          contact_id__in=live, channel=channel).order_by()
+              .only("contact_id", "topic_id", "status", "suppression", "format", "frequency",
+                    "paused_until")):
         states[s.contact_id][s.topic_id] = s
     confirmable: set[int] = set()
     if message_class == "confirmation":
@@ -114,7 +117,7 @@ def consent_decisions(contact_ids: Iterable[int], channel: str, topic: Any = Non
         proves = PROVES.get(CHANNEL_IDENTITY.get(channel, ""), {channel})
         confirmable = set(ConsentState.objects.filter(
             contact_id__in=live, topic__isnull=True, channel__in=proves,
-            status=Status.PENDING).values_list("contact_id", flat=True))
+            status=Status.PENDING).order_by().values_list("contact_id", flat=True))
     now = timezone.now()
     out: dict[int, Decision] = {}
     for c in ids:

@@ -29,6 +29,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from jinja2 import TemplateError
 
+from peyvand.base.db import ensure_planner_statistics
 from peyvand.messaging import gate, outbox, tracking_port
 from peyvand.messaging.mime import MimeTemplate
 from peyvand.messaging.models import MessageTemplate, OutboxMessage
@@ -318,6 +319,7 @@ class Sender:
         (for `max_seconds` when given)."""
         started = time.monotonic()
         self._acquire()
+        ensure_planner_statistics()  # a fresh SQLite file would scan the consent table
         try:
             self.stats.recovered = outbox.recover(self.worker, self._is_dead)
             self._loop(until_empty, max_seconds, poll, started)

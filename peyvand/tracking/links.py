@@ -117,17 +117,26 @@ def seal(hit: Hit, secret: str | None = None) -> str:
     body = b""
     flags = _KINDS[hit.kind]
     if hit.kind == KIND_CLICK:
-        topic = hit.topic.encode()[:255]
-        body = bytes([len(topic)]) + topic + hit.url.encode()
-        packed = zlib.compress(body, 9)
-        if len(packed) < len(body):
-            body, flags = packed, flags | _FLAG_ZLIB
+        more, body = _click_body(hit.url, hit.topic)
+        flags |= more
     payload = (bytes([VERSION, flags]) + _varint(hit.message_id) + _varint(hit.contact_id)
                + struct.pack(">I", hit.issued & 0xFFFFFFFF) + body)
     tag_key, stream_key = _keys(secret or _secret())
     tag = _mac(tag_key, payload)[:TAG_BYTES]
     sealed = tag + _xor(payload, _keystream(stream_key, tag, len(payload)))
     return _b64(sealed)
+
+
+@lru_cache(maxsize=4096)
+def _click_body(url: str, topic: str) -> tuple[int, bytes]:
+    """(extra flags, body) of a click: the same few links go to every recipient of a
+    message, so each is compressed once."""
+    raw_topic = topic.encode()[:255]
+    body = bytes([len(raw_topic)]) + raw_topic + url.encode()
+    packed = zlib.compress(body, 9)
+    if len(packed) < len(body):
+        return _FLAG_ZLIB, packed
+    return 0, body
 
 
 def _b64(data: bytes) -> str:
@@ -230,29 +239,44 @@ def _is_consent_link(url: str) -> bool:
     return any(path.startswith(p) for p in _CONSENT_PATHS)
 
 
+@lru_cache(maxsize=4096)
+def _tracked_anchor(tag: str) -> tuple[str, str, str, str] | None:
+    """(text before the new href value, URL, topic, text after) for an <a> tag whose link is
+    tracked, None for one left alone. Every recipient of a message has the same tags, so
+    each is read once."""
+    if _NO_TRACK.search(tag):
+        return None
+    href = _HREF.search(tag)
+    if href is None:
+        return None
+    raw = href.group(3) if href.group(3) is not None else href.group(4)
+    url = unescape(raw).strip()
+    if not is_trackable(url) or _is_consent_link(url):
+        return None
+    topic_match = _TOPIC.search(tag)
+    topic = ""
+    if topic_match:
+        topic = unescape(topic_match.group(2) if topic_match.group(2) is not None
+                         else topic_match.group(3))
+    return (tag[:href.start()] + href.group(1), url, normalise_topic(topic),
+            tag[href.end():])
+
+
 def rewrite_links(html: str, message_id: int, *, contact_id: int | None = None) -> str:
     """Every http(s) <a href> in `html` through a click URL, except data-no-track links and
     links to the consent pages; data-topic="…" on the <a> tags the click for interests."""
     if contact_id is None:
         contact_id = _contact_for_message(message_id)
+    base = f"{public_url()}/t/c/"
+    issued = int(time.time())
 
     def anchor(match: re.Match) -> str:
         tag = match.group(0)
-        if _NO_TRACK.search(tag):
+        parts = _tracked_anchor(tag)
+        if parts is None:
             return tag
-        href = _HREF.search(tag)
-        if href is None:
-            return tag
-        raw = href.group(3) if href.group(3) is not None else href.group(4)
-        url = unescape(raw).strip()
-        if not is_trackable(url) or _is_consent_link(url):
-            return tag
-        topic_match = _TOPIC.search(tag)
-        topic = ""
-        if topic_match:
-            topic = unescape(topic_match.group(2) if topic_match.group(2) is not None
-                             else topic_match.group(3))
-        new = click_url(message_id, url, topic, contact_id=contact_id)
-        return tag[:href.start()] + f'{href.group(1)}"{new}"' + tag[href.end():]
+        before, url, topic, after = parts
+        token = seal(Hit(KIND_CLICK, message_id, contact_id, issued, url, topic))
+        return f'{before}"{base}{token}"{after}'
 
     return _ANCHOR.sub(anchor, html)
