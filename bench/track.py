@@ -5,9 +5,9 @@
 Needs `wrk` and `nginx` on PATH (apt-get install -y wrk nginx). In a fresh temporary
 PEYVAND_HOME (SQLite) it migrates, then:
 
-  1. serves Peyvand as `peyvand up` does (granian WSGI, one process, the same blocking
-     threads), with `peyvand.tracking.fastpath.wrap` in front of Django;
-  2. serves nginx (one worker, temp config) answering the same 43-byte GIF and a 302;
+  1. serves Peyvand as `peyvand up` does (granian WSGI, `peyvand.serving.granian_command`:
+     one process per CPU), with `peyvand.tracking.fastpath.wrap` in front of Django;
+  2. serves nginx (as many workers, temp config) answering the same 43-byte GIF and a 302;
   3. runs wrk against each URL on each server, alternating for --rounds rounds, and prints
      requests/s of each run and the medians' ratio Peyvand / nginx (goal >= 0.3);
   4. checks that no hit was lost: after each wrk run the spool is drained and the new
@@ -41,7 +41,7 @@ from peyvand.tracking.fastpath import wrap
 application = wrap(get_wsgi_application())
 """
 NGINX_CONF = """\
-worker_processes 1;
+worker_processes {workers};
 daemon off;
 pid {tmp}/nginx.pid;
 error_log {tmp}/nginx-error.log warn;
@@ -154,6 +154,7 @@ def main() -> int:
 
     from peyvand.base.actor import Actor
     from peyvand.contacts.actions import do_create_contact
+    from peyvand.serving import granian_command, web_threads, web_workers
     from peyvand.tracking.events import drain_spool
     from peyvand.tracking.fastpath import GIF
     from peyvand.tracking.links import click_url, open_pixel_url
@@ -167,13 +168,11 @@ def main() -> int:
                                      contact_id=contact.pk).rsplit("/t/c/", 1)[1]
 
     app_port, nginx_port = free_port(), free_port()
-    (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, port=nginx_port))
-    threads = 2 * (os.cpu_count() or 1) + 1
+    (tmp / "nginx.conf").write_text(NGINX_CONF.format(tmp=tmp, port=nginx_port,
+                                                      workers=web_workers()))
     procs = [
-        subprocess.Popen([sys.executable, "-m", "granian", "--interface", "wsgi", "--host",
-                          "127.0.0.1", "--port", str(app_port), "--blocking-threads",
-                          str(threads), "--log-level", "warning", "bench_wsgi:application"],
-                         env=env, cwd=tmp),
+        subprocess.Popen(granian_command("127.0.0.1", app_port, "bench_wsgi:application",
+                                         "--log-level", "warning"), env=env, cwd=tmp),
         subprocess.Popen(["nginx", "-c", str(tmp / "nginx.conf"), "-p", str(tmp)],
                          stderr=subprocess.DEVNULL),
     ]
@@ -183,7 +182,8 @@ def main() -> int:
         drain_spool()
         baseline = TrackingEvent.objects.count()
         print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s; "
-              f"granian 1 process x {threads} threads; nginx 1 worker; "
+              f"granian {web_workers()} processes x {web_threads()} threads; "
+              f"nginx {web_workers()} workers; "
               f"{os.cpu_count()} CPUs\n")
         print(f"{'url':<8} {'nginx req/s':>12} {'peyvand req/s':>14} {'ratio':>6} "
               f"{'wrk count':>10} {'events':>8} {'drain s':>8}")

@@ -23,6 +23,8 @@ import time
 import urllib.error
 import urllib.request
 
+from peyvand.serving import granian_command
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DENIED = 0, 1, 2, 3
 READY_TIMEOUT = 60
 STOP_TIMEOUT = 15
@@ -351,12 +353,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     processes: list[subprocess.Popen] = []
     try:
-        # Threads as granian itself recommends for WSGI: enough to wait on I/O, no more.
-        threads = 2 * (os.cpu_count() or 1) + 1
-        processes.append(_spawn([sys.executable, "-m", "granian", "--interface", "wsgi",
-                                 "--host", args.host, "--port", str(args.port),
-                                 "--blocking-threads", str(threads),
-                                 "peyvand.wsgi:application"]))
+        processes.append(_spawn(granian_command(args.host, args.port)))
         if settings.HUEY_IMMEDIATE:
             print(_("PEYVAND_HUEY_IMMEDIATE=1: background tasks run in the web process."))
         else:
