@@ -201,6 +201,7 @@ def load_demo(count: int = 300) -> DemoSummary:
                 do_add_note(actor, result.contact, body)
                 summary.notes += 1
     summary.orders = load_demo_shop(actor, count)
+    load_demo_form(actor)
     # The insights pages start filled in, rather than waiting for the nightly refresh.
     from peyvand.insights.actions import refresh_all
 
@@ -277,6 +278,25 @@ def load_demo_shop(actor: Actor, count: int) -> int:
     for order in demo_orders(ids, count):
         created += do_upsert_order(actor, order).created
     return created
+
+
+DEMO_FORM = {
+    "slug": "newsletter", "name": "Newsletter", "title_fa": "خبرنامهٔ فروشگاه",
+    "title_en": "Shop newsletter", "identity": "either", "ask_first_name": True,
+    "channels": ["email", "sms"], "topics": ["news", "offers"],
+    "incentive_kind": "save", "incentive_fa": "۱۰٪ تخفیف خرید بعدی",
+    "incentive_en": "10% off your next order",
+    "consent_text_fa": "می‌خواهم پیام‌هایی را که برگزیدم دریافت کنم؛ هر زمان بخواهم لغو می‌کنم.",
+    "consent_text_en": "I want to receive the messages I chose; I can leave at any time."}
+
+
+def load_demo_form(actor: Actor) -> None:
+    """A sign-up form (/consent/f/newsletter/) whose confirmations land in caught mail."""
+    from peyvand.consent.actions import do_save_form
+    from peyvand.consent.models import SignupForm
+
+    if not SignupForm.objects.filter(slug=DEMO_FORM["slug"]).exists():
+        do_save_form(actor, DEMO_FORM)
 
 
 def ensure_demo_owner() -> str | None:

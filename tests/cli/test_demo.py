@@ -36,8 +36,14 @@ def test_demo_loads_once_and_repeats_without_duplicates(cli):
     assert notes > 5
     events = TimelineEvent.objects.count()
 
+    from peyvand.consent.models import SignupForm
+
+    form = SignupForm.objects.get(slug="newsletter")  # a sign-up page to try double opt-in on
+    assert form.title("fa") == "خبرنامهٔ فروشگاه" and form.current_text("en") is not None
+
     code, out, _err = cli("demo")
     assert code == 0 and "0 contacts created, 300 already there, 0 notes added" in out
+    assert SignupForm.objects.count() == 1
     assert Contact.objects.count() == 300
     assert Note.objects.count() == notes
     assert TimelineEvent.objects.count() == events  # nothing changed, nothing logged
