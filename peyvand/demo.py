@@ -283,7 +283,7 @@ def load_demo_shop(actor: Actor, count: int) -> int:
 DEMO_FORM = {
     "slug": "newsletter", "name": "Newsletter", "title_fa": "خبرنامهٔ فروشگاه",
     "title_en": "Shop newsletter", "identity": "either", "ask_first_name": True,
-    "channels": ["email", "sms"], "topics": ["news", "offers"],
+    "channels": ["email", "sms"],
     "incentive_kind": "save", "incentive_fa": "۱۰٪ تخفیف خرید بعدی",
     "incentive_en": "10% off your next order",
     "consent_text_fa": "می‌خواهم پیام‌هایی را که برگزیدم دریافت کنم؛ هر زمان بخواهم لغو می‌کنم.",
@@ -293,10 +293,13 @@ DEMO_FORM = {
 def load_demo_form(actor: Actor) -> None:
     """A sign-up form (/consent/f/newsletter/) whose confirmations land in caught mail."""
     from peyvand.consent.actions import do_save_form
-    from peyvand.consent.models import SignupForm
+    from peyvand.consent.models import SignupForm, Topic
 
-    if not SignupForm.objects.filter(slug=DEMO_FORM["slug"]).exists():
-        do_save_form(actor, DEMO_FORM)
+    # The topics seeded by the consent migration (news, offers, …), as far as they are active.
+    topics = list(Topic.objects.filter(active=True).order_by("position", "id")
+                  .values_list("key", flat=True)[:2])
+    if topics and not SignupForm.objects.filter(slug=DEMO_FORM["slug"]).exists():
+        do_save_form(actor, {**DEMO_FORM, "topics": topics})
 
 
 def ensure_demo_owner() -> str | None:
