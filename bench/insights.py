@@ -1,9 +1,11 @@
 """Benchmark: a full insights refresh over N customers and about 10·N orders in PostgreSQL.
 
     .venv/bin/python bench/insights.py [--customers 1000000] [--database-url URL] [--keep]
+                                       [--reuse]
 
 Creates a fresh database (default postgres://postgres@127.0.0.1:5432/peyvand_bench_insights;
-dropped at the end unless --keep), migrates it and loads with COPY: N contacts, about 10·N
+dropped at the end unless --keep; `--reuse` measures again on a database an earlier `--keep`
+run left, migrating it but loading nothing) and loads with COPY: N contacts, about 10·N
 orders over three years (heavy-tailed: most customers buy a few times, some very often),
 their lines over 500 products in 20 categories, refunds on 3% of orders and 0.5·N
 engagement events. Then, in a fresh child process (so its peak RSS is the refresh's alone):
@@ -89,6 +91,18 @@ def drop_database(url: str) -> None:
     name = urlparse(url).path.lstrip("/")
     with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def reuse_database(url: str) -> int:
+    """Ready a database kept by an earlier run for another measurement: empty what a
+    refresh writes (so every run starts as after a fresh load, with no earlier snapshot to
+    replace); returns how many customers it holds."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("TRUNCATE insights_customermetrics, insights_tiersnapshot, "
+                     "insights_productassociation, insights_modelfit, insights_refreshrun")
+        return conn.execute("SELECT COUNT(*) FROM contacts_contact").fetchone()[0]
 
 
 def peak_rss_mb() -> float:
@@ -337,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_URL)
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure on a database kept by an earlier --keep run (implies "
+                             "--keep; --customers is then what was loaded)")
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -348,14 +365,20 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="peyvand-bench-insights-"))
     env = dict(os.environ, DATABASE_URL=args.database_url, PEYVAND_HOME=str(work / "home"),
                DJANGO_SETTINGS_MODULE="peyvand.settings", PEYVAND_HUEY_IMMEDIATE="1")
-    recreate_database(args.database_url)
+    if args.reuse:
+        args.keep = True
+        args.customers = reuse_database(args.database_url)
+    else:
+        recreate_database(args.database_url)
     try:
+        # On a reused database this applies migrations added since it was loaded.
         subprocess.run([sys.executable, "-m", "django", "migrate", "-v", "0"], env=env,
                        check=True, cwd=ROOT)
-        started = time.perf_counter()
-        counts = load(args.database_url, args.customers)
-        print(f"loaded {', '.join(f'{v:,} {k}' for k, v in counts.items())} "
-              f"in {time.perf_counter() - started:.1f} s", flush=True)
+        if not args.reuse:
+            started = time.perf_counter()
+            counts = load(args.database_url, args.customers)
+            print(f"loaded {', '.join(f'{v:,} {k}' for k, v in counts.items())} "
+                  f"in {time.perf_counter() - started:.1f} s", flush=True)
         child = subprocess.run([sys.executable, __file__, "--measure"], env=env, cwd=ROOT,
                                check=True, capture_output=True, text=True)
         result = json.loads(child.stdout.strip().splitlines()[-1])

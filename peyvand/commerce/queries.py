@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import (
     Count,
+    Exists,
     IntegerField,
     Max,
     Min,
@@ -21,7 +22,15 @@ from django.http import Http404
 from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.normalise import search_key
-from peyvand.commerce.models import NOT_REVENUE, Order, Product, Refund, ShopSource
+from peyvand.commerce.models import (
+    NOT_REVENUE,
+    Order,
+    OrderLine,
+    Product,
+    Refund,
+    RefundLine,
+    ShopSource,
+)
 
 
 def _pk(value: Any) -> int:
@@ -75,6 +84,26 @@ def search_products(actor: Actor, *, q: str = "", category: str = "") -> QuerySe
 def revenue_orders() -> QuerySet:
     """Orders that are sales: not cancelled, failed, draft or deleted at the shop."""
     return Order.objects.filter(deleted_at__isnull=True).exclude(status__in=NOT_REVENUE)
+
+
+def refunds_until(end: Any, contact_ids: Any = None) -> QuerySet:
+    """Refunds made before `end`, of any order (callers that count sales keep those of the
+    orders they read), each with `names_lines`: whether it names lines given back (a
+    return). Only those on the given contacts' orders when `contact_ids` is given."""
+    qs = Refund.objects.filter(at__lt=end).annotate(
+        names_lines=Exists(RefundLine.objects.filter(refund=OuterRef("pk"))))
+    if contact_ids is not None:
+        qs = qs.filter(order__contact_id__in=contact_ids)
+    return qs.order_by()
+
+
+def order_lines(contact_ids: Any = None) -> QuerySet:
+    """Every order line, or those of the given contacts' orders. Callers that read sales
+    keep the lines of the orders they read: for a whole shop that beats a join in SQL."""
+    qs = OrderLine.objects.all()
+    if contact_ids is not None:
+        qs = qs.filter(order__contact_id__in=contact_ids)
+    return qs.order_by()
 
 
 def purchase_summary(contact_id: int) -> dict[str, Any]:

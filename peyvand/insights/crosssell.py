@@ -12,41 +12,15 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from django.db import connection
 from scipy import sparse
 
 from peyvand.commerce.models import OrderLine, Product
 from peyvand.commerce.queries import revenue_orders
-from peyvand.insights.metrics import analytics, bulk_insert, cutoff, orders_until
+from peyvand.insights.metrics import bulk_insert, cutoff
 from peyvand.insights.models import InsightSettings, ProductAssociation
 
 # Related products kept per product (recommendations need a handful).
 KEEP_PER_PRODUCT = 20
-
-
-def _pairs(as_of: dt.date, days: int) -> tuple[np.ndarray, np.ndarray]:
-    """(order id, product id) of every sale line in the window."""
-    start = cutoff(as_of) - dt.timedelta(days=days)
-    orders = orders_until(as_of).filter(placed_at__gte=start)
-    # Not DISTINCT: a product twice in one order is counted once by the matrix anyway.
-    qs = (orders.filter(lines__product__isnull=False).order_by()
-          .values_list("id", "lines__product_id"))
-    sql, params = qs.query.sql_with_params()
-    with analytics(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # Millions of pairs: COPY's text stream parsed by numpy beats one tuple per row.
-            query = cursor.mogrify(sql, params)
-            buffer = bytearray()
-            with cursor.copy(f"COPY ({query}) TO STDOUT") as copy:
-                for block in copy:
-                    buffer += block
-            # Whitespace-separated integers straight into an array, no Python int per value.
-            data = np.fromstring(bytes(buffer), dtype=np.int64, sep=" ").reshape(-1, 2) \
-                if buffer else np.zeros((0, 2), dtype=np.int64)
-        else:
-            cursor.execute(sql, params)
-            data = np.asarray(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
-    return data[:, 0], data[:, 1]
 
 
 def associations(order_ids: np.ndarray, product_ids: np.ndarray, *, min_orders: int,
@@ -80,15 +54,23 @@ def associations(order_ids: np.ndarray, product_ids: np.ndarray, *, min_orders: 
     return rows, int(n)
 
 
-def rebuild(as_of: dt.date, s: InsightSettings) -> dict[str, Any]:
-    """Replace every association with those of the window ending at `as_of`."""
-    order_ids, product_ids = _pairs(as_of, s.crosssell_days)
-    rows, baskets = associations(order_ids, product_ids, min_orders=s.crosssell_min_orders)
+def window_start(as_of: dt.date, s: InsightSettings) -> dt.datetime:
+    """The first moment of the look-back window that ends with `as_of`."""
+    return cutoff(as_of) - dt.timedelta(days=s.crosssell_days)
+
+
+def rebuild(baskets: dict[str, np.ndarray], s: InsightSettings) -> dict[str, Any]:
+    """Replace every association with those of the given baskets: the (order, product)
+    pairs of every sale line in the window, which the full refresh collects while it reads
+    the lines for its metrics (metrics.load_frame with `baskets`), so the lines are read
+    once."""
+    order_ids, product_ids = baskets["order_id"], baskets["product_id"]
+    rows, baskets_n = associations(order_ids, product_ids, min_orders=s.crosssell_min_orders)
     ProductAssociation.objects.all().delete()
     bulk_insert(ProductAssociation._meta.db_table,
                 ["product_id", "related_id", "orders_together", "support", "confidence",
                  "lift"], rows)
-    return {"baskets": baskets, "pairs": len(rows),
+    return {"baskets": baskets_n, "pairs": len(rows),
             "products": int(len(np.unique(product_ids))) if len(product_ids) else 0}
 
 

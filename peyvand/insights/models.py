@@ -134,7 +134,8 @@ class CustomerMetrics(models.Model):
     """One row per contact, as of `as_of`. Money in minor units of `currency`.
 
     Rebuilt whole every night with COPY: no database foreign-key trigger (Django still
-    deletes the row with its contact) and few indexes, which keeps that write fast.
+    deletes the row with its contact) and few indexes, which keeps that write fast (each
+    index costs about a second per million rows).
     """
 
     contact = models.OneToOneField(Contact, primary_key=True, on_delete=models.CASCADE,
@@ -158,7 +159,7 @@ class CustomerMetrics(models.Model):
     f_score = models.PositiveSmallIntegerField(_("F score"), default=0)
     m_score = models.PositiveSmallIntegerField(_("M score"), default=0)
     rfm_segment = models.CharField(_("RFM segment"), max_length=24, blank=True,
-                                   choices=Segment.choices, db_index=True)
+                                   choices=Segment.choices)
     engagement_score = models.FloatField(_("engagement"), default=0.0)
     returns = models.PositiveIntegerField(_("returns"), default=0)
     tickets = models.PositiveIntegerField(_("support tickets"), default=0)
@@ -170,9 +171,9 @@ class CustomerMetrics(models.Model):
                                             blank=True)
     predicted_value = models.BigIntegerField(_("predicted value"), null=True, blank=True)
     value_tier = models.CharField(_("value tier"), max_length=16, blank=True,
-                                  choices=Tier.choices, db_index=True)
+                                  choices=Tier.choices)
     ladder_stage = models.CharField(_("loyalty stage"), max_length=12, choices=Stage.choices,
-                                    default=Stage.SUSPECT, db_index=True)
+                                    default=Stage.SUSPECT)
     relationship = models.CharField(_("relationship"), max_length=16, blank=True,
                                     choices=Relationship.choices)
     main_category = models.CharField(_("main category"), max_length=100, blank=True)
@@ -185,7 +186,12 @@ class CustomerMetrics(models.Model):
     class Meta:
         verbose_name = _("customer metrics")
         verbose_name_plural = _("customer metrics")
-        indexes = [models.Index(fields=["due_status", "next_due_date"])]
+        # Lists filter on these by equality. Plain indexes, not db_index=True: on PostgreSQL
+        # that adds a second (varchar_pattern_ops) index for LIKE per column, which nothing
+        # here runs and every nightly rewrite of a million rows would pay for.
+        indexes = [models.Index(fields=["rfm_segment"]), models.Index(fields=["value_tier"]),
+                   models.Index(fields=["ladder_stage"]),
+                   models.Index(fields=["due_status", "next_due_date"])]
 
     def __str__(self) -> str:
         return f"metrics #{self.contact_id}"

@@ -17,7 +17,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
-from peyvand.insights import clv, crosssell, cycle, ladder, rfm, tiers
+from peyvand.insights import clv, columns, crosssell, cycle, ladder, rfm, tiers
 from peyvand.insights.metrics import Frame, bulk_insert, load_frame
 from peyvand.insights.models import (
     CustomerMetrics,
@@ -164,14 +164,13 @@ def _columns_of(frame: Frame, as_of: dt.date, now: dt.datetime) -> list[tuple]:
         values = np.asarray(frame[name], dtype=float)
         return np.rint(np.where(np.isfinite(values), values, 0)).astype(np.int64)
 
-    objects = np.full(n, None, dtype=object)
+    bought = frame["order_count"] > 0
     return [
-        ("int", frame["id"], None), ("const", np.full(n, as_of, dtype=object), None),
+        ("int", frame["id"], None), ("ordinal", np.full(n, as_of.toordinal()), None),
         ("str", frame["currency"], None), ("int", frame["order_count"], None),
         ("int", frame["purchase_days"], None), ("int", frame["net_revenue"], None),
         ("int", frame["refunded"], None), ("int", frame["avg_order_value"], None),
-        ("datetime", frame["first_at"], frame["first_at"] != objects),
-        ("datetime", frame["last_at"], frame["last_at"] != objects),
+        ("moment", frame["first_at"], bought), ("moment", frame["last_at"], bought),
         ("int", frame["recency_days"], buyer), ("int", frame["tenure_days"], buyer),
         ("int", frame["frequency"], None), ("int", frame["r_score"], None),
         ("int", frame["f_score"], None), ("int", frame["m_score"], None),
@@ -187,46 +186,23 @@ def _columns_of(frame: Frame, as_of: dt.date, now: dt.datetime) -> list[tuple]:
         ("str", frame["relationship"], None), ("str", frame["main_category"], None),
         ("float", frame["cycle_days"], finite("cycle_days")),
         ("ordinal", frame["next_due"], frame["next_due"] > 0),
-        ("str", frame["due_status"], None), ("const", np.full(n, now, dtype=object), None),
+        ("str", frame["due_status"], None),
+        ("moment", np.full(n, columns.micros(now), dtype=np.int64), None),
     ]
 
 
 def _python(kind: str, values: np.ndarray, valid: np.ndarray | None) -> list:
     if kind == "ordinal":
         out = [dt.date.fromordinal(v) if v else None for v in values.tolist()]
-    elif kind in ("str", "const", "datetime"):
+    elif kind == "moment":
+        out = columns.as_datetimes(values)
+    elif kind == "str":
         out = values.tolist()
     else:
         out = np.asarray(values, dtype=np.int64 if kind == "int" else float).tolist()
     if valid is not None and kind != "ordinal":
         out = [v if ok else None for v, ok in zip(out, valid.tolist(), strict=True)]
     return [str(v) for v in out] if kind == "str" else out
-
-
-_ESCAPES = [("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")]
-
-
-def _text(kind: str, values: np.ndarray, valid: np.ndarray | None) -> np.ndarray:
-    """A column in COPY's text format, converted as a whole."""
-    if kind == "int":
-        text = np.asarray(values, dtype=np.int64).astype(str)
-    elif kind == "float":
-        text = np.asarray(values, dtype=float).astype(str)
-    elif kind == "ordinal":
-        days = np.asarray(values, dtype=np.int64) - dt.date(1970, 1, 1).toordinal()
-        text = np.datetime_as_string(days.astype("datetime64[D]"))
-    elif kind == "datetime":
-        text = np.array([v.isoformat() if v is not None else "" for v in values.tolist()])
-    elif kind == "const":
-        text = np.full(len(values), values[0].isoformat() if len(values) else "")
-    else:
-        text = np.asarray(values, dtype=str)
-        for old, new in _ESCAPES:
-            if np.char.find(text, old).max(initial=-1) >= 0:
-                text = np.char.replace(text, old, new)
-    if valid is not None:
-        text = np.where(valid, text, "\\N")
-    return text
 
 
 def metric_rows(frame: Frame, as_of: dt.date, chunk: int = 50_000):
@@ -237,17 +213,13 @@ def metric_rows(frame: Frame, as_of: dt.date, chunk: int = 50_000):
         yield from zip(*(_python(*c) for c in _columns_of(part, as_of, now)), strict=True)
 
 
-def _copy_metrics(frame: Frame, as_of: dt.date, chunk: int = 50_000) -> None:
-    """PostgreSQL: COPY in text format, each column formatted at once by numpy."""
-    now = timezone.now()
-    table = connection.ops.quote_name(CustomerMetrics._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
-    with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") \
-            as copy:
-        for start in range(0, len(frame["id"]), chunk):
-            part = {k: v[start:start + chunk] for k, v in frame.items()}
-            columns = [_text(*c).tolist() for c in _columns_of(part, as_of, now)]
-            copy.write("".join("\t".join(row) + "\n" for row in zip(*columns, strict=True)))
+def _copy_metrics(frame: Frame, as_of: dt.date) -> None:
+    """PostgreSQL: binary COPY, the rows' bytes laid out by numpy (columns.copy_into)."""
+    columns.copy_into(CustomerMetrics, [
+        (CustomerMetrics._meta.get_field(name).column, values, valid)
+        for name, (_kind, values, valid) in zip(COLUMNS, _columns_of(frame, as_of,
+                                                                     timezone.now()),
+                                                strict=True)])
 
 
 def _replace_all_metrics(frame: Frame, as_of: dt.date) -> None:
@@ -317,8 +289,10 @@ def run_full(as_of: dt.date, s: InsightSettings, *, actor_label: str = "") -> Re
     clock = Clock()
     calibration_end = as_of - dt.timedelta(weeks=s.holdout_weeks) if s.holdout_weeks else None
     load_timings: dict[str, float] = {}
+    baskets: dict[str, Any] = {"since": crosssell.window_start(as_of, s)}
     frame = load_frame(as_of, calibration_end=calibration_end,
-                       half_life_days=s.engagement_half_life_days, timings=load_timings)
+                       half_life_days=s.engagement_half_life_days, timings=load_timings,
+                       baskets=baskets)
     clock.lap("load")
     population: dict[str, Any] = {}
     fitted = derive(frame, s, as_of, population, learn=True, clock=clock)
@@ -336,7 +310,7 @@ def run_full(as_of: dt.date, s: InsightSettings, *, actor_label: str = "") -> Re
         tiers.snapshot(month)
         summary["movement"] = tiers.movement(month)
         clock.lap("snapshot")
-        summary["crosssell"] = crosssell.rebuild(as_of, s)
+        summary["crosssell"] = crosssell.rebuild(baskets, s)
         clock.lap("crosssell")
         _record_fit(run, fitted, as_of, s, holdout)
         run.population = clv.finite(population)

@@ -141,3 +141,26 @@ def test_full_refresh_is_set_based(system, django_assert_max_num_queries):
     with django_assert_max_num_queries(len(small.captured_queries)):
         actions.refresh_all(system, DAY)
     assert CustomerMetrics.objects.count() == 65
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_main_category_and_product_cost_from_the_lines_of_sales(system, monkeypatch, dense):
+    from peyvand.insights import metrics as metrics_module
+
+    if not dense:  # the merging tally a shop with many categories gets
+        monkeypatch.setattr(metrics_module._Tally, "DENSE", 0)
+    cup = Product.objects.create(sku="CUP", category="kitchen", price=10, cost=4)
+    pan = Product.objects.create(sku="PAN", category="kitchen", price=10, cost=None)
+    book = Product.objects.create(sku="BOOK", category="books", price=10, cost=3)
+    loose = Product.objects.create(sku="LOOSE", category="", price=10, cost=1)
+    tie, named, late = contact(), contact(), contact()
+    order(tie.pk, dt.date(2024, 1, 1), lines=[(cup, 2), (book, 1)])
+    order(tie.pk, dt.date(2024, 1, 2), lines=[(pan, 1), (book, 5)])  # 2 lines each: by name
+    order(named.pk, dt.date(2024, 1, 1), lines=[(loose, 1), (loose, 1), (cup, 1)])
+    order(named.pk, dt.date(2024, 1, 3), lines=[(book, 9)] * 3, status="cancelled")
+    order(late.pk, dt.date(2024, 1, 1), lines=[(loose, 1)])
+    order(late.pk, dt.date(2024, 7, 1), lines=[(book, 1)])  # after the as-of day
+    actions.refresh_all(system, DAY)
+    assert (metrics(tie).main_category, metrics(tie).product_cost) == ("books", 2 * 4 + 6 * 3)
+    assert (metrics(named).main_category, metrics(named).product_cost) == ("kitchen", 2 + 4)
+    assert (metrics(late).main_category, metrics(late).product_cost) == ("", 1)
