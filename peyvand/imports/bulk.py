@@ -9,10 +9,11 @@ transaction; a unique-constraint clash raises django.db.IntegrityError either wa
 from __future__ import annotations
 
 import json
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import JSONField, Model
 
 
 def _pg() -> bool:
@@ -33,11 +34,21 @@ def _copy(model: type[Model], rows: list[dict[str, Any]]) -> None:
     quote = connection.ops.quote_name
     sql = (f"COPY {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
            "FROM STDIN")
+    # A JSON column gets its text; everything else goes to psycopg as it is.
+    json_at = [i for i, c in enumerate(columns)
+               if isinstance(model._meta.get_field(c), JSONField)]
+    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     with (connection.cursor() as cursor, connection.wrap_database_errors,
           cursor.cursor.copy(sql) as copy):
         for row in rows:
-            copy.write_row([json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v
-                            for v in (row[c] for c in columns)])
+            if json_at:
+                cells = list(values(row))
+                for i in json_at:
+                    if cells[i] is not None:
+                        cells[i] = json.dumps(cells[i], ensure_ascii=False)
+                copy.write_row(cells)
+            else:
+                copy.write_row(values(row))
 
 
 def insert_rows(model: type[Model], rows: list[dict[str, Any]], *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from peyvand.base.normalise import InvalidValue, normalise_email
+from peyvand.base.normalise.email import plain_address, validated_address
 from tests.base.strategies import (
     ASCII_DIGITS,
     PERSIAN_LETTERS,
@@ -124,3 +126,80 @@ def test_never_looks_up_dns(monkeypatch):
     assert normalise_email("someone@no-such-domain-peyvand-test.ir") == \
         "someone@no-such-domain-peyvand-test.ir"
     assert normalise_email("user@مثال.ایران").endswith("xn--mgba3a4f16a")
+
+
+# --- the fast path for plain ASCII addresses ----------------------------------------------------
+
+_PLAIN_LOCAL = _LDH + "_+-"
+plain_local = st.lists(st.text(alphabet=_PLAIN_LOCAL, min_size=1, max_size=12), min_size=1,
+                       max_size=3).map(".".join)
+plain_label = st.lists(st.text(alphabet=_LDH, min_size=1, max_size=8), min_size=1,
+                       max_size=3).map("-".join)
+plain_domain = st.builds(lambda labels, end: ".".join([*labels, end]),
+                         st.lists(plain_label, min_size=1, max_size=3),
+                         st.text(alphabet=_LDH[:52], min_size=2, max_size=6))
+plain = st.builds(lambda local, dom: f"{local}@{dom}", plain_local, plain_domain)
+
+
+def library(raw: str) -> str | None:
+    """email-validator's answer alone: the address, or None when it refuses it."""
+    try:
+        return validated_address(raw)
+    except InvalidValue:
+        return None
+
+
+@PROPERTY
+@given(plain)
+def test_fast_path_takes_plain_addresses_and_agrees_with_the_library(addr):
+    fast = plain_address(addr)
+    assert fast is not None
+    assert fast == library(addr)
+    assert normalise_email(addr) == fast
+
+
+@PROPERTY
+@given(st.one_of(
+    address,
+    st.builds(lambda local, dom: f"{local}@{dom}", plain_local,
+              st.sampled_from(["localhost", "a.local", "x.onion", "site.test", "b.TEST",
+                               "in.arpa", "z.invalid", "a--b.com", "xn--bcher-kva.de",
+                               "ab--cd.ir", "123.456", "mail.ir1", "-a.com", "a-.com",
+                               "x" * 64 + ".com", "a." + "b" * 250 + ".ir"])),
+    st.builds(lambda local, dom: f"{local}@{dom}", st.text(min_size=1, max_size=70),
+              plain_domain),
+    st.text(max_size=40),
+))
+def test_fast_path_answers_only_what_the_library_would(raw):
+    fast = plain_address(raw)
+    if fast is not None:
+        assert fast == library(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    "ali@site.test", "ali@LOCALHOST.localhost", "ali@x.onion", "ali@mail.arpa", "a@b.local",
+    "user@xn--bcher-kva.de", "ali@ab--cd.ir", "ali@example.123", "ali!@example.com",
+    "ali@مثال.ایران", "علی@example.com", '"ali"@example.com', "ali@example", "x" * 65 + "@a.ir",
+    "a@" + "b" * 64 + ".ir", "a@" + ("b" * 60 + ".") * 5 + "ir", "ali@-example.com",
+])
+def test_addresses_outside_the_fast_path_go_to_the_library(raw, monkeypatch):
+    assert plain_address(raw) is None
+    import peyvand.base.normalise.email as module
+
+    called = []
+    real = module.validated_address
+    monkeypatch.setattr(module, "validated_address",
+                        lambda *args: called.append(args) or real(*args))
+    with contextlib.suppress(InvalidValue):
+        normalise_email(raw)
+    assert called
+
+
+@pytest.mark.parametrize("raw", [
+    "x" * 64 + "@a.ir", "a@" + ("b" * 63 + ".") * 3 + "c" * 57 + ".ir",
+    "a@" + ("b" * 63 + ".") * 3 + "c" * 58 + ".ir", "a@" + "b" * 63 + ".ir",
+    "a@" + "b" * 64 + ".ir", "a@b." + "c" * 63, "a@b." + "c" * 64,
+])
+def test_length_limits_agree_with_the_library(raw):
+    fast = plain_address(raw)
+    assert fast is None or fast == library(raw)

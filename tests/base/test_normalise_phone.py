@@ -8,6 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from peyvand.base.normalise import InvalidValue, normalise_phone
+from peyvand.base.normalise.phone import iranian_mobile, parsed_phone
 from tests.base.strategies import ASCII_DIGITS, PROPERTY, digit_script, in_script
 
 # Operator prefixes in use (MCI 91x/990-994, Irancell 90x/93x, Rightel 920-922).
@@ -140,3 +141,75 @@ def test_foreign_examples():
     # A foreign landline is still not a mobile.
     with pytest.raises(InvalidValue):
         normalise_phone("+44 20 7946 0958")
+
+
+# --- the fast path for Iranian mobiles ----------------------------------------------------------
+
+def library(raw: str) -> str | None:
+    """phonenumbers' answer alone for an ASCII "09…"/"+98…" form: E.164 or None."""
+    try:
+        return parsed_phone(raw)
+    except InvalidValue:
+        return None
+
+
+national = st.text(alphabet=ASCII_DIGITS, min_size=9, max_size=9).map("9".__add__)
+
+
+@PROPERTY
+@given(mobile, st.sampled_from(["0{}", "+98{}"]))
+def test_fast_path_takes_iranian_mobiles_and_agrees_with_the_library(number, form):
+    raw = form.format(number)
+    assert iranian_mobile(raw) == library(raw) == f"+98{number}"
+
+
+@PROPERTY
+@given(national, st.sampled_from(["0{}", "+98{}"]))
+def test_fast_path_answers_only_what_the_library_would(number, form):
+    # Every 9XXXXXXXXX: unassigned ranges and 94… (fixed line) must fall back, not differ.
+    raw = form.format(number)
+    fast = iranian_mobile(raw)
+    assert fast is None or fast == library(raw)
+
+
+@PROPERTY
+@given(st.one_of(national, st.text(alphabet=ASCII_DIGITS, min_size=1, max_size=12)),
+       written_as, digit_script, st.data())
+def test_any_written_form_gives_what_the_library_gives(number, form, script, data):
+    written = data.draw(spread(in_script(form.format(number), script)))
+    # The library alone on the same digits, after the same Iranian prefixes are read.
+    digits = form.format(number)
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif digits.startswith("98") and len(digits) == 12:
+        digits = "+" + digits
+    elif digits.startswith("9") and len(digits) == 10:
+        digits = "0" + digits
+    try:
+        got = normalise_phone(written)
+    except InvalidValue:
+        got = None
+    assert got == library(digits)
+
+
+@pytest.mark.parametrize("raw", [
+    "02112345678", "+982112345678", "09412345678", "+989412345678", "+447911123456",
+    "0912345678", "091234567890", "+9809123456789", "09601234567", "9123456789",
+    "989123456789",
+])
+def test_numbers_outside_the_fast_path_go_to_the_library(raw):
+    assert iranian_mobile(raw) is None
+
+
+def test_the_fast_path_is_used_for_iranian_mobiles(monkeypatch):
+    import peyvand.base.normalise.phone as module
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(module, "parsed_phone", no_parsing)
+    assert normalise_phone("۰۹۱۲ ۳۴۵ ۶۷۸۹") == "+989123456789"
+    assert normalise_phone("+98 935 123 4567") == "+989351234567"
+    assert normalise_phone("989901234567") == "+989901234567"
+    with pytest.raises(AssertionError):
+        normalise_phone("02112345678")

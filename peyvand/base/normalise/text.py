@@ -13,17 +13,21 @@ _LETTERS = {
 }
 _DIGITS = {ord(c): str(i) for i, c in enumerate("۰۱۲۳۴۵۶۷۸۹")}
 _DIGITS.update({ord(c): str(i) for i, c in enumerate("٠١٢٣٤٥٦٧٨٩")})
-_TRANSLATE = {ord(k): v for k, v in _LETTERS.items()} | _DIGITS
 
 TATWEEL = "\u0640"
 ZWNJ = "\u200c"
 # Direction marks (incl. U+061C ARABIC LETTER MARK) and embeddings/isolates that copy-paste
 # drags along; invisible, never meant.
-_INVISIBLE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u0640]")
+_INVISIBLE = ("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+              + TATWEEL)
 # Control characters (NUL and friends) arrive from broken exports; PostgreSQL refuses NUL.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL = "".join(map(chr, [*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F]))
 # Arabic diacritics (harakat, tanwin, shadda, sukun, superscript alef) — not hamza above.
-_DIACRITICS = re.compile("[\u064b-\u0653\u0655-\u065f\u0670]")
+_DIACRITICS = "".join(map(chr, [*range(0x064B, 0x0654), *range(0x0655, 0x0660), 0x0670]))
+# One pass of str.translate does the letters, the digits and every deletion: each maps one
+# character on its own, so the order in which they are applied does not matter.
+_TRANSLATE = ({ord(k): v for k, v in _LETTERS.items()} | _DIGITS
+              | dict.fromkeys(map(ord, _INVISIBLE + _CONTROL + _DIACRITICS)))
 # Hamza above (ezafe in «خانهٔ») is spelling in display text, but searches ignore it.
 HAMZA_ABOVE = "\u0654"
 _SPACES = re.compile(r"\s+")
@@ -42,20 +46,24 @@ def normalise_text(value: str | None) -> str:
     doubled or at a word edge."""
     if not value:
         return ""
-    text = unicodedata.normalize("NFC", str(value))
-    text = text.translate(_TRANSLATE)
-    text = _INVISIBLE.sub("", text)
-    text = _CONTROL.sub("", text)
-    text = _DIACRITICS.sub("", text)
-    text = _ZWNJ_RUN.sub(ZWNJ, text)
-    # ZWNJ next to a space or at an edge joins nothing: any run of spaces and ZWNJs that holds
-    # a space is one space (so "\u200c \u200cا" cannot keep a ZWNJ at its edge).
-    text = _SPACE_RUN.sub(" ", text).strip().strip(ZWNJ)
-    text = _SPACES.sub(" ", text).strip()
-    return unicodedata.normalize("NFC", text)
+    text = str(value)
+    if text.isascii() and text.isprintable():
+        # Nothing to translate or delete, spaces are the only white space.
+        return " ".join(text.split())
+    text = unicodedata.normalize("NFC", text).translate(_TRANSLATE)
+    if ZWNJ in text:
+        text = _ZWNJ_RUN.sub(ZWNJ, text)
+        # ZWNJ next to a space or at an edge joins nothing: any run of spaces and ZWNJs that
+        # holds a space is one space (so "\u200c \u200cا" cannot keep a ZWNJ at its edge).
+        text = _SPACE_RUN.sub(" ", text).strip().strip(ZWNJ)
+    # (`\s` and str.split() agree on what white space is.)
+    return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
 def search_key(value: str | None) -> str:
     """Key for matching typed queries to stored text: normalised, case-folded, ZWNJ as space."""
-    text = normalise_text(value).replace(ZWNJ, " ").replace(HAMZA_ABOVE, "")
+    text = normalise_text(value)
+    if ZWNJ not in text and HAMZA_ABOVE not in text:
+        return text.casefold()  # already single-spaced and stripped
+    text = text.replace(ZWNJ, " ").replace(HAMZA_ABOVE, "")
     return _SPACES.sub(" ", text).casefold().strip()
