@@ -17,8 +17,9 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import digamma, gammaln, hyp2f1
+
+# scipy is imported where a model is fitted or used, not with the module: every process
+# (web, worker, CLI) loads this app, and scipy.optimize + scipy.special take ~0.3 s to import.
 
 # Fitting on more customers than this adds time, not precision: a seeded sample is used.
 MAX_FIT_SAMPLE = 200_000
@@ -91,6 +92,8 @@ def _compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, np.nd
 
 def bgnbd_loglik_terms(params, x, t_x, T) -> np.ndarray:
     """Each customer's log-likelihood (FHL 2005, eq. 6, in the stable log-sum form)."""
+    from scipy.special import gammaln
+
     r, alpha, a, b = params
     a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
     a2 = gammaln(a + b) + gammaln(b + x) - gammaln(b) - gammaln(a + b + x)
@@ -103,6 +106,8 @@ def bgnbd_loglik_terms(params, x, t_x, T) -> np.ndarray:
 
 
 def _bgnbd_objective(log_params, x, t_x, T, w):
+    from scipy.special import digamma
+
     r, alpha, a, b = np.exp(log_params)
     ll = bgnbd_loglik_terms((r, alpha, a, b), x, t_x, T)
     # Gradient by hand: four digammas per distinct x, far cheaper than finite differences.
@@ -129,6 +134,8 @@ def _bgnbd_objective(log_params, x, t_x, T, w):
 
 def fit_bgnbd(x, t_x, T, *, seed: int = 1403) -> BGNBD:
     """Maximum-likelihood BG/NBD on log-parameters (customers with T > 0 only)."""
+    from scipy.optimize import minimize
+
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     keep = T > 0
     x, t_x, T = x[keep], t_x[keep], T[keep]
@@ -168,6 +175,8 @@ def p_alive(m: BGNBD, x, t_x, T) -> np.ndarray:
 
 def expected_purchases(m: BGNBD, t, x, t_x, T) -> np.ndarray:
     """E[purchases in (T, T+t] | x, t_x, T] (FHL 2005, eq. 10)."""
+    from scipy.special import hyp2f1
+
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     t = np.broadcast_to(np.asarray(t, dtype=float), x.shape)
     out = np.zeros(x.shape)
@@ -188,6 +197,8 @@ def expected_purchases(m: BGNBD, t, x, t_x, T) -> np.ndarray:
 
 def unconditional_purchases(m: BGNBD, t) -> np.ndarray:
     """E[X(t)] for a customer just acquired (FHL 2005, eq. 9)."""
+    from scipy.special import hyp2f1
+
     t = np.asarray(t, dtype=float)
     hyp = hyp2f1(m.r, m.b, m.a + m.b - 1, t / (m.alpha + t))
     return (m.a + m.b - 1) / (m.a - 1) * (1 - (m.alpha / (m.alpha + t)) ** m.r * hyp)
@@ -215,6 +226,8 @@ def simulate_bgnbd(m: BGNBD, n: int, T: float, rng: np.random.Generator):
 # --- Gamma-Gamma --------------------------------------------------------------------------------
 
 def _gg_objective(log_params, x, m, w):
+    from scipy.special import digamma, gammaln
+
     p, q, g = np.exp(log_params)
     px = p * x
     log_gxm = np.log(g + x * m)
@@ -236,6 +249,8 @@ def fit_gamma_gamma(x, mean_spend, *, seed: int = 1403) -> GammaGamma:
     Spend is scaled to mean 1 while fitting (money in rial is in the millions) and γ scaled
     back, so the fit does not depend on the currency unit.
     """
+    from scipy.optimize import minimize
+
     x = np.asarray(x, dtype=float)
     m = np.asarray(mean_spend, dtype=float)
     keep = (x >= 1) & (m > 0) & np.isfinite(m)

@@ -12,7 +12,6 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from scipy import sparse
 
 from peyvand.commerce.models import OrderLine, Product
 from peyvand.commerce.queries import revenue_orders
@@ -27,6 +26,8 @@ def associations(order_ids: np.ndarray, product_ids: np.ndarray, *, min_orders: 
                  keep: int = KEEP_PER_PRODUCT) -> tuple[list[tuple], int]:
     """[(product, related, together, support, confidence, lift)] best first per product,
     and the number of baskets."""
+    from scipy import sparse  # here, not with the module: every process loads this app
+
     if len(order_ids) == 0:
         return [], 0
     orders, o_idx = np.unique(order_ids, return_inverse=True)
