@@ -230,7 +230,7 @@ def demo_orders(contact_ids: list[int], count: int) -> list[dict[str, Any]]:
     """Two years of orders: most people buy once or never, a few buy often (the pyramid)."""
     rng = random.Random(SEED + 1)
     today = dt.date(2026, 11, 1)
-    orders = []
+    orders: list[dict[str, Any]] = []
     for i, contact_id in enumerate(contact_ids[:count]):
         if rng.random() < 0.3:
             continue

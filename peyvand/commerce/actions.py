@@ -8,8 +8,10 @@ Customers are reached only through contacts services (upsert, access, timeline).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -535,13 +537,13 @@ def _sync_refunds(actor: Actor, order: Order, refunds: list[dict[str, Any]]) -> 
 
 # Floors above commerce that keep figures per buyer (insights) register a callable(contact_id)
 # here; it runs after the order's transaction commits, when anything about it changed.
-ORDER_CHANGED_HOOKS: list = []
+ORDER_CHANGED_HOOKS: list[Callable[[int], None]] = []
 
 
 def _order_changed(contact_id: int | None) -> None:
     if contact_id:
         for hook in ORDER_CHANGED_HOOKS:
-            transaction.on_commit(lambda hook=hook: hook(contact_id))
+            transaction.on_commit(functools.partial(hook, contact_id))
 
 
 @transaction.atomic

@@ -254,8 +254,8 @@ def append(contact: Contact | int, changes: Sequence[Change], *, source: str, ac
     if last is not None and at < last:
         raise ValueError("a consent change cannot be dated before the contact's last one")
 
-    locked = ConsentState.objects.select_for_update(of=("self",)).filter(contact_id=contact_id)
-    existing = {(s.channel, s.topic_id): s for s in locked}
+    states = ConsentState.objects.select_for_update(of=("self",)).filter(contact_id=contact_id)
+    existing = {(s.channel, s.topic_id): s for s in states}
     state = {key: _row_of(obj) for key, obj in existing.items()}
     rows: list[ConsentChange] = []
     touched: list[Key] = []

@@ -179,7 +179,9 @@ def write_contacts_export(actor: Actor, fmt: str, fileobj: IO,
     total = Contact.objects.live().count()
     if progress:
         progress(0, total)
-    write = {"csv": _write_csv, "xlsx": _write_xlsx, "json": _write_json}[fmt]
+    writers: dict[str, Callable[..., int]] = {"csv": _write_csv, "xlsx": _write_xlsx,
+                                              "json": _write_json}
+    write = writers[fmt]
     count = write(fileobj, progress, total)
     record_audit(actor, "contacts.export", target_type="contact",
                  summary=f"{count} contacts as {fmt}", details={"count": count, "format": fmt})

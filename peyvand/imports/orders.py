@@ -126,7 +126,8 @@ def resolve_order_mapping(headers: list[str], overrides: dict[str, str] | None) 
 def _orders(rows: Iterator[tuple[int, list[Cell]]], targets: list[str]
             ) -> Iterator[tuple[str, list[tuple[int, list[Cell], dict[str, Any]]]]]:
     """Consecutive rows with the same order ID, each row as {target: text}."""
-    current, group = None, []
+    current: str | None = None
+    group: list[tuple[int, list[Cell], dict[str, Any]]] = []
     for number, cells in rows:
         values = {t: _text(c).strip() for t, c in zip(targets, cells, strict=False)
                   if t and _text(c).strip()}

@@ -140,7 +140,8 @@ def local_days(moments: np.ndarray) -> np.ndarray:
     tz = timezone.get_current_timezone()
 
     def offset(second: int) -> int:
-        return int(dt.datetime.fromtimestamp(second, tz).utcoffset().total_seconds())
+        delta = dt.datetime.fromtimestamp(second, tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
 
     seconds = moments // 1_000_000
     lo, hi = int(seconds.min()), int(seconds.max())

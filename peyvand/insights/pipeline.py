@@ -192,6 +192,7 @@ def _columns_of(frame: Frame, as_of: dt.date, now: dt.datetime) -> list[tuple]:
 
 
 def _python(kind: str, values: np.ndarray, valid: np.ndarray | None) -> list:
+    out: list[Any]
     if kind == "ordinal":
         out = [dt.date.fromordinal(v) if v else None for v in values.tolist()]
     elif kind == "moment":
@@ -215,11 +216,13 @@ def metric_rows(frame: Frame, as_of: dt.date, chunk: int = 50_000):
 
 def _copy_metrics(frame: Frame, as_of: dt.date) -> None:
     """PostgreSQL: binary COPY, the rows' bytes laid out by numpy (columns.copy_into)."""
+    column_of = {f.name: str(f.column) for f in CustomerMetrics._meta.concrete_fields}
+    names = [column_of[name] for name in COLUMNS]
     columns.copy_into(CustomerMetrics, [
-        (CustomerMetrics._meta.get_field(name).column, values, valid)
-        for name, (_kind, values, valid) in zip(COLUMNS, _columns_of(frame, as_of,
+        (column, values, valid)
+        for column, (_kind, values, valid) in zip(names, _columns_of(frame, as_of,
                                                                      timezone.now()),
-                                                strict=True)])
+                                                  strict=True)])
 
 
 def _replace_all_metrics(frame: Frame, as_of: dt.date) -> None:

@@ -44,7 +44,8 @@ def do_send_test_sms(actor: Actor, to: str, text: str) -> SmsSend:
     return sent
 
 
-_EVENTS = {SmsSend.Status.DELIVERED: "message.delivered", SmsSend.Status.FAILED: "message.failed"}
+_EVENTS: dict[str, str] = {SmsSend.Status.DELIVERED: "message.delivered",
+                           SmsSend.Status.FAILED: "message.failed"}
 
 
 def poll_sms_statuses(gateway: SmsGateway | None = None, now: dt.datetime | None = None) -> int:

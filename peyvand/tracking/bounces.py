@@ -143,7 +143,8 @@ def _fields(part: Message) -> list[Message]:
         return [p for p in payload if isinstance(p, Message)]
     if isinstance(payload, Message):
         return [payload]
-    text = part.get_payload(decode=True) or b""
+    decoded = part.get_payload(decode=True)
+    text = decoded if isinstance(decoded, bytes) else b""
     blocks = re.split(rb"\r?\n\r?\n", text.strip())
     return [email.message_from_bytes(b, policy=email.policy.compat32) for b in blocks if b]
 
@@ -171,11 +172,12 @@ def _original(report: Message) -> Message | None:
         if ctype in ("message/rfc822", "text/rfc822-headers"):
             payload = part.get_payload()
             if isinstance(payload, list) and payload:
-                return payload[0]
+                return payload[0] if isinstance(payload[0], Message) else None
             if isinstance(payload, Message):
                 return payload
-            raw = part.get_payload(decode=True) or b""
-            return email.message_from_bytes(raw, policy=email.policy.default)
+            raw = part.get_payload(decode=True)
+            return email.message_from_bytes(raw if isinstance(raw, bytes) else b"",
+                                            policy=email.policy.default)
     return None
 
 
@@ -196,7 +198,8 @@ def _parse(raw: bytes) -> Parsed:
     if msg.get_content_type() != "multipart/report":
         return Parsed(BounceReport.Kind.UNPARSED, subject=subject, verp=verp,
                       problem="not a multipart/report")
-    report_type = (msg.get_param("report-type") or "").lower()
+    param = msg.get_param("report-type")
+    report_type = (param if isinstance(param, str) else "").lower()
     original = _original(msg)
     parsed = Parsed(BounceReport.Kind.UNPARSED, subject=subject, verp=verp,
                     original_message_id=_header(original, "Message-ID"),
@@ -314,37 +317,40 @@ def process_report(raw: bytes, envelope_to: list[str] | tuple = (), source: str 
 
 
 def _act(report: BounceReport) -> None:
+    contact_id = report.contact_id
+    if contact_id is None:  # only reports about a live contact are acted on
+        return
     details = {"message_id": report.message_id, "status": report.status,
                "report_id": report.pk}
     kind = report.kind
     if kind == BounceReport.Kind.HARD:
-        consent_port.record_bounce(report.contact_id, CHANNEL, True, details)
+        consent_port.record_bounce(contact_id, CHANNEL, True, details)
         report.suppressed = True
     elif kind == BounceReport.Kind.SOFT:
-        consent_port.record_bounce(report.contact_id, CHANNEL, False, details)
+        consent_port.record_bounce(contact_id, CHANNEL, False, details)
         limit, window = soft_limit()
         since = timezone.now() - window
-        recent = BounceReport.objects.filter(contact_id=report.contact_id,
+        recent = BounceReport.objects.filter(contact_id=contact_id,
                                              received_at__gte=since)
         already = recent.filter(suppressed=True).exclude(pk=report.pk).exists()
         count = recent.filter(kind=BounceReport.Kind.SOFT).count()
         if count >= limit and not already:
-            consent_port.record_bounce(report.contact_id, CHANNEL, True,
+            consent_port.record_bounce(contact_id, CHANNEL, True,
                                        {**details, "soft_bounces": count,
                                         "days": window.days})
             report.suppressed = True
     elif kind == BounceReport.Kind.COMPLAINT:
-        consent_port.record_complaint(report.contact_id, CHANNEL, details)
+        consent_port.record_complaint(contact_id, CHANNEL, details)
         report.suppressed = True
     if report.suppressed:
         report.save(update_fields=["suppressed"])
     if kind in (BounceReport.Kind.HARD, BounceReport.Kind.SOFT):
         outbox.mark_bounced(report.message_id, f"{report.status} {report.diagnostic}".strip(),
                             hard=kind == BounceReport.Kind.HARD)
-        append_event(report.contact_id, "message.bounced",
+        append_event(contact_id, "message.bounced",
                      {"message_id": report.message_id, "status": report.status,
                       "recipient": report.recipient, "hard": kind == BounceReport.Kind.HARD,
                       "suppressed": report.suppressed})
     elif kind == BounceReport.Kind.COMPLAINT:
-        append_event(report.contact_id, "message.complained",
+        append_event(contact_id, "message.complained",
                      {"message_id": report.message_id})

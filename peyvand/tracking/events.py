@@ -177,7 +177,7 @@ def _follow_up(events: list[TrackingEvent]) -> None:
         .exclude(hit_id__in=[e.hit_id for e in opened])
         .values_list("message_id", flat=True).distinct())
     for event in sorted(opened, key=lambda e: e.at):
-        if event.message_id in already:
+        if event.message_id in already or not event.contact_id:  # (opened has contacts)
             continue
         already.add(event.message_id)
         append_event(event.contact_id, "message.opened",

@@ -120,7 +120,7 @@ def poll_imap(url: str, delete: bool = False, limit: int = 500) -> PollResult:
         client.login(box.user, box.password)
         client.select(box.folder)
         _status, data = client.search(None, "UNSEEN")
-        for num in (data[0] or b"").split()[:limit]:
+        for num in (data[0] or b"").decode().split()[:limit]:
             _status, parts = client.fetch(num, "(RFC822)")
             raw = next((p[1] for p in parts if isinstance(p, tuple)), b"")
             result.add(receive(raw, [], source="imap").kind)

@@ -71,11 +71,14 @@ class FakeImap:
         unseen = [n for n in sorted(self.messages) if "\\Seen" not in self.flags.get(n, set())]
         return "OK", [b" ".join(unseen)]
 
+    # imaplib takes a message number as str or bytes; the server's answers are bytes.
     def fetch(self, num, what):
+        num = num if isinstance(num, bytes) else num.encode()
         return "OK", [(num + b" (RFC822 {%d}" % len(self.messages[num]), self.messages[num]),
                       b")"]
 
     def store(self, num, op, flag):
+        num = num if isinstance(num, bytes) else num.encode()
         self.flags.setdefault(num, set()).add(flag)
         return "OK", []
 

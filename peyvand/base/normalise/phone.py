@@ -30,8 +30,10 @@ def _ir_mobile_pattern() -> re.Pattern[str] | None:
     if meta is None or meta.same_mobile_and_fixed_line_pattern:
         return None
     general, mobile = meta.general_desc, meta.mobile
+    if general is None or mobile is None:
+        return None
     for desc in (general, mobile):
-        if desc is None or not desc.national_number_pattern \
+        if not desc.national_number_pattern \
                 or (desc.possible_length and 10 not in desc.possible_length):
             return None
     others = [desc.national_number_pattern

@@ -22,8 +22,9 @@ from peyvand.tracking.sms.base import (
 
 DEFAULT_BASE = "https://api.kavenegar.com/v1"
 # Kavenegar's numeric statuses (their docs, "وضعیت پیامک").
-STATUSES = {1: QUEUED, 2: QUEUED, 4: SENT, 5: SENT, 6: FAILED, 10: DELIVERED, 11: FAILED,
-            13: FAILED, 14: FAILED, 100: UNKNOWN}
+# Looked up with whatever the JSON holds: an unexpected value is simply unknown.
+STATUSES: dict[object, str] = {1: QUEUED, 2: QUEUED, 4: SENT, 5: SENT, 6: FAILED,
+                               10: DELIVERED, 11: FAILED, 13: FAILED, 14: FAILED, 100: UNKNOWN}
 MAX_RECEPTORS = 200
 
 

@@ -19,7 +19,9 @@ from peyvand.tracking.sms.base import (
 
 DEFAULT_BASE = "https://api.sms.ir"
 # deliveryState in SMS.ir's report (their docs).
-STATES = {1: DELIVERED, 2: FAILED, 3: SENT, 4: FAILED, 5: SENT, 6: FAILED, 7: FAILED}
+# Looked up with whatever the JSON holds: an unexpected value is simply unknown.
+STATES: dict[object, str] = {1: DELIVERED, 2: FAILED, 3: SENT, 4: FAILED, 5: SENT, 6: FAILED,
+                             7: FAILED}
 MAX_MOBILES = 100
 
 
