@@ -216,7 +216,8 @@ def metric_rows(frame: Frame, as_of: dt.date, chunk: int = 50_000):
 
 def _copy_metrics(frame: Frame, as_of: dt.date) -> None:
     """PostgreSQL: binary COPY, the rows' bytes laid out by numpy (columns.copy_into)."""
-    column_of = {f.name: str(f.column) for f in CustomerMetrics._meta.concrete_fields}
+    fields = CustomerMetrics._meta.concrete_fields
+    column_of = {key: str(f.column) for f in fields for key in (f.name, f.attname)}
     names = [column_of[name] for name in COLUMNS]
     columns.copy_into(CustomerMetrics, [
         (column, values, valid)
