@@ -17,16 +17,17 @@ MAX_WORKERS = 4
 THREADS = 2
 
 
+def _count(name: str, default: int) -> int:
+    given = os.environ.get(name, "").strip()
+    return int(given) if given.isdigit() and int(given) > 0 else default
+
+
 def web_workers() -> int:
-    given = os.environ.get("PEYVAND_WEB_WORKERS", "").strip()
-    if given.isdigit() and int(given) > 0:
-        return int(given)
-    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+    return _count("PEYVAND_WEB_WORKERS", max(1, min(os.cpu_count() or 1, MAX_WORKERS)))
 
 
 def web_threads() -> int:
-    given = os.environ.get("PEYVAND_WEB_THREADS", "").strip()
-    return int(given) if given.isdigit() and int(given) > 0 else THREADS
+    return _count("PEYVAND_WEB_THREADS", THREADS)
 
 
 def granian_command(host: str, port: int, app: str = "peyvand.wsgi:application",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -148,6 +149,21 @@ def _deferral(rules: list[StrategyRule], history, channel: str, content_type: st
     return max(found) if found else None
 
 
+def consent_for_rows(rows: list[OutboxMessage]) -> dict[int, Any]:
+    """Consent's answer for each outbox row (by row id): one batch question per distinct
+    (channel, topic asked, class), a fixed number of queries whatever the batch's size."""
+    asked: dict[tuple[str, str | None, str], list[OutboxMessage]] = {}
+    for row in rows:
+        key = (row.channel, consent_topic(row.topic, row.message_class), row.message_class)
+        asked.setdefault(key, []).append(row)
+    out: dict[int, Any] = {}
+    for (channel, topic, message_class), group in asked.items():
+        answers = consent_port.consent_decisions([r.contact_id for r in group], channel,
+                                                 topic, message_class=message_class)
+        out.update((r.pk, answers[r.contact_id]) for r in group)
+    return out
+
+
 def check_outbound(contact_id: int, channel: str, *, topic: str | None, message_class: str,
                    content_type: str | None = None, at: dt.datetime | None = None,
                    rules: list[StrategyRule] | None = None, zone_name: str | None = None,
@@ -155,7 +171,7 @@ def check_outbound(contact_id: int, channel: str, *, topic: str | None, message_
     """May this message go now? allow / defer (until) / deny, with a reason code.
 
     A sender that checks a whole batch passes what it loaded for all of it at once: `rules`,
-    `zone_name`, `consent` (consent_decisions about consent_topic(topic, message_class)) and
+    `zone_name`, `consent` (consent_for_rows) and
     `history` (sent_histories)."""
     at = at or timezone.now()
     if consent is None:

@@ -30,7 +30,7 @@ from django.utils import timezone
 from jinja2 import TemplateError
 
 from peyvand.base.db import ensure_planner_statistics
-from peyvand.messaging import gate, outbox, tracking_port
+from peyvand.messaging import consent_port, gate, outbox, tracking_port
 from peyvand.messaging.mime import MimeTemplate
 from peyvand.messaging.models import MessageTemplate, OutboxMessage
 from peyvand.messaging.smtp import DEFERRED, SENT, Connection, Limits, Outcome, smtp_config
@@ -146,22 +146,13 @@ class Sender:
             return len(rows), self._prepare(rows)
 
     def _prepare(self, rows: list[OutboxMessage]) -> list[Job]:
-        from peyvand.messaging import consent_port
-
         now = timezone.now()
         rules = active_rules()
         ids = sorted({r.contact_id for r in rows})
         contexts = contexts_for(ids, links=False)
-        # What the gate needs, loaded for the whole batch: consent per question asked, and
-        # the sending history the caps look at.
-        questions: dict[tuple, list[int]] = {}
-        for row in rows:
-            key = (row.channel, gate.consent_topic(row.topic, row.message_class),
-                   row.message_class)
-            questions.setdefault(key, []).append(row.contact_id)
-        consent = {key: consent_port.consent_decisions(who, key[0], key[1],
-                                                       message_class=key[2])
-                   for key, who in questions.items()}
+        # What the gate needs, loaded for the whole batch: consent, and the sending history
+        # the caps look at.
+        consent = gate.consent_for_rows(rows)
         limited = any(r.kind != "quiet" for r in rules)
         histories = gate.sent_histories(ids, rules, now) if limited else {}
         done: list[OutboxMessage] = []
@@ -175,13 +166,11 @@ class Sender:
                 decision = gate.GateDecision(gate.DEFER, "in_flight",
                                              until=now + dt.timedelta(minutes=1))
             else:
-                key = (row.channel, gate.consent_topic(row.topic, row.message_class),
-                       row.message_class)
                 decision = gate.check_outbound(
                     row.contact_id, row.channel, topic=row.topic,
                     message_class=row.message_class, content_type=row.content_type, at=now,
                     rules=rules, zone_name=ctx.get("timezone", ""),
-                    consent=consent[key][row.contact_id],
+                    consent=consent[row.pk],
                     history=histories.get(row.contact_id, []))
             if decision.allowed:
                 passed.add(row.contact_id)
@@ -251,8 +240,6 @@ class Sender:
     def _links(self, rows: list[OutboxMessage]) -> dict[str, dict[int, dict[str, str]]]:
         """Consent links (preferences, unsubscribe, one-click) of the rows that carry them,
         per source (the campaign the unsubscribe is counted against), a query per source."""
-        from peyvand.messaging import consent_port
-
         wanted: dict[str, list[int]] = {}
         for row in rows:
             if row.body_text or row.body_html or row.template_id is None:
