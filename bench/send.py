@@ -3,6 +3,7 @@ unsubscribe headers) to N recipients into Postfix's smtp-sink, against smtp-sour
 same number of 5 KB messages into the same sink in the same run.
 
     .venv/bin/python bench/send.py --n 5000 [--n 20000 ...] [--connections 10] [--postgres]
+                                   [--processes N]   (default: the worker's, one per CPU)
 
 Prints msg/s for both, the ratio (goal >= 0.33) and the sending worker's peak RSS per N (it
 should not grow with N: the worker holds one claimed batch at a time). Needs
@@ -86,7 +87,7 @@ def run_setup(env: dict, n: int) -> None:
     subprocess.run([sys.executable, __file__, "--setup", str(n)], env=env, cwd=ROOT, check=True)
 
 
-def measure(n: int, connections: int, postgres: bool) -> dict:
+def measure(n: int, connections: int, postgres: bool, processes: int | None) -> dict:
     home = Path(tempfile.mkdtemp(prefix="peyvand-bench-send-"))
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "PEYVAND_SMTP_URL", "PEYVAND_TESTING")}
@@ -119,7 +120,8 @@ def measure(n: int, connections: int, postgres: bool) -> dict:
 
         started = time.perf_counter()
         worker = subprocess.Popen([sys.executable, "-m", "peyvand.messaging.worker",
-                                   "--connections", str(connections)],
+                                   "--connections", str(connections),
+                                   *(["--processes", str(processes)] if processes else [])],
                                   env={**env, "PEYVAND_SMTP_URL": f"smtp://127.0.0.1:{port}"},
                                   cwd=ROOT, stdout=subprocess.PIPE, text=True)
         _pid, status, usage = os.wait4(worker.pid, 0)
@@ -127,6 +129,7 @@ def measure(n: int, connections: int, postgres: bool) -> dict:
         out = worker.stdout.read()
         worker.returncode = os.waitstatus_to_exitcode(status)
         sent = int(re.search(r"sent=(\d+)", out).group(1))
+        used = int(re.search(r"processes=(\d+)", out).group(1))
         assert worker.returncode == 0 and sent == n, out
     finally:
         sink.terminate()
@@ -135,8 +138,9 @@ def measure(n: int, connections: int, postgres: bool) -> dict:
         if admin is not None:
             admin.execute("DROP DATABASE IF EXISTS peyvand_bench_send WITH (FORCE)")
             admin.close()
+    # ru_maxrss of the worker as wait4 reports it: the largest of it and its helpers
     return {"n": n, "floor_rate": n / floor, "rate": n / ours, "ratio": floor / ours,
-            "rss_mb": usage.ru_maxrss / 1024}
+            "rss_mb": usage.ru_maxrss / 1024, "processes": used}
 
 
 def main() -> None:
@@ -144,6 +148,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, action="append")
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--processes", type=int)
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.setup:
@@ -157,11 +162,11 @@ def main() -> None:
         if not Path(tool).exists():
             raise SystemExit(f"{tool} is missing: apt-get install postfix")
     print(f"{'N':>8} {'smtp-source msg/s':>18} {'peyvand msg/s':>14} {'ratio':>6} "
-          f"{'worker RSS':>11}")
+          f"{'processes':>9} {'peak RSS':>9}")
     for n in args.n or [5000]:
-        r = measure(n, args.connections, args.postgres)
+        r = measure(n, args.connections, args.postgres, args.processes)
         print(f"{r['n']:>8} {r['floor_rate']:>18.0f} {r['rate']:>14.0f} {r['ratio']:>6.3f} "
-              f"{r['rss_mb']:>8.0f} MB", flush=True)
+              f"{r['processes']:>9} {r['rss_mb']:>6.0f} MB", flush=True)
 
 
 if __name__ == "__main__":

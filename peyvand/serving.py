@@ -6,6 +6,9 @@ bench/track.py on 2 CPUs: one process x 5 threads answered the click redirect at
 nginx, two processes x 2 threads at 0.31 of nginx with two workers; threads beyond two
 mostly hand the GIL around. Two threads, not one, so a slow page never stalls a process.
 PEYVAND_WEB_WORKERS and PEYVAND_WEB_THREADS override both.
+
+The bulk sender is sized the same way: up to one sending process per CPU (at most four),
+PEYVAND_SENDER_PROCESSES overrides it.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ def _count(name: str, default: int) -> int:
 
 def web_workers() -> int:
     return _count("PEYVAND_WEB_WORKERS", max(1, min(os.cpu_count() or 1, MAX_WORKERS)))
+
+
+def sender_processes() -> int:
+    return _count("PEYVAND_SENDER_PROCESSES", max(1, min(os.cpu_count() or 1, MAX_WORKERS)))
 
 
 def web_threads() -> int:

@@ -26,6 +26,12 @@ def _no_autosend(settings):
     settings.MESSAGING_AUTOSEND = False
 
 
+@pytest.fixture(autouse=True)
+def _one_sender_process(monkeypatch):
+    # A helper sender process would open the real database, not the test one.
+    monkeypatch.setenv("PEYVAND_SENDER_PROCESSES", "1")
+
+
 @pytest.fixture
 def make_user(db):
     from peyvand.accounts.actions import do_create_user

@@ -36,11 +36,12 @@ def cmd_sender(args: argparse.Namespace) -> int:
     from peyvand.accounts.roles import require
     from peyvand.cli import CommandFailed
     from peyvand.cli import _actor as cli_actor
-    from peyvand.messaging.sender import Sender, SenderBusy
+    from peyvand.messaging.sender import SenderBusy, send_all
 
     require(cli_actor(args), "messages.send")
     try:
-        stats = Sender(connections=args.connections).run(until_empty=not args.forever)
+        stats = send_all(connections=args.connections, processes=args.processes,
+                         until_empty=not args.forever)
     except SenderBusy:
         raise CommandFailed(_("Another sender is already running.")) from None
     print(_("%(sent)d sent, %(deferred)d deferred, %(failed)d failed.")
@@ -65,4 +66,6 @@ def add_commands(commands, acting) -> None:
                         help=_("keep running and send messages as they come due"))
     sender.add_argument("--connections", type=int, default=None,
                         help=_("SMTP connections (default 10)"))
+    sender.add_argument("--processes", type=int, default=None,
+                        help=_("sending processes for a big backlog (default: one per CPU)"))
     sender.set_defaults(func=cmd_sender)

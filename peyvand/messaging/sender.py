@@ -6,6 +6,13 @@ an asyncio loop in a second thread runs the N SMTP connections. A connection han
 back and waits until it is committed before it takes the next message, so at any moment at most
 one accepted-but-unrecorded message exists per connection: after a SIGKILL, resending the rows
 found in `sending` duplicates at most `connections` messages.
+
+Processes: one sender uses one core (the GIL), so a big backlog is shared by up to
+`serving.sender_processes()` sender processes, each claiming its own rows (SKIP LOCKED on
+PostgreSQL; on SQLite every claim is one IMMEDIATE transaction, so two never take the same
+row) and holding its own slot: a PostgreSQL advisory lock, or on SQLite a lock file naming the
+holder. The pool's SMTP connections are split between them, so after a crash the resent
+messages are still at most `connections`.
 """
 
 from __future__ import annotations
@@ -17,8 +24,11 @@ import hashlib
 import logging
 import os
 import queue
+import re
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,13 +46,18 @@ from peyvand.messaging.models import MessageTemplate, OutboxMessage
 from peyvand.messaging.smtp import DEFERRED, SENT, Connection, Limits, Outcome, smtp_config
 from peyvand.messaging.strategy import active_rules
 from peyvand.messaging.templates_engine import TemplateInvalid, compile_template, contexts_for
+from peyvand.serving import sender_processes
 
 log = logging.getLogger("peyvand.messaging")
 S = OutboxMessage.State
 
 
 class SenderBusy(Exception):
-    """Another sender holds the lock (SQLite allows one at a time)."""
+    """Every sender slot is taken (at most `sender_processes()` senders run at once)."""
+
+
+# Below this many due messages one process sends alone: a second one costs ~2.5 s to start.
+SPAWN_AT = 1000
 
 
 @dataclass
@@ -66,6 +81,21 @@ class Stats:
 
 def _lock_key(worker: str) -> int:
     return int.from_bytes(hashlib.sha1(worker.encode()).digest()[:8], "big", signed=True)
+
+
+def _holds_a_slot(worker: str) -> bool:
+    """SQLite: is `worker` the live holder of a sender slot? A slot file is locked by its
+    holder for the holder's life and names it; a free or re-taken slot means it is gone."""
+    for path in (settings.HOME / "senders").glob("slot-*.lock"):
+        with open(path) as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # held: by whom?
+                if probe.read() == worker:
+                    return True
+            else:
+                fcntl.flock(probe, fcntl.LOCK_UN)
+    return False
 
 
 class Sender:
@@ -92,27 +122,36 @@ class Sender:
             with connection.cursor() as cur:  # held by this session for the sender's life
                 cur.execute("SELECT pg_advisory_lock(%s)", [_lock_key(self.worker)])
             return
-        path = settings.HOME / "sender.lock"
-        lockfile = open(path, "a+")  # noqa: SIM115 (held open for the sender's life)
-        try:
-            fcntl.flock(lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lockfile.close()
-            raise SenderBusy from None
-        self._lockfile = lockfile
+        folder = settings.HOME / "senders"
+        folder.mkdir(exist_ok=True)
+        for slot in range(sender_processes()):
+            lockfile = open(folder / f"slot-{slot}.lock", "a+")  # noqa: SIM115 (held open)
+            try:
+                fcntl.flock(lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lockfile.close()
+                continue
+            lockfile.seek(0)
+            lockfile.truncate()
+            lockfile.write(self.worker)
+            lockfile.flush()
+            self._lockfile = lockfile
+            return
+        raise SenderBusy
 
     def _release(self) -> None:
         if connection.vendor == "postgresql":
             with connection.cursor() as cur:
                 cur.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(self.worker)])
-        elif self._lockfile is not None:
+            return
+        if self._lockfile is not None:
             fcntl.flock(self._lockfile, fcntl.LOCK_UN)
             self._lockfile.close()
             self._lockfile = None
 
     def _is_dead(self, worker: str) -> bool:
         if connection.vendor != "postgresql":
-            return True  # we hold the one sender lock: whoever claimed those rows is gone
+            return not _holds_a_slot(worker)
         with connection.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(worker)])
             got = cur.fetchone()[0]
@@ -301,13 +340,14 @@ class Sender:
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self, *, until_empty: bool = True, max_seconds: float | None = None,
-            poll: float = 2.0) -> Stats:
+            poll: float = 2.0, acquired: bool = False) -> Stats:
         """Send due messages. until_empty: return when nothing is due; else keep polling
-        (for `max_seconds` when given)."""
+        (for `max_seconds` when given). acquired: the caller already took a slot."""
         started = time.monotonic()
-        self._acquire()
-        ensure_planner_statistics()  # a fresh SQLite file would scan the consent table
+        if not acquired:
+            self._acquire()
         try:
+            ensure_planner_statistics()  # a fresh SQLite file would scan the consent table
             self.stats.recovered = outbox.recover(self.worker, self._is_dead)
             self._loop(until_empty, max_seconds, poll, started)
         finally:
@@ -400,11 +440,65 @@ class Sender:
                 loop.close()
 
 
-def run_sender(**kwargs) -> Stats | None:
-    """Run one sender until nothing is due; None when another sender already runs."""
+def _helpers_wanted(processes: int) -> int:
+    """How many more sender processes the backlog is worth (0 for a small one)."""
+    if processes <= 1:
+        return 0
+    due = OutboxMessage.objects.filter(outbox.due_filter(timezone.now()))
+    return max(0, min(processes, due[:SPAWN_AT * processes].count() // SPAWN_AT) - 1)
+
+
+def _start_helper(connections: int, batch: int) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "peyvand.messaging.worker", "--processes", "1",
+         "--connections", str(connections), "--batch", str(batch)],
+        stdout=subprocess.PIPE, text=True)
+
+
+def _add_helper_stats(stats: Stats, out: str) -> None:
+    for key in ("sent", "deferred", "failed", "recovered"):
+        found = re.search(rf"\b{key}=(\d+)", out)
+        if found:
+            setattr(stats, key, getattr(stats, key) + int(found.group(1)))
+
+
+def send_all(*, connections: int | None = None, batch: int = 100,
+             processes: int | None = None, until_empty: bool = True,
+             max_seconds: float | None = None) -> Stats:
+    """Send what is due with up to `processes` sender processes (default: one per CPU, as
+    the backlog warrants): this one and helpers started as `peyvand.messaging.worker`,
+    which inherit this process's environment (PEYVAND_HOME, DATABASE_URL). The pool's
+    connections are divided between them. Returns the sum of their stats; raises SenderBusy
+    when no slot is free."""
+    config = smtp_config()
+    total = connections or config.connections or 10
+    wanted = processes or sender_processes()
+    helpers = _helpers_wanted(wanted) if until_empty else 0
+    share = max(1, total // (helpers + 1))
+    sender = Sender(connections=share, batch=batch, config=config)
+    sender._acquire()  # before starting helpers, so a busy instance starts nothing
+    started: list[subprocess.Popen] = []
     try:
-        return Sender(**{k: v for k, v in kwargs.items() if k in ("connections", "batch")}) \
-            .run(until_empty=kwargs.get("until_empty", True),
-                 max_seconds=kwargs.get("max_seconds"))
+        for _ in range(helpers):
+            started.append(_start_helper(share, batch))
+    except BaseException:
+        sender._release()
+        raise
+    try:
+        stats = sender.run(until_empty=until_empty, max_seconds=max_seconds, acquired=True)
+    finally:
+        outs = [helper.communicate()[0] for helper in started]
+    for out in outs:
+        _add_helper_stats(stats, out)
+    stats.extra["processes"] = helpers + 1
+    return stats
+
+
+def run_sender(**kwargs) -> Stats | None:
+    """Run the senders until nothing is due; None when every slot is taken."""
+    try:
+        return send_all(**{k: v for k, v in kwargs.items()
+                           if k in ("connections", "batch", "processes", "until_empty",
+                                    "max_seconds")})
     except SenderBusy:
         return None

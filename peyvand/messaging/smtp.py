@@ -1,16 +1,27 @@
-"""SMTP: where mail goes (PEYVAND_SMTP_URL, the settings row, else the local catcher), a pool of
-aiosmtplib connections, and token buckets for per-sender and per-domain rates."""
+"""SMTP: where mail goes (PEYVAND_SMTP_URL, the settings row, else the local catcher), the
+sessions the sender's pool is made of, and token buckets for per-sender and per-domain rates.
+
+A session is a small asyncio client that pipelines each message's MAIL, RCPT and DATA in one
+write when the server offers PIPELINING (RFC 2920), and speaks one command at a time when it
+does not. aiosmtplib, used before, cannot pipeline (it drops replies that arrive before it
+asks) and cost ~0.9 ms of CPU per 15 KB message here; this costs ~0.2 ms (ARCHITECTURE.md).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
+import re
+import socket
+import ssl
 import time
+from collections import deque
 from dataclasses import dataclass
 from email.utils import parseaddr
+from functools import lru_cache
 from urllib.parse import parse_qs, unquote, urlparse
 
-import aiosmtplib
 from django.conf import settings
 
 SENT, DEFERRED, FAILED = "sent", "deferred", "failed"
@@ -121,51 +132,270 @@ class Outcome:
     reply: str
 
 
+@dataclass
+class Reply:
+    code: int
+    text: str  # the lines after the code, joined by newlines
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.text}"
+
+
+class SmtpError(Exception):
+    """The session cannot go on (server closed, malformed reply, unexpected answer while
+    opening); the sender defers what it was sending and opens a fresh session."""
+
+
+_MAX_REPLY = 64 * 1024
+_UNSAFE = re.compile(r"[\x00-\x20<>\x7f]")  # nothing that could end or split a command
+
+
+class _ReplyReader(asyncio.Protocol):
+    """Collects complete replies as they arrive; several may come in one packet."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.replies: deque[Reply] = deque()
+        self.buffer = bytearray()
+        self.lines: list[bytes] = []
+        self.waiter: asyncio.Future | None = None
+        self.wanted = 0
+        self.error: Exception | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\n")
+            if end < 0:
+                if len(self.buffer) > _MAX_REPLY:
+                    self._fail(SmtpError("reply too long"))
+                return
+            line = bytes(self.buffer[:end]).rstrip(b"\r")
+            del self.buffer[:end + 1]
+            if len(line) < 3 or not line[:3].isdigit() or line[3:4] not in (b"", b" ", b"-"):
+                self._fail(SmtpError(f"malformed reply: {line[:80]!r}"))
+                return
+            self.lines.append(line)
+            if line[3:4] != b"-":
+                text = "\n".join(raw[4:].decode("utf-8", "replace").strip()
+                                 for raw in self.lines)
+                self.replies.append(Reply(int(line[:3]), text))
+                self.lines = []
+                self._wake()
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done() and (
+                self.error is not None or len(self.replies) >= self.wanted):
+            self.waiter.set_result(None)
+
+    def _fail(self, exc: Exception) -> None:
+        if self.error is None:
+            self.error = exc
+        self._wake()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def eof_received(self) -> bool:
+        self._fail(SmtpError("the server closed the connection"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail(SmtpError("the connection was lost") if exc is None else exc)
+
+    async def read(self, count: int) -> list[Reply]:
+        """The next `count` replies, in order."""
+        while len(self.replies) < count:
+            if self.error is not None:
+                raise self.error
+            self.wanted = count
+            self.waiter = asyncio.get_running_loop().create_future()
+            await self.waiter
+        return [self.replies.popleft() for _ in range(count)]
+
+
+@lru_cache(maxsize=1)
+def _local_name() -> str:
+    return socket.getfqdn() or "localhost"
+
+
+def tls_context() -> ssl.SSLContext:
+    """Certificates are checked against the system's trust store (tests pass their own)."""
+    return ssl.create_default_context()
+
+
+class Session:
+    """One open SMTP session: greeting, EHLO, STARTTLS and AUTH done."""
+
+    def __init__(self, config: SmtpConfig, reader: _ReplyReader, features: dict[str, str]):
+        self.config = config
+        self.reader = reader
+        self.features = features
+
+    @property
+    def transport(self) -> asyncio.Transport:
+        assert self.reader.transport is not None
+        return self.reader.transport
+
+    @property
+    def pipelining(self) -> bool:
+        return "PIPELINING" in self.features
+
+    @property
+    def is_connected(self) -> bool:
+        return self.reader.error is None and not self.transport.is_closing()
+
+    @classmethod
+    async def open(cls, config: SmtpConfig, context: ssl.SSLContext | None = None) -> Session:
+        loop = asyncio.get_running_loop()
+        tls = context or (tls_context() if config.use_tls or config.start_tls else None)
+        async with asyncio.timeout(config.timeout):
+            _transport, reader = await loop.create_connection(
+                _ReplyReader, config.host, config.port,
+                ssl=tls if config.use_tls else None,
+                server_hostname=config.host if config.use_tls else None)
+            session = cls(config, reader, {})
+            try:
+                await session._expect(220)
+                await session._hello()
+                if config.start_tls:
+                    if "STARTTLS" not in session.features:
+                        raise SmtpError("the server does not offer STARTTLS")
+                    await session._command(b"STARTTLS", 220)
+                    assert tls is not None
+                    new = await loop.start_tls(session.transport, reader, tls,
+                                               server_hostname=config.host)
+                    reader.transport = new
+                    await session._hello()
+                if config.username:
+                    await session._login(config.username, config.password)
+            except BaseException:
+                session.transport.abort()
+                raise
+        return session
+
+    async def _expect(self, *codes: int) -> Reply:
+        reply = (await self.reader.read(1))[0]
+        if reply.code not in codes:
+            raise SmtpError(str(reply))
+        return reply
+
+    async def _command(self, line: bytes, *codes: int) -> Reply:
+        self.transport.write(line + b"\r\n")
+        return await self._expect(*codes)
+
+    async def _hello(self) -> None:
+        name = _local_name().encode("idna")
+        self.transport.write(b"EHLO " + name + b"\r\n")
+        reply = (await self.reader.read(1))[0]
+        if reply.code != 250:  # an old server: HELO, no extensions
+            await self._command(b"HELO " + name, 250)
+            self.features = {}
+            return
+        self.features = {}
+        for line in reply.text.split("\n")[1:]:
+            word, _, rest = line.partition(" ")
+            if word:
+                self.features[word.upper()] = rest.upper()
+
+    async def _login(self, username: str, password: str) -> None:
+        mechanisms = self.features.get("AUTH", "").split()
+        if "PLAIN" in mechanisms:
+            secret = base64.b64encode(f"\0{username}\0{password}".encode()).decode()
+            await self._command(f"AUTH PLAIN {secret}".encode(), 235)
+        elif "LOGIN" in mechanisms:
+            await self._command(b"AUTH LOGIN", 334)
+            await self._command(base64.b64encode(username.encode()), 334)
+            await self._command(base64.b64encode(password.encode()), 235)
+        else:
+            raise SmtpError("the server offers no AUTH PLAIN or LOGIN")
+
+    async def send(self, envelope_from: str, rcpt: str, data: bytes) -> Outcome:
+        """One message to one recipient. A refusal is an Outcome (the session stays usable);
+        a broken session raises SmtpError or OSError."""
+        if _UNSAFE.search(envelope_from) or _UNSAFE.search(rcpt) or not rcpt.isascii() \
+                or not envelope_from.isascii():
+            return Outcome(FAILED, None, "address not allowed in an SMTP command")
+        commands = (f"MAIL FROM:<{envelope_from}>".encode(), f"RCPT TO:<{rcpt}>".encode(),
+                    b"DATA")
+        async with asyncio.timeout(self.config.timeout):
+            if self.pipelining:
+                self.transport.write(b"\r\n".join(commands) + b"\r\n")
+                replies = await self.reader.read(3)
+            else:
+                replies = []
+                for command, ok in zip(commands, (250, 250, 354), strict=True):
+                    self.transport.write(command + b"\r\n")
+                    replies += await self.reader.read(1)
+                    if replies[-1].code // 100 != ok // 100:
+                        break
+            refused = next((r for r, ok in zip(replies, (2, 2, 3), strict=False)
+                            if r.code // 100 != ok), None)
+            if refused is not None:
+                if len(replies) == 3 and replies[2].code == 354:
+                    # DATA was accepted after a refused command: end an empty message.
+                    self.transport.write(b".\r\n")
+                    await self.reader.read(1)
+                try:
+                    await self._command(b"RSET", 250)
+                except SmtpError:
+                    self.transport.abort()  # the refusal stands; the next send reconnects
+                return _refusal(refused)
+            self.transport.write(_dot_stuffed(data))
+            reply = (await self.reader.read(1))[0]
+        if reply.code // 100 == 2:
+            return Outcome(SENT, reply.code, reply.text[:500])
+        return _refusal(reply)
+
+    async def quit(self) -> None:
+        try:
+            async with asyncio.timeout(5):
+                await self._command(b"QUIT", 221)
+        except (SmtpError, OSError, TimeoutError):
+            pass
+        finally:
+            self.transport.close()
+
+
+def _refusal(reply: Reply) -> Outcome:
+    kind = DEFERRED if 400 <= reply.code < 500 else FAILED
+    return Outcome(kind, reply.code, str(reply)[:500])
+
+
+def _dot_stuffed(data: bytes) -> bytes:
+    """The message as DATA wants it: CRLF line ends, a leading dot doubled, then CRLF.CRLF."""
+    if data.count(b"\n") != data.count(b"\r\n") or b"\r" in data.replace(b"\r\n", b""):
+        data = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
+    data = data.replace(b"\r\n.", b"\r\n..")
+    if data.startswith(b"."):
+        data = b"." + data
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    return data + b".\r\n"
+
+
 class Connection:
-    """One SMTP session, opened on first use and again after the server drops it."""
+    """One SMTP session of the pool, opened on first use and again after the server drops it."""
 
     def __init__(self, config: SmtpConfig):
         self.config = config
-        self.client: aiosmtplib.SMTP | None = None
-
-    async def _open(self) -> aiosmtplib.SMTP:
-        c = self.config
-        client = aiosmtplib.SMTP(hostname=c.host, port=c.port, use_tls=c.use_tls,
-                                 start_tls=c.start_tls, timeout=c.timeout)
-        await client.connect()
-        if c.username:
-            await client.login(c.username, c.password)
-        return client
+        self.session: Session | None = None
 
     async def send(self, envelope_from: str, rcpt: str, data: bytes) -> Outcome:
         try:
-            if self.client is None or not self.client.is_connected:
-                self.client = await self._open()
-            _errors, reply = await self.client.sendmail(envelope_from, [rcpt], data)
-            return Outcome(SENT, 250, str(reply)[:500])
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            refused = exc.recipients[0] if exc.recipients else None
-            code = getattr(refused, "code", 550)
-            return await self._after_refusal(code, getattr(refused, "message", str(exc)))
-        except aiosmtplib.SMTPResponseException as exc:
-            return await self._after_refusal(exc.code, exc.message)
-        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            if self.session is None or not self.session.is_connected:
+                self.session = await Session.open(self.config)
+            return await self.session.send(envelope_from, rcpt, data)
+        except (TimeoutError, SmtpError, OSError, ssl.SSLError, UnicodeError) as exc:
             await self.close()  # the session is in an unknown state: start a fresh one
             return Outcome(DEFERRED, None, f"{type(exc).__name__}: {exc}"[:500])
 
-    async def _after_refusal(self, code: int, message: str) -> Outcome:
-        try:
-            if self.client is not None and self.client.is_connected:
-                await self.client.rset()
-        except (aiosmtplib.SMTPException, OSError):
-            await self.close()
-        kind = DEFERRED if 400 <= code < 500 else FAILED
-        return Outcome(kind, code, f"{code} {message}"[:500])
-
     async def close(self) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            try:
-                await client.quit()
-            except (aiosmtplib.SMTPException, OSError):
-                client.close()
+        session, self.session = self.session, None
+        if session is not None:
+            if session.is_connected:
+                await session.quit()
+            else:
+                session.transport.abort()

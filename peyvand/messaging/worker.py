@@ -1,6 +1,8 @@
 """The sending worker as a process: `python -m peyvand.messaging.worker [--forever]`.
 
-Prints one line at the end; a restart after a crash logs how many messages were in flight."""
+Prints one line at the end; a restart after a crash logs how many messages were in flight.
+With a big backlog it starts helper senders (`--processes`, default one per CPU), which are
+this same module with `--processes 1`."""
 
 from __future__ import annotations
 
@@ -14,23 +16,26 @@ def main() -> int:
     import django
 
     django.setup()
-    from peyvand.messaging.sender import Sender, SenderBusy
+    from peyvand.messaging.sender import SenderBusy, send_all
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(prog="peyvand-sender")
     parser.add_argument("--forever", action="store_true")
     parser.add_argument("--connections", type=int)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--processes", type=int)
     parser.add_argument("--max-seconds", type=float)
     args = parser.parse_args()
     try:
-        stats = Sender(connections=args.connections, batch=args.batch).run(
-            until_empty=not args.forever, max_seconds=args.max_seconds)
+        stats = send_all(connections=args.connections, batch=args.batch,
+                         processes=args.processes, until_empty=not args.forever,
+                         max_seconds=args.max_seconds)
     except SenderBusy:
         print("another sender is running", flush=True)
         return 3
     print(f"sent={stats.sent} deferred={stats.deferred} failed={stats.failed} "
-          f"recovered={stats.recovered} seconds={stats.seconds:.1f}", flush=True)
+          f"recovered={stats.recovered} processes={stats.extra.get('processes', 1)} "
+          f"seconds={stats.seconds:.1f}", flush=True)
     return 0
 
 

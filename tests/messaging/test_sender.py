@@ -137,19 +137,30 @@ def test_rows_left_sending_by_a_dead_sender_are_resent_and_flagged(audience, tem
 
 
 @pytest.mark.skipif("postgresql" in django_settings.DATABASES["default"]["ENGINE"],
-                    reason="a file lock is SQLite's way; on PostgreSQL senders run side by "
-                           "side (test_crash)")
-def test_one_sender_at_a_time_on_sqlite(config):
-    first = Sender(config=config)
+                    reason="slot files are SQLite's way; PostgreSQL uses advisory locks "
+                           "(test_crash)")
+def test_sqlite_senders_hold_one_slot_each_up_to_the_limit(config, monkeypatch):
+    from peyvand.messaging.sender import _holds_a_slot
+
+    monkeypatch.setenv("PEYVAND_SENDER_PROCESSES", "2")
+    first, second, third = (Sender(config=config) for _ in range(3))
     first._acquire()
+    second._acquire()
     try:
         with pytest.raises(SenderBusy):
-            Sender(config=config)._acquire()
+            third._acquire()
+        # each is alive to the others; a worker holding no slot is dead
+        assert not first._is_dead(second.worker) and not second._is_dead(first.worker)
+        assert first._is_dead("host:1:gone")
     finally:
+        second._release()
+    assert not _holds_a_slot(second.worker) and first._is_dead(second.worker)
+    third._acquire()  # the freed slot is taken again, and names its new holder
+    try:
+        assert _holds_a_slot(third.worker) and first._is_dead(second.worker)
+    finally:
+        third._release()
         first._release()
-    second = Sender(config=config)
-    second._acquire()
-    second._release()
 
 
 def test_unreachable_server_defers(audience, template, owner_actor):
