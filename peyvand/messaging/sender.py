@@ -407,8 +407,8 @@ class Sender:
                     rows, pending = pending[:chunk], pending[chunk:]
                     with transaction.atomic():  # link keys made on first use: one commit
                         ready = self._prepare(rows)
-                    for job in ready:
-                        loop.call_soon_threadsafe(jobs.put_nowait, job)
+                    if ready:  # one wake-up of the loop per chunk, not per message
+                        loop.call_soon_threadsafe(_put_all, jobs, ready)
                     in_flight += len(ready)
                     block = False
                 got = []
@@ -420,8 +420,7 @@ class Sender:
                     pass
                 if got:
                     self.record([(job, outcome) for job, outcome, _f in got])
-                    for _job, _outcome, fut in got:
-                        loop.call_soon_threadsafe(fut.set_result, None)
+                    loop.call_soon_threadsafe(_release_all, [fut for _j, _o, fut in got])
                     in_flight -= len(got)
                 if timed_out and pending:
                     outbox.release(pending)  # never handed to SMTP: back in the queue
@@ -438,6 +437,17 @@ class Sender:
             thread.join(timeout=30)
             if not thread.is_alive():
                 loop.close()
+
+
+def _put_all(jobs: asyncio.Queue, items: list[Job]) -> None:
+    for item in items:
+        jobs.put_nowait(item)
+
+
+def _release_all(futures: list[asyncio.Future]) -> None:
+    for fut in futures:
+        if not fut.done():
+            fut.set_result(None)
 
 
 def _helpers_wanted(processes: int) -> int:
