@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from jinja2 import TemplateError
 
@@ -174,15 +174,6 @@ class Sender:
                 domain=self.config.domain)
         return self._templates[template_id], self._compiled[template_id], \
             self._mime[template_id]
-
-    def prepare(self, limit: int) -> tuple[int, list[Job]]:
-        """Claim rows, gate them, build the ones allowed. Returns (claimed, jobs to send);
-        rows refused or deferred by the gate are written at once."""
-        rows = outbox.claim(self.worker, limit)
-        if not rows:
-            return 0, []
-        with transaction.atomic():
-            return len(rows), self._prepare(rows)
 
     def _prepare(self, rows: list[OutboxMessage]) -> list[Job]:
         now = timezone.now()
@@ -405,8 +396,9 @@ class Sender:
                 # long for work while this thread builds messages.
                 if pending and in_flight < chunk and not timed_out:
                     rows, pending = pending[:chunk], pending[chunk:]
-                    with transaction.atomic():  # link keys made on first use: one commit
-                        ready = self._prepare(rows)
+                    # No transaction around building: on SQLite it would hold the write lock
+                    # (IMMEDIATE) while this process builds, stalling the other senders.
+                    ready = self._prepare(rows)
                     if ready:  # one wake-up of the loop per chunk, not per message
                         loop.call_soon_threadsafe(_put_all, jobs, ready)
                     in_flight += len(ready)
