@@ -5,19 +5,28 @@ The sender knows each message's contact, so it passes it on and tracking need no
 
 from __future__ import annotations
 
+from typing import Any
+
+_FOUND: dict[tuple[str, str], Any] = {}
+
+
+def _function(module: str, name: str):
+    """tracking's function, looked up once per process (None while tracking is absent)."""
+    key = (module, name)
+    if key not in _FOUND:
+        try:
+            mod = __import__(f"peyvand.tracking.{module}", fromlist=[name])
+            _FOUND[key] = getattr(mod, name)
+        except (ImportError, AttributeError):
+            return None
+    return _FOUND[key]
+
 
 def _call(module: str, name: str, *args, contact_id: int | None = None):
-    try:
-        mod = __import__(f"peyvand.tracking.{module}", fromlist=[name])
-        func = getattr(mod, name)
-    except (ImportError, AttributeError):
+    func = _function(module, name)
+    if func is None:
         return None
-    if contact_id is not None:
-        try:
-            return func(*args, contact_id=contact_id)
-        except TypeError:  # an older tracking without the keyword
-            pass
-    return func(*args)
+    return func(*args) if contact_id is None else func(*args, contact_id=contact_id)
 
 
 def rewrite_links(html: str, message_id: int, contact_id: int | None = None) -> str:
