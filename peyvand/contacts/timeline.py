@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from peyvand.base.actor import Actor
@@ -20,6 +22,20 @@ def append_event(contact_id: int, kind: str, data: dict[str, Any] | None = None,
         actor_label=actor.label if actor else "",
         data=data or {},
     )
+
+
+def append_events(events: Iterable[tuple[int, str, dt.datetime, dict[str, Any]]]) -> None:
+    """Many (contact_id, kind, at, data) at once, as one executemany: a sender records a
+    group of messages per commit, and bulk_create costs more to compile than to run."""
+    ops = connection.ops
+    table = ops.quote_name(TimelineEvent._meta.db_table)
+    rows = [(contact_id, kind, ops.adapt_datetimefield_value(at), "",
+             ops.adapt_json_value(data, None)) for contact_id, kind, at, data in events]
+    if rows:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {table} (contact_id, kind, at, actor_label, data) "
+                "VALUES (%s, %s, %s, %s, %s)", rows)
 
 
 def timeline_for(contact_id: int, *, kinds: list[str] | None = None):

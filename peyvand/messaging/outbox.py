@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from peyvand.contacts.models import TimelineEvent
+from peyvand.contacts.timeline import append_events
 from peyvand.messaging.models import OutboxMessage
 
 log = logging.getLogger("peyvand.messaging")
@@ -111,12 +111,10 @@ def finish(rows: Iterable[OutboxMessage]) -> None:
         data = {"outbox": row.pk, "source": row.source, "channel": row.channel}
         if row.state != S.SENT:
             data["reason"] = row.smtp_reply or row.gate_reason
-        events.append(TimelineEvent(contact_id=row.contact_id, kind=kind,
-                                    at=row.sent_at or now, data=data))
+        events.append((row.contact_id, kind, row.sent_at or now, data))
     with transaction.atomic():
         _update(rows)
-        # timeline.append_event, in bulk: one INSERT per group instead of one per message
-        TimelineEvent.objects.bulk_create(events)
+        append_events(events)  # one INSERT per group instead of one per message
 
 
 def move_outbox_rows(survivor_id: int, merged_id: int) -> None:

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from peyvand.contacts.actions import do_add_note, do_create_contact, do_update_contact
-from peyvand.contacts.timeline import append_event, timeline_for
+from peyvand.contacts.timeline import append_event, append_events, timeline_for
 
 pytestmark = pytest.mark.django_db
 
@@ -57,3 +57,18 @@ def test_tagging_writes_a_timeline_entry_only_where_something_changed(owner_acto
     assert do_tag_contacts(owner_actor, [a.pk, b.pk], "vip") == 0
     assert do_tag_contacts(owner_actor, [a.pk, b.pk], "other", remove=True) == 0
     assert not TimelineEvent.objects.filter(kind="tag.removed").exists()
+
+
+def test_append_events_stores_what_append_event_would(owner_actor):
+    contact = do_create_contact(owner_actor, {"email": "t@example.com"})
+    at = timezone.now() - dt.timedelta(hours=2)
+    data = {"outbox": 7, "reason": "۵۵۰ صندوق پر است", "nested": {"a": [1, None, True]}}
+    one = append_event(contact.pk, "message.failed", data, at=at)
+    append_events([(contact.pk, "message.failed", at, data),
+                   (contact.pk, "message.sent", at + dt.timedelta(seconds=1), {})])
+    append_events([])  # nothing to write is fine
+    stored = list(timeline_for(contact.pk, kinds=["message.failed", "message.sent"]))
+    assert [e.kind for e in stored] == ["message.sent", "message.failed", "message.failed"]
+    twin = stored[1]
+    assert twin.pk != one.pk
+    assert (twin.at, twin.data, twin.actor_label) == (one.at, one.data, one.actor_label)
