@@ -49,12 +49,17 @@ def claim(worker: str, limit: int) -> list[OutboxMessage]:
         qs = OutboxMessage.objects.filter(due_filter(now)).order_by("id")
         if connection.vendor == "postgresql":
             qs = qs.select_for_update(skip_locked=True)
-        ids = list(qs.values_list("id", flat=True)[:limit])
-        if not ids:
+        # The rows are locked (FOR UPDATE, or SQLite's IMMEDIATE write lock) until the
+        # update commits, so the claimed values can be set on them here: no second read.
+        rows = list(qs[:limit])
+        if not rows:
             return []
-        OutboxMessage.objects.filter(id__in=ids).update(
+        OutboxMessage.objects.filter(id__in=[r.pk for r in rows]).update(
             state=S.SENDING, claimed_by=worker, claimed_at=now, attempts=F("attempts") + 1)
-    return list(OutboxMessage.objects.filter(id__in=ids).order_by("id"))
+    for row in rows:
+        row.state, row.claimed_by, row.claimed_at = S.SENDING, worker, now
+        row.attempts += 1
+    return rows
 
 
 def release(rows: list[OutboxMessage]) -> None:
