@@ -366,7 +366,8 @@ def _refusal(reply: Reply) -> Outcome:
 
 def _dot_stuffed(data: bytes) -> bytes:
     """The message as DATA wants it: CRLF line ends, a leading dot doubled, then CRLF.CRLF."""
-    if data.count(b"\n") != data.count(b"\r\n") or b"\r" in data.replace(b"\r\n", b""):
+    pairs = data.count(b"\r\n")
+    if data.count(b"\n") != pairs or data.count(b"\r") != pairs:  # a bare CR or LF
         data = re.sub(rb"\r\n|\r|\n", b"\r\n", data)
     data = data.replace(b"\r\n.", b"\r\n..")
     if data.startswith(b"."):
