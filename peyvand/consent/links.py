@@ -9,9 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from peyvand.base.signing import LinkInvalid, make_token, read_token
@@ -32,8 +33,7 @@ def contact_keys(contact_ids: Iterable[int]) -> dict[int, str]:
     """Link keys of many contacts (the newest where there are several), made where missing."""
     ids = list(dict.fromkeys(contact_ids))
     keys: dict[int, str] = {}
-    for contact_id, key in (ContactKey.objects.filter(contact_id__in=ids)
-                            .order_by("created_at", "id").values_list("contact_id", "key")):
+    for contact_id, key in _key_rows().filter(contact_id__in=ids):
         keys[contact_id] = key  # ascending: the newest wins
     missing = [ContactKey(contact_id=c, key=secrets.token_urlsafe(16)) for c in ids
                if c not in keys]
@@ -41,6 +41,13 @@ def contact_keys(contact_ids: Iterable[int]) -> dict[int, str]:
         ContactKey.objects.bulk_create(missing)
         keys.update((k.contact_id, k.key) for k in missing)
     return keys
+
+
+@cache
+def _key_rows() -> QuerySet:
+    """Built once: the sender asks for every chunk of messages, and building a query costs
+    more than running it (.filter() copies it)."""
+    return ContactKey.objects.order_by("created_at", "id").values_list("contact_id", "key")
 
 
 def preferences_token(contact_id: int) -> str:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -96,20 +97,27 @@ def consent_decisions(contact_ids: Iterable[int], channel: str, topic: Any = Non
         raise ValueError("fmt must be html or text")
     if channel not in Channel.values:
         return dict.fromkeys(ids, Decision(False, "unknown_channel"))
-    erased = dict(Contact.objects.filter(pk__in=ids).values_list("pk", "erased_at"))
     topic_id, active = _topic_id(topic)
     if topic not in (None, "") and topic_id is None:
+        erased = _erasures(ids)
         return {c: Decision(False, "unknown_contact" if c not in erased else
                             "erased" if erased[c] is not None else "unknown_topic")
                 for c in ids}
+    # One query for a usual batch: each consent row brings its contact's erasure along, and
+    # only contacts without rows are looked up on their own.
+    erased = {}
+    states: dict[int, dict[int | None, _State]] = {}
+    rows = Q(topic__isnull=True)  # the channel's row, and the topic's when one is asked
+    if topic_id is not None:
+        rows |= Q(topic_id=topic_id)
+    for contact_id, erased_at, row_topic, *values in _state_rows().filter(
+            rows, contact_id__in=ids, channel=channel):
+        erased[contact_id] = erased_at
+        states.setdefault(contact_id, {})[row_topic] = _State(*values)
+    missing = [c for c in ids if c not in erased]
+    if missing:
+        erased.update(_erasures(missing))
     live = [c for c in ids if c in erased and erased[c] is None]
-    states: dict[int, dict[int | None, ConsentState]] = {c: {} for c in live}
-    # No ordering: the model's default joins contacts and topics to sort.
-    for s in (ConsentState.objects.filter(Q(topic__isnull=True) | Q(topic_id=topic_id),
-                                          contact_id__in=live, channel=channel).order_by()
-              .only("contact_id", "topic_id", "status", "suppression", "format", "frequency",
-                    "paused_until")):
-        states[s.contact_id][s.topic_id] = s
     confirmable: set[int] = set()
     if message_class == "confirmation":
         # Sent to an address, it may confirm any channel that address proves (a texted code
@@ -126,12 +134,37 @@ def consent_decisions(contact_ids: Iterable[int], channel: str, topic: Any = Non
         elif erased[c] is not None:
             out[c] = Decision(False, "erased")
         else:
-            out[c] = _decide(states[c], channel, topic_id, active, fmt, message_class,
-                             c in confirmable, now)
+            out[c] = _decide(states.get(c, {}), channel, topic_id, active, fmt,
+                             message_class, c in confirmable, now)
     return out
 
 
-def _decide(rows: dict[int | None, ConsentState], channel: str, topic_id: int | None,
+def _erasures(contact_ids: list[int]) -> dict[int, dt.datetime | None]:
+    """erased_at of each contact that exists."""
+    return dict(Contact.objects.filter(pk__in=contact_ids).values_list("pk", "erased_at"))
+
+
+@cache
+def _state_rows() -> QuerySet:
+    """The query consent_decisions narrows for every batch, built once (a sender asks for
+    every chunk of messages, and building a query costs more than running it; .filter()
+    copies it). No ordering: the model's default joins contacts and topics to sort."""
+    return ConsentState.objects.order_by().values_list(
+        "contact_id", "contact__erased_at", "topic_id", *_State._fields)
+
+
+class _State(NamedTuple):
+    """The columns of a ConsentState row that a decision reads (rows, not model instances:
+    the sender asks for every chunk of messages)."""
+
+    status: str
+    suppression: str
+    format: str
+    frequency: str
+    paused_until: dt.datetime | None
+
+
+def _decide(rows: dict[int | None, _State], channel: str, topic_id: int | None,
             active: bool, fmt: str | None, message_class: str, confirmable: bool,
             now: dt.datetime) -> Decision:
     """One live contact's answer from their consent rows (channel-wide and the topic's)."""

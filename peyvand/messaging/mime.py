@@ -10,8 +10,10 @@ and require no defects.
 from __future__ import annotations
 
 import binascii
+import re
 import secrets
 import time
+from email.charset import Charset
 from email.utils import formataddr, formatdate
 
 _WORD_BYTES = 45  # 45 octets of UTF-8 -> 60 base64 chars -> a 72-char encoded word
@@ -22,16 +24,16 @@ def encode_header(value: str) -> str:
     value = " ".join(value.split())  # no CR/LF or tabs in a header
     if value.isascii() and "=?" not in value and len(value) <= 900:
         return value
+    data = value.encode("utf-8")
     words: list[str] = []
-    chunk = bytearray()
-    for char in value:
-        encoded = char.encode("utf-8")
-        if len(chunk) + len(encoded) > _WORD_BYTES:
-            words.append(_word(bytes(chunk)))
-            chunk = bytearray()
-        chunk += encoded
-    if chunk or not words:
-        words.append(_word(bytes(chunk)))
+    start = 0
+    while len(data) - start > _WORD_BYTES:
+        end = start + _WORD_BYTES
+        while data[end] & 0xC0 == 0x80:  # a continuation byte: never split a character
+            end -= 1
+        words.append(_word(data[start:end]))
+        start = end
+    words.append(_word(data[start:]))
     return "\r\n ".join(words)
 
 
@@ -44,15 +46,22 @@ def address(name: str, addr: str) -> str:
     name = " ".join((name or "").split())
     if not name:
         return addr
-    return formataddr((name, addr), charset="utf-8")
+    return formataddr((name, addr), charset=_UTF8)
+
+
+_UTF8 = Charset("utf-8")  # made once: formataddr would make one per call from the name
 
 
 def b64_body(text: str) -> bytes:
     # Text in canonical form (CRLF line ends) before encoding, as RFC 2045 asks.
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    data = binascii.b2a_base64(text.replace("\n", "\r\n").encode("utf-8"), newline=False)
-    return b"\r\n".join(data[i:i + 76] for i in range(0, len(data), 76))
+    # CRLF put in after encoding: the same bytes (no UTF-8 sequence holds a LF byte), faster.
+    data = binascii.b2a_base64(text.encode("utf-8").replace(b"\n", b"\r\n"), newline=False)
+    return b"\r\n".join(_LINE.findall(data))
+
+
+_LINE = re.compile(b".{1,76}", re.DOTALL)  # base64 lines of at most 76 characters
 
 
 def _fold_list(values: list[str]) -> str:

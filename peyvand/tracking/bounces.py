@@ -22,6 +22,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from email.message import Message
+from functools import lru_cache
 
 from django.conf import settings
 from django.db import transaction
@@ -56,7 +57,12 @@ def bounce_domain() -> str:
 
 
 def _stream_keys() -> tuple[bytes, bytes]:
-    tag_key, stream_key = _keys(settings.SECRET_KEY)
+    return _bounce_keys(settings.SECRET_KEY)
+
+
+@lru_cache(maxsize=4)
+def _bounce_keys(secret: str) -> tuple[bytes, bytes]:
+    tag_key, stream_key = _keys(secret)
     return _mac(tag_key, b"bounce"), _mac(stream_key, b"bounce")
 
 

@@ -130,3 +130,23 @@ def test_the_batch_answers_as_one_at_a_time_in_a_fixed_number_of_queries(
             assert batch == {c: consent_decision(c, "email", topic, message_class=message_class)
                              for c in ids}
     assert len({d.reason for d in consent_decisions(ids, "email", "news").values()}) >= 6
+
+
+def test_a_batch_whose_people_all_have_consent_rows_costs_one_query(
+        person, subscribe, system, django_assert_num_queries):
+    from peyvand.consent.queries import consent_decisions
+
+    people = [subscribe(person()) for _ in range(3)]
+    erased = subscribe(person())
+    do_erase_contact(system, erased)
+    ids = [p.pk for p in people]
+    with django_assert_num_queries(1):
+        batch = consent_decisions(ids, "email")
+    assert batch == {c: consent_decision(c, "email") for c in ids}
+    assert {d.reason for d in batch.values()} == {"ok"}
+    # Contacts without rows (never asked, erased, unknown) are looked up in one more query.
+    ids += [person().pk, erased.pk, 999_999]
+    with django_assert_num_queries(2):
+        batch = consent_decisions(ids, "email")
+    assert batch == {c: consent_decision(c, "email") for c in ids}
+    assert [batch[c].reason for c in ids[-3:]] == ["no_consent", "erased", "unknown_contact"]

@@ -48,3 +48,30 @@ def test_the_payload_is_readable_so_callers_put_no_ids_in_it():
     raw = base64.urlsafe_b64decode(payload.lstrip(".") + "=" * (-len(payload) % 4))
     text = zlib.decompress(raw) if payload.startswith(".") else raw
     assert b"random-key" in text  # signed, not encrypted: documented in the module
+
+
+@pytest.mark.parametrize(("purpose", "data"), [
+    ("preferences", {"k": "abc"}),
+    ("unsubscribe", {"k": "Zx-_09", "ch": "email", "cmp": "broadcast:7"}),
+    ("confirm", {"n": "a" * 300}),  # long enough to be compressed
+    ("confirm", {"n": "سلام", "x": [1, 2.5, None, True]}),
+])
+def test_tokens_are_what_django_signing_makes_at_the_same_time(monkeypatch, purpose, data):
+    from django.core import signing
+
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.5)
+    token = make_token(purpose, data)
+    assert token == signing.dumps(data, salt="peyvand.link." + purpose, compress=True)
+    assert signing.loads(token, salt="peyvand.link." + purpose) == data
+    assert read_token(purpose, token, 60) == data
+
+
+def test_tokens_follow_a_new_secret_key(settings):
+    from django.core import signing
+
+    old = make_token("preferences", {"k": "abc"})
+    settings.SECRET_KEY = "a-new-secret-key-for-this-test-only-0123456789"
+    new = make_token("preferences", {"k": "abc"})
+    assert signing.loads(new, salt="peyvand.link.preferences") == {"k": "abc"}
+    with pytest.raises(LinkTampered):
+        read_token("preferences", old, 60)

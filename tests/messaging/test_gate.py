@@ -191,3 +191,23 @@ def test_topic_consent_is_checked(make_contact):
                           message_class="marketing").verdict == ALLOW
     d = check_outbound(contact.pk, "email", topic=offers.key, message_class="marketing")
     assert (d.verdict, d.reason) == (DENY, "topic_not_chosen")
+
+
+def test_active_rules_are_read_fresh_as_the_orm_reads_them(django_assert_num_queries):
+    from peyvand.messaging.strategy import active_rules
+
+    def fields(rules):
+        return [{f.attname: getattr(r, f.attname) for f in StrategyRule._meta.concrete_fields}
+                for r in rules]
+
+    assert active_rules() == []
+    quiet = rule(kind="quiet", channel="sms", quiet_start=dt.time(22), quiet_end=dt.time(8))
+    cap = rule(kind="cap", channel="", max_count=2, period_hours=24)
+    rule(kind="spacing", spacing_minutes=5, active=False)
+    with django_assert_num_queries(1):
+        rules = active_rules()
+    assert fields(rules) == fields(StrategyRule.objects.filter(active=True))
+    assert [r.pk for r in rules] == [cap.pk, quiet.pk]  # the model's ordering
+    assert isinstance(rules[0], StrategyRule) and rules[1].quiet_start == dt.time(22)
+    cap.delete()  # an edit shows at once, not after a cache expires
+    assert [r.pk for r in active_rules()] == [quiet.pk]

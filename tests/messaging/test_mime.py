@@ -77,3 +77,39 @@ def test_any_subject_name_and_body_parse_without_defects(subject, first, body):
     assert msg["Subject"] == " ".join(subject.split())
     assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n") == \
         body.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _words_one_character_at_a_time(value: str) -> str:
+    """The first encode_header: whole characters into each word while they fit."""
+    from peyvand.messaging.mime import _WORD_BYTES, _word
+
+    value = " ".join(value.split())
+    if value.isascii() and "=?" not in value and len(value) <= 900:
+        return value
+    words, chunk = [], b""
+    for char in value:
+        if len(chunk) + len(char.encode()) > _WORD_BYTES:
+            words.append(_word(chunk))
+            chunk = b""
+        chunk += char.encode()
+    words.append(_word(chunk))
+    return "\r\n ".join(words)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+       | st.text(alphabet="a =?", min_size=880, max_size=1000))
+def test_header_words_split_as_one_character_at_a_time_would(value):
+    assert encode_header(value) == _words_one_character_at_a_time(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=3000))
+def test_base64_bodies_are_the_stdlib_encoding_in_76_character_lines(text):
+    from email.base64mime import body_encode
+
+    from peyvand.messaging.mime import b64_body
+
+    canonical = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
+    expected = body_encode(canonical.encode(), maxlinelen=76, eol="\r\n")
+    assert b64_body(text) == expected.removesuffix("\r\n").encode()

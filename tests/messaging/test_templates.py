@@ -71,3 +71,60 @@ def test_contexts_have_custom_fields_and_consent_links(make_contact, system):
     assert ctx["preferences_url"].startswith("https://crm.example/")
     compiled = compile_parts("{{ fields.city }}", "", "{{ display_name }}", "fa")
     assert compiled.render(ctx)[:1] == ("تبریز",)
+
+
+def test_contexts_read_as_the_models_do(make_contact, system):
+    import datetime as dt
+    from decimal import Decimal
+
+    from peyvand.contacts.actions import do_erase_contact
+    from peyvand.contacts.models import Contact, CustomField, FieldValue, Identity
+
+    kinds = {"text": "text_value", "number": "number_value", "date": "date_value",
+             "choice": "text_value", "boolean": "bool_value"}
+    values = {"text": "تبریز", "number": Decimal("12.5000"), "date": dt.date(2024, 3, 20),
+              "choice": "L", "boolean": False}
+    fields = {kind: CustomField.objects.create(key=f"f_{kind}", label_fa=kind, label_en=kind,
+                                               type=kind) for kind in kinds}
+    full = make_contact("first@example.com", first_name="مریم", last_name="",
+                        phone="09121234567")
+    Identity.objects.create(contact=full, kind="email", value="second@example.com")
+    for kind, field in fields.items():
+        FieldValue.objects.create(contact=full, field=field, **{kinds[kind]: values[kind]})
+    nameless = make_contact(None, first_name="", last_name="", phone="09351234567",
+                            opt_in=())
+    erased = make_contact("gone@example.com")
+    do_erase_contact(system, erased)
+    ids = [full.pk, nameless.pk, erased.pk, 999_999]
+    contexts = contexts_for(ids, links=False)
+    assert set(contexts) == {full.pk, nameless.pk, erased.pk}
+    for contact in Contact.objects.filter(pk__in=ids):
+        ctx = contexts[contact.pk]
+        identities = Identity.objects.filter(contact=contact).order_by("-is_primary", "id")
+        emails = [i.value for i in identities if i.kind == "email"]
+        phones = [i.value for i in identities if i.kind == "phone"]
+        assert ctx == {
+            "first_name": contact.first_name, "last_name": contact.last_name,
+            "display_name": contact.display_name, "language": contact.language,
+            "timezone": contact.timezone, "emails": emails, "phones": phones,
+            "fields": {fv.field.key: fv.value for fv in contact.field_values.all()},
+            "email": emails[0] if emails else "", "phone": phones[0] if phones else ""}
+    assert contexts[full.pk]["fields"] == {f"f_{kind}": values[kind] for kind in kinds}
+    assert contexts[full.pk]["emails"][0] == "first@example.com"
+    for contact in (nameless, erased):  # the model's fallbacks, "Contact #…", "Erased …"
+        assert contexts[contact.pk]["display_name"].endswith(f"#{contact.pk}")
+
+
+def test_renders_are_those_of_plain_jinja_templates():
+    from peyvand.messaging.templates_engine import HTML_ENV, TEXT_ENV
+
+    subject = "{{ first_name }} {% for i in range(2) %}{{ i }}{% endfor %}"
+    html = ('<p>{% set ns = namespace(n=0) %}{% for x in emails %}{% set ns.n = ns.n + 1 %}'
+            '{{ x }}{% endfor %}{{ ns.n }} {{ fields.city|default("-") }}</p>')
+    text = "{% set c = cycler('a', 'b') %}{{ c.next() }}{{ c.next() }} {{ dict(a=1).a }}"
+    ctx = {"first_name": "<Sam>", "emails": ["a@x", "b@x"], "fields": {}}
+    compiled = compile_parts(subject, html, text, "en")
+    assert compiled.render(ctx) == (
+        TEXT_ENV.from_string(subject).render(ctx),
+        HTML_ENV.from_string(wrap_layout(html, "en")).render(ctx),
+        TEXT_ENV.from_string(text).render(ctx))

@@ -148,3 +148,22 @@ def test_reports_for_unknown_people_are_kept_without_action(db, calls):
     raw = sample("postfix_hard.eml", 5, 0).replace(b"sara@example.com", b"nobody@example.org")
     report = process_report(raw)
     assert report.kind == "hard" and report.contact_id is None and calls == []
+
+
+def test_bounce_tokens_keep_their_format(settings):
+    # Made by the first implementation: bounces of mail already sent must still be matched.
+    settings.SECRET_KEY = "golden-secret-for-token-format-tests-0123456789"
+    assert bounce_token(123456, 4567) == "ojb6hwkgad7nnn3lbzg2e"
+    assert bounce_token(0, 0) == "gyry5le4f4c7rntf"
+    settings.SECRET_KEY = "another-secret-for-token-format-tests-987654321"
+    assert bounce_token(123456, 4567) != "ojb6hwkgad7nnn3lbzg2e"  # keys follow the setting
+    assert message_for_bounce_address(bounce_address(123456, contact_id=4567)) == (123456, 4567)
+
+
+def test_bounce_domain_follows_the_setting(settings, monkeypatch):
+    assert bounce_address(1, contact_id=2).endswith("@bounces.example")
+    settings.PEYVAND_BOUNCE_DOMAIN = "b2.example"
+    assert bounce_address(1, contact_id=2).endswith("@b2.example")
+    del settings.PEYVAND_BOUNCE_DOMAIN
+    monkeypatch.setenv("PEYVAND_BOUNCE_DOMAIN", "env.example")
+    assert bounce_address(1, contact_id=2).endswith("@env.example")
