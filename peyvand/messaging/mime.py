@@ -10,6 +10,7 @@ and require no defects.
 from __future__ import annotations
 
 import binascii
+import itertools
 import re
 import secrets
 import time
@@ -81,6 +82,8 @@ class MimeTemplate:
             f"{k}: {encode_header(v)}\r\n".encode() for k, v in (extra_headers or {}).items())
         self._date_at = 0
         self._date = b""
+        self._salt = secrets.token_hex(6)  # per skeleton: Message-IDs stay unique across runs
+        self._counter = itertools.count(1)
 
     def _now(self) -> bytes:
         now = int(time.time())
@@ -89,11 +92,13 @@ class MimeTemplate:
         return self._date
 
     def message_id(self, key: int | str) -> str:
-        return f"<{key}.{secrets.token_hex(6)}@{self.domain}>"
+        return f"<{key}.{self._salt}@{self.domain}>"
 
     def build(self, *, to_name: str, to_address: str, subject: str, text: str, html: str,
               message_id: str, unsubscribe: list[str] | None = None) -> bytes:
-        boundary = "=_pv" + secrets.token_hex(12)  # "=_" never occurs in base64 data
+        # "=_" never occurs in base64 data, so any boundary starting so is safe; a counter
+        # makes it differ per message without asking the OS for randomness each time.
+        boundary = f"=_pv{self._salt}{next(self._counter):x}"
         head = [self.from_header,
                 ("To: " + address(to_name, to_address)).encode(),
                 ("Subject: " + encode_header(subject)).encode(),

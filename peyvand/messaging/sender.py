@@ -375,7 +375,7 @@ class Sender:
         thread.start()
         in_flight, exhausted, last_recover = 0, False, time.monotonic()
         pending: list[OutboxMessage] = []  # claimed, not yet built
-        chunk = self.connections * 2
+        low_water = self.connections * 2
         try:
             while True:
                 timed_out = max_seconds is not None and time.monotonic() - started > max_seconds
@@ -392,10 +392,11 @@ class Sender:
                                 last_recover = time.monotonic()
                             continue
                 block = in_flight > 0
-                # Build a small chunk whenever the connections run short, so they never wait
-                # long for work while this thread builds messages.
-                if pending and in_flight < chunk and not timed_out:
-                    rows, pending = pending[:chunk], pending[chunk:]
+                # Build the claimed batch whenever the connections run short: a chunk costs
+                # a fixed number of queries, so bigger chunks are cheaper per message, and
+                # the connections keep sending what was built while the next one is made.
+                if pending and in_flight < low_water and not timed_out:
+                    rows, pending = pending[:self.batch], pending[self.batch:]
                     # No transaction around building: on SQLite it would hold the write lock
                     # (IMMEDIATE) while this process builds, stalling the other senders.
                     ready = self._prepare(rows)
