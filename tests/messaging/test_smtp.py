@@ -7,6 +7,7 @@ import asyncio
 import shutil
 import ssl
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,6 +16,14 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from peyvand.messaging import smtp
 from peyvand.messaging.smtp import DEFERRED, FAILED, SENT, Connection, Session, SmtpConfig
 from tests.messaging.sink import Handler, free_port
+
+
+def _run(coro):
+    """asyncio.run in a thread of its own: in the whole suite the browser tests' Playwright
+    keeps an event loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 
 MESSAGE = b"From: a@shop.example\r\nTo: b@example.com\r\nSubject: hi\r\n\r\nhello\r\n"
 
@@ -96,7 +105,7 @@ def test_pipelining_sends_the_envelope_in_one_write():
         await session.quit()
         return outcomes
 
-    outcomes = asyncio.run(_with_server(server, body))
+    outcomes = _run(_with_server(server, body))
     assert [o.kind for o in outcomes] == [SENT] * 3
     assert outcomes[0].code == 250 and outcomes[0].reply == "2.0.0 queued"
     envelopes = [c for c in server.chunks if c.startswith(b"MAIL FROM:")]
@@ -118,7 +127,7 @@ def test_a_refused_recipient_in_a_pipelined_group_leaves_the_session_usable():
         await session.quit()
         return gone, later, ok
 
-    gone, later, ok = asyncio.run(_with_server(server, body))
+    gone, later, ok = _run(_with_server(server, body))
     assert (gone.kind, gone.code) == (FAILED, 550) and "no such user" in gone.reply
     assert (later.kind, later.code) == (DEFERRED, 451)
     assert ok.kind == SENT
@@ -137,7 +146,7 @@ def test_data_is_framed_dot_stuffed_and_in_crlf():
         await session.quit()
         return outcome
 
-    assert asyncio.run(_with_server(server, body)).kind == SENT
+    assert _run(_with_server(server, body)).kind == SENT
     assert server.messages == [b"Subject: dots\r\n\r\n..first line\r\n...two\r\nlast\r\n"]
 
 
@@ -156,7 +165,7 @@ def test_without_pipelining_one_command_at_a_time():
             await conn.close()
             return results
 
-        results = asyncio.run(body())
+        results = _run(body())
     finally:
         controller.stop()
     assert [(r.kind, r.code) for r in results] == [
@@ -174,7 +183,7 @@ def test_addresses_that_could_inject_commands_are_refused_unsent():
         await session.quit()
         return outcome
 
-    outcome = asyncio.run(_with_server(server, body))
+    outcome = _run(_with_server(server, body))
     assert outcome.kind == FAILED and "not allowed" in outcome.reply
     assert not any(c.startswith(b"MAIL") for c in server.chunks)
 
@@ -191,7 +200,7 @@ def test_a_broken_server_defers_and_the_next_send_reconnects(greeting):
         await conn.close()
         return first, second
 
-    first, second = asyncio.run(_with_server(server, body))
+    first, second = _run(_with_server(server, body))
     assert second.kind == SENT
     if greeting.startswith(b"220"):
         assert first.kind == SENT
@@ -216,7 +225,7 @@ def test_a_server_that_hangs_up_mid_message_defers_it():
         listener.close()
         return outcome, conn.session
 
-    outcome, session = asyncio.run(body())
+    outcome, session = _run(body())
     assert outcome.kind == DEFERRED and outcome.code is None and session is None
 
 
@@ -268,9 +277,9 @@ def test_starttls_then_auth(certificate, monkeypatch, mechanism):
             await conn.close()
             return outcome
 
-        outcome = asyncio.run(body())
+        outcome = _run(body())
         config.password = "wrong"
-        refused = asyncio.run(body())
+        refused = _run(body())
     finally:
         controller.stop()
     assert outcome.kind == SENT, outcome
@@ -286,6 +295,6 @@ def test_starttls_is_required_when_asked_for():
         config.start_tls = True
         return await Connection(config).send("b@shop.example", "x@example.com", MESSAGE)
 
-    outcome = asyncio.run(_with_server(server, body))
+    outcome = _run(_with_server(server, body))
     assert outcome.kind == DEFERRED and "STARTTLS" in outcome.reply
     assert not server.messages
