@@ -78,6 +78,21 @@ class Stats:
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
+    _COUNTS = ("sent", "deferred", "failed", "recovered")
+
+    def line(self) -> str:
+        """The one line a worker process prints at the end (helpers report through it)."""
+        counts = " ".join(f"{key}={getattr(self, key)}" for key in self._COUNTS)
+        return (f"{counts} processes={self.extra.get('processes', 1)} "
+                f"seconds={self.seconds:.1f}")
+
+    def add_line(self, out: str) -> None:
+        """Add the counts of another worker's `line()` found in its output."""
+        for key in self._COUNTS:
+            found = re.search(rf"\b{key}=(\d+)", out)
+            if found:
+                setattr(self, key, getattr(self, key) + int(found.group(1)))
+
 
 def _lock_key(worker: str) -> int:
     return int.from_bytes(hashlib.sha1(worker.encode()).digest()[:8], "big", signed=True)
@@ -458,13 +473,6 @@ def _start_helper(connections: int, batch: int) -> subprocess.Popen:
         stdout=subprocess.PIPE, text=True)
 
 
-def _add_helper_stats(stats: Stats, out: str) -> None:
-    for key in ("sent", "deferred", "failed", "recovered"):
-        found = re.search(rf"\b{key}=(\d+)", out)
-        if found:
-            setattr(stats, key, getattr(stats, key) + int(found.group(1)))
-
-
 def send_all(*, connections: int | None = None, batch: int = 100,
              processes: int | None = None, until_empty: bool = True,
              max_seconds: float | None = None) -> Stats:
@@ -492,7 +500,7 @@ def send_all(*, connections: int | None = None, batch: int = 100,
     finally:
         outs = [helper.communicate()[0] for helper in started]
     for out in outs:
-        _add_helper_stats(stats, out)
+        stats.add_line(out)
     stats.extra["processes"] = helpers + 1
     return stats
 

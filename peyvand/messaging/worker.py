@@ -33,9 +33,7 @@ def main() -> int:
     except SenderBusy:
         print("another sender is running", flush=True)
         return 3
-    print(f"sent={stats.sent} deferred={stats.deferred} failed={stats.failed} "
-          f"recovered={stats.recovered} processes={stats.extra.get('processes', 1)} "
-          f"seconds={stats.seconds:.1f}", flush=True)
+    print(stats.line(), flush=True)
     return 0
 
 
