@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -47,10 +49,15 @@ class Contact(models.Model):
 
     @property
     def display_name(self) -> str:
-        if self.erased_at:
-            return str(_("Erased contact #%(id)s") % {"id": self.pk})
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or str(_("Contact #%(id)s") % {"id": self.pk})
+        return display_name(self.pk, self.first_name, self.last_name, self.erased_at)
+
+
+def display_name(pk: int, first_name: str, last_name: str, erased_at: dt.datetime | None) -> str:
+    """How a contact is named everywhere; also for plain rows (merge fields in bulk)."""
+    if erased_at:
+        return str(_("Erased contact #%(id)s") % {"id": pk})
+    name = f"{first_name} {last_name}".strip()
+    return name or str(_("Contact #%(id)s") % {"id": pk})
 
 
 class Identity(models.Model):

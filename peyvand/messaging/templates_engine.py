@@ -12,7 +12,7 @@ import traceback
 from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
-from typing import Any, NamedTuple, cast
+from typing import Any
 
 import css_inline
 from django.db.models import FilteredRelation, Q, QuerySet
@@ -227,32 +227,21 @@ def _merge_field_queries() -> tuple[QuerySet, QuerySet, dict[str, int]]:
     return contacts, field_values, column_of
 
 
-class _Person(NamedTuple):
-    """What Contact.display_name reads."""
-
-    pk: int
-    first_name: str
-    last_name: str
-    erased_at: Any
-
-
 def contexts_for(contact_ids: list[int], *, links: bool = True, campaign: str = "") \
         -> dict[int, dict[str, Any]]:
     """Merge fields for many contacts in a fixed number of queries."""
-    from peyvand.contacts.models import Contact
+    from peyvand.contacts.models import display_name
     from peyvand.messaging import consent_port
 
     contacts, field_values, column_of = _merge_field_queries()
-    display_name = cast(property, Contact.display_name).fget  # the model's rule, on a row
-    assert display_name is not None
     contexts: dict[int, dict[str, Any]] = {}
     addresses: dict[int, list[tuple[bool, int, str, str]]] = {}
     for pk, first_name, last_name, language, zone, erased_at, kind, value, primary, \
             identity_id in contacts.filter(pk__in=contact_ids):
         if pk not in contexts:
             contexts[pk] = {"first_name": first_name, "last_name": last_name,
-                            "display_name": display_name(
-                                _Person(pk, first_name, last_name, erased_at)),
+                            "display_name": display_name(pk, first_name, last_name,
+                                                         erased_at),
                             "language": language, "timezone": zone, "emails": [],
                             "phones": [], "fields": {}, "email": "", "phone": ""}
         if kind is not None:
