@@ -146,7 +146,8 @@ class SmtpError(Exception):
     opening); the sender defers what it was sending and opens a fresh session."""
 
 
-_MAX_REPLY = 64 * 1024
+_MAX_REPLY = 64 * 1024  # one line
+_MAX_LINES = 1000  # lines of one reply (EHLO has a dozen)
 _UNSAFE = re.compile(r"[\x00-\x20<>\x7f]")  # nothing that could end or split a command
 
 
@@ -179,6 +180,9 @@ class _ReplyReader(asyncio.Protocol):
                 self._fail(SmtpError(f"malformed reply: {line[:80]!r}"))
                 return
             self.lines.append(line)
+            if len(self.lines) > _MAX_LINES:  # a server that never ends its reply
+                self._fail(SmtpError("reply too long"))
+                return
             if line[3:4] != b"-":
                 text = "\n".join(raw[4:].decode("utf-8", "replace").strip()
                                  for raw in self.lines)

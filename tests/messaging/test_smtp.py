@@ -298,3 +298,23 @@ def test_starttls_is_required_when_asked_for():
     outcome = _run(_with_server(server, body))
     assert outcome.kind == DEFERRED and "STARTTLS" in outcome.reply
     assert not server.messages
+
+
+def test_a_reply_that_never_ends_defers_instead_of_growing():
+    async def endless(reader, writer):
+        writer.write(b"220 ready\r\n")
+        await reader.readline()
+        writer.write(b"250-more\r\n" * 5000)  # EHLO's reply, never finished
+        await asyncio.sleep(1)
+        writer.close()
+
+    async def body():
+        listener = await asyncio.start_server(endless, "127.0.0.1", 0)
+        conn = Connection(SmtpConfig(host="127.0.0.1",
+                                     port=listener.sockets[0].getsockname()[1], timeout=5))
+        outcome = await conn.send("b@shop.example", "x@example.com", MESSAGE)
+        listener.close()
+        return outcome
+
+    outcome = _run(body())
+    assert outcome.kind == DEFERRED and "reply too long" in outcome.reply
