@@ -12,10 +12,9 @@ urlpatterns = [
     path("commerce/", include("peyvand.commerce.urls")),
     path("imports/", include("peyvand.imports.urls")),
     path("hooks/", include(hooks)),
-    path("consent/", include("peyvand.consent.urls")),
     path("mailcatcher/", include("peyvand.mailcatcher.urls")),
     path("insights/", include("peyvand.insights.urls")),
     path("messaging/", include("peyvand.messaging.urls")),
-    path("t/", include("peyvand.tracking.urls")),
+    path("", include("peyvand.public_urls")),  # consent/, t/
     path("", include("peyvand.base.urls")),
 ]

@@ -96,8 +96,14 @@ def links_for(contact_id: int, base_url: str = "", channel: str = Channel.EMAIL,
 _SLOT = "PVTOKENSLOT"  # stands in for a token while reversing once (tokens need no quoting)
 
 
+# The site's URLs include these public routes as they are, so they reverse to the same paths
+# without loading the whole site (see peyvand/public_urls.py).
+_PUBLIC_URLCONF = {"peyvand.urls": "peyvand.public_urls"}
+
+
 @lru_cache(maxsize=16)
 def _link_patterns(base_url: str, urlconf: str, _prefix: str) -> dict[str, str]:
+    urlconf = _PUBLIC_URLCONF.get(urlconf, urlconf)
     return {name: _absolute(base_url, reverse(f"consent:{name}", args=[_SLOT], urlconf=urlconf))
             for name in ("preferences", "unsubscribe", "one_click")}
 

@@ -66,6 +66,30 @@ def test_links_for_many_match_links_for_one(person, subscriber,
         assert data == {"k": data["k"], "ch": "email", "cmp": "broadcast:7"}
 
 
+def test_links_reverse_as_the_whole_site_does_without_loading_it(subscriber):
+    """The sender reverses links against peyvand.public_urls: the same paths as the site's
+    own URLs, without importing the API and every view (a second per sender process)."""
+    import subprocess
+    import sys
+
+    from django.urls import reverse
+
+    for name in ("preferences", "unsubscribe", "one_click"):
+        made = path(links_for(subscriber.pk)[name])
+        token = made.rstrip("/").split("/")[-2 if name == "one_click" else -1]
+        assert made == reverse(f"consent:{name}", args=[token], urlconf="peyvand.urls")
+    script = ("import django, sys; django.setup(); "
+              "from django.urls import reverse; from peyvand.consent.links import _link_patterns;"
+              "print(_link_patterns('https://x', 'peyvand.urls', '/')['one_click']); "
+              "print('peyvand.api' in sys.modules, 'peyvand.contacts.views' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, env={**__import__("os").environ,
+                                          "DJANGO_SETTINGS_MODULE": "peyvand.settings"})
+    pattern, loaded = out.stdout.splitlines()
+    assert pattern == "https://x/consent/u/PVTOKENSLOT/one-click"
+    assert loaded == "False False"
+
+
 def test_one_click_acts_only_on_the_rfc_8058_post(client, subscriber):
     url = path(links_for(subscriber.pk)["one_click"])
     before = ledger_count(subscriber)
