@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 
 from peyvand.contacts.models import ContactTag, Identity
+from peyvand.messaging import consent_port
 from peyvand.messaging.models import Broadcast, OutboxMessage
 
 _CHUNK = 2000
@@ -20,8 +21,17 @@ def enqueue(broadcast: Broadcast) -> int:
     addresses = (Identity.objects.filter(kind=kind, contact_id__in=members.values("contact_id"))
                  .order_by("contact_id", "-is_primary", "id")
                  .values_list("contact_id", "value"))
+    # Messages that will carry consent links: their keys are made now, once per contact,
+    # rather than by the sender in the middle of a send.
+    links = template.carries_consent_links(broadcast.message_class)
     queued, last, batch = 0, None, []
     source = broadcast.source
+
+    def write(batch: list[OutboxMessage]) -> int:
+        if links:
+            consent_port.ensure_link_keys([row.contact_id for row in batch])
+        return len(OutboxMessage.objects.bulk_create(batch, ignore_conflicts=True))
+
     with transaction.atomic():
         for contact_id, value in addresses.iterator(chunk_size=_CHUNK):
             if contact_id == last:
@@ -32,10 +42,10 @@ def enqueue(broadcast: Broadcast) -> int:
                 channel=template.channel, to_address=value, topic=topic,
                 message_class=broadcast.message_class, content_type=template.content_type))
             if len(batch) >= _CHUNK:
-                queued += len(OutboxMessage.objects.bulk_create(batch, ignore_conflicts=True))
+                queued += write(batch)
                 batch = []
         if batch:
-            queued += len(OutboxMessage.objects.bulk_create(batch, ignore_conflicts=True))
+            queued += write(batch)
         total = members.count()
         Broadcast.objects.filter(pk=broadcast.pk).update(
             status=Broadcast.Status.QUEUED, queued_count=queued,

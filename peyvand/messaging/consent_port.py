@@ -31,3 +31,10 @@ def links_for_many(contact_ids, campaign: str = "") -> dict[int, dict[str, str]]
     from peyvand.consent.links import links_for_many as links
 
     return links(contact_ids, campaign=campaign)
+
+
+def ensure_link_keys(contact_ids) -> None:
+    """Make the link keys these contacts lack, so that sending only reads them."""
+    from peyvand.consent.links import contact_keys
+
+    contact_keys(contact_ids)

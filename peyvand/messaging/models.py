@@ -49,6 +49,13 @@ class MessageTemplate(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def carries_consent_links(self, message_class: str) -> bool:
+        """Whether its messages of this class carry the contact's consent links: every
+        non-transactional one (unsubscribe header), others when they use preferences_url
+        or unsubscribe_url."""
+        return message_class != MessageClass.TRANSACTIONAL or "_url" in (
+            self.subject + self.html + self.text)
+
 
 class StrategyRule(models.Model):
     """A contact-strategy rule the OutboundGate applies to non-transactional messages."""

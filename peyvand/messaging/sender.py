@@ -128,7 +128,6 @@ class Sender:
         self._compiled: dict[int, Any] = {}
         self._mime: dict[int, MimeTemplate] = {}
         self._templates: dict[int, MessageTemplate] = {}
-        self._uses_links: dict[int, bool] = {}
         self._written_mime: MimeTemplate | None = None
 
     # --- who else is alive ------------------------------------------------------------------
@@ -182,8 +181,6 @@ class Sender:
             template = MessageTemplate.objects.get(pk=template_id)
             self._templates[template_id] = template
             self._compiled[template_id] = compile_template(template)
-            sources = template.subject + template.html + template.text
-            self._uses_links[template_id] = "_url" in sources  # preferences_url, unsubscribe_url
             self._mime[template_id] = MimeTemplate(
                 from_name=self.config.from_name, from_address=self.config.from_address,
                 domain=self.config.domain)
@@ -293,7 +290,7 @@ class Sender:
                 template = self._template(row.template_id)[0]
             except (TemplateInvalid, TemplateError, MessageTemplate.DoesNotExist):
                 continue  # the row fails when it is built
-            if row.message_class != "transactional" or self._uses_links[template.pk]:
+            if template.carries_consent_links(row.message_class):
                 wanted.setdefault(row.source, []).append(row.contact_id)
         return {source: consent_port.links_for_many(ids, campaign=source)
                 for source, ids in wanted.items()}

@@ -97,6 +97,25 @@ def test_broadcast_is_gated_sent_retried_and_recorded(audience, template, owner_
     assert len(handler.received) == 3
 
 
+@pytest.mark.parametrize(("message_class", "body", "keys"), [
+    ("marketing", "<p>Hi</p>", True),  # one-click unsubscribe header
+    ("transactional", "<p>Your order</p>", False),
+    ("transactional", '<p><a href="{{ preferences_url }}">settings</a></p>', True),
+])
+def test_queueing_makes_the_link_keys_its_messages_need(make_contact, template, owner_actor,
+                                                       message_class, body, keys):
+    """The sender only reads consent-link keys: a broadcast makes the missing ones when it
+    is queued, once per contact."""
+    from peyvand.consent.models import ContactKey
+
+    people = [make_contact(f"k{i}@example.com", tags=["keys"]).pk for i in range(3)]
+    ContactKey.objects.filter(contact_id__in=people).delete()
+    do_create_broadcast(owner_actor, template("keys", html=body), "keys", message_class)
+    have = set(ContactKey.objects.filter(contact_id__in=people).values_list("contact_id",
+                                                                            flat=True))
+    assert have == (set(people) if keys else set())
+
+
 def test_backoff_is_exponential_and_capped():
     now = timezone.now()
     assert [outbox.retry_at(n, now) - now for n in (1, 2, 3)] == [
