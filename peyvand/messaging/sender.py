@@ -31,6 +31,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -58,6 +60,10 @@ class SenderBusy(Exception):
 
 # Below this many due messages one process sends alone: a second one costs ~2.5 s to start.
 SPAWN_AT = 1000
+# While a chunk is built, its messages go to the connections this many at a time, and the
+# results that came back meanwhile are recorded: a connection waits for its result to be on
+# disk, so recording only between chunks would leave them idle during each build.
+HAND_OVER = 10
 
 
 @dataclass
@@ -125,6 +131,7 @@ class Sender:
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.stats = Stats()
         self._lockfile: IO[str] | None = None
+        self._write_lock: IO[str] | None = None
         self._compiled: dict[int, Any] = {}
         self._mime: dict[int, MimeTemplate] = {}
         self._templates: dict[int, MessageTemplate] = {}
@@ -150,8 +157,22 @@ class Sender:
             lockfile.write(self.worker)
             lockfile.flush()
             self._lockfile = lockfile
+            self._write_lock = open(folder / "write.lock", "a")  # noqa: SIM115 (held open)
             return
         raise SenderBusy
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        """SQLite: senders take turns writing on a file lock. SQLite would make a second
+        writer sleep 1-100 ms between tries; a file lock wakes it as soon as it is free."""
+        if self._write_lock is None:  # PostgreSQL: row locks, no waiting for a turn
+            yield
+            return
+        fcntl.flock(self._write_lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(self._write_lock, fcntl.LOCK_UN)
 
     def _release(self) -> None:
         if connection.vendor == "postgresql":
@@ -162,6 +183,9 @@ class Sender:
             fcntl.flock(self._lockfile, fcntl.LOCK_UN)
             self._lockfile.close()
             self._lockfile = None
+        if self._write_lock is not None:
+            self._write_lock.close()
+            self._write_lock = None
 
     def _is_dead(self, worker: str) -> bool:
         if connection.vendor != "postgresql":
@@ -187,7 +211,10 @@ class Sender:
         return self._templates[template_id], self._compiled[template_id], \
             self._mime[template_id]
 
-    def _prepare(self, rows: list[OutboxMessage]) -> list[Job]:
+    def _prepare(self, rows: list[OutboxMessage], hand_over=None) -> list[Job]:
+        """Gate and build a chunk of claimed rows. `hand_over(jobs)`, when given, takes the
+        built jobs every HAND_OVER messages (the rest are returned), so the connections are
+        fed, and their results recorded, while the chunk is still being built."""
         now = timezone.now()
         rules = active_rules()
         ids = sorted({r.contact_id for r in rows})
@@ -274,7 +301,11 @@ class Sender:
             envelope = tracking_port.bounce_address(row.pk, self.config.from_address,
                                                    row.contact_id)
             jobs.append(Job(row, envelope, row.to_address, data))
-        outbox.finish(done)
+            if hand_over is not None and len(jobs) >= HAND_OVER:
+                hand_over(jobs)
+                jobs = []
+        with self._turn():
+            outbox.finish(done)
         for row in done:
             self._count(row.state)
         return jobs
@@ -339,7 +370,8 @@ class Sender:
                 row.state = S.FAILED
             self._count(row.state)
             rows.append(row)
-        outbox.finish(rows)
+        with self._turn():
+            outbox.finish(rows)
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self, *, until_empty: bool = True, max_seconds: float | None = None,
@@ -386,13 +418,38 @@ class Sender:
                                   name="peyvand-smtp", daemon=True)
         thread.start()
         in_flight, exhausted, last_recover = 0, False, time.monotonic()
+
+        def drain(block: bool = False) -> None:
+            """Record the results that came back (waiting up to 0.5 s for one if `block`)
+            and let their connections go on."""
+            nonlocal in_flight
+            got = []
+            try:
+                got.append(results.get(timeout=0.5) if block else results.get_nowait())
+                while True:
+                    got.append(results.get_nowait())
+            except queue.Empty:
+                pass
+            if got:
+                self.record([(job, outcome) for job, outcome, _f in got])
+                loop.call_soon_threadsafe(_release_all, [fut for _j, _o, fut in got])
+                in_flight -= len(got)
+
+        def hand_over(ready: list[Job]) -> None:
+            nonlocal in_flight
+            if ready:  # one wake-up of the loop per group, not per message
+                loop.call_soon_threadsafe(_put_all, jobs, ready)
+                in_flight += len(ready)
+                drain()
+
         pending: list[OutboxMessage] = []  # claimed, not yet built
         low_water = self.connections * 2
         try:
             while True:
                 timed_out = max_seconds is not None and time.monotonic() - started > max_seconds
                 if not pending and not exhausted and not timed_out:
-                    pending = outbox.claim(self.worker, self.batch)
+                    with self._turn():
+                        pending = outbox.claim(self.worker, self.batch)
                     self.stats.claimed += len(pending)
                     if not pending:
                         if until_empty:
@@ -411,24 +468,12 @@ class Sender:
                     rows, pending = pending[:self.batch], pending[self.batch:]
                     # No transaction around building: on SQLite it would hold the write lock
                     # (IMMEDIATE) while this process builds, stalling the other senders.
-                    ready = self._prepare(rows)
-                    if ready:  # one wake-up of the loop per chunk, not per message
-                        loop.call_soon_threadsafe(_put_all, jobs, ready)
-                    in_flight += len(ready)
+                    hand_over(self._prepare(rows, hand_over))
                     block = False
-                got = []
-                try:
-                    got.append(results.get(timeout=0.5) if block else results.get_nowait())
-                    while True:
-                        got.append(results.get_nowait())
-                except queue.Empty:
-                    pass
-                if got:
-                    self.record([(job, outcome) for job, outcome, _f in got])
-                    loop.call_soon_threadsafe(_release_all, [fut for _j, _o, fut in got])
-                    in_flight -= len(got)
+                drain(block)
                 if timed_out and pending:
-                    outbox.release(pending)  # never handed to SMTP: back in the queue
+                    with self._turn():
+                        outbox.release(pending)  # never handed to SMTP: back in the queue
                     pending = []
                 if (exhausted or timed_out) and in_flight == 0 and not pending:
                     break

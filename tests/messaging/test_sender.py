@@ -182,6 +182,51 @@ def test_sqlite_senders_hold_one_slot_each_up_to_the_limit(config, monkeypatch):
         first._release()
 
 
+@pytest.mark.skipif("postgresql" in django_settings.DATABASES["default"]["ENGINE"],
+                    reason="PostgreSQL writers wait on row locks, not on a turn")
+def test_sqlite_senders_take_turns_writing(config, monkeypatch):
+    import threading
+    import time
+
+    monkeypatch.setenv("PEYVAND_SENDER_PROCESSES", "2")
+    first, second = Sender(config=config), Sender(config=config)
+    first._acquire()
+    second._acquire()
+    wrote = threading.Event()
+
+    def write() -> None:
+        with second._turn():
+            wrote.set()
+
+    try:
+        with first._turn():
+            waiting = threading.Thread(target=write)
+            waiting.start()
+            time.sleep(0.2)
+            assert not wrote.is_set()  # the other sender waits for its turn
+        waiting.join(timeout=5)
+        assert wrote.is_set()  # and writes as soon as the first is done
+    finally:
+        first._release()
+        second._release()
+
+
+def test_a_chunk_is_handed_to_the_connections_while_it_is_built(make_contact, template,
+                                                                owner_actor, config):
+    from peyvand.messaging.sender import HAND_OVER
+
+    StrategyRule.objects.all().delete()
+    for i in range(HAND_OVER * 2 + 5):
+        make_contact(f"h{i}@example.com", tags=["hand"])
+    do_create_broadcast(owner_actor, template("hand"), "hand")
+    sender = Sender(config=config)
+    rows = outbox.claim(sender.worker, 100)
+    groups: list[int] = []
+    rest = sender._prepare(rows, lambda jobs: groups.append(len(jobs)))
+    assert groups == [HAND_OVER, HAND_OVER] and len(rest) == 5
+    outbox.release(rows)
+
+
 def test_unreachable_server_defers(audience, template, owner_actor):
     from tests.messaging.sink import free_port
 
