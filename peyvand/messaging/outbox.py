@@ -42,8 +42,9 @@ def due_filter(now: dt.datetime) -> Q:
 def claim(worker: str, limit: int) -> list[OutboxMessage]:
     """Take up to `limit` due rows for this worker; they become `sending`.
 
-    PostgreSQL: FOR UPDATE SKIP LOCKED, so workers never take the same row. SQLite has one
-    sender at a time (the sender's file lock), so the plain select is safe there."""
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so workers never take the same row. SQLite: the
+    transaction is IMMEDIATE (settings), so the select and the update run under the write
+    lock and two senders never take the same row either."""
     now = timezone.now()
     with transaction.atomic():
         qs = OutboxMessage.objects.filter(due_filter(now)).order_by("id")
