@@ -1,9 +1,10 @@
 """Fast MIME for bulk e-mail: the constant parts of a broadcast are built once, per recipient
-only the changing headers and the two base64 bodies are filled in.
+only the changing headers and the two bodies are filled in.
 
 The stdlib EmailMessage API builds about 850 messages a second; this builds the same
-structure (multipart/alternative, text then HTML, UTF-8 base64 bodies, RFC 2047 headers,
-every line under 998 octets) many times faster. Tests parse the output with the stdlib parser
+structure (multipart/alternative, text then HTML, UTF-8 bodies sent as they are where the
+server takes 8BITMIME, else base64; RFC 2047 headers; every line under 998 octets) many times
+faster. Tests parse the output with the stdlib parser
 and require no defects.
 """
 
@@ -53,16 +54,34 @@ def address(name: str, addr: str) -> str:
 _UTF8 = Charset("utf-8")  # made once: formataddr would make one per call from the name
 
 
-def b64_body(text: str) -> bytes:
-    # Text in canonical form (CRLF line ends) before encoding, as RFC 2045 asks.
+def _canonical(text: str) -> bytes:
+    """UTF-8 with CRLF line ends, the form RFC 2045 encodes."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     # CRLF put in after encoding: the same bytes (no UTF-8 sequence holds a LF byte), faster.
-    data = binascii.b2a_base64(text.encode("utf-8").replace(b"\n", b"\r\n"), newline=False)
+    return text.encode("utf-8").replace(b"\n", b"\r\n")
+
+
+def b64_body(text: str) -> bytes:
+    data = binascii.b2a_base64(_canonical(text), newline=False)
     return b"\r\n".join(_LINE.findall(data))
 
 
 _LINE = re.compile(b".{1,76}", re.DOTALL)  # base64 lines of at most 76 characters
+_B64 = b"Content-Transfer-Encoding: base64\r\n\r\n"
+_8BIT = b"Content-Transfer-Encoding: 8bit\r\n\r\n"
+
+
+def body_part(text: str, eight_bit: bool) -> tuple[bytes, bytes]:
+    """(transfer-encoding header and blank line, body) of one text part. Sent as it is
+    (8bit: no encoding, a quarter fewer bytes) when the server takes 8BITMIME and no line is
+    longer than 998 octets; base64 otherwise."""
+    if eight_bit:
+        data = _canonical(text)
+        # RFC 5322: at most 998 octets a line (a regex search here costs 1,000 times more)
+        if b"\0" not in data and max(map(len, data.split(b"\r\n"))) <= 998:
+            return _8BIT, data
+    return _B64, b64_body(text)
 
 
 def _fold_list(values: list[str]) -> str:
@@ -95,7 +114,10 @@ class MimeTemplate:
         return f"<{key}.{self._salt}@{self.domain}>"
 
     def build(self, *, to_name: str, to_address: str, subject: str, text: str, html: str,
-              message_id: str, unsubscribe: list[str] | None = None) -> bytes:
+              message_id: str, unsubscribe: list[str] | None = None,
+              eight_bit: bool = False) -> bytes:
+        """One recipient's message. eight_bit: the server takes 8BITMIME, so the bodies may
+        go unencoded (see body_part); send such a message with BODY=8BITMIME."""
         # "=_" never occurs in base64 data, so any boundary starting so is safe; a counter
         # makes it differ per message without asking the OS for randomness each time.
         boundary = f"=_pv{self._salt}{next(self._counter):x}"
@@ -111,14 +133,17 @@ class MimeTemplate:
         b = boundary.encode()
         if not html:
             head.append(b'Content-Type: text/plain; charset="utf-8"')
-            head.append(b"Content-Transfer-Encoding: base64")
-            return b"\r\n".join(head) + b"\r\n\r\n" + b64_body(text) + b"\r\n"
+            encoding, body = body_part(text, eight_bit)
+            end = b"" if body.endswith(b"\r\n") else b"\r\n"  # a message ends with a line end
+            return b"\r\n".join(head) + b"\r\n" + encoding + body + end
         head.append(b'Content-Type: multipart/alternative; boundary="' + b + b'"')
+        text_encoding, text_body = body_part(text, eight_bit)
+        html_encoding, html_body = body_part(html, eight_bit)
         return b"".join((
             b"\r\n".join(head), b"\r\n\r\n",
-            b"--", b, b'\r\nContent-Type: text/plain; charset="utf-8"\r\n'
-            b"Content-Transfer-Encoding: base64\r\n\r\n", b64_body(text), b"\r\n",
-            b"--", b, b'\r\nContent-Type: text/html; charset="utf-8"\r\n'
-            b"Content-Transfer-Encoding: base64\r\n\r\n", b64_body(html), b"\r\n",
+            b"--", b, b'\r\nContent-Type: text/plain; charset="utf-8"\r\n',
+            text_encoding, text_body, b"\r\n",
+            b"--", b, b'\r\nContent-Type: text/html; charset="utf-8"\r\n',
+            html_encoding, html_body, b"\r\n",
             b"--", b, b"--\r\n",
         ))

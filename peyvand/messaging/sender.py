@@ -72,6 +72,7 @@ class Job:
     envelope_from: str
     rcpt: str
     data: bytes
+    eight_bit: bool = False  # built with 8-bit bodies: sent with BODY=8BITMIME
 
 
 @dataclass
@@ -136,6 +137,9 @@ class Sender:
         self._mime: dict[int, MimeTemplate] = {}
         self._templates: dict[int, MessageTemplate] = {}
         self._written_mime: MimeTemplate | None = None
+        # Whether the server took 8-bit bodies when a connection last spoke to it; messages
+        # are built to match (base64 until a first session has said so).
+        self._eight_bit = False
 
     # --- who else is alive ------------------------------------------------------------------
     def _acquire(self) -> None:
@@ -293,14 +297,16 @@ class Sender:
                     html = html.replace("</body>", img + "</body>", 1) if "</body>" in html \
                         else html + img
             row.message_id = mime.message_id(row.pk)
+            eight_bit = self._eight_bit
             unsubscribe = None if row.message_class == "transactional" or not links else [
                 f"<{links['one_click']}>"]
             data = mime.build(to_name=ctx.get("display_name", ""), to_address=row.to_address,
                               subject=subject, text=text, html=html,
-                              message_id=row.message_id, unsubscribe=unsubscribe)
+                              message_id=row.message_id, unsubscribe=unsubscribe,
+                              eight_bit=eight_bit)
             envelope = tracking_port.bounce_address(row.pk, self.config.from_address,
                                                    row.contact_id)
-            jobs.append(Job(row, envelope, row.to_address, data))
+            jobs.append(Job(row, envelope, row.to_address, data, eight_bit))
             if hand_over is not None and len(jobs) >= HAND_OVER:
                 hand_over(jobs)
                 jobs = []
@@ -404,7 +410,10 @@ class Sender:
                     if job is None:
                         return
                     await limits.take(job.rcpt.rpartition("@")[2].lower())
-                    outcome = await conn.send(job.envelope_from, job.rcpt, job.data)
+                    outcome = await conn.send(job.envelope_from, job.rcpt, job.data,
+                                              job.eight_bit)
+                    if conn.session is not None:
+                        self._eight_bit = conn.session.eight_bit
                     committed = loop.create_future()
                     results.put((job, outcome, committed))
                     await committed  # the next message only after this one is on disk

@@ -248,6 +248,11 @@ class Session:
         return "PIPELINING" in self.features
 
     @property
+    def eight_bit(self) -> bool:
+        """The server takes 8-bit bodies (RFC 6152)."""
+        return "8BITMIME" in self.features
+
+    @property
     def is_connected(self) -> bool:
         return self.reader.error is None and not self.transport.is_closing()
 
@@ -316,13 +321,17 @@ class Session:
         else:
             raise SmtpError("the server offers no AUTH PLAIN or LOGIN")
 
-    async def send(self, envelope_from: str, rcpt: str, data: bytes) -> Outcome:
-        """One message to one recipient. A refusal is an Outcome (the session stays usable);
-        a broken session raises SmtpError or OSError."""
+    async def send(self, envelope_from: str, rcpt: str, data: bytes,
+                   eight_bit: bool = False) -> Outcome:
+        """One message to one recipient (`eight_bit`: built with 8-bit bodies). A refusal is
+        an Outcome (the session stays usable); a broken session raises SmtpError or OSError."""
         if _UNSAFE.search(envelope_from) or _UNSAFE.search(rcpt) or not rcpt.isascii() \
                 or not envelope_from.isascii():
             return Outcome(FAILED, None, "address not allowed in an SMTP command")
-        commands = (f"MAIL FROM:<{envelope_from}>".encode(), f"RCPT TO:<{rcpt}>".encode(),
+        if eight_bit and not self.eight_bit:  # the server changed: built again as base64
+            return Outcome(DEFERRED, None, "the server no longer takes 8-bit messages")
+        body = b" BODY=8BITMIME" if eight_bit else b""
+        commands = (f"MAIL FROM:<{envelope_from}>".encode() + body, f"RCPT TO:<{rcpt}>".encode(),
                     b"DATA")
         async with asyncio.timeout(self.config.timeout):
             if self.pipelining:
@@ -388,11 +397,12 @@ class Connection:
         self.config = config
         self.session: Session | None = None
 
-    async def send(self, envelope_from: str, rcpt: str, data: bytes) -> Outcome:
+    async def send(self, envelope_from: str, rcpt: str, data: bytes,
+                   eight_bit: bool = False) -> Outcome:
         try:
             if self.session is None or not self.session.is_connected:
                 self.session = await Session.open(self.config)
-            return await self.session.send(envelope_from, rcpt, data)
+            return await self.session.send(envelope_from, rcpt, data, eight_bit)
         except (TimeoutError, SmtpError, OSError, ssl.SSLError, UnicodeError) as exc:
             await self.close()  # the session is in an unknown state: start a fresh one
             return Outcome(DEFERRED, None, f"{type(exc).__name__}: {exc}"[:500])

@@ -11,6 +11,7 @@ class Handler:
     def __init__(self):
         self.received: list[tuple[str, list[str], bytes]] = []
         self.tempfail: set[str] = set()
+        self.mail_options: list[list[str]] = []  # per message received, e.g. BODY=8BITMIME
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address.startswith("nouser"):
@@ -22,6 +23,7 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
         self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        self.mail_options.append(list(envelope.mail_options))
         return "250 2.0.0 queued as X"
 
 

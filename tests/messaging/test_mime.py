@@ -23,10 +23,16 @@ def parse(raw: bytes):
 
 
 def build(subject="سلام سارا، تخفیف ویژه", name="سارا احمدی", html="<p>سلام</p>",
-          text="سلام\n", unsubscribe=("<https://crm.example/c/one/abc>",)):
+          text="سلام\n", unsubscribe=("<https://crm.example/c/one/abc>",), eight_bit=False):
     return MIME.build(to_name=name, to_address="sara@example.com", subject=subject, text=text,
                       html=html, message_id=MIME.message_id(7),
-                      unsubscribe=list(unsubscribe) if unsubscribe else None)
+                      unsubscribe=list(unsubscribe) if unsubscribe else None,
+                      eight_bit=eight_bit)
+
+
+def encodings(msg) -> list[str]:
+    return [part["Content-Transfer-Encoding"] for part in msg.walk()
+            if not part.is_multipart()]
 
 
 def test_persian_message_structure_and_headers():
@@ -113,3 +119,39 @@ def test_base64_bodies_are_the_stdlib_encoding_in_76_character_lines(text):
     canonical = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
     expected = body_encode(canonical.encode(), maxlinelen=76, eol="\r\n")
     assert b64_body(text) == expected.removesuffix("\r\n").encode()
+
+
+def test_8bit_bodies_go_as_they_are_and_parse_the_same():
+    html = '<p dir="rtl">سلام سارا</p>\n<p>. a line that starts with a dot</p>'
+    raw = build(html=html, text="سلام\r\nخط دوم\n", eight_bit=True)
+    msg = parse(raw)
+    assert encodings(msg) == ["8bit", "8bit"]
+    assert msg.get_body(("plain",)).get_content() == "سلام\r\nخط دوم\r\n"
+    assert msg.get_body(("html",)).get_content() == html.replace("\n", "\r\n")
+    assert "سلام سارا".encode() in raw  # not encoded
+    assert len(raw) < len(build(html=html, text="سلام\r\nخط دوم\n"))
+
+
+def test_8bit_falls_back_to_base64_per_part_for_long_lines_and_nul():
+    long_line = "<p>" + "متن " * 300 + "</p>"  # 2,107 octets on one line
+    msg = parse(build(html=long_line, text="short\n", eight_bit=True))
+    assert encodings(msg) == ["8bit", "base64"]
+    assert msg.get_body(("html",)).get_content() == long_line
+    msg = parse(build(html="", text="a\0b\n", unsubscribe=None, eight_bit=True))
+    assert encodings(msg) == ["base64"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=3000),
+       html=st.text(st.characters(blacklist_categories=("Cs",)), max_size=3000))
+def test_8bit_messages_parse_without_defects_whatever_the_text(text, html):
+    from peyvand.messaging.mime import _canonical
+
+    msg = parse(build(text=text, html=html, eight_bit=True))
+    parts = [p for p in msg.walk() if not p.is_multipart()]
+    for part, source in zip(parts, (text, html) if html else (text,), strict=True):
+        expected = _canonical(source)
+        eight_bit = part["Content-Transfer-Encoding"] == "8bit"
+        if eight_bit and not html and not expected.endswith(b"\r\n"):
+            expected += b"\r\n"  # a whole message ends with a line end
+        assert part.get_payload(decode=True) == expected

@@ -116,6 +116,32 @@ def test_queueing_makes_the_link_keys_its_messages_need(make_contact, template, 
     assert have == (set(people) if keys else set())
 
 
+def test_messages_go_8bit_once_a_session_has_seen_the_server_take_8bitmime(
+        audience, template, owner_actor, config, sink):
+    _controller, handler = sink
+    StrategyRule.objects.all().delete()
+    do_create_broadcast(owner_actor, template(), "vip")
+    first = Sender(config=config)
+    assert first._eight_bit is False  # nothing known yet: base64
+    first.run()
+    assert first._eight_bit is True  # aiosmtpd offers 8BITMIME
+    raws = [raw for _f, _r, raw in handler.received]
+    assert raws and all(b"Content-Transfer-Encoding: base64" in raw for raw in raws)
+
+    handler.received.clear()
+    handler.mail_options.clear()
+    OutboxMessage.objects.filter(state="sent").update(state="queued", next_attempt_at=None)
+    second = Sender(config=config)
+    second._eight_bit = True  # as a first session would have set it
+    second.run()
+    assert handler.mail_options and all(o == ["BODY=8BITMIME"] for o in handler.mail_options)
+    for _from, _rcpts, raw in handler.received:
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert all(not part.defects for part in msg.walk())
+        assert b"Content-Transfer-Encoding: 8bit" in raw and "سلام".encode() in raw
+        assert "سلام" in msg.get_body(("html",)).get_content()
+
+
 def test_backoff_is_exponential_and_capped():
     now = timezone.now()
     assert [outbox.retry_at(n, now) - now for n in (1, 2, 3)] == [

@@ -32,9 +32,12 @@ class ScriptedServer:
     """A raw SMTP server that offers PIPELINING, answers from a table and keeps every chunk
     it reads, so a test can see which commands came in one write."""
 
-    def __init__(self, refuse: dict[bytes, bytes] | None = None, greeting=b"220 ready\r\n"):
+    def __init__(self, refuse: dict[bytes, bytes] | None = None, greeting=b"220 ready\r\n",
+                 eight_bit: bool = True):
         self.refuse = refuse or {}
         self.greeting = greeting
+        self.features = b"250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n" if eight_bit \
+            else b"250-scripted\r\n250 PIPELINING\r\n"
         self.chunks: list[bytes] = []
         self.messages: list[bytes] = []
 
@@ -69,7 +72,7 @@ class ScriptedServer:
                             break
                     else:
                         if verb == b"EHLO":
-                            writer.write(b"250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+                            writer.write(self.features)
                         elif verb == b"DATA":
                             in_data = True
                             writer.write(b"354 go on\r\n")
@@ -113,6 +116,28 @@ def test_pipelining_sends_the_envelope_in_one_write():
                             b"DATA\r\n")
     assert len(envelopes) == 3
     assert server.messages == [MESSAGE] * 3
+
+
+@pytest.mark.parametrize("offered", [True, False])
+def test_8bit_messages_say_so_and_wait_for_a_server_that_takes_them(offered):
+    server = ScriptedServer(eight_bit=offered)
+    raw = "Subject: سلام\r\nContent-Transfer-Encoding: 8bit\r\n\r\nسلام\r\n".encode()
+
+    async def body(config):
+        session = await Session.open(config)
+        assert session.eight_bit is offered
+        outcome = await session.send("bounce@shop.example", "p@example.com", raw,
+                                     eight_bit=True)
+        await session.quit()
+        return outcome
+
+    outcome = _run(_with_server(server, body))
+    if offered:
+        assert outcome.kind == SENT and server.messages == [raw]
+        assert server.chunks[1].startswith(b"MAIL FROM:<bounce@shop.example> BODY=8BITMIME\r\n")
+    else:  # deferred unsent; the sender builds it again as base64
+        assert outcome.kind == DEFERRED and "8-bit" in outcome.reply
+        assert not server.messages and not any(c.startswith(b"MAIL") for c in server.chunks)
 
 
 def test_a_refused_recipient_in_a_pipelined_group_leaves_the_session_usable():
