@@ -183,7 +183,8 @@ class OutboxMessage(models.Model):
         constraints = [models.UniqueConstraint(fields=["source", "contact", "channel"],
                                                name="outbox_once_per_source")]
         indexes = [
-            models.Index(fields=["state", "next_attempt_at"]),
+            # the claim reads one state's due rows in (next_attempt_at, id) order
+            models.Index(fields=["state", "next_attempt_at", "id"], name="outbox_due"),
             models.Index(fields=["contact", "sent_at"]),
             models.Index(fields=["broadcast", "state"]),
         ]

@@ -39,20 +39,33 @@ def due_filter(now: dt.datetime) -> Q:
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
 
 
+# Claimed in this order: rows a crash left unknown, then retries that are due, then new ones.
+_DUE_STATES = (S.UNKNOWN, S.DEFERRED, S.QUEUED)
+
+
 def claim(worker: str, limit: int) -> list[OutboxMessage]:
     """Take up to `limit` due rows for this worker; they become `sending`.
 
+    One query per due state, each a range of the (state, next_attempt_at, id) index read in
+    its order, so a claim costs the same however many rows were sent before (ordering the
+    whole queue by id made SQLite scan past every sent row at each claim).
     PostgreSQL: FOR UPDATE SKIP LOCKED, so workers never take the same row. SQLite: the
-    transaction is IMMEDIATE (settings), so the select and the update run under the write
+    transaction is IMMEDIATE (settings), so the selects and the update run under the write
     lock and two senders never take the same row either."""
     now = timezone.now()
+    rows: list[OutboxMessage] = []
     with transaction.atomic():
-        qs = OutboxMessage.objects.filter(due_filter(now)).order_by("id")
-        if connection.vendor == "postgresql":
-            qs = qs.select_for_update(skip_locked=True)
-        # The rows are locked (FOR UPDATE, or SQLite's IMMEDIATE write lock) until the
-        # update commits, so the claimed values can be set on them here: no second read.
-        rows = list(qs[:limit])
+        for state in _DUE_STATES:
+            qs = OutboxMessage.objects.filter(
+                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=state,
+            ).order_by("next_attempt_at", "id")
+            if connection.vendor == "postgresql":
+                qs = qs.select_for_update(skip_locked=True)
+            # The rows are locked (FOR UPDATE, or SQLite's IMMEDIATE write lock) until the
+            # update commits, so the claimed values can be set on them here: no second read.
+            rows += qs[:limit - len(rows)]
+            if len(rows) >= limit:
+                break
         if not rows:
             return []
         OutboxMessage.objects.filter(id__in=[r.pk for r in rows]).update(
