@@ -126,9 +126,6 @@ class Sender:
         self.config = config or smtp_config()
         self.connections = connections or self.config.connections or 10
         self.batch = batch
-        # Claim whole batches (a claim costs the same for 10 rows as for 100), keeping at
-        # most about two batches claimed but unsent.
-        self.capacity = batch + self.connections * 2
         self.worker = worker or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.stats = Stats()
         self._lockfile: IO[str] | None = None
@@ -451,40 +448,34 @@ class Sender:
                 in_flight += len(ready)
                 drain()
 
-        pending: list[OutboxMessage] = []  # claimed, not yet built
         low_water = self.connections * 2
         try:
             while True:
                 timed_out = max_seconds is not None and time.monotonic() - started > max_seconds
-                if not pending and not exhausted and not timed_out:
-                    with self._turn():
-                        pending = outbox.claim(self.worker, self.batch)
-                    self.stats.claimed += len(pending)
-                    if not pending:
-                        if until_empty:
-                            exhausted = True
-                        elif in_flight == 0:
-                            time.sleep(poll)
-                            if time.monotonic() - last_recover > 30:
-                                outbox.recover(self.worker, self._is_dead)
-                                last_recover = time.monotonic()
-                            continue
                 block = in_flight > 0
-                # Build the claimed batch whenever the connections run short: a chunk costs
-                # a fixed number of queries, so bigger chunks are cheaper per message, and
-                # the connections keep sending what was built while the next one is made.
-                if pending and in_flight < low_water and not timed_out:
-                    rows, pending = pending[:self.batch], pending[self.batch:]
-                    # No transaction around building: on SQLite it would hold the write lock
-                    # (IMMEDIATE) while this process builds, stalling the other senders.
-                    hand_over(self._prepare(rows, hand_over))
-                    block = False
-                drain(block)
-                if timed_out and pending:
+                # Claim and build the next chunk when the connections run short, not before:
+                # rows claimed ahead would be flagged as in flight after a crash. A chunk costs
+                # a fixed number of queries, so bigger chunks are cheaper per message, and the
+                # connections keep sending what was built while the next one is made.
+                if in_flight < low_water and not exhausted and not timed_out:
                     with self._turn():
-                        outbox.release(pending)  # never handed to SMTP: back in the queue
-                    pending = []
-                if (exhausted or timed_out) and in_flight == 0 and not pending:
+                        rows = outbox.claim(self.worker, self.batch)
+                    self.stats.claimed += len(rows)
+                    if rows:
+                        # No transaction around building: on SQLite it would hold the write
+                        # lock (IMMEDIATE) while this process builds, stalling other senders.
+                        hand_over(self._prepare(rows, hand_over))
+                        block = False
+                    elif until_empty:
+                        exhausted = True
+                    elif in_flight == 0:
+                        time.sleep(poll)
+                        if time.monotonic() - last_recover > 30:
+                            outbox.recover(self.worker, self._is_dead)
+                            last_recover = time.monotonic()
+                        continue
+                drain(block)
+                if (exhausted or timed_out) and in_flight == 0:
                     break
         except BaseException:
             # Connections may be waiting for a commit that will not come: stop them.
