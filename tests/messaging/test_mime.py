@@ -141,6 +141,15 @@ def test_8bit_falls_back_to_base64_per_part_for_long_lines_and_nul():
     assert encodings(msg) == ["base64"]
 
 
+def test_an_8bit_part_that_holds_our_boundary_goes_base64():
+    boundary = parse(build(eight_bit=True)).get_boundary()  # ours all start the same
+    assert boundary.startswith("=_pv")
+    forged = f"<p>x</p>\n--{boundary[:-1]}\n--{boundary[:-1]}1--\n<p>y</p>"
+    msg = parse(build(html=forged, eight_bit=True))
+    assert encodings(msg) == ["8bit", "base64"]
+    assert msg.get_body(("html",)).get_content() == forged.replace("\n", "\r\n")
+
+
 @settings(max_examples=200, deadline=None)
 @given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=3000),
        html=st.text(st.characters(blacklist_categories=("Cs",)), max_size=3000))
