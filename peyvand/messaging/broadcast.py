@@ -27,10 +27,10 @@ def enqueue(broadcast: Broadcast) -> int:
     queued, last, batch = 0, None, []
     source = broadcast.source
 
-    def write(batch: list[OutboxMessage]) -> int:
+    def write(rows: list[OutboxMessage]) -> int:
         if links:
-            consent_port.ensure_link_keys([row.contact_id for row in batch])
-        return len(OutboxMessage.objects.bulk_create(batch, ignore_conflicts=True))
+            consent_port.ensure_link_keys([row.contact_id for row in rows])
+        return len(OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True))
 
     with transaction.atomic():
         for contact_id, value in addresses.iterator(chunk_size=_CHUNK):

@@ -34,13 +34,16 @@ def retry_at(attempts: int, now: dt.datetime | None = None) -> dt.datetime:
     return (now or timezone.now()) + delay
 
 
-def due_filter(now: dt.datetime) -> Q:
-    return Q(state__in=(S.QUEUED, S.DEFERRED, S.UNKNOWN)) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-
-
 # Claimed in this order: rows a crash left unknown, then retries that are due, then new ones.
 _DUE_STATES = (S.UNKNOWN, S.DEFERRED, S.QUEUED)
+
+
+def _due_by(now: dt.datetime) -> Q:
+    return Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+
+
+def due_filter(now: dt.datetime) -> Q:
+    return Q(state__in=_DUE_STATES) & _due_by(now)
 
 
 def claim(worker: str, limit: int) -> list[OutboxMessage]:
@@ -56,9 +59,8 @@ def claim(worker: str, limit: int) -> list[OutboxMessage]:
     rows: list[OutboxMessage] = []
     with transaction.atomic():
         for state in _DUE_STATES:
-            qs = OutboxMessage.objects.filter(
-                Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now), state=state,
-            ).order_by("next_attempt_at", "id")
+            qs = OutboxMessage.objects.filter(_due_by(now), state=state).order_by(
+                "next_attempt_at", "id")
             if connection.vendor == "postgresql":
                 qs = qs.select_for_update(skip_locked=True)
             # The rows are locked (FOR UPDATE, or SQLite's IMMEDIATE write lock) until the
@@ -74,12 +76,6 @@ def claim(worker: str, limit: int) -> list[OutboxMessage]:
         row.state, row.claimed_by, row.claimed_at = S.SENDING, worker, now
         row.attempts += 1
     return rows
-
-
-def release(rows: list[OutboxMessage]) -> None:
-    """Claimed rows the sender stops before building: queued again, the attempt not counted."""
-    OutboxMessage.objects.filter(pk__in=[r.pk for r in rows], state=S.SENDING).update(
-        state=S.QUEUED, claimed_by="", attempts=F("attempts") - 1)
 
 
 def recover(worker: str, is_dead) -> int:

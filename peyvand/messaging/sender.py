@@ -31,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -212,7 +212,8 @@ class Sender:
         return self._templates[template_id], self._compiled[template_id], \
             self._mime[template_id]
 
-    def _prepare(self, rows: list[OutboxMessage], hand_over=None) -> list[Job]:
+    def _prepare(self, rows: list[OutboxMessage],
+                 hand_over: Callable[[list[Job]], None] | None = None) -> list[Job]:
         """Gate and build a chunk of claimed rows. `hand_over(jobs)`, when given, takes the
         built jobs every HAND_OVER messages (the rest are returned), so the connections are
         fed, and their results recorded, while the chunk is still being built."""

@@ -250,7 +250,6 @@ def test_a_chunk_is_handed_to_the_connections_while_it_is_built(make_contact, te
     groups: list[int] = []
     rest = sender._prepare(rows, lambda jobs: groups.append(len(jobs)))
     assert groups == [HAND_OVER, HAND_OVER] and len(rest) == 5
-    outbox.release(rows)
 
 
 def test_unreachable_server_defers(audience, template, owner_actor):
@@ -395,6 +394,5 @@ def test_preparing_a_batch_costs_the_same_queries_for_5_or_40_people(make_contac
             jobs = sender._prepare(rows)
         assert len(jobs) == n
         counts.append(len(queries))
-        outbox.release(rows)
         OutboxMessage.objects.all().delete()
     assert counts[0] == counts[1], counts
