@@ -38,6 +38,7 @@ from typing import IO, Any
 
 from django.conf import settings
 from django.db import connection
+from django.db import connections as databases
 from django.utils import timezone
 from jinja2 import TemplateError
 
@@ -58,7 +59,8 @@ class SenderBusy(Exception):
     """Every sender slot is taken (at most `sender_processes()` senders run at once)."""
 
 
-# Below this many due messages one process sends alone: a second one costs ~2.5 s to start.
+# Below this many due messages one process sends alone: a second one costs up to ~1.3 s of
+# CPU to start (a new Python, when it cannot be forked) and a share of the connections.
 SPAWN_AT = 1000
 # While a chunk is built, its messages go to the connections this many at a time, and the
 # results that came back meanwhile are recorded: a connection waits for its result to be on
@@ -509,19 +511,100 @@ def _helpers_wanted(processes: int) -> int:
     return max(0, min(processes, due[:SPAWN_AT * processes].count() // SPAWN_AT) - 1)
 
 
-def _start_helper(connections: int, batch: int) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "peyvand.messaging.worker", "--processes", "1",
-         "--connections", str(connections), "--batch", str(batch)],
-        stdout=subprocess.PIPE, text=True)
+class _Helper:
+    """A helper sender process; `result()` waits for it and gives its output (a stats line)."""
+
+    def __init__(self, pid: int, out: IO[bytes] | None = None,
+                 spawned: subprocess.Popen | None = None):
+        self.pid, self._out, self._spawned = pid, out, spawned
+
+    def result(self) -> str:
+        if self._spawned is not None:
+            return self._spawned.communicate()[0]
+        assert self._out is not None
+        with self._out:
+            out = self._out.read().decode(errors="replace")
+        os.waitpid(self.pid, 0)
+        return out
+
+
+def _can_fork() -> bool:
+    """A helper can be this process forked, which skips the ~1 s a new Python and Django take
+    to start, when nothing else runs here: no other thread (a Huey consumer's, say, which
+    might hold a lock the child would inherit locked) and no open transaction."""
+    return (hasattr(os, "fork") and threading.active_count() == 1
+            and not any(c.in_atomic_block for c in databases.all(initialized_only=True)))
+
+
+def _before_fork() -> None:
+    """SQLite state must not cross a fork (its locks and shared-memory bookkeeping are per
+    process): this process closes its SQLite handles, and opens them again when it next
+    queries. PostgreSQL connections stay open here: the slot's advisory lock lives in one."""
+    from huey.contrib.djhuey import HUEY
+
+    for conn in databases.all(initialized_only=True):
+        if conn.vendor == "sqlite":
+            conn.close()
+    HUEY.storage.close()  # its SQLite storage keeps one connection; Redis' pool knows forks
+
+
+# PostgreSQL connections a forked helper inherited. Never closed there: that would send
+# Terminate on the socket the parent still uses. They go with the helper's os._exit.
+_inherited: list[Any] = []
+
+
+def _after_fork(held: list[IO[str]]) -> None:
+    """In a forked helper: let go of the parent's handles, so they stay the parent's alone."""
+    for f in held:  # the parent's slot and write-lock files (flock belongs to the open file)
+        f.close()
+    for conn in databases.all(initialized_only=True):
+        if conn.connection is not None:
+            _inherited.append(conn.connection)
+            conn.connection = None  # the next query connects afresh
+
+
+def _start_helper(connections: int, batch: int, held: list[IO[str]]) -> _Helper:
+    if not _can_fork():
+        spawned = subprocess.Popen(
+            [sys.executable, "-m", "peyvand.messaging.worker", "--processes", "1",
+             "--connections", str(connections), "--batch", str(batch)],
+            stdout=subprocess.PIPE, text=True)
+        log.info("helper sender %d started as a new process", spawned.pid)
+        return _Helper(spawned.pid, spawned=spawned)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    _before_fork()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(write_end)
+        log.info("helper sender %d forked", pid)
+        return _Helper(pid, out=os.fdopen(read_end, "rb"))
+    # The helper: what `python -m peyvand.messaging.worker --processes 1` would do.
+    code, line = 1, ""
+    try:
+        os.close(read_end)
+        _after_fork(held)
+        line = send_all(connections=connections, batch=batch, processes=1).line()
+        code = 0
+    except SenderBusy:
+        line, code = "another sender is running", 3
+    except BaseException:
+        log.exception("helper sender failed")
+    finally:
+        try:
+            os.write(write_end, line.encode())
+        finally:
+            os._exit(code)
 
 
 def send_all(*, connections: int | None = None, batch: int = 100,
              processes: int | None = None, until_empty: bool = True,
              max_seconds: float | None = None) -> Stats:
     """Send what is due with up to `processes` sender processes (default: one per CPU, as
-    the backlog warrants): this one and helpers started as `peyvand.messaging.worker`,
-    which inherit this process's environment (PEYVAND_HOME, DATABASE_URL). The pool's
+    the backlog warrants): this one and helpers, forked from it when that is safe (see
+    _can_fork), else started as `peyvand.messaging.worker`, which inherit this process's
+    environment (PEYVAND_HOME, DATABASE_URL). The pool's
     connections are divided between them. Returns the sum of their stats; raises SenderBusy
     when no slot is free."""
     config = smtp_config()
@@ -531,17 +614,18 @@ def send_all(*, connections: int | None = None, batch: int = 100,
     share = max(1, total // (helpers + 1))
     sender = Sender(connections=share, batch=batch, config=config)
     sender._acquire()  # before starting helpers, so a busy instance starts nothing
-    started: list[subprocess.Popen] = []
+    started: list[_Helper] = []
+    held = [f for f in (sender._lockfile, sender._write_lock) if f is not None]
     try:
         for _ in range(helpers):
-            started.append(_start_helper(share, batch))
+            started.append(_start_helper(share, batch, held))
     except BaseException:
         sender._release()
         raise
     try:
         stats = sender.run(until_empty=until_empty, max_seconds=max_seconds, acquired=True)
     finally:
-        outs = [helper.communicate()[0] for helper in started]
+        outs = [helper.result() for helper in started]
     for out in outs:
         stats.add_line(out)
     stats.extra["processes"] = helpers + 1

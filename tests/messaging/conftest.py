@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from peyvand.base.actor import Actor
+from tests.messaging.processes import backend_env  # noqa: F401 (real processes' database)
 
 
 @pytest.fixture(autouse=True)
