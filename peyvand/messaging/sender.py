@@ -139,6 +139,8 @@ class Sender:
         # Whether the server took 8-bit bodies when a connection last spoke to it; messages
         # are built to match (base64 until a first session has said so).
         self._eight_bit = False
+        # Results back from the connections, not yet written (see _loop's drain).
+        self._unrecorded: list[tuple[Job, Outcome, asyncio.Future]] = []
 
     # --- who else is alive ------------------------------------------------------------------
     def _acquire(self) -> None:
@@ -165,15 +167,20 @@ class Sender:
         raise SenderBusy
 
     @contextmanager
-    def _turn(self) -> Iterator[None]:
+    def _turn(self, wait: bool = True) -> Iterator[bool]:
         """SQLite: senders take turns writing on a file lock. SQLite would make a second
-        writer sleep 1-100 ms between tries; a file lock wakes it as soon as it is free."""
+        writer sleep 1-100 ms between tries; a file lock wakes it as soon as it is free.
+        Yields whether the turn was taken: with wait=False, False when another has it."""
         if self._write_lock is None:  # PostgreSQL: row locks, no waiting for a turn
-            yield
+            yield True
             return
-        fcntl.flock(self._write_lock, fcntl.LOCK_EX)
         try:
-            yield
+            fcntl.flock(self._write_lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
         finally:
             fcntl.flock(self._write_lock, fcntl.LOCK_UN)
 
@@ -307,11 +314,14 @@ class Sender:
             envelope = tracking_port.bounce_address(row.pk, self.config.from_address,
                                                    row.contact_id)
             jobs.append(Job(row, envelope, row.to_address, data, eight_bit))
-            if hand_over is not None and len(jobs) >= HAND_OVER:
+            # Results left unrecorded (another sender was writing) are tried again after
+            # each message built, not only after the next HAND_OVER.
+            if hand_over is not None and (len(jobs) >= HAND_OVER or self._unrecorded):
                 hand_over(jobs)
                 jobs = []
-        with self._turn():
-            outbox.finish(done)
+        if done:
+            with self._turn():
+                outbox.finish(done)
         for row in done:
             self._count(row.state)
         return jobs
@@ -362,22 +372,28 @@ class Sender:
             self.stats.failed += 1
 
     # --- recording results ---------------------------------------------------------------
-    def record(self, results: list[tuple[Job, Outcome]]) -> None:
-        now = timezone.now()
-        rows = []
-        for job, outcome in results:
-            row = job.row
-            row.smtp_code, row.smtp_reply = outcome.code, outcome.reply
-            if outcome.kind == SENT:
-                row.state, row.sent_at = S.SENT, now
-            elif outcome.kind == DEFERRED and row.attempts < outbox.MAX_ATTEMPTS:
-                row.state, row.next_attempt_at = S.DEFERRED, outbox.retry_at(row.attempts, now)
-            else:
-                row.state = S.FAILED
-            self._count(row.state)
-            rows.append(row)
-        with self._turn():
+    def record(self, results: list[tuple[Job, Outcome]], *, wait: bool = True) -> bool:
+        """Write the results in one transaction. wait=False: only if this sender can write
+        now (False, nothing written, when another sender has the turn)."""
+        with self._turn(wait) as mine:
+            if not mine:
+                return False
+            now = timezone.now()
+            rows = []
+            for job, outcome in results:
+                row = job.row
+                row.smtp_code, row.smtp_reply = outcome.code, outcome.reply
+                if outcome.kind == SENT:
+                    row.state, row.sent_at = S.SENT, now
+                elif outcome.kind == DEFERRED and row.attempts < outbox.MAX_ATTEMPTS:
+                    row.state, row.next_attempt_at = S.DEFERRED, outbox.retry_at(row.attempts,
+                                                                                  now)
+                else:
+                    row.state = S.FAILED
+                self._count(row.state)
+                rows.append(row)
             outbox.finish(rows)
+        return True
 
     # --- the loop ----------------------------------------------------------------------------
     def run(self, *, until_empty: bool = True, max_seconds: float | None = None,
@@ -430,19 +446,21 @@ class Sender:
 
         def drain(block: bool = False) -> None:
             """Record the results that came back (waiting up to 0.5 s for one if `block`)
-            and let their connections go on."""
+            and let their connections go on. Unless blocking, only when this sender can write
+            at once: while another has the turn, building on is better than waiting."""
             nonlocal in_flight
-            got = []
+            got = self._unrecorded
             try:
-                got.append(results.get(timeout=0.5) if block else results.get_nowait())
+                got.append(results.get(timeout=0.5) if block and not got
+                           else results.get_nowait())
                 while True:
                     got.append(results.get_nowait())
             except queue.Empty:
                 pass
-            if got:
-                self.record([(job, outcome) for job, outcome, _f in got])
+            if got and self.record([(job, outcome) for job, outcome, _f in got], wait=block):
                 loop.call_soon_threadsafe(_release_all, [fut for _j, _o, fut in got])
                 in_flight -= len(got)
+                self._unrecorded = []
 
         def hand_over(ready: list[Job]) -> None:
             nonlocal in_flight

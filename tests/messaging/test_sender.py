@@ -237,6 +237,36 @@ def test_sqlite_senders_take_turns_writing(config, monkeypatch):
         second._release()
 
 
+@pytest.mark.skipif("postgresql" in django_settings.DATABASES["default"]["ENGINE"],
+                    reason="PostgreSQL writers wait on row locks, not on a turn")
+def test_results_wait_while_another_sender_writes(make_contact, template, owner_actor, config,
+                                                  monkeypatch):
+    from peyvand.messaging.sender import Job
+    from peyvand.messaging.smtp import SENT, Outcome
+
+    monkeypatch.setenv("PEYVAND_SENDER_PROCESSES", "2")
+    StrategyRule.objects.all().delete()
+    make_contact("turn@example.com", tags=["turn"])
+    do_create_broadcast(owner_actor, template("turn"), "turn")
+    first, second = Sender(config=config), Sender(config=config)
+    first._acquire()
+    second._acquire()
+    try:
+        (row,) = outbox.claim(second.worker, 10)
+        results = [(Job(row, "b@shop.example", row.to_address, b""), Outcome(SENT, 250, "ok"))]
+        with first._turn():
+            # Not now: the sender builds on instead of waiting, and nothing is written.
+            assert second.record(results, wait=False) is False
+            assert second.stats.sent == 0
+        assert OutboxMessage.objects.get(pk=row.pk).state == OutboxMessage.State.SENDING
+        assert second.record(results, wait=False) is True  # the turn is free again
+        assert OutboxMessage.objects.get(pk=row.pk).state == OutboxMessage.State.SENT
+        assert second.stats.sent == 1
+    finally:
+        first._release()
+        second._release()
+
+
 def test_a_chunk_is_handed_to_the_connections_while_it_is_built(make_contact, template,
                                                                 owner_actor, config):
     from peyvand.messaging.sender import HAND_OVER
