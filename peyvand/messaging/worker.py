@@ -7,6 +7,7 @@ this same module with `--processes 1`."""
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 
@@ -18,6 +19,10 @@ def main() -> int:
     django.setup()
     from peyvand.messaging.sender import SenderBusy, send_all
 
+    # What is loaded now lives as long as the process: the collector need not walk it again
+    # at each full collection while sending, nor at exit (~0.15 s), and a forked helper
+    # shares these pages instead of copying them when the collector would touch them.
+    gc.freeze()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(prog="peyvand-sender")
     parser.add_argument("--forever", action="store_true")
