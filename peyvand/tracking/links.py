@@ -74,20 +74,40 @@ def _forget_secret(setting: str, **kwargs) -> None:
 
 
 def _keystream(key: bytes, tag: bytes, length: int) -> bytes:
-    # SHAKE-256 over key || tag: a keyed XOF, any length in one call.
-    return hashlib.shake_256(key + tag).digest(length)
-
-
-def _mac(key: bytes, data: bytes) -> bytes:
-    mac = _keyed_mac(key).copy()
-    mac.update(data)
-    return mac.digest()
+    # SHAKE-256 over key || tag: a keyed XOF, any length in one call; the key is absorbed
+    # once per key, each call copies that state.
+    stream = _keyed_shake(key).copy()
+    stream.update(tag)
+    return stream.digest(length)
 
 
 @lru_cache(maxsize=16)
-def _keyed_mac(key: bytes) -> hmac.HMAC:
-    # Set up once per key: a copy is about half the cost of hmac.digest's per-call key setup.
-    return hmac.new(key, digestmod="sha256")
+def _keyed_shake(key: bytes):
+    return hashlib.shake_256(key)
+
+
+_BLOCK = 64  # SHA-256's block size
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
+def _mac(key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA256 (RFC 2104) from the two keyed hash states, made once per key: each link
+    costs two copies and two short hashes (hmac's own copy() is twice that in Python)."""
+    inner_state, outer_state = _keyed_mac(key)
+    inner = inner_state.copy()
+    inner.update(data)
+    outer = outer_state.copy()
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+@lru_cache(maxsize=16)
+def _keyed_mac(key: bytes):
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(_BLOCK, b"\0")
+    return hashlib.sha256(key.translate(_IPAD)), hashlib.sha256(key.translate(_OPAD))
 
 
 def _xor(data: bytes, stream: bytes) -> bytes:
