@@ -29,8 +29,13 @@ def append_events(events: Iterable[tuple[int, str, dt.datetime, dict[str, Any]]]
     group of messages per commit, and bulk_create costs more to compile than to run."""
     ops = connection.ops
     table = ops.quote_name(TimelineEvent._meta.db_table)
-    rows = [(contact_id, kind, ops.adapt_datetimefield_value(at), "",
-             ops.adapt_json_value(data, None)) for contact_id, kind, at, data in events]
+    events = list(events)
+    times: dict[dt.datetime, Any] = {}  # a group's events share their few times
+    for _contact_id, _kind, at, _data in events:
+        if at not in times:
+            times[at] = ops.adapt_datetimefield_value(at)
+    rows = [(contact_id, kind, times[at], "", ops.adapt_json_value(data, None))
+            for contact_id, kind, at, data in events]
     if rows:
         with connection.cursor() as cursor:
             cursor.executemany(
