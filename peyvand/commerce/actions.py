@@ -11,7 +11,6 @@ import datetime as dt
 import functools
 import re
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +26,7 @@ from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.dates import parse_date
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_text
+from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
 from peyvand.commerce.models import (
     NOT_REVENUE,
     Cart,
@@ -535,9 +535,6 @@ def _sync_refunds(actor: Actor, order: Order, refunds: list[dict[str, Any]]) -> 
     return created
 
 
-# Floors above commerce that keep figures per buyer (insights) register a callable(contact_id)
-# here; it runs after the order's transaction commits, when anything about it changed.
-ORDER_CHANGED_HOOKS: list[Callable[[int], None]] = []
 
 
 def _order_changed(contact_id: int | None) -> None:

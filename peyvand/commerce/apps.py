@@ -8,14 +8,11 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Commerce")
 
     def ready(self) -> None:
-        from peyvand.commerce.actions import forget_payloads, move_commerce_rows
-        from peyvand.contacts.actions import ERASE_HOOKS, MERGE_HOOKS
+        from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
 
         # Orders and carts follow a merged contact; erasure drops raw shop payloads.
-        if move_commerce_rows not in MERGE_HOOKS:
-            MERGE_HOOKS.append(move_commerce_rows)
-        if forget_payloads not in ERASE_HOOKS:
-            ERASE_HOOKS.append(forget_payloads)
+        MERGE_HOOKS.register("peyvand.commerce.actions.move_commerce_rows")
+        ERASE_HOOKS.register("peyvand.commerce.actions.forget_payloads")
 
         # The timeline is drawn by the base floor's tags; tell it how to word our kinds.
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES

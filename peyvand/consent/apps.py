@@ -8,14 +8,11 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Permission")
 
     def ready(self) -> None:
-        from peyvand.consent.ledger import forget_devices, move_consent_rows
-        from peyvand.contacts.actions import ERASE_HOOKS, MERGE_HOOKS
+        from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
 
         # The ledger follows a merged contact; erasure keeps it but drops IP and user agent.
-        if move_consent_rows not in MERGE_HOOKS:
-            MERGE_HOOKS.append(move_consent_rows)
-        if forget_devices not in ERASE_HOOKS:
-            ERASE_HOOKS.append(forget_devices)
+        MERGE_HOOKS.register("peyvand.consent.ledger.move_consent_rows")
+        ERASE_HOOKS.register("peyvand.consent.ledger.forget_devices")
 
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.consent.templatetags.consent import consent_event_summary

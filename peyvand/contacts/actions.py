@@ -31,6 +31,7 @@ from peyvand.base.normalise import (
     search_key,
 )
 from peyvand.contacts.fields import fields_by_key, parse_field_value, set_field_value
+from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
 from peyvand.contacts.models import (
     Contact,
     ContactTag,
@@ -530,9 +531,6 @@ def do_merge_contacts(actor: Actor, survivor: Contact, others: list[Contact]) ->
     return survivor
 
 
-# Other floors that keep rows per contact register a callable(survivor_id, merged_id) here
-# (at import time of their services) so a merge moves their rows too.
-MERGE_HOOKS: list = []
 
 
 def _jsonable(value: Any) -> Any:
@@ -607,5 +605,3 @@ def do_erase_contact(actor: Actor, contact: Contact) -> None:
                  summary=_("Personal data erased"), details={"timeline_entries": len(kinds)})
 
 
-# Floors holding personal data per contact register a callable(contact_id) here.
-ERASE_HOOKS: list = []

@@ -8,14 +8,11 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self) -> None:
-        from peyvand.contacts.actions import ERASE_HOOKS, MERGE_HOOKS
-        from peyvand.messaging.outbox import forget_addresses, move_outbox_rows
+        from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
 
         # Sent messages follow a merged contact (caps count them); erasure drops addresses.
-        if move_outbox_rows not in MERGE_HOOKS:
-            MERGE_HOOKS.append(move_outbox_rows)
-        if forget_addresses not in ERASE_HOOKS:
-            ERASE_HOOKS.append(forget_addresses)
+        MERGE_HOOKS.register("peyvand.messaging.outbox.move_outbox_rows")
+        ERASE_HOOKS.register("peyvand.messaging.outbox.forget_addresses")
 
         # Confirmations written by consent leave through the outbox and its gate.
         from peyvand.consent.delivery import register_outbound

@@ -8,13 +8,10 @@ class TrackingConfig(AppConfig):
     verbose_name = _("Tracking")
 
     def ready(self) -> None:
-        from peyvand.contacts.actions import ERASE_HOOKS, MERGE_HOOKS
-        from peyvand.tracking.events import forget_contact, move_rows
+        from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
 
-        if move_rows not in MERGE_HOOKS:
-            MERGE_HOOKS.append(move_rows)
-        if forget_contact not in ERASE_HOOKS:
-            ERASE_HOOKS.append(forget_contact)
+        MERGE_HOOKS.register("peyvand.tracking.events.move_rows")
+        ERASE_HOOKS.register("peyvand.tracking.events.forget_contact")
 
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.tracking.views import tracking_event_summary
