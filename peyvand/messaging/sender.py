@@ -73,7 +73,7 @@ class Job:
     row: OutboxMessage
     envelope_from: str
     rcpt: str
-    data: bytes
+    data: bytes  # built by mime.MimeTemplate: every line ends in CRLF (canonical)
     eight_bit: bool = False  # built with 8-bit bodies: sent with BODY=8BITMIME
 
 
@@ -427,7 +427,7 @@ class Sender:
                         return
                     await limits.take(job.rcpt.rpartition("@")[2].lower())
                     outcome = await conn.send(job.envelope_from, job.rcpt, job.data,
-                                              job.eight_bit)
+                                              job.eight_bit, canonical=True)
                     if conn.session is not None:
                         self._eight_bit = conn.session.eight_bit
                     committed = loop.create_future()

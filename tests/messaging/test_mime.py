@@ -19,6 +19,8 @@ def parse(raw: bytes):
     for part in msg.walk():
         assert not part.defects, part.defects
     assert all(len(line) <= 998 for line in raw.split(b"\r\n"))
+    # Canonical: no bare CR or LF, so the sender hands it to SMTP unchecked (canonical=True).
+    assert raw.count(b"\n") == raw.count(b"\r\n") == raw.count(b"\r")
     return msg
 
 

@@ -175,6 +175,20 @@ def test_data_is_framed_dot_stuffed_and_in_crlf():
     assert server.messages == [b"Subject: dots\r\n\r\n..first line\r\n...two\r\nlast\r\n"]
 
 
+def test_canonical_data_is_still_dot_stuffed():
+    server = ScriptedServer()
+    raw = b"Subject: dots\r\n\r\n.first line\r\n..two\r\nlast"
+
+    async def body(config):
+        session = await Session.open(config)
+        outcome = await session.send("b@shop.example", "x@example.com", raw, canonical=True)
+        await session.quit()
+        return outcome
+
+    assert _run(_with_server(server, body)).kind == SENT
+    assert server.messages == [b"Subject: dots\r\n\r\n..first line\r\n...two\r\nlast\r\n"]
+
+
 def test_without_pipelining_one_command_at_a_time():
     handler = Handler()
     handler.tempfail.add("later@example.com")
