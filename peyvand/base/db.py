@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
 from django.db import close_old_connections, connection
 
 
@@ -39,3 +43,23 @@ def ensure_planner_statistics() -> None:
         cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
         if cursor.fetchone() is None:
             refresh_planner_statistics()
+
+
+def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """One statement (`%s` placeholders) for many rows, run on the database driver's own
+    connection, in the caller's transaction. For hot bulk writes of a few rows at a time (a
+    sender records ~5 messages per commit): Django's cursor wrapper rewrites the placeholders
+    by regex and checks its debug settings on every call, which cost as much as SQLite's own
+    work. Not seen by Django's query log or execute wrappers."""
+    connection.ensure_connection()
+    driver = connection.connection
+    if connection.vendor == "sqlite":
+        driver.executemany(_qmark(sql), rows)
+    else:
+        with driver.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+
+@lru_cache(maxsize=64)
+def _qmark(sql: str) -> str:
+    return sql.replace("%s", "?")  # our statements hold no literal %

@@ -6,10 +6,11 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from peyvand.base.actor import Actor
+from peyvand.base.db import execute_many
 from peyvand.contacts.models import TimelineEvent
 
 
@@ -37,10 +38,9 @@ def append_events(events: Iterable[tuple[int, str, dt.datetime, dict[str, Any]]]
     rows = [(contact_id, kind, times[at], "", ops.adapt_json_value(data, None))
             for contact_id, kind, at, data in events]
     if rows:
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} (contact_id, kind, at, actor_label, data) "
-                "VALUES (%s, %s, %s, %s, %s)", rows)
+        with transaction.atomic(savepoint=False):  # the caller's transaction, or one
+            execute_many(f"INSERT INTO {table} (contact_id, kind, at, actor_label, data) "
+                         "VALUES (%s, %s, %s, %s, %s)", rows)
 
 
 def timeline_for(contact_id: int, *, kinds: list[str] | None = None):

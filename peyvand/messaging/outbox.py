@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from peyvand.base.db import execute_many
 from peyvand.contacts.timeline import append_events
 from peyvand.messaging.models import OutboxMessage
 
@@ -119,6 +120,7 @@ FIELDS = ["state", "attempts", "sent_at", "next_attempt_at", "smtp_code", "smtp_
 
 def _update(rows: list[OutboxMessage]) -> None:
     # executemany of one UPDATE: bulk_update's CASE WHEN costs more to compile than to run.
+    # In finish's transaction (execute_many runs on the driver's connection).
     ops = connection.ops
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     sets = ", ".join(f"{ops.quote_name(f)} = %s" for f in FIELDS)
@@ -132,8 +134,7 @@ def _update(rows: list[OutboxMessage]) -> None:
 
     params = [[adapt(getattr(row, f)) if f.endswith("_at") else getattr(row, f)
                for f in FIELDS] + [row.pk] for row in rows]
-    with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {sets} WHERE id = %s", params)
+    execute_many(f"UPDATE {table} SET {sets} WHERE id = %s", params)
 
 
 def finish(rows: Iterable[OutboxMessage]) -> None:

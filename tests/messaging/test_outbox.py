@@ -82,3 +82,24 @@ def test_sqlite_claims_read_the_due_index_in_order(rows):
                        ["queued", "2030-01-01 00:00:00", 100])
         plan = " ".join(str(r[-1]) for r in cursor.fetchall())
     assert "USING INDEX outbox_due" in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_finish_writes_rows_and_events_together_or_not_at_all(rows, monkeypatch):
+    from peyvand.contacts.models import TimelineEvent
+
+    (row,) = outbox.claim("host:1:me", 1)
+    row.state, row.sent_at, row.smtp_code = S.SENT, timezone.now(), 250
+
+    def broken(events):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(outbox, "append_events", broken)
+    with pytest.raises(RuntimeError):
+        outbox.finish([row])
+    # the update ran on the driver's connection, in finish's transaction: rolled back too
+    assert OutboxMessage.objects.get(pk=row.pk).state == S.SENDING
+    monkeypatch.undo()
+    events = TimelineEvent.objects.filter(kind="message.sent").count()
+    outbox.finish([row])
+    assert OutboxMessage.objects.get(pk=row.pk).state == S.SENT
+    assert TimelineEvent.objects.filter(kind="message.sent").count() == events + 1
