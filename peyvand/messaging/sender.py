@@ -238,6 +238,7 @@ class Sender:
         done: list[OutboxMessage] = []
         allowed: list[OutboxMessage] = []
         passed: set[int] = set()
+        texts: dict[str, str] = {}
         for row in rows:
             ctx = contexts.get(row.contact_id, {})
             if limited and row.contact_id in passed \
@@ -255,7 +256,9 @@ class Sender:
             if decision.allowed:
                 passed.add(row.contact_id)
             row.gate_verdict, row.gate_reason = decision.verdict, decision.reason
-            row.gate_text = decision.text[:300]
+            if decision.reason not in texts:  # a translation looked up once per reason
+                texts[decision.reason] = decision.text[:300]
+            row.gate_text = texts[decision.reason]
             if decision.verdict == gate.DENY:
                 row.state = S.FAILED
                 done.append(row)
