@@ -3,7 +3,8 @@ SMTP connections.
 
 Threads: the calling thread does all database work (one writer, which SQLite wants anyway);
 an asyncio loop in a second thread runs the N SMTP connections. A connection hands its result
-back and waits until it is committed before it takes the next message, so at any moment at most
+back and ends its next message (sends the final dot, when the server accepts it) only once that
+result is committed; it sends the rest of the next message meanwhile. So at any moment at most
 one accepted-but-unrecorded message exists per connection: after a SIGKILL, resending the rows
 found in `sending` duplicates at most `connections` messages.
 
@@ -423,19 +424,27 @@ class Sender:
 
         async def worker() -> None:
             conn = Connection(self.config)
+            # The last result this connection handed back, until it is on disk. The next
+            # message goes up to its final dot meanwhile, and is ended (so accepted by the
+            # server) only once that result is committed: at any moment at most one
+            # accepted-but-unrecorded message per connection, with the commit's wait hidden.
+            committed: asyncio.Future | None = None
             try:
                 while True:
                     job = await jobs.get()
                     if job is None:
                         return
                     await limits.take(job.rcpt.rpartition("@")[2].lower())
-                    outcome = await conn.send(job.envelope_from, job.rcpt, job.data,
-                                              job.eight_bit, canonical=True)
+                    outcome = await conn.stage(job.envelope_from, job.rcpt, job.data,
+                                               job.eight_bit, canonical=True)
+                    if outcome is None:  # staged: all but the final dot
+                        if committed is not None:
+                            await committed
+                        outcome = await conn.complete()
                     if conn.session is not None:
                         self._eight_bit = conn.session.eight_bit
                     committed = loop.create_future()
                     results.put((job, outcome, committed))
-                    await committed  # the next message only after this one is on disk
             finally:
                 await conn.close()
 

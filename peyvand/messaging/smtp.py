@@ -244,6 +244,7 @@ class Session:
         self.config = config
         self.reader = reader
         self.features = features
+        self.staged = False  # a message body was sent without its final dot
 
     @property
     def transport(self) -> asyncio.Transport:
@@ -333,6 +334,14 @@ class Session:
         """One message to one recipient (`eight_bit`: built with 8-bit bodies; `canonical`:
         every line already ends in CRLF, as mime.MimeTemplate builds them). A refusal is
         an Outcome (the session stays usable); a broken session raises SmtpError or OSError."""
+        refused = await self.stage(envelope_from, rcpt, data, eight_bit, canonical)
+        return refused if refused is not None else await self.complete()
+
+    async def stage(self, envelope_from: str, rcpt: str, data: bytes,
+                    eight_bit: bool = False, canonical: bool = False) -> Outcome | None:
+        """All of a message but the final dot: envelope, DATA and the body. None when staged
+        (the server has not accepted anything yet: a session that ends here, a crash, drops
+        it); `complete()` then ends it. An Outcome when it was refused before the body."""
         if _UNSAFE.search(envelope_from) or _UNSAFE.search(rcpt) or not rcpt.isascii() \
                 or not envelope_from.isascii():
             return Outcome(FAILED, None, "address not allowed in an SMTP command")
@@ -365,6 +374,14 @@ class Session:
                     self.transport.abort()  # the refusal stands; the next send reconnects
                 return _refusal(refused)
             self.transport.write(_dot_stuffed(data, canonical))
+            self.staged = True
+        return None
+
+    async def complete(self) -> Outcome:
+        """The final dot of the staged message: the server accepts it (or refuses) now."""
+        self.staged = False
+        self.transport.write(b".\r\n")
+        async with asyncio.timeout(self.config.timeout):
             reply = (await self.reader.read(1))[0]
         if reply.code // 100 == 2:
             return Outcome(SENT, reply.code, reply.text[:500])
@@ -386,7 +403,8 @@ def _refusal(reply: Reply) -> Outcome:
 
 
 def _dot_stuffed(data: bytes, canonical: bool = False) -> bytes:
-    """The message as DATA wants it: CRLF line ends, a leading dot doubled, then CRLF.CRLF.
+    """The message as DATA wants it, but the final dot line: CRLF line ends, a leading dot
+    doubled, a last CRLF.
     `canonical`: the caller vouches there is no bare CR or LF (three passes over it saved)."""
     if not canonical and (data.count(b"\n") != (pairs := data.count(b"\r\n"))
                           or data.count(b"\r") != pairs):  # a bare CR or LF
@@ -394,9 +412,10 @@ def _dot_stuffed(data: bytes, canonical: bool = False) -> bytes:
     data = data.replace(b"\r\n.", b"\r\n..")
     if data.startswith(b"."):
         data = b"." + data
-    if not data.endswith(b"\r\n"):
-        data += b"\r\n"
-    return data + b".\r\n"
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
+
+
+_BROKEN = (TimeoutError, SmtpError, OSError, ssl.SSLError, UnicodeError)
 
 
 class Connection:
@@ -408,18 +427,36 @@ class Connection:
 
     async def send(self, envelope_from: str, rcpt: str, data: bytes,
                    eight_bit: bool = False, canonical: bool = False) -> Outcome:
+        refused = await self.stage(envelope_from, rcpt, data, eight_bit, canonical)
+        return refused if refused is not None else await self.complete()
+
+    async def stage(self, envelope_from: str, rcpt: str, data: bytes,
+                    eight_bit: bool = False, canonical: bool = False) -> Outcome | None:
+        """Session.stage on this connection's session (opened when needed); a broken
+        session is an Outcome (deferred), as in send."""
         try:
             if self.session is None or not self.session.is_connected:
                 self.session = await Session.open(self.config)
-            return await self.session.send(envelope_from, rcpt, data, eight_bit, canonical)
-        except (TimeoutError, SmtpError, OSError, ssl.SSLError, UnicodeError) as exc:
-            await self.close()  # the session is in an unknown state: start a fresh one
-            return Outcome(DEFERRED, None, f"{type(exc).__name__}: {exc}"[:500])
+            return await self.session.stage(envelope_from, rcpt, data, eight_bit, canonical)
+        except _BROKEN as exc:
+            return await self._broken(exc)
+
+    async def complete(self) -> Outcome:
+        assert self.session is not None and self.session.staged
+        try:
+            return await self.session.complete()
+        except _BROKEN as exc:
+            return await self._broken(exc)
+
+    async def _broken(self, exc: BaseException) -> Outcome:
+        await self.close()  # the session is in an unknown state: start a fresh one
+        return Outcome(DEFERRED, None, f"{type(exc).__name__}: {exc}"[:500])
 
     async def close(self) -> None:
         session, self.session = self.session, None
         if session is not None:
-            if session.is_connected:
+            # A staged message must not be ended by QUIT (it would be read as its text).
+            if session.is_connected and not session.staged:
                 await session.quit()
             else:
                 session.transport.abort()

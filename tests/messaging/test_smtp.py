@@ -189,6 +189,27 @@ def test_canonical_data_is_still_dot_stuffed():
     assert server.messages == [b"Subject: dots\r\n\r\n..first line\r\n...two\r\nlast\r\n"]
 
 
+def test_a_staged_message_is_accepted_only_when_completed():
+    server = ScriptedServer()
+
+    async def body(config):
+        conn = Connection(config)
+        assert await conn.stage("b@shop.example", "x@example.com", MESSAGE) is None
+        await asyncio.sleep(0.1)
+        before = list(server.messages)  # the body went, the final dot not yet
+        outcome = await conn.complete()
+        # a staged message dropped with its session: no QUIT read as its text, nothing sent
+        assert await conn.stage("b@shop.example", "y@example.com", MESSAGE) is None
+        await conn.close()
+        await asyncio.sleep(0.1)
+        return before, outcome
+
+    before, outcome = _run(_with_server(server, body))
+    assert before == [] and outcome.kind == SENT
+    assert server.messages == [MESSAGE]
+    assert b"QUIT" not in b"".join(server.chunks)
+
+
 def test_without_pipelining_one_command_at_a_time():
     handler = Handler()
     handler.tempfail.add("later@example.com")
