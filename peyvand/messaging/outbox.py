@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from peyvand.base.db import execute_many
 from peyvand.contacts.timeline import append_events
+from peyvand.messaging import journal
 from peyvand.messaging.models import OutboxMessage
 
 log = logging.getLogger("peyvand.messaging")
@@ -98,15 +99,33 @@ def _claim_sql(vendor: str) -> tuple[str, str]:
 
 
 def recover(worker: str, is_dead) -> int:
-    """Rows left in `sending` by senders that died: their fate is unknown, so they become
-    `unknown`, due now, and are sent again with `resent_after_crash` set."""
+    """Rows left in `sending` by senders that died. Those their sent journal says the server
+    accepted are sent; the fate of the rest is unknown, so they become `unknown`, due now,
+    and are sent again with `resent_after_crash` set. Returns how many are resent."""
     owners = set(OutboxMessage.objects.filter(state=S.SENDING).exclude(claimed_by=worker)
                  .values_list("claimed_by", flat=True).distinct())
     dead = [owner for owner in owners if is_dead(owner)]
     if not dead:
         return 0
-    count = OutboxMessage.objects.filter(state=S.SENDING, claimed_by__in=dead).update(
-        state=S.UNKNOWN, resent_after_crash=True, next_attempt_at=timezone.now())
+    now = timezone.now()
+    with transaction.atomic():
+        accepted: list[OutboxMessage] = []
+        for owner in dead:
+            ids = journal.accepted_by(owner)
+            for start in range(0, len(ids), 500):
+                accepted += OutboxMessage.objects.filter(
+                    id__in=ids[start:start + 500], state=S.SENDING, claimed_by=owner)
+        for row in accepted:
+            row.state, row.sent_at = S.SENT, now
+            row.smtp_reply = row.smtp_reply or "accepted (recorded from the sent journal)"
+        finish(accepted)
+        count = OutboxMessage.objects.filter(state=S.SENDING, claimed_by__in=dead).update(
+            state=S.UNKNOWN, resent_after_crash=True, next_attempt_at=now)
+    for owner in dead:
+        journal.forget(owner)
+    if accepted:
+        log.warning("%d messages a stopped sender had sent are recorded from its journal",
+                    len(accepted))
     if count:
         log.warning("%d messages were in flight; they are resent and flagged", count)
     return count

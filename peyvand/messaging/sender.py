@@ -45,6 +45,7 @@ from jinja2 import TemplateError
 
 from peyvand.base.db import ensure_planner_statistics
 from peyvand.messaging import consent_port, gate, outbox, tracking_port
+from peyvand.messaging.journal import SentJournal
 from peyvand.messaging.mime import MimeTemplate
 from peyvand.messaging.models import MessageTemplate, OutboxMessage
 from peyvand.messaging.smtp import DEFERRED, SENT, Connection, Limits, Outcome, smtp_config
@@ -67,6 +68,8 @@ SPAWN_AT = 1000
 # results that came back meanwhile are recorded: a connection waits for its result to be on
 # disk, so recording only between chunks would leave them idle during each build.
 HAND_OVER = 10
+# Results in the sent journal (SQLite) are written to the outbox this many at a time.
+RECORD_GROUP = 50
 
 
 @dataclass
@@ -140,8 +143,10 @@ class Sender:
         # Whether the server took 8-bit bodies when a connection last spoke to it; messages
         # are built to match (base64 until a first session has said so).
         self._eight_bit = False
-        # Results back from the connections, not yet written (see _loop's drain).
-        self._unrecorded: list[tuple[Job, Outcome, asyncio.Future]] = []
+        # Results back from the connections, not yet written (see _loop's drain), and
+        # whether writing them is overdue (another sender had the turn).
+        self._unrecorded: list[tuple[Job, Outcome, asyncio.Future | None]] = []
+        self._record_due = False
 
     # --- who else is alive ------------------------------------------------------------------
     def _acquire(self) -> None:
@@ -318,9 +323,9 @@ class Sender:
             envelope = tracking_port.bounce_address(row.pk, self.config.from_address,
                                                    row.contact_id)
             jobs.append(Job(row, envelope, row.to_address, data, eight_bit))
-            # Results left unrecorded (another sender was writing) are tried again after
-            # each message built, not only after the next HAND_OVER.
-            if hand_over is not None and (len(jobs) >= HAND_OVER or self._unrecorded):
+            # Results due to be recorded while another sender was writing are tried again
+            # after each message built, not only after the next HAND_OVER.
+            if hand_over is not None and (len(jobs) >= HAND_OVER or self._record_due):
                 hand_over(jobs)
                 jobs = []
         if done:
@@ -421,13 +426,15 @@ class Sender:
         loop = asyncio.new_event_loop()
         jobs: asyncio.Queue = asyncio.Queue()
         limits = Limits(self.config.rate, self.config.domain_rate)
+        # SQLite: accepted messages are recorded in the sent journal first (see journal.py).
+        sent = SentJournal(self.worker) if self._write_lock is not None else None
 
         async def worker() -> None:
             conn = Connection(self.config)
-            # The last result this connection handed back, until it is on disk. The next
-            # message goes up to its final dot meanwhile, and is ended (so accepted by the
-            # server) only once that result is committed: at any moment at most one
-            # accepted-but-unrecorded message per connection, with the commit's wait hidden.
+            # Until the last message this connection sent is recorded (in the journal, else
+            # committed), the next goes up to its final dot and waits there: it is ended, so
+            # accepted by the server, only then. At any moment at most one accepted-but-
+            # unrecorded message per connection, and the wait is hidden.
             committed: asyncio.Future | None = None
             try:
                 while True:
@@ -443,7 +450,10 @@ class Sender:
                         outcome = await conn.complete()
                     if conn.session is not None:
                         self._eight_bit = conn.session.eight_bit
-                    committed = loop.create_future()
+                    if sent is not None and (outcome.kind != SENT or sent.add(job.row.pk)):
+                        committed = None  # nothing the server accepted is unrecorded
+                    else:
+                        committed = loop.create_future()
                     results.put((job, outcome, committed))
             finally:
                 await conn.close()
@@ -457,11 +467,14 @@ class Sender:
         in_flight, exhausted, last_recover = 0, False, time.monotonic()
 
         def drain(block: bool = False) -> None:
-            """Record the results that came back (waiting up to 0.5 s for one if `block`)
-            and let their connections go on. Unless blocking, only when this sender can write
-            at once: while another has the turn, building on is better than waiting."""
+            """Take the results that came back (waiting up to 0.5 s for one if `block`) and
+            record them, which lets connections waiting on them go on. Results in the
+            journal wait for a group of RECORD_GROUP (fewer commits), unless `block`. Unless
+            blocking, only when this sender can write at once: while another has the turn,
+            building on is better than waiting."""
             nonlocal in_flight
             got = self._unrecorded
+            before = len(got)
             try:
                 got.append(results.get(timeout=0.5) if block and not got
                            else results.get_nowait())
@@ -469,10 +482,17 @@ class Sender:
                     got.append(results.get_nowait())
             except queue.Empty:
                 pass
-            if got and self.record([(job, outcome) for job, outcome, _f in got], wait=block):
-                loop.call_soon_threadsafe(_release_all, [fut for _j, _o, fut in got])
-                in_flight -= len(got)
+            in_flight -= len(got) - before  # back from the connections
+            waited_on = [fut for _j, _o, fut in got if fut is not None]
+            if not got or not (block or waited_on or len(got) >= RECORD_GROUP):
+                return
+            if self.record([(job, outcome) for job, outcome, _f in got], wait=block):
+                if waited_on:
+                    loop.call_soon_threadsafe(_release_all, waited_on)
                 self._unrecorded = []
+                self._record_due = False
+            else:
+                self._record_due = True  # try again after the next message built
 
         def hand_over(ready: list[Job]) -> None:
             nonlocal in_flight
@@ -502,14 +522,19 @@ class Sender:
                     elif until_empty:
                         exhausted = True
                     elif in_flight == 0:
+                        if self._unrecorded:
+                            drain(True)
                         time.sleep(poll)
                         if time.monotonic() - last_recover > 30:
                             outbox.recover(self.worker, self._is_dead)
                             last_recover = time.monotonic()
                         continue
-                drain(block)
-                if (exhausted or timed_out) and in_flight == 0:
+                # Connections idle: nothing to wait for, write what the journal holds.
+                drain(block or (in_flight == 0 and bool(self._unrecorded)))
+                if (exhausted or timed_out) and in_flight == 0 and not self._unrecorded:
                     break
+            if sent is not None:
+                sent.remove()  # everything it held is in the outbox now
         except BaseException:
             # Connections may be waiting for a commit that will not come: stop them.
             loop.call_soon_threadsafe(lambda: [t.cancel() for t in asyncio.all_tasks(loop)])
@@ -520,6 +545,8 @@ class Sender:
             thread.join(timeout=30)
             if not thread.is_alive():
                 loop.close()
+            if sent is not None:
+                sent.close()  # kept, unless removed above: the next sender recovers from it
 
 
 def _put_all(jobs: asyncio.Queue, items: list[Job]) -> None:
