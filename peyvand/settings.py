@@ -234,6 +234,12 @@ DEFAULT_FROM_EMAIL = os.environ.get("PEYVAND_MAIL_FROM", "Peyvand <no-reply@loca
 # Where customers reach this site: absolute links in mail and SMS (tracking, unsubscribe,
 # preferences) are built on it. Empty: the request's own host, or http://127.0.0.1:8000.
 PEYVAND_PUBLIC_URL = os.environ.get("PEYVAND_PUBLIC_URL", "").rstrip("/")
+# Optional DKIM signing of every outgoing e-mail (messaging.dkim): a PEM private key (RSA or
+# Ed25519) in PEYVAND_DKIM_KEY_FILE, its DNS selector, and the signing domain (default: the
+# From address's). Unset: messages go unsigned (a relay may sign them).
+PEYVAND_DKIM_KEY_FILE = os.environ.get("PEYVAND_DKIM_KEY_FILE", "").strip()
+PEYVAND_DKIM_SELECTOR = os.environ.get("PEYVAND_DKIM_SELECTOR", "").strip()
+PEYVAND_DKIM_DOMAIN = os.environ.get("PEYVAND_DKIM_DOMAIN", "").strip()
 # The domain of bounce+<token>@… return paths (tracking.bounces); "" falls back to localhost.
 PEYVAND_BOUNCE_DOMAIN = os.environ.get("PEYVAND_BOUNCE_DOMAIN", "").strip()
 PEYVAND_SMS_INBOUND_TOKEN = os.environ.get("PEYVAND_SMS_INBOUND_TOKEN", "")

@@ -45,6 +45,7 @@ from jinja2 import TemplateError
 
 from peyvand.base.db import ensure_planner_statistics
 from peyvand.messaging import consent_port, gate, outbox, tracking_port
+from peyvand.messaging.dkim import signer_from_settings
 from peyvand.messaging.journal import SentJournal
 from peyvand.messaging.mime import MimeTemplate
 from peyvand.messaging.models import MessageTemplate, OutboxMessage
@@ -143,6 +144,7 @@ class Sender:
         # Whether the server took 8-bit bodies when a connection last spoke to it; messages
         # are built to match (base64 until a first session has said so).
         self._eight_bit = False
+        self._dkim = signer_from_settings()  # None unless PEYVAND_DKIM_KEY_FILE is set
         # Results back from the connections, not yet written (see _loop's drain), and
         # whether writing them is overdue (another sender had the turn).
         self._unrecorded: list[tuple[Job, Outcome, asyncio.Future | None]] = []
@@ -320,6 +322,8 @@ class Sender:
                               subject=subject, text=text, html=html,
                               message_id=row.message_id, unsubscribe=unsubscribe,
                               eight_bit=eight_bit)
+            if self._dkim is not None:
+                data = self._dkim.sign(data)
             envelope = tracking_port.bounce_address(row.pk, self.config.from_address,
                                                    row.contact_id)
             jobs.append(Job(row, envelope, row.to_address, data, eight_bit))
