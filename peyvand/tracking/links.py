@@ -11,7 +11,6 @@ byte fails the tag check.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -19,9 +18,9 @@ import re
 import struct
 import time
 import zlib
-from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from peyvand.base.site import public_url
@@ -39,8 +38,7 @@ class BadToken(Exception):
     """A tracking token that was changed, cut short or never made here."""
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):  # a tuple: the fast path makes one per hit (a frozen dataclass: +1 µs)
     kind: str  # KIND_OPEN or KIND_CLICK
     message_id: int
     contact_id: int  # 0 when unknown at send time
@@ -188,6 +186,7 @@ def _click_part(url: str, topic: str) -> tuple[bytes, bytes]:
 
 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 
 
 def _b64(data: bytes) -> str:
@@ -199,8 +198,9 @@ def unseal(token: str, secret: str | None = None) -> Hit:
     """The hit a token stands for; BadToken for anything not made by `seal` with our key."""
     if not token or len(token) > MAX_TOKEN:
         raise BadToken
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    try:  # binascii directly: base64.urlsafe_b64decode's wrappers cost more than the decode
+        raw = binascii.a2b_base64(
+            (token + "=" * (-len(token) % 4)).encode("ascii").translate(_FROM_URLSAFE))
     except (ValueError, UnicodeError):
         raise BadToken
     # Only the canonical spelling: spare low bits of the last character must not vary.

@@ -35,9 +35,9 @@ SEGMENT_BYTES = 32 * 1024 * 1024  # a writer starts a new segment beyond this
 SUFFIX, OFFSET_SUFFIX = ".hits", ".off"
 
 _lock = threading.Lock()
-_writer: dict = {}  # pid, dir, fd, path, size
+_writer: dict = {}  # dir, fd, path, size
 _dir: list[Path] = []  # the spool directory, once known (reset when settings change)
-_ids: dict = {}  # pid -> (random prefix, counter): hit ids without a syscall per hit
+_ids: list = []  # (random prefix, counter): hit ids without a syscall per hit
 _CLEAN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 
@@ -60,18 +60,30 @@ setting_changed.connect(_forget_dir)
 
 
 def _hit_id() -> str:
-    pid = os.getpid()
-    state = _ids.get(pid)
-    if state is None:
-        state = _ids[pid] = (secrets.token_hex(8), itertools.count())
-    return f"{state[0]}{next(state[1]):08x}"
+    if not _ids:
+        _ids[:] = [secrets.token_hex(8), itertools.count()]
+    return f"{_ids[0]}{next(_ids[1]):08x}"
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (granian's workers) writes its own segment with its own hit ids; asking
+    the pid on every hit instead cost a syscall each."""
+    global _lock
+    _lock = threading.Lock()  # another thread may have held it at the fork
+    if _writer.get("fd") is not None:
+        os.close(_writer["fd"])  # the child's copy; the parent's stays open
+    _writer.clear()
+    _ids.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _open_segment(directory: Path) -> None:
     if _writer.get("fd") is not None:
         os.close(_writer["fd"])
     path = directory / f"{os.getpid()}-{time.time_ns()}{SUFFIX}"
-    _writer.update(pid=os.getpid(), dir=directory, path=path, size=0,
+    _writer.update(dir=directory, path=path, size=0,
                    fd=os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600))
 
 
@@ -85,10 +97,7 @@ def append(kind: str, message_id: int, contact_id: int, issued: int, url: str, t
     line = b"%08x %s\n" % (zlib.crc32(body), body)
     directory = spool_dir()
     with _lock:  # one write per line, never into a segment being closed
-        if (_writer.get("pid") != os.getpid() or _writer.get("dir") != directory
-                or _writer["size"] > SEGMENT_BYTES):
-            if _writer.get("pid") != os.getpid():
-                _writer.clear()  # a forked child must not share its parent's segment
+        if _writer.get("dir") is not directory or _writer["size"] > SEGMENT_BYTES:
             _open_segment(directory)
         written = os.write(_writer["fd"], line)
         _writer["size"] += written
@@ -99,7 +108,7 @@ def append(kind: str, message_id: int, contact_id: int, issued: int, url: str, t
 
 def close() -> None:
     with _lock:
-        if _writer.get("fd") is not None and _writer.get("pid") == os.getpid():
+        if _writer.get("fd") is not None:
             os.close(_writer["fd"])
         _writer.clear()
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -121,6 +122,30 @@ def test_concurrent_hits_each_become_exactly_one_event(contact):
     assert TrackingEvent.objects.count() == 80
     assert TrackingEvent.objects.filter(kind="click").count() == 40
     assert drain_spool() == 0 and TrackingEvent.objects.count() == 80
+
+
+def test_a_forked_child_writes_its_own_segment_with_its_own_hit_ids(contact):
+    """granian forks its workers: a child must never append to its parent's segment nor
+    reuse its hit ids (the spool forgets its writer at the fork, not by asking the pid)."""
+    call(APP, environ(f"/t/o/{open_token(1, contact.pk)}.gif"))  # the parent's segment is open
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        code = 1
+        try:
+            call(APP, environ(f"/t/o/{open_token(2, contact.pk)}.gif"))
+            code = 0
+        finally:
+            os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    call(APP, environ(f"/t/o/{open_token(3, contact.pk)}.gif"))
+    segments = sorted(spool.spool_dir().glob("*.hits"))
+    writers = sorted(int(s.name.partition("-")[0]) for s in segments)
+    assert writers == sorted([os.getpid(), pid])
+    lines = {s.name.partition("-")[0]: s.read_bytes().splitlines() for s in segments}
+    assert len(lines[str(os.getpid())]) == 2 and len(lines[str(pid)]) == 1
+    prefixes = {line.split(b" ", 1)[1][:16] for ls in lines.values() for line in ls}
+    assert len(prefixes) == 2  # the child drew its own random prefix
+    assert drain_spool() == 3 and TrackingEvent.objects.count() == 3
 
 
 def test_a_drain_interrupted_after_storing_does_not_count_twice(contact, monkeypatch):

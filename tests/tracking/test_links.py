@@ -56,10 +56,21 @@ def test_tampered_tokens_are_refused(position):
         unseal("".join(chars))
 
 
-@pytest.mark.parametrize("token", ["", "x", "!!!!", "A" * 5000, "AAAAAAAAAAAAAAAAAAAAAAAAAAAA"])
+@pytest.mark.parametrize("token", ["", "x", "!!!!", "A" * 5000, "AAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                   "توکن" + "A" * 30, "A" * 30 + "\x00", "A" * 29 + "=="])
 def test_garbage_tokens_are_refused(token):
     with pytest.raises(BadToken):
         unseal(token)
+
+
+def test_only_the_canonical_spelling_of_a_token_is_accepted():
+    token = next(t for t in (seal(Hit(KIND_OPEN, i, 1, 1000)) for i in range(1, 500))
+                 if "-" in t and "_" in t)
+    assert unseal(token).kind == KIND_OPEN
+    for other in (token.replace("-", "+"), token.replace("_", "/"), token + "=",
+                  token[:10] + "\n" + token[10:], token[:10] + " " + token[10:]):
+        with pytest.raises(BadToken):
+            unseal(other)
 
 
 def test_token_from_another_key_is_refused():
