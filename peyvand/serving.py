@@ -1,13 +1,16 @@
 """How `peyvand up` runs the web server; the tracking benchmark runs it the same way.
 
-granian in WSGI mode (Django under ASGI measured 8x slower here), one process per CPU (each
-Python process uses one core: the GIL) up to four, two blocking threads each. Measured with
-bench/track.py on 2 CPUs: one process x 5 threads answered the click redirect at 0.27 of
-nginx, two processes x 2 threads at 0.31 of nginx with two workers; threads beyond two
-mostly hand the GIL around. Two threads, not one, so a slow page never stalls a process.
+granian in WSGI mode (Django under ASGI measured 8x slower here), ONE blocking thread per
+process, one process per CPU (up to four) and never fewer than two. Measured on 2 CPUs
+(wrk against the click redirect, 2026-12-06): handing the GIL between two blocking threads
+of a process costs ~16 µs a request, more than the whole tracking handler, so 2 processes x
+2 threads answered ~28,500 clicks/s where 2 x 1 and 3 x 1 answered ~38,000 (4 x 1: ~33,000).
+A process serves one request at a time, as gunicorn's sync workers do: while a slow page
+holds one, the others answer, hence at least two even on one CPU (where granian warns that
+workers outnumber cores). Heavy work belongs in Huey, not in a page.
 PEYVAND_WEB_WORKERS and PEYVAND_WEB_THREADS override both.
 
-The bulk sender is sized the same way: up to one sending process per CPU (at most four),
+The bulk sender is sized by CPUs too: up to one sending process per CPU (at most four),
 PEYVAND_SENDER_PROCESSES overrides it.
 """
 
@@ -16,8 +19,8 @@ from __future__ import annotations
 import os
 import sys
 
-MAX_WORKERS = 4
-THREADS = 2
+MAX_CPUS = 4
+THREADS = 1
 
 
 def _count(name: str, default: int) -> int:
@@ -25,12 +28,16 @@ def _count(name: str, default: int) -> int:
     return int(given) if given.isdigit() and int(given) > 0 else default
 
 
+def _cpus() -> int:
+    return max(1, min(os.cpu_count() or 1, MAX_CPUS))
+
+
 def web_workers() -> int:
-    return _count("PEYVAND_WEB_WORKERS", max(1, min(os.cpu_count() or 1, MAX_WORKERS)))
+    return _count("PEYVAND_WEB_WORKERS", max(2, _cpus()))
 
 
 def sender_processes() -> int:
-    return _count("PEYVAND_SENDER_PROCESSES", max(1, min(os.cpu_count() or 1, MAX_WORKERS)))
+    return _count("PEYVAND_SENDER_PROCESSES", _cpus())
 
 
 def web_threads() -> int:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from peyvand.serving import web_workers
+
 pytestmark = pytest.mark.slow
 
 
@@ -49,6 +51,13 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
 def healthz(port: int):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as resp:
@@ -82,9 +91,14 @@ def test_up_serves_healthz_and_stops_both_processes(tmp_path):
         while url not in Path(log.name).read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
         assert f"running at {url}" in Path(log.name).read_text()
-        children = descendants(proc.pid)
-        commands = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in children]
-        assert any(b"granian" in c for c in commands), commands
+        # granian's main process and one worker per `serving.web_workers()` (forked in turn).
+        while True:
+            children = descendants(proc.pid)
+            commands = [cmdline(pid) for pid in children]
+            if sum(b"granian" in c for c in commands) == web_workers() + 1:
+                break
+            assert time.monotonic() < deadline, commands
+            time.sleep(0.2)
         assert any(b"worker" in c for c in commands), commands
         assert any(b"mailcatcher" in c for c in commands), commands
         # With no relay configured, the local mail catcher answers SMTP.
