@@ -112,6 +112,17 @@ def sent_histories(contact_ids: list[int], rules: list[StrategyRule], at: dt.dat
     return out
 
 
+def contacts_in_flight(rows) -> set[int]:
+    """Contacts of `rows` (claimed outbox rows) with ANOTHER message claimed and not yet
+    recorded: a sender holds it, or has sent it and records results in groups. Caps and
+    spacing count recorded sends only, so such a contact's next message waits instead of
+    slipping past them."""
+    mine = {r.pk for r in rows}
+    return {contact_id for pk, contact_id in OutboxMessage.objects.filter(
+        state=OutboxMessage.State.SENDING, contact_id__in={r.contact_id for r in rows})
+        .values_list("pk", "contact_id") if pk not in mine}
+
+
 def consent_topic(topic: str | None, message_class: str) -> str | None:
     """The topic consent is asked about: none for transactional messages and confirmations,
     which ask about their own purpose only."""

@@ -245,13 +245,15 @@ class Sender:
         histories = gate.sent_histories(ids, rules, now) if limited else {}
         done: list[OutboxMessage] = []
         allowed: list[OutboxMessage] = []
-        passed: set[int] = set()
+        # Contacts with a message allowed in this chunk or still unrecorded from an earlier
+        # one (any sender): their next message waits a minute (see below).
+        passed: set[int] = gate.contacts_in_flight(rows) if limited else set()
         texts: dict[str, str] = {}
         for row in rows:
             ctx = contexts.get(row.contact_id, {})
             if limited and row.contact_id in passed \
                     and row.message_class not in gate.EXEMPT_CLASSES:
-                # Caps count sent messages; one allowed a moment ago is not sent yet.
+                # Caps count recorded sends; one allowed a moment ago is not recorded yet.
                 decision = gate.GateDecision(gate.DEFER, "in_flight",
                                              until=now + dt.timedelta(minutes=1))
             else:

@@ -329,6 +329,30 @@ def test_cli_sender_sends_what_is_due(audience, template, owner_actor, sink, mon
     assert len(handler.received) == 3
 
 
+def test_a_message_another_sender_has_not_recorded_yet_counts_for_spacing(
+        make_contact, template, owner_actor, config, sink, monkeypatch):
+    """Senders record results in groups: a message sent a moment ago by another (live) sender
+    may still read `sending`. Spacing must not let a second message slip past it."""
+    StrategyRule.objects.all().delete()
+    StrategyRule.objects.create(kind="spacing", channel="", spacing_minutes=60)
+    make_contact("one@example.com", tags=["vip"])
+    make_contact("two@example.com", tags=["vip"])
+    do_create_broadcast(owner_actor, template("a"), "vip")
+    held = OutboxMessage.objects.get(to_address="one@example.com")
+    OutboxMessage.objects.filter(source=held.source).exclude(pk=held.pk).delete()
+    OutboxMessage.objects.filter(pk=held.pk).update(state="sending", claimed_by="other:1",
+                                                    claimed_at=timezone.now())
+    monkeypatch.setattr(Sender, "_is_dead", lambda self, worker: False)
+    do_create_broadcast(owner_actor, template("b"), "vip")
+    Sender(config=config).run()
+    second = {r.to_address: (r.state, r.gate_reason)
+              for r in OutboxMessage.objects.exclude(pk=held.pk)}
+    assert second == {"one@example.com": ("deferred", "in_flight"),
+                      "two@example.com": ("sent", "ok")}
+    held.refresh_from_db()
+    assert held.state == "sending"  # still the other sender's
+
+
 def test_two_messages_to_one_contact_in_one_batch_respect_the_cap(make_contact, template,
                                                                  owner_actor, config, sink):
     StrategyRule.objects.all().delete()
