@@ -9,6 +9,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.text import slugify
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from peyvand.accounts.roles import require
@@ -21,6 +22,20 @@ _TRUE = {"1", "true", "yes", "y", "on", "بله", "آره", "درست", "دار�
 _FALSE = {"0", "false", "no", "n", "off", "خیر", "نه", "نادرست", "ندارد"}
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 OPS = ("eq", "contains", "gt", "lt", "gte", "lte", "empty")
+OP_LABELS = {
+    "eq": gettext_lazy("is"), "contains": gettext_lazy("contains"),
+    "gt": gettext_lazy("after / more than"), "lt": gettext_lazy("before / less than"),
+    "gte": gettext_lazy("on or after / at least"), "lte": gettext_lazy("on or before / at most"),
+    "empty": gettext_lazy("is empty"),
+}
+_ORDERED = ("eq", "gt", "lt", "gte", "lte", "empty")
+OPS_FOR_TYPE: dict[str, tuple[str, ...]] = {
+    CustomField.Type.TEXT: ("eq", "contains", "empty"),
+    CustomField.Type.NUMBER: _ORDERED,
+    CustomField.Type.DATE: _ORDERED,
+    CustomField.Type.CHOICE: ("eq", "empty"),
+    CustomField.Type.BOOLEAN: ("eq", "empty"),
+}
 
 
 def parse_field_value(field: CustomField, raw: Any) -> Any:
@@ -89,14 +104,21 @@ def set_field_value(contact_id: int, field: CustomField, value: Any) -> tuple[An
 
 def filter_by_field(qs: QuerySet, field: CustomField, op: str, raw: Any) -> QuerySet:
     """Contacts whose value for `field` matches; runs on FieldValue's (field, column) index."""
+    allowed = OPS_FOR_TYPE[field.type]
+    if op not in allowed:  # never quietly another condition than the one asked for
+        language = get_language() or "fa"
+        raise InvalidValue("op", _("“%(op)s” is not a condition for the field “%(field)s”; "
+                                   "it can be: %(allowed)s.") % {
+            "op": OP_LABELS.get(op, op), "field": field.label(language),
+            "allowed": ("، " if language == "fa" else ", ").join(
+                str(OP_LABELS[o]) for o in allowed)}, op)
     column = FieldValue.COLUMN[field.type]
     if op == "empty":
         return qs.exclude(field_values__field=field)
     value = parse_field_value(field, raw)
-    if op == "contains" and field.type == CustomField.Type.TEXT:
+    if op == "contains":
         lookup = f"{column}__icontains"
-    elif op in ("gt", "lt", "gte", "lte") and field.type in (CustomField.Type.NUMBER,
-                                                             CustomField.Type.DATE):
+    elif op in ("gt", "lt", "gte", "lte"):
         lookup = f"{column}__{op}"
     else:
         lookup = column

@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from peyvand.base.dates import input_date
-from peyvand.contacts.fields import OPS
+from peyvand.contacts.fields import OP_LABELS, OPS
 from peyvand.contacts.models import Contact, CustomField, FieldValue, Identity
 
 _LIST_SPLIT = re.compile(r"[,،\n]")
@@ -135,13 +135,6 @@ def input_value(field: CustomField, value: Any, language: str) -> str:
 class NoteForm(DomainErrorsForm):
     body = forms.CharField(label=_("New note"), strip=True, required=False,
                            widget=forms.Textarea(attrs={"rows": 3}))
-
-
-OP_LABELS = {
-    "eq": _("is"), "contains": _("contains"), "gt": _("after / more than"),
-    "lt": _("before / less than"), "gte": _("on or after / at least"),
-    "lte": _("on or before / at most"), "empty": _("is empty"),
-}
 
 
 class ContactFilterForm(forms.Form):

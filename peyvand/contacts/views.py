@@ -89,7 +89,7 @@ def contact_list(request):
     try:
         found = search_contacts(actor, **args)
     except InvalidValue as exc:
-        form.add_error("field" if exc.field == "field" else "value", str(exc.message))
+        form.add_error(exc.field if exc.field in ("field", "op") else "value", str(exc.message))
         found = Contact.objects.none()
     page = paginate(request, with_identities(found), PER_PAGE)
     for contact in page:

@@ -128,3 +128,17 @@ def test_bad_filter_values_name_the_field(owner_actor, typed):
         list(search_contacts(owner_actor, field="nope", value="x"))
     assert exc.value.field == "field"
     assert "nope" in str(exc.value.message)
+
+
+@pytest.mark.parametrize(("field", "op"), [("orders", "contains"), ("size", "gt"),
+                                           ("wholesale", "lte"), ("since", "contains"),
+                                           ("orders", "like")])
+def test_a_condition_the_field_type_has_not_is_refused(owner_actor, typed, field, op):
+    from django.utils import translation
+
+    with pytest.raises(InvalidValue) as exc:
+        list(search_contacts(owner_actor, field=field, op=op, value="1"))
+    assert exc.value.field == "op"
+    with translation.override("fa"), pytest.raises(InvalidValue) as exc:
+        list(search_contacts(owner_actor, field=field, op=op, value="1"))
+    assert "شرط" in str(exc.value.message)

@@ -91,6 +91,17 @@ def test_a_bad_filter_value_is_explained_next_to_the_value(owner_client, make_co
     assert _rows(response) == []
 
 
+def test_a_condition_the_field_cannot_take_is_explained_next_to_it(owner_client, make_contact):
+    do_save_custom_field(owner_client.actor, key="orders", label_fa="سفارش", label_en="Orders",
+                         type="number")
+    make_contact(fields={"orders": "12"})
+    response = owner_client.get("/contacts/", {"field": "orders", "op": "contains", "value": "1"})
+    assert response.status_code == 200
+    [message] = response.context["form"].errors["op"]
+    assert "Orders" in message and "more than" in message  # the field, and what it can take
+    assert _rows(response) == []
+
+
 def test_pagination_keeps_filters(owner_client, make_contact):
     for i in range(30):
         make_contact(first_name=f"Page{i}", tags=["vip"])
