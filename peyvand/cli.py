@@ -122,9 +122,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def _print_demo_summary(summary) -> None:
     print(_("Demo data: %(created)d contacts created, %(existing)d already there, "
-            "%(notes)d notes added, %(orders)d orders added.")
+            "%(notes)d notes added, %(orders)d orders added, %(signups)d sign-ups recorded.")
           % {"created": summary.created, "existing": summary.existing,
-             "notes": summary.notes, "orders": summary.orders})
+             "notes": summary.notes, "orders": summary.orders, "signups": summary.signups})
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

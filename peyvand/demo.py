@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from peyvand.base.actor import Actor
 from peyvand.base.dates import persian_digits
@@ -25,6 +26,7 @@ from peyvand.contacts.models import Contact, CustomField, Note
 SEED = 1403
 DEMO_SOURCE = "demo"
 SHOP_SOURCE = "woocommerce:demo"
+DEMO_SOURCES = frozenset({DEMO_SOURCE, SHOP_SOURCE})
 OWNER_NAME = "owner"
 
 _FA_FIRST = [("علی", "ali"), ("محمد", "mohammad"), ("حسین", "hossein"), ("رضا", "reza"),
@@ -78,6 +80,7 @@ class DemoSummary:
     existing: int = 0
     notes: int = 0
     orders: int = 0
+    signups: int = 0
 
 
 def _national_id(rng: random.Random) -> str:
@@ -202,6 +205,7 @@ def load_demo(count: int = 300) -> DemoSummary:
                 summary.notes += 1
     summary.orders = load_demo_shop(actor, count)
     load_demo_form(actor)
+    summary.signups = load_demo_consent()
     # The insights pages start filled in, rather than waiting for the nightly refresh.
     from peyvand.insights.actions import refresh_all
 
@@ -300,6 +304,44 @@ def load_demo_form(actor: Actor) -> None:
                   .values_list("key", flat=True)[:2])
     if topics and not SignupForm.objects.filter(slug=DEMO_FORM["slug"]).exists():
         do_save_form(actor, {**DEMO_FORM, "topics": topics})
+
+
+def load_demo_consent() -> int:
+    """Three in four demo people signed up through the demo form some time in the past two
+    years (e-mail, and for some SMS, one or two topics) and nearly all confirmed; the rest
+    never signed up. A demo broadcast then reaches caught mail, and the gate still has people
+    to refuse. Returns the sign-ups recorded (none on a second run)."""
+    from peyvand.consent.demo import seed_signup
+    from peyvand.consent.models import SignupForm
+    from peyvand.contacts.models import Identity
+
+    form = SignupForm.objects.filter(slug=DEMO_FORM["slug"]).first()
+    if form is None:
+        return 0
+    topics = list(form.topics.order_by("position", "id"))
+    rng = random.Random(SEED + 1)
+    now = timezone.now()
+    people = list(Contact.objects.live().filter(source__in=DEMO_SOURCES).order_by("pk"))
+    kinds: dict[int, set[str]] = {}
+    for contact_id, kind in Identity.objects.filter(contact__in=people).values_list(
+            "contact_id", "kind"):
+        kinds.setdefault(contact_id, set()).add(kind)
+    recorded = 0
+    for contact in people:
+        has = kinds.get(contact.pk, set())
+        roll, sms_roll, confirm_roll = rng.random(), rng.random(), rng.random()
+        chosen = rng.sample(topics, min(len(topics), rng.choice([1, 2])))
+        at = now - dt.timedelta(days=rng.randint(2, 730), minutes=rng.randint(0, 1439))
+        channels = (["email"] if Identity.Kind.EMAIL in has else []) + (
+            ["sms"] if Identity.Kind.PHONE in has and sms_roll < 0.4 else [])
+        if roll >= 0.75 or not channels:
+            continue
+        confirmed = None if confirm_roll < 0.08 else dt.timedelta(minutes=rng.randint(1, 240))
+        with transaction.atomic():
+            recorded += seed_signup(form, contact, demo_sources=DEMO_SOURCES, channels=channels,
+                                    topics=chosen, language=contact.language or "fa", at=at,
+                                    confirmed_after=confirmed) is not None
+    return recorded
 
 
 def ensure_demo_owner() -> str | None:

@@ -544,6 +544,24 @@ def _send_code(signup: Signup, contact: Contact, to: str, language: str) -> None
 
 
 @transaction.atomic
+def signup_changes(signup: Signup, topics: list[Topic]) -> list[Change]:
+    """The opt-ins a sign-up records: each channel it names, and each topic on each."""
+    common: dict[str, Any] = {"signup": signup.pk, "incentive": signup.incentive_kind,
+                              "language": signup.language}
+    if signup.incentive_text:
+        common["incentive_text"] = signup.incentive_text
+    changes = []
+    for channel in signup.channels:
+        channel_details = dict(common)
+        if channel == Channel.EMAIL:
+            channel_details["format"] = Format.HTML
+        changes.append(Change(Action.OPT_IN, channel, None, channel_details))
+        for topic in topics:
+            changes.append(Change(Action.OPT_IN, channel, topic.pk,
+                                  {**common, "frequency": topic.default_frequency}))
+    return changes
+
+
 def do_submit_signup(form: SignupForm, raw: dict[str, Any], request: SignupRequest) \
         -> SignupResult:
     """A person signs up through a form (hosted page, embedded snippet or API).
@@ -575,20 +593,9 @@ def do_submit_signup(form: SignupForm, raw: dict[str, Any], request: SignupReque
         incentive_kind=form.incentive_kind, incentive_text=incentive, language=language,
         channels=clean.channels, topics=[t.key for t in clean.topics], via=request.via,
         ip=request.ip or None)
-    common = {"signup": signup.pk, "incentive": form.incentive_kind, "language": language}
-    if incentive:
-        common["incentive_text"] = incentive
-    changes = []
-    for channel in clean.channels:
-        channel_details = dict(common)
-        if channel == Channel.EMAIL:
-            channel_details["format"] = Format.HTML
-        changes.append(Change(Action.OPT_IN, channel, None, channel_details))
-        for topic in clean.topics:
-            changes.append(Change(Action.OPT_IN, channel, topic.pk,
-                                  {**common, "frequency": topic.default_frequency}))
-    ledger.append(contact, changes, source=Source.FORM, actor_label=f"form:{form.slug}",
-                  form=form, text=text, ip=request.ip, user_agent=request.user_agent)
+    ledger.append(contact, signup_changes(signup, clean.topics), source=Source.FORM,
+                  actor_label=f"form:{form.slug}", form=form, text=text, ip=request.ip,
+                  user_agent=request.user_agent)
     pending = sorted({s.channel for s in ConsentState.objects.filter(
         contact=contact, channel__in=clean.channels, status=Status.PENDING)})
     result = SignupResult(status="pending" if pending else "subscribed", signup=signup,
@@ -633,7 +640,8 @@ def signup_for_token(purpose: str, token: str, max_age: dt.timedelta) -> Signup:
     return signup
 
 
-def _confirm(signup: Signup, proven: str, *, ip: str | None, user_agent: str) -> ConfirmResult:
+def _confirm(signup: Signup, proven: str, *, ip: str | None, user_agent: str,
+             at: dt.datetime | None = None) -> ConfirmResult:
     channels = [c for c in signup.channels if c in PROVES[proven]]
     pending = set(ConsentState.objects.filter(
         contact=signup.contact, channel__in=channels, topic__isnull=True,
@@ -646,9 +654,10 @@ def _confirm(signup: Signup, proven: str, *, ip: str | None, user_agent: str) ->
                for c in channels if c in pending]
     ledger.append(signup.contact, changes, source=Source.FORM,
                   actor_label=f"form:{signup.form.slug}", form=signup.form,
-                  text=signup.form.current_text(signup.language), ip=ip, user_agent=user_agent)
+                  text=signup.form.current_text(signup.language), ip=ip, user_agent=user_agent,
+                  at=at)
     if signup.confirmed_at is None:
-        signup.confirmed_at = timezone.now()
+        signup.confirmed_at = at or timezone.now()
         signup.save(update_fields=["confirmed_at"])
     return ConfirmResult("confirmed", signup, sorted(pending))
 

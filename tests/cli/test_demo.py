@@ -43,6 +43,7 @@ def test_demo_loads_once_and_repeats_without_duplicates(cli):
 
     code, out, _err = cli("demo")
     assert code == 0 and "0 contacts created, 300 already there, 0 notes added" in out
+    assert "0 sign-ups recorded" in out
     assert SignupForm.objects.count() == 1
     assert Contact.objects.count() == 300
     assert Note.objects.count() == notes
@@ -79,3 +80,60 @@ def test_demo_fills_the_insights(cli):
 
     assert cli("demo")[0] == 0
     assert CustomerMetrics.objects.filter(order_count__gt=1).exists()
+
+
+def test_demo_people_signed_up_and_a_broadcast_reaches_the_subscribed(cli, owner_actor):
+    """The demo's sign-ups are what the form and the confirmation link record; the gate lets
+    the confirmed through and refuses the rest."""
+    from peyvand.consent.ledger import replay_contact
+    from peyvand.consent.models import ConsentChange, ConsentState, Signup
+    from peyvand.demo import load_demo_consent
+    from peyvand.messaging import gate
+
+    code, out, err = cli("demo")
+    assert code == 0, err
+    signups = Signup.objects.count()
+    assert 150 < signups < 260 and f"{signups} sign-ups recorded" in out
+    assert set(ConsentChange.objects.values_list("source", flat=True)) == {"form"}
+    confirmed = ConsentState.objects.filter(channel="email", topic=None, status="in")
+    pending = ConsentState.objects.filter(status="pending", topic=None)
+    assert confirmed.count() > 100 and pending.exists()
+    assert ConsentState.objects.filter(channel="sms", topic=None, status="in").exists()
+    # Dated over the past two years, each confirmation after its own opt-in.
+    first, last = (ConsentChange.objects.order_by(f).values_list("at", flat=True).first()
+                   for f in ("at", "-at"))
+    assert (last - first).days > 300
+    signup = Signup.objects.exclude(confirmed_at=None).first()
+    assert signup.confirmed_at > signup.created_at
+    # The derived state is the ledger replayed, as for every real sign-up.
+    for state in confirmed[:20]:
+        assert replay_contact(state.contact_id)[("email", None)].status == "in"
+    assert load_demo_consent() == 0  # again: nothing new
+    assert Signup.objects.count() == signups
+
+    def verdict(contact_id):
+        return gate.check_outbound(contact_id, "email", topic=None, message_class="marketing",
+                                   rules=[]).reason
+
+    never = Contact.objects.live().exclude(pk__in=ConsentState.objects.values("contact_id"))
+    assert verdict(confirmed.first().contact_id) == "ok"
+    assert verdict(pending.filter(channel="email").first().contact_id) != "ok"
+    assert never.exists() and verdict(never.first().pk) == "no_consent"
+
+
+def test_demo_consent_refuses_contacts_the_demo_did_not_make(cli, owner_actor):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from peyvand.consent.demo import seed_signup
+    from peyvand.contacts.actions import do_create_contact
+    from peyvand.consent.models import SignupForm
+    from peyvand.demo import DEMO_SOURCES
+
+    cli("demo")
+    real = do_create_contact(owner_actor, {"email": "real@example.com"})
+    with pytest.raises(ValueError):
+        seed_signup(SignupForm.objects.get(slug="newsletter"), real, demo_sources=DEMO_SOURCES,
+                    channels=["email"], topics=[], language="fa",
+                    at=timezone.now() - dt.timedelta(days=1), confirmed_after=None)
