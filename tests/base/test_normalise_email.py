@@ -203,3 +203,27 @@ def test_addresses_outside_the_fast_path_go_to_the_library(raw, monkeypatch):
 def test_length_limits_agree_with_the_library(raw):
     fast = plain_address(raw)
     assert fast is None or fast == library(raw)
+
+
+@pytest.mark.parametrize(("bad", "fa", "en"), [
+    ("ali.shop.ir", "نشانهٔ @ ندارد", "it has no @ sign"),
+    ("@shop.ir", "پیش از @", "nothing comes before"),
+    ("ali@", "پس از @ چیزی", "nothing comes after"),
+    ("ali..r@shop.ir", "دو نقطهٔ پشت سر هم", "two dots in a row"),
+    ("ali@localhost", "نام دامنهٔ کاملی", "no full domain name"),
+    ("ali@shop.test", "رزرو شده", "reserved"),
+    (".ali@shop.ir", "نقطه یا خط تیره", "out of place"),
+    ("ali reza@shop.ir", "نویسه‌هایی", "characters an address cannot have"),
+    ("ali＠shop.ir", "@ معمولی نیست", "not the plain @"),
+])
+def test_why_an_address_is_refused_is_said_in_the_users_language(bad, fa, en):
+    from django.utils import translation
+
+    for language, phrase in (("fa", fa), ("en", en)):
+        with translation.override(language), pytest.raises(InvalidValue) as exc:
+            normalise_email(bad)
+        message = str(exc.value.message)
+        assert phrase in message, message
+        if language == "fa":  # nothing of the library's English left in the Persian text
+            assert not [w for w in message.replace(bad, "").split() if w.isascii() and
+                        w.strip(".()،:").isalpha() and w.strip(".()،:") not in ("shop",)]

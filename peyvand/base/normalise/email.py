@@ -38,13 +38,37 @@ def plain_address(raw: str) -> str | None:
     return raw.lower()
 
 
+# email-validator explains in English only: its common reasons, by a phrase of its message,
+# in words of ours that are translated (the rare others keep the library's text).
+_REASONS = (
+    ("must have an @-sign", _("it has no @ sign.")),
+    ("instead of a regular at-sign", _("its @ sign is not the plain @.")),
+    ("something before the @-sign", _("nothing comes before the @ sign.")),
+    ("something after the @-sign", _("nothing comes after the @ sign.")),
+    ("too long", _("it is too long.")),
+    ("two periods in a row", _("it has two dots in a row.")),
+    ("should have a period", _("after the @ sign comes no full domain name (like shop.ir).")),
+    ("not within a valid top-level domain",
+     _("after the @ sign comes no full domain name (like shop.ir).")),
+    ("special-use or reserved", _("its domain is reserved and cannot receive mail.")),
+    ("period", _("a dot or hyphen is out of place (at the start or end of a part).")),
+    ("hyphen", _("a dot or hyphen is out of place (at the start or end of a part).")),
+    ("character", _("it contains characters an address cannot have.")),
+)
+
+
+def _reason(exc: EmailNotValidError):
+    text = str(exc)
+    return next((reason for phrase, reason in _REASONS if phrase in text), text)
+
+
 def validated_address(raw: str, field: str = "email", value: object = None) -> str:
     """email-validator's normalised form of `raw`, lower-cased; InvalidValue if it refuses."""
     try:
         result = validate_email(raw, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:
         raise InvalidValue(field, _("“%(value)s” is not a valid e-mail address: %(reason)s")
-                           % {"value": raw, "reason": str(exc)}, value)
+                           % {"value": raw, "reason": _reason(exc)}, value)
     # Local parts are case-sensitive in theory; in practice every provider folds them,
     # and treating them so is what makes duplicates findable.
     domain = result.ascii_domain or result.domain
