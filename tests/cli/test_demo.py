@@ -127,8 +127,8 @@ def test_demo_consent_refuses_contacts_the_demo_did_not_make(cli, owner_actor):
     from django.utils import timezone
 
     from peyvand.consent.demo import seed_signup
-    from peyvand.contacts.actions import do_create_contact
     from peyvand.consent.models import SignupForm
+    from peyvand.contacts.actions import do_create_contact
     from peyvand.demo import DEMO_SOURCES
 
     cli("demo")
