@@ -337,10 +337,9 @@ def load_demo_consent() -> int:
         if roll >= 0.75 or not channels:
             continue
         confirmed = None if confirm_roll < 0.08 else dt.timedelta(minutes=rng.randint(1, 240))
-        with transaction.atomic():
-            recorded += seed_signup(form, contact, demo_sources=DEMO_SOURCES, channels=channels,
-                                    topics=chosen, language=contact.language or "fa", at=at,
-                                    confirmed_after=confirmed) is not None
+        recorded += seed_signup(form, contact, demo_sources=DEMO_SOURCES, channels=channels,
+                                topics=chosen, language=contact.language or "fa", at=at,
+                                confirmed_after=confirmed) is not None
     return recorded
 
 
