@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
@@ -40,9 +41,18 @@ def progress(item: Broadcast) -> dict[str, Any]:
     total = sum(counts.values())
     waiting = counts["queued"] + counts["sending"] + counts["deferred"] + counts["unknown"]
     done = total - waiting
+    # A queued broadcast's status stays "queued"; what people ask is whether it is still
+    # going out or over.
+    if item.status != Broadcast.Status.QUEUED:
+        stage, label = item.status, item.get_status_display()
+    elif waiting:
+        stage, label = "sending", _("Sending")
+    else:
+        stage, label = "finished", _("Finished")
     return {"counts": counts, "total": total, "done": done,
             "percent": int(done * 100 / total) if total else 0,
-            "flagged": item.messages.filter(resent_after_crash=True).count()}
+            "flagged": item.messages.filter(resent_after_crash=True).count(),
+            "stage": stage, "stage_label": label}
 
 
 def outbox_rows(actor: Actor, item: Broadcast, state: str = "") -> QuerySet[OutboxMessage]:

@@ -63,11 +63,15 @@ def test_broadcast_approval_in_the_ui(client_for, make_contact, template):
     assert item.status == "queued" and item.approved_by == "reviewer-ui"
     page = reviewer.get(f"/messaging/broadcasts/{item.pk}/").content.decode()
     assert 'role="progressbar"' in page and 'data-state="queued"' in page
+    assert '<dd id="broadcast-status">Sending</dd>' in page  # rows still wait
     OutboxMessage.objects.update(state="failed", gate_verdict="deny", gate_reason="no_consent",
                                  gate_text="Denied: no consent on this channel.")
     rows = reviewer.get(f"/messaging/broadcasts/{item.pk}/outbox/?state=failed").content.decode()
     assert "Denied: no consent on this channel." in rows
-    assert reviewer.get("/messaging/broadcasts/").status_code == 200
+    page = reviewer.get(f"/messaging/broadcasts/{item.pk}/").content.decode()
+    assert '<dd id="broadcast-status">Finished</dd>' in page  # nothing waits any more
+    listing = reviewer.get("/messaging/broadcasts/")
+    assert listing.status_code == 200 and "Finished" in listing.content.decode()
 
 
 def test_rules_page_adds_and_validates(client_for):
