@@ -9,12 +9,13 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.text import slugify
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.dates import parse_date
+from peyvand.base.language import join_list, page_language
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_text
 from peyvand.contacts.models import CustomField, FieldValue
 
@@ -106,12 +107,10 @@ def filter_by_field(qs: QuerySet, field: CustomField, op: str, raw: Any) -> Quer
     """Contacts whose value for `field` matches; runs on FieldValue's (field, column) index."""
     allowed = OPS_FOR_TYPE[field.type]
     if op not in allowed:  # never quietly another condition than the one asked for
-        language = get_language() or "fa"
         raise InvalidValue("op", _("“%(op)s” is not a condition for the field “%(field)s”; "
                                    "it can be: %(allowed)s.") % {
-            "op": OP_LABELS.get(op, op), "field": field.label(language),
-            "allowed": ("، " if language == "fa" else ", ").join(
-                str(OP_LABELS[o]) for o in allowed)}, op)
+            "op": OP_LABELS.get(op, op), "field": field.label(page_language()),
+            "allowed": join_list(OP_LABELS[o] for o in allowed)}, op)
     column = FieldValue.COLUMN[field.type]
     if op == "empty":
         return qs.exclude(field_values__field=field)

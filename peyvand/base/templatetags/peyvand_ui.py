@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from peyvand.accounts.roles import ROLE_CHOICES, can
 from peyvand.base.dates import format_date, persian_digits
+from peyvand.base.language import join_list, page_language
 
 register = template.Library()
 
@@ -59,11 +59,6 @@ def contact_field_labels() -> dict[str, str]:
 
     return {name: str(capfirst(getattr(Contact._meta.get_field(name), "verbose_name", name)))
             for name in SCALARS}
-
-
-def page_language() -> str:
-    """The active UI language as Peyvand knows it: "fa" or "en"."""
-    return "fa" if (get_language() or "").startswith("fa") else "en"
 
 
 def _fa() -> bool:
@@ -162,7 +157,7 @@ def show_value(value: Any) -> str:
     if isinstance(value, int):
         return fadigits(value)
     if isinstance(value, (list, tuple)):
-        return "، ".join(str(v) for v in value) if _fa() else ", ".join(str(v) for v in value)
+        return join_list(value)
     return str(value)
 
 
@@ -182,13 +177,13 @@ def event_summary(event: Any, labels: dict[str, str] | None = None) -> str:
         return data.get("tag", "")
     if kind == "contact.updated":
         names = [str(labels.get(name, name)) for name in data.get("changed", [])]
-        return ("، " if _fa() else ", ").join(names)
+        return join_list(names)
     if kind == "contact.merged":
         text = str(_("Contact #%(id)s was merged into this one.")
                    % {"id": fadigits(data.get("merged_id", "?"))})
         conflicts = data.get("conflicts") or []
         if conflicts:
-            kept = ("، " if _fa() else ", ").join(str(labels.get(c, c)) for c in conflicts)
+            kept = join_list(labels.get(c, c) for c in conflicts)
             text += " " + str(_("This contact’s values were kept for: %(fields)s.")
                               % {"fields": kept})
         return text

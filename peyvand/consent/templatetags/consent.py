@@ -10,7 +10,8 @@ from django.utils.translation import gettext as _
 
 from peyvand.accounts.roles import can
 from peyvand.base.actor import Actor
-from peyvand.base.templatetags.peyvand_ui import fadigits, jday, page_language
+from peyvand.base.language import join_list, page_language
+from peyvand.base.templatetags.peyvand_ui import fadigits, jday
 from peyvand.consent.models import (
     REASON_LABELS,
     Action,
@@ -35,10 +36,6 @@ def _label(choices: Any, value: str) -> str:
         return str(choices(value).label)
     except ValueError:
         return value or "—"
-
-
-def _sep() -> str:
-    return "، " if page_language() == "fa" else ", "
 
 
 @register.filter
@@ -123,11 +120,11 @@ def consent_event_summary(event: Any) -> str:
     parts = []
     channels = [_label(Channel, c) for c in data.get("channels", [])]
     if channels:
-        parts.append(_sep().join(channels))
+        parts.append(join_list(channels))
     keys = data.get("topics") or []
     if keys:
         names = {t.key: t.name(page_language()) for t in Topic.objects.filter(key__in=keys)}
-        parts.append(_sep().join(names.get(k, k) for k in keys))
+        parts.append(join_list(names.get(k, k) for k in keys))
     if data.get("frequency"):
         parts.append(_label(Frequency, data["frequency"]))
     if data.get("paused_until"):
