@@ -41,25 +41,24 @@ def plain_address(raw: str) -> str | None:
 # email-validator explains in English only: its common reasons, by a phrase of its message,
 # in words of ours that are translated (the rare others keep the library's text).
 _REASONS = (
-    ("must have an @-sign", _("it has no @ sign.")),
-    ("instead of a regular at-sign", _("its @ sign is not the plain @.")),
-    ("something before the @-sign", _("nothing comes before the @ sign.")),
-    ("something after the @-sign", _("nothing comes after the @ sign.")),
-    ("too long", _("it is too long.")),
-    ("two periods in a row", _("it has two dots in a row.")),
-    ("should have a period", _("after the @ sign comes no full domain name (like shop.ir).")),
-    ("not within a valid top-level domain",
+    (("must have an @-sign",), _("it has no @ sign.")),
+    (("instead of a regular at-sign",), _("its @ sign is not the plain @.")),
+    (("something before the @-sign",), _("nothing comes before the @ sign.")),
+    (("something after the @-sign",), _("nothing comes after the @ sign.")),
+    (("too long",), _("it is too long.")),
+    (("two periods in a row",), _("it has two dots in a row.")),
+    (("should have a period", "not within a valid top-level domain"),
      _("after the @ sign comes no full domain name (like shop.ir).")),
-    ("special-use or reserved", _("its domain is reserved and cannot receive mail.")),
-    ("period", _("a dot or hyphen is out of place (at the start or end of a part).")),
-    ("hyphen", _("a dot or hyphen is out of place (at the start or end of a part).")),
-    ("character", _("it contains characters an address cannot have.")),
+    (("special-use or reserved",), _("its domain is reserved and cannot receive mail.")),
+    (("period", "hyphen"), _("a dot or hyphen is out of place (at the start or end of a part).")),
+    (("character",), _("it contains characters an address cannot have.")),
 )
 
 
 def _reason(exc: EmailNotValidError):
     text = str(exc)
-    return next((reason for phrase, reason in _REASONS if phrase in text), text)
+    return next((reason for phrases, reason in _REASONS if any(p in text for p in phrases)),
+                text)
 
 
 def validated_address(raw: str, field: str = "email", value: object = None) -> str:
