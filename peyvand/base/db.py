@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -63,3 +64,17 @@ def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> None:
 @lru_cache(maxsize=64)
 def _qmark(sql: str) -> str:
     return sql.replace("%s", "?")  # our statements hold no literal %
+
+
+def datetime_adapter() -> Callable[[dt.datetime | None], Any]:
+    """The database's adapt_datetimefield_value, remembering each value: rows written in one
+    group share their few times (one `now`), and adapting is the costly part."""
+    adapt_value = connection.ops.adapt_datetimefield_value
+    seen: dict[dt.datetime | None, Any] = {}
+
+    def adapt(value: dt.datetime | None) -> Any:
+        if value not in seen:
+            seen[value] = adapt_value(value)
+        return seen[value]
+
+    return adapt

@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from peyvand.base.actor import Actor
-from peyvand.base.db import execute_many
+from peyvand.base.db import datetime_adapter, execute_many
 from peyvand.contacts.models import TimelineEvent
 
 
@@ -30,12 +30,8 @@ def append_events(events: Iterable[tuple[int, str, dt.datetime, dict[str, Any]]]
     group of messages per commit, and bulk_create costs more to compile than to run."""
     ops = connection.ops
     table = ops.quote_name(TimelineEvent._meta.db_table)
-    events = list(events)
-    times: dict[dt.datetime, Any] = {}  # a group's events share their few times
-    for _contact_id, _kind, at, _data in events:
-        if at not in times:
-            times[at] = ops.adapt_datetimefield_value(at)
-    rows = [(contact_id, kind, times[at], "", ops.adapt_json_value(data, None))
+    adapt = datetime_adapter()
+    rows = [(contact_id, kind, adapt(at), "", ops.adapt_json_value(data, None))
             for contact_id, kind, at, data in events]
     if rows:
         with transaction.atomic(savepoint=False):  # the caller's transaction, or one

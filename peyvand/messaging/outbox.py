@@ -13,13 +13,12 @@ import datetime as dt
 import functools
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from peyvand.base.db import execute_many
+from peyvand.base.db import datetime_adapter, execute_many
 from peyvand.contacts.timeline import append_events
 from peyvand.messaging import journal
 from peyvand.messaging.models import OutboxMessage
@@ -143,14 +142,7 @@ def _update(rows: list[OutboxMessage]) -> None:
     ops = connection.ops
     table = connection.ops.quote_name(OutboxMessage._meta.db_table)
     sets = ", ".join(f"{ops.quote_name(f)} = %s" for f in FIELDS)
-    # A group's rows share their few times (sent_at is one `now`): each adapted once.
-    times: dict[dt.datetime | None, Any] = {}
-
-    def adapt(value: dt.datetime | None) -> Any:
-        if value not in times:
-            times[value] = ops.adapt_datetimefield_value(value)
-        return times[value]
-
+    adapt = datetime_adapter()
     params = [[adapt(getattr(row, f)) if f.endswith("_at") else getattr(row, f)
                for f in FIELDS] + [row.pk] for row in rows]
     execute_many(f"UPDATE {table} SET {sets} WHERE id = %s", params)
