@@ -838,7 +838,11 @@ def can_reduce_frequency(contact_id: int) -> bool:
 def do_unsubscribe(contact: Contact, channels: list[str] | None = None, *,
                    source: str = Source.UNSUBSCRIBE, reason: str = "", reason_text: str = "",
                    campaign: str = "", ip: str | None = None, user_agent: str = "") -> list[str]:
-    """The person leaves `channels` (None: every channel). Returns the channels left."""
+    """The person leaves `channels` (None: every channel). Returns the channels recorded.
+
+    Always recorded, whatever the person's consent was (none, awaiting confirmation, left
+    already): the opt-out suppresses the channel until their own confirmed sign-up, so no
+    import or staff member can subscribe them there again."""
     if reason and reason not in UNSUBSCRIBE_REASONS:
         raise ConsentInvalid({"reason": _("Unknown reason.")})
     details: dict[str, Any] = {}
@@ -849,7 +853,8 @@ def do_unsubscribe(contact: Contact, channels: list[str] | None = None, *,
         details["reason_text"] = text
     if campaign:
         details["campaign"] = str(campaign)[:64]
-    left = _active_channels(contact.pk, channels)
+    wanted = Channel.values if channels is None else channels
+    left = [c for c in Channel.values if c in wanted]
     if left:
         ledger.append(contact, [Change(Action.OPT_OUT, c, None, details) for c in left],
                       source=source, actor_label=PERSON, ip=ip, user_agent=user_agent)
@@ -905,12 +910,12 @@ def do_sms_inbound(gateway: str, sender: str, text: str) -> str:
     label = f"sms:{gateway}"
     keyword_text = normalise_text(str(text))[:40]
     if keyword == "stop":
-        if row is not None and row.status == Status.OUT:
-            return "unchanged"
+        # Recorded even when already out: the proof that they asked.
+        was_out = row is not None and row.status == Status.OUT
         ledger.append(contact, [Change(Action.OPT_OUT, Channel.SMS, None,
                                        {"reason": "sms_stop", "keyword": keyword_text})],
                       source=Source.SMS_KEYWORD, actor_label=label)
-        return "opted_out"
+        return "unchanged" if was_out else "opted_out"
     if row is None or row.status != Status.OUT:
         return "unchanged"
     if row.out_source != Source.SMS_KEYWORD:

@@ -38,6 +38,9 @@ Key = tuple[str, int | None]  # (channel, topic id or None for the channel as a 
 
 # Opt-ins whose source proves the person acts on their own address: no confirmation needed.
 PROVEN_SOURCES = frozenset({Source.PREFERENCES})
+# Opt-ins an owner attested were given elsewhere (an import): subscribed at once, but only
+# where nothing is recorded here that says otherwise (see `apply`).
+ATTESTED_SOURCES = frozenset({Source.IMPORT})
 _SUPPRESSION: dict[str, str] = {Source.BOUNCE: SuppressionReason.HARD_BOUNCE,
                 Source.COMPLAINT: SuppressionReason.COMPLAINT}
 TIMELINE_KIND: dict[str, str] = {
@@ -103,9 +106,12 @@ def apply(state: dict[Key, Row], change: Any) -> list[Key]:
     touched: list[Key] = []
 
     if action == Action.OPT_IN:
+        if change.source in ATTESTED_SOURCES and _refused_by_record(state, key):
+            return []
         row = state.get(key) or Row(status=Status.PENDING)
         if row.status != Status.IN:
-            row.status = Status.IN if change.source in PROVEN_SOURCES else Status.PENDING
+            row.status = Status.IN if change.source in PROVEN_SOURCES | ATTESTED_SOURCES \
+                else Status.PENDING
             row.form_id = change.form_id or row.form_id
             if row.status == Status.IN:
                 row.confirmed_at = change.at
@@ -127,13 +133,19 @@ def apply(state: dict[Key, Row], change: Any) -> list[Key]:
                 touched.append(k)
     elif action == Action.OPT_OUT:
         if topic_id is None:
+            reason = _suppression_of(change)
             row = state.get(key) or Row(status=Status.OUT)
-            row.status = Status.OUT
-            row.paused_until = None
-            row.suppression = _SUPPRESSION.get(change.source, SuppressionReason.OPTED_OUT)
-            row.out_source = change.source
-            state[key] = row
-            touched.append(key)
+            if not (row.status == Status.OUT and row.suppression
+                    and reason == SuppressionReason.OPTED_OUT):
+                # A further opt-out of a channel already left is kept as proof but changes
+                # nothing: the first one's source stands (SMS «۱۲» revives only what the
+                # person's own «۱۱» stopped). A bounce or complaint always says more.
+                row.status = Status.OUT
+                row.paused_until = None
+                row.suppression = reason
+                row.out_source = change.source
+                state[key] = row
+                touched.append(key)
             # Topics already left keep the source they were left by (SMS 12 must not revive them).
             for k in on_channel:
                 if k[1] is not None and state[k].status != Status.OUT:
@@ -179,6 +191,29 @@ def apply(state: dict[Key, Row], change: Any) -> list[Key]:
         state[k].changed_at = change.at
         state[k].last_change_id = change.id
     return list(dict.fromkeys(touched))
+
+
+def _suppression_of(change: Any) -> str:
+    """Why an opt-out of a whole channel suppresses it: its source, or for an import the
+    status the other tool gave (unsubscribed, cleaned/bounced, complained)."""
+    if change.source in _SUPPRESSION:
+        return _SUPPRESSION[change.source]
+    given = (change.details or {}).get("suppression")
+    if change.source == Source.IMPORT and given in SuppressionReason.values:
+        return given
+    return SuppressionReason.OPTED_OUT
+
+
+def _refused_by_record(state: dict[Key, Row], key: Key) -> bool:
+    """An attested opt-in (an import) only fills a gap: never over a row that exists (a
+    channel left, suppressed, awaiting the person's own confirmation, or a topic they chose
+    or left), and a topic only on a channel subscribed and not suppressed."""
+    if key in state:
+        return True
+    if key[1] is None:
+        return False
+    channel_row = state.get((key[0], None))
+    return channel_row is None or channel_row.status != Status.IN or bool(channel_row.suppression)
 
 
 def replay(changes: Iterable[Any]) -> dict[Key, Row]:
