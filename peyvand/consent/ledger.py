@@ -19,11 +19,13 @@ from django.utils.dateparse import parse_datetime
 from peyvand.base.actor import Actor
 from peyvand.consent.models import (
     Action,
+    Attestation,
     Channel,
     ConsentChange,
     ConsentState,
     ConsentText,
     ContactKey,
+    LinkSent,
     Signup,
     SignupForm,
     Source,
@@ -262,12 +264,14 @@ def _write(contact_id: int, state: dict[Key, Row], keys: Iterable[Key],
 def append(contact: Contact | int, changes: Sequence[Change], *, source: str, actor_label: str,
            form: SignupForm | None = None, text: ConsentText | None = None,
            ip: str | None = None, user_agent: str = "", at: dt.datetime | None = None,
-           actor: Actor | None = None) -> list[ConsentChange]:
+           actor: Actor | None = None, attestation: Attestation | None = None,
+           provenance: dict[str, Any] | None = None) -> list[ConsentChange]:
     """Record `changes` for one contact and update its derived state, in one transaction.
 
-    Every row shares the source, form, text, IP, user agent, actor and time given. Appends a
-    timeline entry. `at` may not be earlier than the contact's last ledger row: the ledger's
-    order is the order things happened.
+    Every row shares the source, form, text, attestation, IP, user agent, actor and time
+    given, and `provenance` (how the change reached us: the link used, who sent it) in its
+    details. Appends a timeline entry. `at` may not be earlier than the contact's last
+    ledger row: the ledger's order is the order things happened.
     """
     contact_id = contact if isinstance(contact, int) else contact.pk
     if not changes:
@@ -297,9 +301,10 @@ def append(contact: Contact | int, changes: Sequence[Change], *, source: str, ac
     for change in changes:
         row = ConsentChange(
             contact_id=contact_id, channel=change.channel, topic_id=change.topic_id,
-            action=change.action, source=source, form=form, text=text, ip=ip or None,
-            user_agent=(user_agent or "")[:300], actor_label=actor_label[:150], at=at,
-            details=change.details or {})
+            action=change.action, source=source, form=form, text=text,
+            attestation=attestation, ip=ip or None, user_agent=(user_agent or "")[:300],
+            actor_label=actor_label[:150], at=at,
+            details={**(provenance or {}), **(change.details or {})})
         row.save()
         rows.append(row)
         touched += apply(state, row)
@@ -344,6 +349,7 @@ def move_consent_rows(survivor_id: int, merged_id: int) -> None:
     ConsentChange.objects.filter(contact_id=merged_id)._reassign(survivor_id)
     ConsentState.objects.filter(contact_id=merged_id).delete()
     ContactKey.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
+    LinkSent.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     Signup.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     rebuild(survivor_id)
 
@@ -355,4 +361,5 @@ def forget_devices(contact_id: int) -> None:
     ConsentChange.objects.filter(contact_id=contact_id)._anonymise()
     Signup.objects.filter(contact_id=contact_id).update(ip=None, code_hash="")
     ContactKey.objects.filter(contact_id=contact_id).delete()
+    LinkSent.objects.filter(contact_id=contact_id).delete()
 

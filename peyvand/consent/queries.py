@@ -121,10 +121,10 @@ def consent_decisions(contact_ids: Iterable[int], channel: str, topic: Any = Non
     confirmable: set[int] = set()
     if message_class == "confirmation":
         # Sent to an address, it may confirm any channel that address proves (a texted code
-        # confirms phone calls too).
+        # confirms phone calls too), or a topic added to a channel already subscribed.
         proves = PROVES.get(CHANNEL_IDENTITY.get(channel, ""), {channel})
         confirmable = set(ConsentState.objects.filter(
-            contact_id__in=live, topic__isnull=True, channel__in=proves,
+            contact_id__in=live, channel__in=proves,
             status=Status.PENDING).order_by().values_list("contact_id", flat=True))
     now = timezone.now()
     out: dict[int, Decision] = {}
