@@ -84,6 +84,7 @@ REASON_LABELS = {
     "preferences": _("Preference centre"),
     "staff": _("Recorded by staff"),
     "hard_bounce": _("Hard bounce"),
+    "import": _("Unsubscribed in another tool (import)"),
     "unspecified": _("Not given"),
 }
 

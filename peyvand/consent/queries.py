@@ -242,8 +242,8 @@ def consent_overview(actor: Actor, contact: Contact) -> dict[str, Any]:
 
 def consent_history(actor: Actor, contact: Contact) -> QuerySet:
     require(actor, "consent.view")
-    return (ConsentChange.objects.filter(contact=contact).select_related("topic", "form", "text")
-            .order_by("-at", "-id"))
+    return (ConsentChange.objects.filter(contact=contact)
+            .select_related("topic", "form", "text", "attestation").order_by("-at", "-id"))
 
 
 # --- lists and reports --------------------------------------------------------------------------
