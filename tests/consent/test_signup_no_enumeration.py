@@ -160,3 +160,22 @@ def test_a_subscribed_mobile_is_told_so_and_its_code_confirms_nothing_new(
     code = re.search(r"\d{6}", sms.text).group(0)
     page = client.post(response["Location"], {"code": code})
     assert 'data-status="already"' in page.content.decode()
+
+
+def test_an_address_of_someone_elses_record_is_answered_alike(client, signup_form, started,
+                                                              addresses, person,
+                                                              django_capture_on_commit_callbacks):
+    # A's e-mail with B's mobile: B's number is not touched, and the answer does not say so.
+    person(email="a-owner@example.com")
+    person(phone="09121119999")
+    seen = {}
+    for kind, (email, phone) in (("someone else's", ("a-owner@example.com", "09121119999")),
+                                 ("new", ("n1@example.com", "09121118888"))):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = page_post(client, started, signup_form,
+                                 {"email": email, "phone": phone, "channels": ["sms"]})
+        seen[kind] = comparable(response)
+    assert seen["new"][0] == 302
+    assert seen["someone else's"] == seen["new"]
+    other = Contact.objects.get(identities__value="+989121119999")
+    assert not ConsentState.objects.filter(contact=other).exists()
