@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from peyvand.accounts.roles import can, require
 from peyvand.base.signing import LinkExpired, LinkInvalid
-from peyvand.base.templatetags.peyvand_ui import fadigits, page_language
+from peyvand.base.templatetags.peyvand_ui import fadigits, ltr_text, page_language
 from peyvand.base.views import paginate, ui_actor
 from peyvand.consent import actions
 from peyvand.consent.actions import (
@@ -327,7 +327,7 @@ def send_link(request, pk: int):
         messages.error(request, " ".join(str(v) for v in exc.errors.values()))
     else:
         messages.success(request, _("Their preference link is on its way to %(address)s.")
-                         % {"address": contact_email_hint(contact)})
+                         % {"address": ltr_text(contact_email_hint(contact))})
     return redirect("consent:contact", contact.pk)
 
 

@@ -67,11 +67,12 @@ class MappingForm(forms.Form):
                          Topic.objects.filter(active=True)])
             self.fields["consent_evidence"] = forms.CharField(
                 label=_("Where the consent comes from"), required=False, max_length=300,
+                widget=forms.TextInput(attrs={"dir": "auto"}),
                 help_text=_("The tool, the list and the export, e.g. “listmonk, list "
                             "Newsletter (double opt-in), exported 1403/02/12”."))
             self.fields["attestation"] = forms.CharField(
                 label=_("Your attestation"), required=False, max_length=2000,
-                widget=forms.Textarea(attrs={"rows": 3}),
+                widget=forms.Textarea(attrs={"rows": 3, "dir": "auto"}),
                 help_text=_("Required to import subscriptions. Say how and when these people "
                             "agreed to hear from you. It is kept, with your name, as the "
                             "proof of every subscription this file brings."))
