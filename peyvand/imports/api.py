@@ -96,11 +96,17 @@ def _parse_subscriptions(text: str | None) -> Subscriptions | None:
         return None
     try:
         data = json.loads(text)  # type: ignore[arg-type]
-        return Subscriptions(**data) if isinstance(data, dict) else None
-    except (ValueError, TypeError):
+    except ValueError:
+        data = None
+    texts = ("attestation", "evidence", "status", "channel")
+    if not isinstance(data, dict) or set(data) - {*texts, "topics"} \
+            or not all(isinstance(data.get(k, ""), str) for k in texts) \
+            or not isinstance(data.get("topics", []), list) \
+            or not all(isinstance(t, str) for t in data.get("topics", [])):
         raise InvalidValue("subscriptions", _(
             "The subscriptions must be a JSON object with attestation, and evidence, status, "
             "channel, topics where needed."))
+    return Subscriptions(**data)
 
 
 @router.post("/imports/contacts", response={202: ImportStarted, ERRORS: ErrorOut})

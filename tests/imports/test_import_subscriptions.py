@@ -338,3 +338,18 @@ def test_api_role_matrix(role, make_user, django_capture_on_commit_callbacks):
     status = client.get(response.json()["status_url"]).json()
     assert status["consent"] == {"subscribed": 1, "opted_out": 0, "unchanged": 0,
                                  "not_subscribed": 0}
+
+
+@pytest.mark.parametrize("given", ['{"attestation": 5}', '{"topics": "news"}', "[1]",
+                                   '{"attest": "x"}', "not json"])
+def test_api_refuses_malformed_subscriptions(given, make_user):
+    user = make_user("owner-api", "owner")
+    client = Client(headers={"authorization": "Bearer " + do_create_token(
+        Actor.system("test"), user, "t")})
+    before = snapshot()
+    response = client.post("/api/v1/imports/contacts", {
+        "file": SimpleUploadedFile("l.csv", b"email\r\na@example.com\r\n", "text/csv"),
+        "subscriptions": given})
+    assert response.status_code == 400
+    assert "subscriptions" in response.json()["errors"]
+    assert snapshot() == before and not Job.objects.exists()
