@@ -1,9 +1,12 @@
 """Every write of the permission floor. Consent itself changes only through `ledger.append`.
 
-Three kinds of writers:
+Four kinds of writers:
 - the person, through a sign-up form, a confirmation, the preference centre, an unsubscribe
   link or an SMS keyword (no Actor: the signed link or the form is their authority);
-- staff (Actor with consent.reduce), who may only ever reduce contact;
+- staff (Actor with consent.reduce), who may only ever reduce contact, and may have the
+  person's preference link mailed to them (consent.send_link), never see it;
+- an owner importing subscribers from another tool with an attestation (consent.import),
+  which only ever fills gaps;
 - the system (bounces, complaints) for messaging to call.
 """
 

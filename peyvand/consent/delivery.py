@@ -52,7 +52,7 @@ def register_outbound(send: Callable[[SystemMessage], bool]) -> None:
 
 def _hand_over(message: SystemMessage) -> bool:
     if not OUTBOUND:
-        log.error("no outbound path is installed: confirmation to %s not sent", message.to)
+        log.error("no outbound path is installed: message to %s not sent", message.to)
         return False
     return OUTBOUND[0](message)
 
