@@ -36,6 +36,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # Staff may only ever reduce contact; adding consent back is the person's own act.
     "consent.reduce": frozenset({OWNER, MARKETER, SUPPORT}),
     "consent.export": frozenset({OWNER}),  # proof of consent names people
+    # Mail a person their own preference link at their request; staff never see the link.
+    "consent.send_link": frozenset({OWNER, MARKETER, SUPPORT}),
+    # Bring subscribers from another tool: the owner attests that they consented there.
+    "consent.import": frozenset({OWNER}),
     "forms.manage": frozenset({OWNER, MARKETER}),  # sign-up forms and topics
     "messages.view": ALL,
     "messages.author": frozenset({OWNER, MARKETER}),  # templates, broadcasts, strategy rules

@@ -1,9 +1,12 @@
 """Every write of the permission floor. Consent itself changes only through `ledger.append`.
 
-Three kinds of writers:
+Four kinds of writers:
 - the person, through a sign-up form, a confirmation, the preference centre, an unsubscribe
   link or an SMS keyword (no Actor: the signed link or the form is their authority);
-- staff (Actor with consent.reduce), who may only ever reduce contact;
+- staff (Actor with consent.reduce), who may only ever reduce contact, and may have the
+  person's preference link mailed to them (consent.send_link), never see it;
+- an owner importing subscribers from another tool with an attestation (consent.import),
+  which only ever fills gaps;
 - the system (bounces, complaints) for messaging to call.
 """
 
@@ -41,8 +44,10 @@ from peyvand.base.normalise import (
 from peyvand.base.signing import LinkInvalid, make_token, read_token
 from peyvand.consent import ledger
 from peyvand.consent.ledger import Change
+from peyvand.consent.links import preferences_token
 from peyvand.consent.models import (
     Action,
+    Attestation,
     Channel,
     ConsentChange,
     ConsentState,
@@ -51,11 +56,14 @@ from peyvand.consent.models import (
     Frequency,
     IdentityRule,
     IncentiveKind,
+    LinkReason,
+    LinkSent,
     Signup,
     SignupForm,
     SmsInbound,
     Source,
     Status,
+    SuppressionReason,
     Topic,
 )
 from peyvand.consent.queries import CHANNEL_IDENTITY, PROVES
@@ -69,6 +77,7 @@ from peyvand.contacts.actions import (
 )
 from peyvand.contacts.fields import parse_field_value
 from peyvand.contacts.models import Contact, CustomField, FieldValue, Identity
+from peyvand.contacts.timeline import append_event
 
 FREQUENCY_ORDER: list[str] = [Frequency.WEEKLY, Frequency.MONTHLY, Frequency.QUARTERLY,
                    Frequency.ALERTS_ONLY]
@@ -329,14 +338,17 @@ class SignupRequest:
     via: str = "page"
     link_base: str = ""  # scheme://host for links in the confirmation
     text_version: int | None = None  # the consent text version the form showed
+    actor: Actor | None = None  # the API token's user, when a shop's system submits it
 
 
 @dataclass
 class SignupResult:
-    status: str  # "pending", "subscribed" (nothing new to confirm), "ignored" (spam)
+    # For the record, never for the caller's answer: "pending", "subscribed" (nothing new to
+    # confirm), "ignored" (spam, or every address given is someone else's).
+    status: str
     signup: Signup | None = None
     contact: Contact | None = None
-    email_sent: bool = False
+    email_sent: bool = False  # an e-mail address was given for a channel it proves
     code_token: str = ""  # for the page/API that asks for the SMS code
     code_to: str = ""
     pending: list[str] = field(default_factory=list)
@@ -528,7 +540,10 @@ def code_token(signup: Signup) -> str:
     return make_token("signup_code", {"n": signup.nonce})
 
 
-def _send_code(signup: Signup, contact: Contact, to: str, language: str) -> None:
+def _send_code(signup: Signup, contact: Contact, to: str, language: str, *,
+               notice: bool = False) -> None:
+    """Text a new code for the sign-up; `notice`: the number is subscribed already, and the
+    text says so (the code lets the page that asks for it go on as for anyone)."""
     from peyvand.consent.tasks import send_confirmation_sms_task
 
     code = f"{secrets.randbelow(10**6):06d}"
@@ -538,14 +553,25 @@ def _send_code(signup: Signup, contact: Contact, to: str, language: str) -> None
     signup.codes_sent += 1
     signup.save(update_fields=["code_hash", "code_expires_at", "code_attempts", "codes_sent"])
     with translation.override(language):
-        text = _("Your confirmation code: %(code)s") % {"code": code}
+        if notice:
+            text = _("You are already subscribed; nothing needs confirming. Your code: "
+                     "%(code)s") % {"code": code}
+        else:
+            text = _("Your confirmation code: %(code)s") % {"code": code}
     key = f"signup:{signup.pk}:code:{signup.codes_sent}"
-    transaction.on_commit(lambda: send_confirmation_sms_task(contact.pk, text, to, key))
+    transaction.on_commit(lambda: send_confirmation_sms_task(contact.pk, text, to, key,
+                                                             notice))
 
 
 @transaction.atomic
-def signup_changes(signup: Signup, topics: list[Topic]) -> list[Change]:
-    """The opt-ins a sign-up records: each channel it names, and each topic on each."""
+def signup_changes(signup: Signup, topics: list[Topic],
+                   subscribed: set[tuple[str, int | None]] | None = None) -> list[Change]:
+    """The opt-ins a sign-up records: each channel it names, and each topic on each.
+
+    `subscribed`: (channel, topic id) rows the person holds already; their opt-in is
+    recorded without a format or frequency, so a form filled in by anyone cannot change
+    what the person chose."""
+    subscribed = subscribed or set()
     common: dict[str, Any] = {"signup": signup.pk, "incentive": signup.incentive_kind,
                               "language": signup.language}
     if signup.incentive_text:
@@ -553,13 +579,23 @@ def signup_changes(signup: Signup, topics: list[Topic]) -> list[Change]:
     changes = []
     for channel in signup.channels:
         channel_details = dict(common)
-        if channel == Channel.EMAIL:
+        if channel == Channel.EMAIL and (channel, None) not in subscribed:
             channel_details["format"] = Format.HTML
         changes.append(Change(Action.OPT_IN, channel, None, channel_details))
         for topic in topics:
-            changes.append(Change(Action.OPT_IN, channel, topic.pk,
-                                  {**common, "frequency": topic.default_frequency}))
+            topic_details = dict(common)
+            if (channel, topic.pk) not in subscribed:
+                topic_details["frequency"] = topic.default_frequency
+            changes.append(Change(Action.OPT_IN, channel, topic.pk, topic_details))
     return changes
+
+
+def _pending_channels(contact_id: int, channels: list[str]) -> list[str]:
+    """Channels with something awaiting the person's confirmation: the channel, or a topic
+    added to a channel they are subscribed to."""
+    return sorted(set(ConsentState.objects.filter(
+        contact_id=contact_id, channel__in=channels, status=Status.PENDING)
+        .values_list("channel", flat=True)))
 
 
 def do_submit_signup(form: SignupForm, raw: dict[str, Any], request: SignupRequest) \
@@ -569,6 +605,11 @@ def do_submit_signup(form: SignupForm, raw: dict[str, Any], request: SignupReque
     Spam checks first (rate per IP, honeypot, minimum fill time), then validation; consent is
     recorded as pending and a confirmation goes out after commit. Nothing is sent to them
     but that confirmation until they confirm.
+
+    What the caller learns depends only on what was typed, never on who is subscribed
+    (`SignupResult.answer`): someone already subscribed gets, instead of a confirmation, an
+    e-mail saying so with their preference link (or the SMS code, saying so), and an address
+    that belongs to another person's record is left alone without saying it.
     """
     if not form.active:
         raise ConsentInvalid({"form": _("This form no longer accepts sign-ups.")})
@@ -578,10 +619,16 @@ def do_submit_signup(form: SignupForm, raw: dict[str, Any], request: SignupReque
     check_started(form, request.started)
     clean = check_signup(form, raw)
     language = request.language if request.language in ("fa", "en") else "fa"
+    asked_channels = list(clean.channels)
     contact = _signup_contact(form, clean, language)
+    wants_email = bool(clean.email and set(asked_channels) & PROVES[Identity.Kind.EMAIL])
+    wants_code = bool(clean.phone and set(asked_channels) & {Channel.SMS, Channel.PHONE})
     if not clean.channels:
-        # Every address given belongs to someone else's record: do not touch it.
-        return SignupResult(status="ignored")
+        # Every address given belongs to someone else's record: do not touch it, and answer
+        # as for anyone (a code token that leads nowhere).
+        return SignupResult(status="ignored", email_sent=wants_email,
+                            code_token=make_token("signup_code", {
+                                "n": secrets.token_urlsafe(16)}) if wants_code else "")
     text = form.current_text(language)
     if request.text_version and (text is None or text.version != request.text_version):
         # The page was shown with an older wording: that one is what the person agreed to.
@@ -593,31 +640,49 @@ def do_submit_signup(form: SignupForm, raw: dict[str, Any], request: SignupReque
         incentive_kind=form.incentive_kind, incentive_text=incentive, language=language,
         channels=clean.channels, topics=[t.key for t in clean.topics], via=request.via,
         ip=request.ip or None)
-    ledger.append(contact, signup_changes(signup, clean.topics), source=Source.FORM,
-                  actor_label=f"form:{form.slug}", form=form, text=text, ip=request.ip,
-                  user_agent=request.user_agent)
-    pending = sorted({s.channel for s in ConsentState.objects.filter(
-        contact=contact, channel__in=clean.channels, status=Status.PENDING)})
+    subscribed = {key for key, row in current_states(contact.pk).items()
+                  if row.status == Status.IN}
+    if request.actor is not None:
+        # A sign-up a shop's system sent with its API token: the token's user answers for it.
+        source, actor_label = Source.API, request.actor.label
+    else:
+        source, actor_label = Source.FORM, f"form:{form.slug}"
+    ledger.append(contact, signup_changes(signup, clean.topics, subscribed), source=source,
+                  actor_label=actor_label, form=form, text=text, ip=request.ip,
+                  user_agent=request.user_agent, actor=request.actor,
+                  provenance={"via": request.via})
+    pending = _pending_channels(contact.pk, clean.channels)
     result = SignupResult(status="pending" if pending else "subscribed", signup=signup,
                           contact=contact, pending=pending)
     if not pending:
         Signup.objects.filter(pk=signup.pk).update(confirmed_at=timezone.now())
-        return result
-    if clean.email and set(pending) & PROVES[Identity.Kind.EMAIL] \
+    if clean.email and set(clean.channels) & PROVES[Identity.Kind.EMAIL] \
             and not _throttled_address(clean.email):
-        from peyvand.consent.tasks import send_confirmation_email_task
+        from peyvand.consent.tasks import (
+            send_confirmation_email_task,
+            send_subscribed_notice_task,
+        )
 
-        link = request.link_base.rstrip("/") + confirm_path(signup)
         title = form.title(language)
         email = clean.email
-        transaction.on_commit(lambda: send_confirmation_email_task(
-            contact.pk, link, language, email, title, f"signup:{signup.pk}:link"))
-        result.email_sent = True
-    if clean.phone and set(pending) & {Channel.SMS, Channel.PHONE} \
-            and not _throttled_address(clean.phone):
-        _send_code(signup, contact, clean.phone, language)
+        if set(pending) & PROVES[Identity.Kind.EMAIL]:
+            link = request.link_base.rstrip("/") + confirm_path(signup)
+            transaction.on_commit(lambda: send_confirmation_email_task(
+                contact.pk, link, language, email, title, f"signup:{signup.pk}:link"))
+        else:
+            sent = LinkSent.objects.create(contact=contact, nonce=secrets.token_urlsafe(16),
+                                           reason=LinkReason.SUBSCRIBED)
+            link = request.link_base.rstrip("/") + reverse(
+                "consent:preferences", args=[preferences_token(contact.pk, sent.nonce)])
+            transaction.on_commit(lambda: send_subscribed_notice_task(
+                contact.pk, link, language, email, title, f"signup:{signup.pk}:notice"))
+    if clean.phone and set(clean.channels) & {Channel.SMS, Channel.PHONE}:
+        if not _throttled_address(clean.phone):
+            notice = not set(pending) & {Channel.SMS, Channel.PHONE}
+            _send_code(signup, contact, clean.phone, language, notice=notice)
+            result.code_to = clean.phone
         result.code_token = code_token(signup)
-        result.code_to = clean.phone
+    result.email_sent = wants_email
     return result
 
 
@@ -643,19 +708,18 @@ def signup_for_token(purpose: str, token: str, max_age: dt.timedelta) -> Signup:
 def _confirm(signup: Signup, proven: str, *, ip: str | None, user_agent: str,
              at: dt.datetime | None = None) -> ConfirmResult:
     channels = [c for c in signup.channels if c in PROVES[proven]]
-    pending = set(ConsentState.objects.filter(
-        contact=signup.contact, channel__in=channels, topic__isnull=True,
-        status=Status.PENDING).values_list("channel", flat=True))
+    pending = set(_pending_channels(signup.contact_id, channels))
     if not pending:
         if signup.confirmed_at:
             return ConfirmResult("already", signup)
         return ConfirmResult("nothing", signup)
     changes = [Change(Action.CONFIRM, c, None, {"signup": signup.pk, "by": proven})
                for c in channels if c in pending]
-    ledger.append(signup.contact, changes, source=Source.FORM,
-                  actor_label=f"form:{signup.form.slug}", form=signup.form,
-                  text=signup.form.current_text(signup.language), ip=ip, user_agent=user_agent,
-                  at=at)
+    # The person confirms, with the link or code only their address received.
+    ledger.append(signup.contact, changes, source=Source.FORM, actor_label=PERSON,
+                  form=signup.form, text=signup.form.current_text(signup.language), ip=ip,
+                  user_agent=user_agent, at=at,
+                  provenance={"link": "confirm" if proven == Identity.Kind.EMAIL else "code"})
     if signup.confirmed_at is None:
         signup.confirmed_at = at or timezone.now()
         signup.save(update_fields=["confirmed_at"])
@@ -734,7 +798,7 @@ def subscribed_channels(contact_id: int) -> list[str]:
 def do_save_preferences(contact: Contact, *, topics: dict[int, str | None],
                         format: str | None = None, channels_off: list[str] | None = None,
                         language: str | None = None, ip: str | None = None,
-                        user_agent: str = "") -> int:
+                        user_agent: str = "", link: dict | None = None) -> int:
     """Apply the preference centre: `topics` maps each active topic id to the frequency
     wanted, or None for "not this topic". Acts on the channels the person is subscribed to.
     Returns how many ledger rows were written."""
@@ -767,7 +831,7 @@ def do_save_preferences(contact: Contact, *, topics: dict[int, str | None],
                                       {"format": format}))
     if changes:
         ledger.append(contact, changes, source=Source.PREFERENCES,
-                      actor_label=PERSON, ip=ip, user_agent=user_agent)
+                      actor_label=PERSON, ip=ip, user_agent=user_agent, provenance=link)
     if language and language in ("fa", "en") and language != contact.language:
         do_update_contact(Actor.system("preference-centre"), contact, {"language": language})
     return len(changes)
@@ -783,7 +847,8 @@ def _active_channels(contact_id: int, channels: list[str] | None) -> list[str]:
 
 @transaction.atomic
 def do_pause(contact: Contact, weeks: int, *, source: str = Source.PREFERENCES,
-             ip: str | None = None, user_agent: str = "", actor_label: str = "") -> dt.datetime:
+             ip: str | None = None, user_agent: str = "", actor_label: str = "",
+             link: dict | None = None) -> dt.datetime:
     """Pause every channel the person is on for `weeks` weeks."""
     if weeks not in PAUSE_WEEKS:
         raise ConsentInvalid({"weeks": _("Choose 2, 4, 8 or 12 weeks.")})
@@ -793,12 +858,13 @@ def do_pause(contact: Contact, weeks: int, *, source: str = Source.PREFERENCES,
     if not changes:
         raise ConsentInvalid({"weeks": _("You are not subscribed to anything to pause.")})
     ledger.append(contact, changes, source=source, actor_label=actor_label or PERSON,
-                  ip=ip, user_agent=user_agent)
+                  ip=ip, user_agent=user_agent, provenance=link)
     return until
 
 
 @transaction.atomic
-def do_resume(contact: Contact, *, ip: str | None = None, user_agent: str = "") -> int:
+def do_resume(contact: Contact, *, ip: str | None = None, user_agent: str = "",
+              link: dict | None = None) -> int:
     """End a pause early: the person's own act, from the preference centre."""
     now = timezone.now()
     states = current_states(contact.pk)
@@ -807,12 +873,13 @@ def do_resume(contact: Contact, *, ip: str | None = None, user_agent: str = "") 
                if until is not None and until > now]
     if changes:
         ledger.append(contact, changes, source=Source.PREFERENCES, actor_label=PERSON,
-                      ip=ip, user_agent=user_agent)
+                      ip=ip, user_agent=user_agent, provenance=link)
     return len(changes)
 
 
 @transaction.atomic
-def do_reduce_frequency(contact: Contact, *, ip: str | None = None, user_agent: str = "") -> int:
+def do_reduce_frequency(contact: Contact, *, ip: str | None = None, user_agent: str = "",
+                        link: dict | None = None) -> int:
     """The opt-down offer "fewer messages": every topic one step less often."""
     changes = []
     for (channel, topic_id), row in current_states(contact.pk).items():
@@ -824,7 +891,7 @@ def do_reduce_frequency(contact: Contact, *, ip: str | None = None, user_agent: 
                                   {"frequency": lower, "reason": "opt_down"}))
     if changes:
         ledger.append(contact, changes, source=Source.PREFERENCES, actor_label=PERSON,
-                      ip=ip, user_agent=user_agent)
+                      ip=ip, user_agent=user_agent, provenance=link)
     return len(changes)
 
 
@@ -837,8 +904,13 @@ def can_reduce_frequency(contact_id: int) -> bool:
 @transaction.atomic
 def do_unsubscribe(contact: Contact, channels: list[str] | None = None, *,
                    source: str = Source.UNSUBSCRIBE, reason: str = "", reason_text: str = "",
-                   campaign: str = "", ip: str | None = None, user_agent: str = "") -> list[str]:
-    """The person leaves `channels` (None: every channel). Returns the channels left."""
+                   campaign: str = "", ip: str | None = None, user_agent: str = "",
+                   link: dict | None = None) -> list[str]:
+    """The person leaves `channels` (None: every channel). Returns the channels recorded.
+
+    Always recorded, whatever the person's consent was (none, awaiting confirmation, left
+    already): the opt-out suppresses the channel until their own confirmed sign-up, so no
+    import or staff member can subscribe them there again."""
     if reason and reason not in UNSUBSCRIBE_REASONS:
         raise ConsentInvalid({"reason": _("Unknown reason.")})
     details: dict[str, Any] = {}
@@ -849,10 +921,12 @@ def do_unsubscribe(contact: Contact, channels: list[str] | None = None, *,
         details["reason_text"] = text
     if campaign:
         details["campaign"] = str(campaign)[:64]
-    left = _active_channels(contact.pk, channels)
+    wanted = Channel.values if channels is None else channels
+    left = [c for c in Channel.values if c in wanted]
     if left:
         ledger.append(contact, [Change(Action.OPT_OUT, c, None, details) for c in left],
-                      source=source, actor_label=PERSON, ip=ip, user_agent=user_agent)
+                      source=source, actor_label=PERSON, ip=ip, user_agent=user_agent,
+                      provenance=link)
     return left
 
 
@@ -905,12 +979,12 @@ def do_sms_inbound(gateway: str, sender: str, text: str) -> str:
     label = f"sms:{gateway}"
     keyword_text = normalise_text(str(text))[:40]
     if keyword == "stop":
-        if row is not None and row.status == Status.OUT:
-            return "unchanged"
+        # Recorded even when already out: the proof that they asked.
+        was_out = row is not None and row.status == Status.OUT
         ledger.append(contact, [Change(Action.OPT_OUT, Channel.SMS, None,
                                        {"reason": "sms_stop", "keyword": keyword_text})],
                       source=Source.SMS_KEYWORD, actor_label=label)
-        return "opted_out"
+        return "unchanged" if was_out else "opted_out"
     if row is None or row.status != Status.OUT:
         return "unchanged"
     if row.out_source != Source.SMS_KEYWORD:
@@ -983,7 +1057,7 @@ def do_staff_change(actor: Actor, contact: Contact, raw: dict[str, Any]) -> Cons
     states = current_states(contact.pk)
     row = states.get((channel, topic.pk if topic else None))
     note = normalise_text(str(raw.get("note") or ""))[:500]
-    details: dict[str, Any] = {"reason": "staff"}
+    details: dict[str, Any] = {"reason": "staff", "via": actor.via}
     if note:
         details["note"] = note
     if action == "opt_out":
@@ -1034,6 +1108,64 @@ def do_staff_change(actor: Actor, contact: Contact, raw: dict[str, Any]) -> Cons
     return rows[0]
 
 
+# At most this many preference links mailed by staff to one person a day.
+LINKS_PER_DAY = 3
+
+
+def mask_address(address: str) -> str:
+    """a•••@example.com: enough for staff to recognise which address, not to copy it."""
+    local, _at, domain = address.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"
+
+
+@transaction.atomic
+def do_send_preference_link(actor: Actor, contact: Contact) -> LinkSent:
+    """Mail the person their own preference link, at their request (by phone, in the shop).
+
+    Staff never see the link: it goes to the person's e-mail address through the outbound
+    path, and whatever is changed through it is recorded as the person's act, through a link
+    this member of staff had sent."""
+    require(actor, "consent.send_link")
+    contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    if contact.erased_at:
+        raise ConsentInvalid({"contact": _("This contact was erased and cannot be changed.")})
+    from peyvand.consent.delivery import primary_address
+
+    address = primary_address(contact, Identity.Kind.EMAIL)
+    if not address:
+        raise _refuse(_("This person has no e-mail address to send the link to."), "contact")
+    states = current_states(contact.pk)
+    email = states.get((Channel.EMAIL, None))
+    if email is not None and email.suppression in (SuppressionReason.HARD_BOUNCE,
+                                                   SuppressionReason.COMPLAINT):
+        raise _refuse(_("Their e-mail address bounced or they marked our mail as spam: no "
+                        "e-mail goes to it."), "contact")
+    if not any(row.status != Status.OUT for (_c, topic_id), row in states.items()
+               if topic_id is None):
+        raise _refuse(_("This person is not subscribed to anything, so there is nothing to "
+                        "change. To come back, they sign up again through a form."), "contact")
+    since = timezone.now() - dt.timedelta(days=1)
+    if LinkSent.objects.filter(contact=contact, reason=LinkReason.STAFF,
+                               created_at__gte=since).count() >= LINKS_PER_DAY:
+        raise _refuse(_("Their preference link was sent %(count)d times today already.")
+                      % {"count": LINKS_PER_DAY}, "contact")
+    sent = LinkSent.objects.create(contact=contact, nonce=secrets.token_urlsafe(16),
+                                   reason=LinkReason.STAFF, sent_by=actor.label)
+    from peyvand.consent.links import sent_preferences_url
+    from peyvand.consent.tasks import send_preference_link_task
+
+    link = sent_preferences_url(contact.pk, sent.nonce)
+    language, key = contact.language, f"prefs-link:{sent.pk}"
+    transaction.on_commit(lambda: send_preference_link_task(contact.pk, link, language,
+                                                            address, key))
+    masked = mask_address(address)
+    record_audit(actor, "consent.send_link", target_type="contact", target_id=contact.pk,
+                 summary=_("Preference link sent to %(address)s") % {"address": masked},
+                 details={"to": masked})
+    append_event(contact.pk, "consent.link_sent", {"to": masked}, actor=actor)
+    return sent
+
+
 def _pause_until(raw: dict[str, Any]) -> dt.datetime:
     weeks = raw.get("weeks")
     if weeks not in (None, ""):
@@ -1047,17 +1179,211 @@ def _pause_until(raw: dict[str, Any]) -> dt.datetime:
     raise _refuse(_("Say for how many weeks: 2, 4, 8 or 12."), "weeks")
 
 
+# --- subscribers brought from another tool (imports calls these) -------------------------------
+
+# What another tool said about a row, in the words imports reads it into.
+IMPORT_STATUSES = ("subscribed", "unsubscribed", "bounced", "complained", "not_subscribed")
+_IMPORT_SUPPRESSION = {"unsubscribed": SuppressionReason.OPTED_OUT,
+                       "bounced": SuppressionReason.HARD_BOUNCE,
+                       "complained": SuppressionReason.COMPLAINT}
+# Among several opt-outs of one channel in a file, the one that says most.
+_SUPPRESSION_WEIGHT = {SuppressionReason.OPTED_OUT: 0, SuppressionReason.COMPLAINT: 1,
+                       SuppressionReason.HARD_BOUNCE: 2}
+ATTESTATION_MIN_LENGTH = 20
+
+
+@dataclass(frozen=True)
+class ImportedConsent:
+    """One row of an import: what the other tool said about one contact on one channel."""
+
+    row: int
+    contact_id: int
+    channel: str
+    status: str  # one of IMPORT_STATUSES
+    topic_ids: tuple[int, ...] = ()
+    opted_in_at: dt.datetime | None = None
+    evidence: str = ""
+    source_status: str = ""  # the status as the file wrote it
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    """What became of a row: subscribed, opted_out, unchanged (already so here) or
+    not_subscribed (`reason` says why)."""
+
+    row: int
+    outcome: str
+    reason: str = ""
+
+
+def check_attestation(text: str) -> str:
+    """The attestation as it will be kept; ConsentInvalid when it says too little."""
+    text = (text or "").replace("\x00", "").strip()
+    if len(normalise_text(text)) < ATTESTATION_MIN_LENGTH:
+        raise ConsentInvalid({"attestation": _(
+            "Write the attestation in a sentence or two (at least %(count)d characters): "
+            "how and when these people agreed to hear from you.")
+            % {"count": ATTESTATION_MIN_LENGTH}})
+    if len(text) > 2000:
+        raise ConsentInvalid({"attestation": _("At most %(count)d characters.")
+                              % {"count": 2000}})
+    return text
+
+
+@transaction.atomic
+def do_attest_import(actor: Actor, text: str, *, evidence: str = "",
+                     filename: str = "") -> Attestation:
+    """The owner declares that the people of an import consented in another tool."""
+    require(actor, "consent.import")
+    text = check_attestation(text)
+    attestation = Attestation.objects.create(
+        text=text, evidence=normalise_text(evidence or "")[:300], filename=filename[:255],
+        attested_by=actor.user, actor_label=actor.label)
+    record_audit(actor, "consent.import", target_type="attestation",
+                 target_id=attestation.pk, summary=filename[:300] or _("Import"),
+                 details={"evidence": attestation.evidence})
+    return attestation
+
+
+def _ever_left(contact_ids: list[int]) -> dict[tuple[int, str], dt.datetime]:
+    """(contact, channel) -> when the channel was first left here (opt-out, bounce,
+    complaint), for the given contacts."""
+    out: dict[tuple[int, str], dt.datetime] = {}
+    for contact_id, channel, at in ConsentChange.objects.filter(
+            contact_id__in=contact_ids, topic__isnull=True, action=Action.OPT_OUT) \
+            .order_by("at", "id").values_list("contact_id", "channel", "at"):
+        out.setdefault((contact_id, channel), at)
+    return out
+
+
+def do_import_consent(actor: Actor, attestation: Attestation,
+                      entries: list[ImportedConsent]) -> list[ImportOutcome]:
+    """Record what an attested import says, contact by contact; one outcome per entry.
+
+    Opt-outs (unsubscribed, bounced, complained) are always recorded: they only reduce
+    contact. A subscription is recorded only where nothing here says otherwise: never for a
+    channel ever left here (whatever happened since: only the person's own sign-up brings
+    them back), never over a sign-up awaiting the person's confirmation, never over a topic
+    they chose or left, and only on a channel they have an address for. The original opt-in
+    date and the evidence stay in each row; the attestation names who vouched for it."""
+    require(actor, "consent.import")
+    by_contact: dict[int, list[ImportedConsent]] = {}
+    for entry in entries:
+        if entry.status not in IMPORT_STATUSES or entry.channel not in Channel.values:
+            raise ValueError(f"row {entry.row}: unknown status or channel")
+        by_contact.setdefault(entry.contact_id, []).append(entry)
+    ids = list(by_contact)
+    left = _ever_left(ids)
+    kinds = set(Identity.objects.filter(contact_id__in=ids)
+                .values_list("contact_id", "kind"))
+    states: dict[int, dict[tuple[str, int | None], ConsentState]] = {}
+    for state in ConsentState.objects.filter(contact_id__in=ids):
+        states.setdefault(state.contact_id, {})[(state.channel, state.topic_id)] = state
+    erased = set(Contact.objects.filter(pk__in=ids, erased_at__isnull=False)
+                 .values_list("pk", flat=True))
+    outcomes: list[ImportOutcome] = []
+    for contact_id, rows in by_contact.items():
+        if contact_id in erased:
+            outcomes += [ImportOutcome(e.row, "not_subscribed",
+                                       _("This contact was erased.")) for e in rows]
+            continue
+        outcomes += _import_one(actor, attestation, contact_id, rows,
+                                states.get(contact_id, {}), left, kinds)
+    return sorted(outcomes, key=lambda o: o.row)
+
+
+def _entry_details(entry: ImportedConsent) -> dict[str, Any]:
+    details: dict[str, Any] = {"import_row": entry.row}
+    if entry.source_status:
+        details["source_status"] = entry.source_status[:64]
+    if entry.opted_in_at is not None:
+        details["opted_in_at"] = entry.opted_in_at.isoformat()
+    if entry.evidence:
+        details["evidence"] = entry.evidence[:300]
+    return details
+
+
+@transaction.atomic
+def _import_one(actor: Actor, attestation: Attestation, contact_id: int,
+                rows: list[ImportedConsent], states: dict[tuple[str, int | None], Any],
+                left: dict[tuple[int, str], dt.datetime],
+                kinds: set[tuple[int, str]]) -> list[ImportOutcome]:
+    outcomes: list[ImportOutcome] = []
+    changes: list[Change] = []
+    for channel in Channel.values:
+        on_channel = [e for e in rows if e.channel == channel]
+        if not on_channel:
+            continue
+        row = states.get((channel, None))
+        outs = [e for e in on_channel if e.status in _IMPORT_SUPPRESSION]
+        ins = [e for e in on_channel if e.status == "subscribed"]
+        for entry in on_channel:
+            if entry.status == "not_subscribed":
+                outcomes.append(ImportOutcome(entry.row, "not_subscribed", _(
+                    "The file says “%(status)s”: that is no consent, so none was recorded.")
+                    % {"status": entry.source_status or entry.status}))
+        if outs:
+            strongest = max(outs, key=lambda e: _SUPPRESSION_WEIGHT[
+                _IMPORT_SUPPRESSION[e.status]])
+            if row is not None and row.status == Status.OUT:
+                outcomes += [ImportOutcome(e.row, "unchanged") for e in outs]
+            else:
+                changes.append(Change(Action.OPT_OUT, channel, None, {
+                    **_entry_details(strongest), "reason": "import",
+                    "suppression": _IMPORT_SUPPRESSION[strongest.status]}))
+                outcomes += [ImportOutcome(e.row, "opted_out") for e in outs]
+            outcomes += [ImportOutcome(e.row, "not_subscribed", _(
+                "Another row of the file unsubscribes this person on this channel."))
+                for e in ins]
+            continue
+        if not ins:
+            continue
+        first = ins[0]
+        since = left.get((contact_id, channel))
+        needs = CHANNEL_IDENTITY.get(channel)
+        reason = ""
+        if since is not None:
+            reason = _("They left this channel here on %(date)s (an unsubscribe, a bounce or "
+                       "a complaint): an import never subscribes them again; only their own "
+                       "sign-up can.") % {"date": since.date().isoformat()}
+        elif row is not None and row.status == Status.PENDING:
+            reason = _("They signed up here and have not confirmed yet: their own "
+                       "confirmation decides.")
+        elif needs and (contact_id, needs) not in kinds:
+            reason = _("No address for this channel: nothing to subscribe.")
+        if reason:
+            outcomes += [ImportOutcome(e.row, "not_subscribed", reason) for e in ins]
+            continue
+        topic_ids = list(dict.fromkeys(t for e in ins for t in e.topic_ids))
+        new_topics = [t for t in topic_ids if (channel, t) not in states]
+        if row is None:
+            changes.append(Change(Action.OPT_IN, channel, None, _entry_details(first)))
+        if row is None or new_topics:
+            topics = {t.pk: t for t in Topic.objects.filter(pk__in=new_topics)}
+            changes += [Change(Action.OPT_IN, channel, t, {
+                **_entry_details(first), "frequency": topics[t].default_frequency})
+                for t in new_topics if t in topics]
+            outcomes += [ImportOutcome(e.row, "subscribed") for e in ins]
+        else:
+            outcomes += [ImportOutcome(e.row, "unchanged") for e in ins]
+    if changes:
+        ledger.append(contact_id, changes, source=Source.IMPORT, actor_label=actor.label,
+                      actor=actor, attestation=attestation)
+    return outcomes
+
+
 # --- proof of consent (E1) ----------------------------------------------------------------------
 
 PROOF_COLUMNS = ["at", "channel", "topic", "action", "source", "form", "text_version",
-                 "text_language", "text", "ip", "user_agent", "actor", "details"]
+                 "text_language", "text", "ip", "user_agent", "actor", "details", "attestation"]
 
 
 def proof_of_consent(contact: Contact) -> dict[str, Any]:
-    rows = (ConsentChange.objects.filter(contact=contact).select_related("topic", "form", "text")
-            .order_by("at", "id"))
+    rows = (ConsentChange.objects.filter(contact=contact)
+            .select_related("topic", "form", "text", "attestation").order_by("at", "id"))
     history = []
     for r in rows:
+        attested = r.attestation
         history.append({
             "at": r.at.isoformat(), "channel": r.channel,
             "topic": r.topic.key if r.topic else None, "action": r.action, "source": r.source,
@@ -1066,7 +1392,11 @@ def proof_of_consent(contact: Contact) -> dict[str, Any]:
             "text_language": r.text.language if r.text else None,
             "text": r.text.text if r.text else None,
             "ip": r.ip, "user_agent": r.user_agent, "actor": r.actor_label,
-            "details": r.details})
+            "details": r.details,
+            # An import: who vouched that the person consented elsewhere, and in what words.
+            "attestation": {"text": attested.text, "evidence": attested.evidence,
+                            "file": attested.filename, "by": attested.actor_label,
+                            "at": attested.created_at.isoformat()} if attested else None})
     current = []
     for s in ConsentState.objects.filter(contact=contact).select_related("topic") \
             .order_by("channel", "topic__key"):
@@ -1103,7 +1433,7 @@ def proof_csv(data: dict[str, Any]) -> str:
         values = []
         for name in PROOF_COLUMNS:
             value = row.get(name)
-            if name == "details":
+            if name in ("details", "attestation") and value is not None:
                 value = json.dumps(value or {}, ensure_ascii=False, sort_keys=True)
             value = "" if value is None else str(value)
             # A cell starting with = + - @ is a formula to spreadsheets: keep it text.

@@ -1,5 +1,6 @@
-"""REST API of the permission floor: a contact's consent, its ledger and links, topics and
-sign-up forms, reports, and the public sign-up endpoints (no token: the form is public).
+"""REST API of the permission floor: a contact's consent and its ledger, mailing them their
+preference link, topics and sign-up forms, reports, and the public sign-up endpoints (no token
+needed: the form is public; a shop's system may send its token, and answers for the sign-up).
 
 Thin: parse input, build an API Actor, call consent.actions / queries, render.
 """
@@ -15,12 +16,11 @@ from ninja import Field, Query, Router, Schema
 
 from peyvand.accounts.roles import require
 from peyvand.api_common import ERRORS, Body, ErrorOut, Input, Paging, Status, api_actor, page_of
-from peyvand.base.audit import record_audit
+from peyvand.base.actor import Actor
 from peyvand.base.signing import LinkExpired, LinkInvalid
 from peyvand.consent import actions
 from peyvand.consent.actions import SignupRequest, SignupThrottled
 from peyvand.consent.churn import CALENDARS, DIMENSIONS, PERIODS, churn, churn_csv
-from peyvand.consent.links import links_for
 from peyvand.consent.models import ConsentChange, SignupForm, Topic
 from peyvand.consent.queries import (
     access_form,
@@ -31,7 +31,13 @@ from peyvand.consent.queries import (
     suppression_list,
     topics_list,
 )
-from peyvand.consent.views import client_ip, signup_context, site_url, user_agent_of
+from peyvand.consent.views import (
+    client_ip,
+    contact_email_hint,
+    signup_context,
+    site_url,
+    user_agent_of,
+)
 from peyvand.contacts.queries import access_contact
 
 router = Router(tags=["consent"])
@@ -166,10 +172,8 @@ class ChangePage(Schema):
     page_size: int
 
 
-class LinksOut(Schema):
-    preferences: str
-    unsubscribe: str
-    one_click: str
+class LinkSentOut(Schema):
+    sent_to: str = Field(description="the address the link went to, masked (a•••@example.com)")
 
 
 class TopicOut(Schema):
@@ -250,11 +254,16 @@ class PublicFormOut(Schema):
 
 
 class SignupOut(Schema):
-    status: str = Field(description="pending (confirmation sent), subscribed (nothing new "
-                                    "to confirm) or accepted")
-    email_sent: bool
-    code_token: str = Field("", description="with a mobile: POST it with the texted code to "
-                                            "…/code")
+    """The same for every valid submission, whoever is or is not subscribed already: it
+    reveals nothing about the addresses given."""
+
+    status: str = Field(description="always accepted")
+    email_sent: bool = Field(description="an e-mail address was given for a channel it "
+                                         "proves: a message goes to it (a confirmation, or a "
+                                         "note that nothing needs confirming), at most a few "
+                                         "a day")
+    code_token: str = Field("", description="with a mobile for SMS or calls: POST it with the "
+                                            "texted code to …/code")
 
 
 class ConfirmOut(Schema):
@@ -404,17 +413,17 @@ def consent_proof(request, contact_id: int, format: str = "json"):
     return data
 
 
-@router.get("/contacts/{contact_id}/links", response={200: LinksOut, ERRORS: ErrorOut})
-def contact_links(request, contact_id: int, campaign: str = ""):
-    """Signed preference and unsubscribe URLs for the contact's e-mail (they show no id).
-    Whoever holds them can act for the person, so handing them out is audited."""
+@router.post("/contacts/{contact_id}/consent/preference-link",
+             response={202: LinkSentOut, ERRORS: ErrorOut})
+def send_preference_link(request, contact_id: int):
+    """E-mail the person their own preference link, at their request. The link itself is
+    never handed to staff (whoever holds it can act as the person); changes made with it
+    are recorded as the person's, through a link this user had sent. Audited."""
     actor = api_actor(request)
-    require(actor, "consent.reduce")
+    require(actor, "consent.send_link")
     contact = access_contact(actor, contact_id)
-    links = links_for(contact.pk, site_url(request), campaign=campaign.replace("\x00", "")[:64])
-    record_audit(actor, "consent.links", target_type="contact", target_id=contact.pk,
-                 summary="preference and unsubscribe links")
-    return links
+    actions.do_send_preference_link(actor, contact)
+    return Status(202, {"sent_to": contact_email_hint(contact)})
 
 
 # --- topics -------------------------------------------------------------------------------------
@@ -518,14 +527,36 @@ def start_signup(request, slug: str, lang: str = "fa"):
     }
 
 
+def _submitting_actor(request):
+    """The user of the bearer token a shop's system sent with a sign-up, or None for a
+    person's browser; a token that is sent must be valid (401 otherwise)."""
+    from ninja.errors import AuthenticationError
+
+    from peyvand.accounts.api import BearerAuth
+
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return None
+    user = BearerAuth()(request)
+    if user is None:
+        raise AuthenticationError
+    return Actor.for_user(user, "api")
+
+
 @router.post("/forms/{slug}/submit", auth=None, response={202: SignupOut,
-                                                           PUBLIC_ERRORS: ErrorOut})
+                                                           PUBLIC_ERRORS | {401}: ErrorOut})
 def submit_signup(request, slug: str, payload: SignupIn):
     """Public: sign a person up. The same checks as the hosted page: at least the
     `started` value from …/start and some seconds between the two, a spam trap, a limit per
-    IP (429), then double opt-in — nothing but the confirmation is sent until confirmed."""
+    IP (429), then double opt-in — nothing but the confirmation is sent until confirmed.
+
+    The answer is the same whether the address is new, awaiting confirmation or subscribed.
+    A shop's system signing up its customers sends its API token
+    (`Authorization: Bearer …`): the ledger then records that token's user as the one who
+    submitted it (source api); the person still confirms themselves."""
     from peyvand.api import _error
 
+    actor = _submitting_actor(request)
     form = _public_form(slug)
     if not form.active:
         return _gone(request)
@@ -536,14 +567,13 @@ def submit_signup(request, slug: str, payload: SignupIn):
                            language=language,
                            started=data.pop("started", ""), honeypot=data.pop("website", ""),
                            via="api", link_base=site_url(request),
-                           text_version=data.pop("text_version", None))
+                           text_version=data.pop("text_version", None), actor=actor)
     with translation.override(language):
         try:
             result = actions.do_submit_signup(form, data, signup)
         except SignupThrottled as exc:
             return _error(request, 429, str(exc))
-    status = "accepted" if result.status == "ignored" else result.status
-    return Status(202, {"status": status, "email_sent": result.email_sent,
+    return Status(202, {"status": "accepted", "email_sent": result.email_sent,
                         "code_token": result.code_token})
 
 

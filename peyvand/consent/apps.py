@@ -23,5 +23,6 @@ class ConsentConfig(AppConfig):
             "consent.opt_out": _("Unsubscribed"),
             "consent.changed": _("Preferences changed"),
             "consent.paused": _("Messages paused"),
+            "consent.link_sent": _("Preference link e-mailed to them"),
         })
         EVENT_SUMMARIES["consent."] = consent_event_summary

@@ -19,11 +19,13 @@ from django.utils.dateparse import parse_datetime
 from peyvand.base.actor import Actor
 from peyvand.consent.models import (
     Action,
+    Attestation,
     Channel,
     ConsentChange,
     ConsentState,
     ConsentText,
     ContactKey,
+    LinkSent,
     Signup,
     SignupForm,
     Source,
@@ -38,6 +40,9 @@ Key = tuple[str, int | None]  # (channel, topic id or None for the channel as a 
 
 # Opt-ins whose source proves the person acts on their own address: no confirmation needed.
 PROVEN_SOURCES = frozenset({Source.PREFERENCES})
+# Opt-ins an owner attested were given elsewhere (an import): subscribed at once, but only
+# where nothing is recorded here that says otherwise (see `apply`).
+ATTESTED_SOURCES = frozenset({Source.IMPORT})
 _SUPPRESSION: dict[str, str] = {Source.BOUNCE: SuppressionReason.HARD_BOUNCE,
                 Source.COMPLAINT: SuppressionReason.COMPLAINT}
 TIMELINE_KIND: dict[str, str] = {
@@ -103,9 +108,12 @@ def apply(state: dict[Key, Row], change: Any) -> list[Key]:
     touched: list[Key] = []
 
     if action == Action.OPT_IN:
+        if change.source in ATTESTED_SOURCES and _refused_by_record(state, key):
+            return []
         row = state.get(key) or Row(status=Status.PENDING)
         if row.status != Status.IN:
-            row.status = Status.IN if change.source in PROVEN_SOURCES else Status.PENDING
+            row.status = Status.IN if change.source in PROVEN_SOURCES | ATTESTED_SOURCES \
+                else Status.PENDING
             row.form_id = change.form_id or row.form_id
             if row.status == Status.IN:
                 row.confirmed_at = change.at
@@ -127,13 +135,19 @@ def apply(state: dict[Key, Row], change: Any) -> list[Key]:
                 touched.append(k)
     elif action == Action.OPT_OUT:
         if topic_id is None:
+            reason = _suppression_of(change)
             row = state.get(key) or Row(status=Status.OUT)
-            row.status = Status.OUT
-            row.paused_until = None
-            row.suppression = _SUPPRESSION.get(change.source, SuppressionReason.OPTED_OUT)
-            row.out_source = change.source
-            state[key] = row
-            touched.append(key)
+            if not (row.status == Status.OUT and row.suppression
+                    and reason == SuppressionReason.OPTED_OUT):
+                # A further opt-out of a channel already left is kept as proof but changes
+                # nothing: the first one's source stands (SMS «۱۲» revives only what the
+                # person's own «۱۱» stopped). A bounce or complaint always says more.
+                row.status = Status.OUT
+                row.paused_until = None
+                row.suppression = reason
+                row.out_source = change.source
+                state[key] = row
+                touched.append(key)
             # Topics already left keep the source they were left by (SMS 12 must not revive them).
             for k in on_channel:
                 if k[1] is not None and state[k].status != Status.OUT:
@@ -179,6 +193,29 @@ def apply(state: dict[Key, Row], change: Any) -> list[Key]:
         state[k].changed_at = change.at
         state[k].last_change_id = change.id
     return list(dict.fromkeys(touched))
+
+
+def _suppression_of(change: Any) -> str:
+    """Why an opt-out of a whole channel suppresses it: its source, or for an import the
+    status the other tool gave (unsubscribed, cleaned/bounced, complained)."""
+    if change.source in _SUPPRESSION:
+        return _SUPPRESSION[change.source]
+    given = (change.details or {}).get("suppression")
+    if change.source == Source.IMPORT and given in SuppressionReason.values:
+        return given
+    return SuppressionReason.OPTED_OUT
+
+
+def _refused_by_record(state: dict[Key, Row], key: Key) -> bool:
+    """An attested opt-in (an import) only fills a gap: never over a row that exists (a
+    channel left, suppressed, awaiting the person's own confirmation, or a topic they chose
+    or left), and a topic only on a channel subscribed and not suppressed."""
+    if key in state:
+        return True
+    if key[1] is None:
+        return False
+    channel_row = state.get((key[0], None))
+    return channel_row is None or channel_row.status != Status.IN or bool(channel_row.suppression)
 
 
 def replay(changes: Iterable[Any]) -> dict[Key, Row]:
@@ -227,12 +264,14 @@ def _write(contact_id: int, state: dict[Key, Row], keys: Iterable[Key],
 def append(contact: Contact | int, changes: Sequence[Change], *, source: str, actor_label: str,
            form: SignupForm | None = None, text: ConsentText | None = None,
            ip: str | None = None, user_agent: str = "", at: dt.datetime | None = None,
-           actor: Actor | None = None) -> list[ConsentChange]:
+           actor: Actor | None = None, attestation: Attestation | None = None,
+           provenance: dict[str, Any] | None = None) -> list[ConsentChange]:
     """Record `changes` for one contact and update its derived state, in one transaction.
 
-    Every row shares the source, form, text, IP, user agent, actor and time given. Appends a
-    timeline entry. `at` may not be earlier than the contact's last ledger row: the ledger's
-    order is the order things happened.
+    Every row shares the source, form, text, attestation, IP, user agent, actor and time
+    given, and `provenance` (how the change reached us: the link used, who sent it) in its
+    details. Appends a timeline entry. `at` may not be earlier than the contact's last
+    ledger row: the ledger's order is the order things happened.
     """
     contact_id = contact if isinstance(contact, int) else contact.pk
     if not changes:
@@ -262,9 +301,10 @@ def append(contact: Contact | int, changes: Sequence[Change], *, source: str, ac
     for change in changes:
         row = ConsentChange(
             contact_id=contact_id, channel=change.channel, topic_id=change.topic_id,
-            action=change.action, source=source, form=form, text=text, ip=ip or None,
-            user_agent=(user_agent or "")[:300], actor_label=actor_label[:150], at=at,
-            details=change.details or {})
+            action=change.action, source=source, form=form, text=text,
+            attestation=attestation, ip=ip or None, user_agent=(user_agent or "")[:300],
+            actor_label=actor_label[:150], at=at,
+            details={**(provenance or {}), **(change.details or {})})
         row.save()
         rows.append(row)
         touched += apply(state, row)
@@ -309,6 +349,7 @@ def move_consent_rows(survivor_id: int, merged_id: int) -> None:
     ConsentChange.objects.filter(contact_id=merged_id)._reassign(survivor_id)
     ConsentState.objects.filter(contact_id=merged_id).delete()
     ContactKey.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
+    LinkSent.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     Signup.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     rebuild(survivor_id)
 
@@ -320,4 +361,5 @@ def forget_devices(contact_id: int) -> None:
     ConsentChange.objects.filter(contact_id=contact_id)._anonymise()
     Signup.objects.filter(contact_id=contact_id).update(ip=None, code_hash="")
     ContactKey.objects.filter(contact_id=contact_id).delete()
+    LinkSent.objects.filter(contact_id=contact_id).delete()
 

@@ -50,8 +50,37 @@ def _key_rows() -> QuerySet:
     return ContactKey.objects.order_by("created_at", "id").values_list("contact_id", "key")
 
 
-def preferences_token(contact_id: int) -> str:
-    return make_token("preferences", {"k": contact_key(contact_id)})
+def preferences_token(contact_id: int, sent: str = "") -> str:
+    """`sent`: the nonce of a `LinkSent` row, for a link mailed outside a message."""
+    data = {"k": contact_key(contact_id)}
+    if sent:
+        data["s"] = sent
+    return make_token("preferences", data)
+
+
+def sent_preferences_url(contact_id: int, sent: str) -> str:
+    """The absolute preference link mailed outside a message (see LinkSent)."""
+    urlconf = get_urlconf() or settings.ROOT_URLCONF
+    path = reverse("consent:preferences", args=[preferences_token(contact_id, sent)],
+                   urlconf=_PUBLIC_URLCONF.get(urlconf, urlconf))
+    return _absolute(public_url(), path)
+
+
+def link_provenance(purpose: str, data: dict) -> dict[str, str]:
+    """What the ledger records about the link a change came through: which kind, and for
+    one mailed outside a message, why and by whom it was sent."""
+    from peyvand.consent.models import LinkSent
+
+    out = {"link": purpose}
+    nonce = str(data.get("s") or "")
+    if nonce:
+        sent = LinkSent.objects.filter(nonce=nonce).first()
+        if sent is not None:
+            out["link_sent"] = sent.reason
+            out["link_sent_at"] = sent.created_at.isoformat()
+            if sent.sent_by:
+                out["link_sent_by"] = sent.sent_by
+    return out
 
 
 def unsubscribe_token(contact_id: int, channel: str = Channel.EMAIL, campaign: str = "") -> str:

@@ -84,6 +84,7 @@ REASON_LABELS = {
     "preferences": _("Preference centre"),
     "staff": _("Recorded by staff"),
     "hard_bounce": _("Hard bounce"),
+    "import": _("Unsubscribed in another tool (import)"),
     "unspecified": _("Not given"),
 }
 
@@ -185,6 +186,26 @@ class ConsentText(models.Model):
         return f"{self.form_id}/{self.language}/v{self.version}"
 
 
+class Attestation(models.Model):
+    """What an owner declared when importing subscribers from another tool: that these
+    people gave their consent there. Every ledger row of that import points here, so the
+    proof names who attested what, when, for which file. Never edited."""
+
+    text = models.TextField()
+    evidence = models.CharField(max_length=300, blank=True)  # the tool, list, export …
+    filename = models.CharField(max_length=255, blank=True)
+    attested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    actor_label = models.CharField(max_length=150)  # still names them after the user is gone
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.actor_label} {self.created_at:%Y-%m-%d}"
+
+
 class LedgerImmutable(Exception):
     """Something tried to change or delete a consent ledger row."""
 
@@ -218,6 +239,9 @@ class ConsentChange(models.Model):
                              related_name="+")
     text = models.ForeignKey(ConsentText, null=True, blank=True, on_delete=models.PROTECT,
                              related_name="+")
+    # An import: the owner's attestation that the consent was given elsewhere.
+    attestation = models.ForeignKey(Attestation, null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     actor_label = models.CharField(max_length=150)
@@ -310,6 +334,28 @@ class ContactKey(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.contact_id}"
+
+
+class LinkReason(models.TextChoices):
+    SUBSCRIBED = "subscribed", _("Signed up again while subscribed")
+    STAFF = "staff", _("Sent by staff at the person's request")
+
+
+class LinkSent(models.Model):
+    """A preference link mailed to the person outside a message. Its token carries `nonce`,
+    so every change made through it says in the ledger how the link reached them."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=32, unique=True)
+    reason = models.CharField(max_length=16, choices=LinkReason.choices)
+    sent_by = models.CharField(max_length=150, blank=True)  # the staff member, if any
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"#{self.contact_id} {self.reason}"
 
 
 class Signup(models.Model):

@@ -121,10 +121,10 @@ def consent_decisions(contact_ids: Iterable[int], channel: str, topic: Any = Non
     confirmable: set[int] = set()
     if message_class == "confirmation":
         # Sent to an address, it may confirm any channel that address proves (a texted code
-        # confirms phone calls too).
+        # confirms phone calls too), or a topic added to a channel already subscribed.
         proves = PROVES.get(CHANNEL_IDENTITY.get(channel, ""), {channel})
         confirmable = set(ConsentState.objects.filter(
-            contact_id__in=live, topic__isnull=True, channel__in=proves,
+            contact_id__in=live, channel__in=proves,
             status=Status.PENDING).order_by().values_list("contact_id", flat=True))
     now = timezone.now()
     out: dict[int, Decision] = {}
@@ -242,8 +242,8 @@ def consent_overview(actor: Actor, contact: Contact) -> dict[str, Any]:
 
 def consent_history(actor: Actor, contact: Contact) -> QuerySet:
     require(actor, "consent.view")
-    return (ConsentChange.objects.filter(contact=contact).select_related("topic", "form", "text")
-            .order_by("-at", "-id"))
+    return (ConsentChange.objects.filter(contact=contact)
+            .select_related("topic", "form", "text", "attestation").order_by("-at", "-id"))
 
 
 # --- lists and reports --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ urlpatterns = [
     path("suppressions/", views.suppressions, name="suppressions"),
     path("contacts/<int:pk>/", views.contact_consent, name="contact"),
     path("contacts/<int:pk>/proof/", views.contact_proof, name="proof"),
+    path("contacts/<int:pk>/send-link/", views.send_link, name="send_link"),
     # public: the person, through a form or a signed link
     path("f/<slug:slug>/", views.signup_page, name="signup"),
     path("f/<slug:slug>/code/<str:token>/", views.signup_code, name="signup_code"),

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from peyvand.accounts.roles import can, require
 from peyvand.base.signing import LinkExpired, LinkInvalid
-from peyvand.base.templatetags.peyvand_ui import fadigits, page_language
+from peyvand.base.templatetags.peyvand_ui import fadigits, ltr_text, page_language
 from peyvand.base.views import paginate, ui_actor
 from peyvand.consent import actions
 from peyvand.consent.actions import (
@@ -37,7 +37,7 @@ from peyvand.consent.actions import (
 )
 from peyvand.consent.churn import CALENDARS, DIMENSIONS, PERIODS, churn, churn_csv
 from peyvand.consent.forms import SignupFormForm, StaffChangeForm, TopicForm, weeks_label
-from peyvand.consent.links import preferences_token, read_contact_token
+from peyvand.consent.links import link_provenance, preferences_token, read_contact_token
 from peyvand.consent.models import (
     REASON_LABELS,
     Channel,
@@ -310,7 +310,25 @@ def contact_consent(request, pk: int):
         "contact": contact, "overview": overview, "form": form,
         "page": paginate(request, consent_history(actor, contact), 50),
         "status_class": STATUS_CLASS,
+        "can_send_link": can(actor, "consent.send_link") and not contact.erased_at,
+        "link_address": contact_email_hint(contact),
     }, status=400 if form is not None and form.errors else 200)
+
+
+@login_required
+@require_POST
+def send_link(request, pk: int):
+    """Mail the person their preference link; staff never see it."""
+    actor = ui_actor(request)
+    contact = access_contact(actor, pk)
+    try:
+        actions.do_send_preference_link(actor, contact)
+    except ContactInvalid as exc:
+        messages.error(request, " ".join(str(v) for v in exc.errors.values()))
+    else:
+        messages.success(request, _("Their preference link is on its way to %(address)s.")
+                         % {"address": ltr_text(contact_email_hint(contact))})
+    return redirect("consent:contact", contact.pk)
 
 
 STATUS_CLASS = {Status.IN: "green", Status.PENDING: "amber", Status.OUT: "red", "none": "gray"}
@@ -412,7 +430,7 @@ def signup_page(request, slug: str):
                     url = reverse("consent:signup_code", args=[slug, result.code_token])
                     return redirect(f"{url}?lang={language}")
                 return _public(request, "consent/signup_thanks.html",
-                               {**context, "result": result}, language)
+                               context, language)
         context = signup_context(signup_form, language, raw)
     with translation.override(language):
         context["started"] = actions.start_token(signup_form)
@@ -525,7 +543,7 @@ def _done(request, url: str, language: str, message: str):
 
 def preferences(request, token: str):
     try:
-        contact, _data = read_contact_token("preferences", token)
+        contact, data = read_contact_token("preferences", token)
     except LinkInvalid as exc:
         return _link_error(request, exc)
     language = _public_language(request, contact.language)
@@ -533,6 +551,7 @@ def preferences(request, token: str):
     if request.method == "POST":
         op = request.POST.get("op", "save")
         ip, ua = client_ip(request), user_agent_of(request)
+        link = link_provenance("preferences", data)
         with translation.override(language):
             try:
                 if op == "save":
@@ -546,19 +565,21 @@ def preferences(request, token: str):
                     new_language = request.POST.get("language")
                     actions.do_save_preferences(
                         contact, topics=wanted, format=request.POST.get("format") or None,
-                        channels_off=offs, language=new_language, ip=ip, user_agent=ua)
+                        channels_off=offs, language=new_language, ip=ip, user_agent=ua,
+                        link=link)
                     if new_language in LANGS:
                         language = new_language
                     return _done(request, url, language, _("Your choices are saved."))
                 if op == "pause":
-                    actions.do_pause(contact, _weeks(request), ip=ip, user_agent=ua)
+                    actions.do_pause(contact, _weeks(request), ip=ip, user_agent=ua,
+                                     link=link)
                     return _done(request, url, language, _("Paused. We will not write to you "
                                                            "until the pause ends."))
                 if op == "resume":
-                    actions.do_resume(contact, ip=ip, user_agent=ua)
+                    actions.do_resume(contact, ip=ip, user_agent=ua, link=link)
                     return _done(request, url, language, _("Welcome back: the pause has ended."))
                 if op == "less":
-                    actions.do_reduce_frequency(contact, ip=ip, user_agent=ua)
+                    actions.do_reduce_frequency(contact, ip=ip, user_agent=ua, link=link)
                     return _done(request, url, language, _("Done: you will hear from us less "
                                                            "often."))
                 if op == "unsubscribe_start":
@@ -569,7 +590,8 @@ def preferences(request, token: str):
                     actions.do_unsubscribe(
                         contact, None, source=Source.PREFERENCES,
                         reason=request.POST.get("reason", ""),
-                        reason_text=request.POST.get("reason_text", ""), ip=ip, user_agent=ua)
+                        reason_text=request.POST.get("reason_text", ""), ip=ip, user_agent=ua,
+                        link=link)
                     return _public(request, "consent/unsubscribed.html", {
                         "preferences_url": url}, language)
             except ContactInvalid as exc:
@@ -602,22 +624,24 @@ def unsubscribe(request, token: str):
     if request.method == "POST":
         op = request.POST.get("op", "unsubscribe")
         ip, ua = client_ip(request), user_agent_of(request)
+        link = link_provenance("unsubscribe", data)
         with translation.override(language):
             try:
                 if op == "less":
-                    actions.do_reduce_frequency(contact, ip=ip, user_agent=ua)
+                    actions.do_reduce_frequency(contact, ip=ip, user_agent=ua, link=link)
                     return _public(request, "consent/unsubscribed.html", {
                         **context, "outcome": "less"}, language)
                 if op == "pause":
                     until = actions.do_pause(contact, _weeks(request),
-                                             source=Source.UNSUBSCRIBE, ip=ip, user_agent=ua)
+                                             source=Source.UNSUBSCRIBE, ip=ip, user_agent=ua,
+                                             link=link)
                     return _public(request, "consent/unsubscribed.html", {
                         **context, "outcome": "paused", "until": until}, language)
                 actions.do_unsubscribe(contact, [channel], source=Source.UNSUBSCRIBE,
                                        reason=request.POST.get("reason", ""),
                                        reason_text=request.POST.get("reason_text", ""),
                                        campaign=str(data.get("cmp") or ""), ip=ip,
-                                       user_agent=ua)
+                                       user_agent=ua, link=link)
             except ContactInvalid as exc:
                 errors = exc.errors
                 return _public(request, "consent/unsubscribe.html", {
@@ -646,7 +670,8 @@ def one_click(request, token: str):
                             content_type="text/plain; charset=utf-8")
     actions.do_unsubscribe(contact, [data["ch"]], source=Source.ONE_CLICK,
                            campaign=str(data.get("cmp") or ""), ip=client_ip(request),
-                           user_agent=user_agent_of(request))
+                           user_agent=user_agent_of(request),
+                           link=link_provenance("one_click", data))
     return HttpResponse("Unsubscribed", content_type="text/plain; charset=utf-8")
 
 
@@ -677,13 +702,18 @@ def sms_hook(request, token: str):
     return JsonResponse({"result": actions.do_sms_inbound(gateway, sender, text)})
 
 
-def contact_identity_hint(contact: Contact) -> str:
-    """A masked address for the preference centre heading: a•••@example.com."""
+def contact_email_hint(contact: Contact) -> str:
+    """The masked primary e-mail address (a•••@example.com), or ""."""
     ident = (Identity.objects.filter(contact=contact, kind=Identity.Kind.EMAIL)
              .order_by("-is_primary", "id").values_list("value", flat=True).first())
-    if ident:
-        local, _at, domain = ident.partition("@")
-        return f"{local[:1]}•••@{domain}"
+    return actions.mask_address(ident) if ident else ""
+
+
+def contact_identity_hint(contact: Contact) -> str:
+    """A masked address for the preference centre heading: a•••@example.com."""
+    email = contact_email_hint(contact)
+    if email:
+        return email
     phone = (Identity.objects.filter(contact=contact, kind=Identity.Kind.PHONE)
              .order_by("-is_primary", "id").values_list("value", flat=True).first())
     return f"•••{phone[-4:]}" if phone else ""

@@ -1,6 +1,8 @@
 """REST API for imports: start a contact import (async), then poll its job.
 
-POST /imports/contacts      multipart: file, optional mapping (JSON {column: field}), tag
+POST /imports/contacts      multipart: file, optional mapping (JSON {column: field}), tag,
+                            subscriptions (JSON, owner only: attestation, evidence, status,
+                            channel, topics; see imports.subscriptions)
                             -> 202 {"job_id": N, "status_url": "..."}
 GET  /imports/{job_id}      -> status, progress, totals, report_url
 GET  /imports/{job_id}/rejected.csv
@@ -20,7 +22,9 @@ from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.normalise import InvalidValue
 from peyvand.imports.contacts import ImportFailed, do_start_import_job, mapping_for_file
+from peyvand.imports.mapping import CONSENT_PREFIX
 from peyvand.imports.queries import access_import_job, job_status, rejected_report
+from peyvand.imports.subscriptions import Subscriptions
 from peyvand.imports.uploads import stage_upload
 
 try:
@@ -51,11 +55,19 @@ class ImportTotals(Schema):
     rejected: int = 0
 
 
+class ImportConsent(Schema):
+    subscribed: int = 0
+    opted_out: int = 0
+    unchanged: int = 0
+    not_subscribed: int = 0
+
+
 class ImportStatus(Schema):
     job_id: int
     status: str
     progress: int | None
     totals: ImportTotals
+    consent: ImportConsent | None = None
     filename: str
     error: str
     report_url: str | None
@@ -79,17 +91,46 @@ def _parse_mapping(text: str | None) -> dict[str, str] | None:
     return {str(k): v or "" for k, v in mapping.items()}
 
 
+def _parse_subscriptions(text: str | None) -> Subscriptions | None:
+    if not (text or "").strip():
+        return None
+    try:
+        data = json.loads(text)  # type: ignore[arg-type]
+    except ValueError:
+        data = None
+    texts = ("attestation", "evidence", "status", "channel")
+    if not isinstance(data, dict) or set(data) - {*texts, "topics"} \
+            or not all(isinstance(data.get(k, ""), str) for k in texts) \
+            or not isinstance(data.get("topics", []), list) \
+            or not all(isinstance(t, str) for t in data.get("topics", [])):
+        raise InvalidValue("subscriptions", _(
+            "The subscriptions must be a JSON object with attestation, and evidence, status, "
+            "channel, topics where needed."))
+    return Subscriptions(**data)
+
+
 @router.post("/imports/contacts", response={202: ImportStarted, ERRORS: ErrorOut})
 def start_contact_import(request, file: File[UploadedFile], mapping: Form[str | None] = None,
-                         tag: Form[str | None] = None):
-    """Upload a CSV or XLSX file of contacts and import it in the background."""
+                         tag: Form[str | None] = None,
+                         subscriptions: Form[str | None] = None):
+    """Upload a CSV or XLSX file of contacts and import it in the background.
+
+    An owner may bring subscribers from another tool: consent targets in the mapping
+    (consent.status, consent.channel, consent.topics, consent.opted_in_at,
+    consent.evidence) and `subscriptions` with the attestation (required) and what holds
+    for every row."""
     actor = _actor(request)
     require(actor, "contacts.edit")  # before the file touches the disk
     overrides = _parse_mapping(mapping)
+    given = _parse_subscriptions(subscriptions)
+    if (given is not None and given.given()) or any(
+            str(v).startswith(CONSENT_PREFIX) for v in (overrides or {}).values()):
+        require(actor, "consent.import")
     staged = stage_upload(file.chunks(), file.name or "upload", request.auth.pk)
     try:
         targets = mapping_for_file(staged.path, mapping=overrides)
-        job = do_start_import_job(actor, staged.path, staged.filename, targets, tag or "")
+        job = do_start_import_job(actor, staged.path, staged.filename, targets, tag or "",
+                                  subscriptions=given)
     except ImportFailed as exc:
         staged.path.unlink(missing_ok=True)
         raise InvalidValue("file", str(exc))

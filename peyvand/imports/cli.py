@@ -1,4 +1,5 @@
-"""`peyvand contacts import FILE [--map COLUMN=field ...] [--tag T] [--report REJECTED.csv]`.
+"""`peyvand contacts import FILE [--map COLUMN=field ...] [--tag T] [--report REJECTED.csv]
+[--consent-column FIELD=COLUMN ... --attest TEXT]`.
 
 Wire it with `add_commands(<the subparsers of the `contacts` command>)`; the handler returns
 the exit code. It runs in this process (no worker needed) and records a Job row like the UI.
@@ -39,6 +40,32 @@ def add_commands(subparsers) -> None:
     parser.add_argument("--as", dest="as_user", metavar="USER",
                         help=_("act as this user, with their role (default: $PEYVAND_USER, "
                                "else the server operator with full rights)"))
+    consent = parser.add_argument_group(
+        _("subscribers from another tool (owner only)"),
+        _("Bring the consent people gave in listmonk, Mailchimp, Mautic or another tool. "
+          "Nothing is guessed: say which column holds what. Unsubscribed, cleaned, bounced "
+          "and complained rows become opt-outs; nobody who ever left a channel here is "
+          "subscribed to it again; a status not understood rejects the row."))
+    consent.add_argument("--consent-column", dest="consent_columns", action="append",
+                         default=[], metavar="FIELD=COLUMN",
+                         help=_("read FIELD from COLUMN (its header, or #number): status, "
+                                "channel, topics, opted_in_at, evidence (repeatable)"))
+    consent.add_argument("--consent-status", default="", metavar="STATUS",
+                         help=_("the status of every row, for a file without a status "
+                                "column (e.g. subscribed for Mailchimp's subscribed export)"))
+    consent.add_argument("--consent-channel", default="", metavar="CHANNEL",
+                         help=_("the channel of every row, for a file without a channel "
+                                "column: email, sms, phone or direct_mail"))
+    consent.add_argument("--consent-topic", dest="consent_topics", action="append",
+                         default=[], metavar="KEY",
+                         help=_("a topic every subscribed row joins (repeatable)"))
+    consent.add_argument("--consent-evidence", default="", metavar="TEXT",
+                         help=_("where the consent comes from: the tool, the list, the "
+                                "export's date"))
+    consent.add_argument("--attest", default="", metavar="TEXT",
+                         help=_("your attestation, required with any of these options: how "
+                                "and when these people agreed to hear from you; the ledger "
+                                "keeps it with your name"))
     parser.set_defaults(func=cmd_contacts_import)
 
 
@@ -101,15 +128,50 @@ class _Bar:
             self.stream.flush()
 
 
+def parse_consent_columns(items: list[str]) -> dict[str, str]:
+    """--consent-column FIELD=COLUMN … as mapping overrides {COLUMN: consent.FIELD}."""
+    from peyvand.imports.subscriptions import FIELDS, PREFIX
+
+    mapping = {}
+    for item in items:
+        name, sep, column = item.partition("=")
+        name = name.strip()
+        if not sep or not column.strip() or name not in FIELDS:
+            raise ValueError(_("--consent-column takes FIELD=COLUMN with FIELD one of "
+                               "%(fields)s, not “%(item)s”.")
+                             % {"fields": ", ".join(FIELDS), "item": item})
+        mapping[column.strip()] = PREFIX + name
+    return mapping
+
+
 def cmd_contacts_import(args: argparse.Namespace) -> int:
     from peyvand.imports.contacts import JOB_KIND, import_contacts
+    from peyvand.imports.subscriptions import Subscriptions
+
+    subscriptions = Subscriptions(
+        attestation=args.attest, evidence=args.consent_evidence, status=args.consent_status,
+        channel=args.consent_channel, topics=list(args.consent_topics))
+    try:
+        consent_mapping = parse_consent_columns(args.consent_columns)
+    except ValueError as exc:
+        from peyvand.cli import EXIT_USAGE
+
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
 
     def run(actor, path, mapping, report, progress):
-        return import_contacts(actor, path, mapping=mapping, tag=args.tag,
-                               report_path=report, progress=progress)
+        return import_contacts(actor, path, mapping={**mapping, **consent_mapping},
+                               tag=args.tag, report_path=report, progress=progress,
+                               subscriptions=subscriptions)
 
-    return _run_import(args, job_kind=JOB_KIND, capability="contacts.edit", run=run,
-                       params={"tag": args.tag})
+    capabilities = ["contacts.edit"]
+    if consent_mapping or subscriptions.given():
+        capabilities.append("consent.import")
+    return _run_import(args, job_kind=JOB_KIND, capability=capabilities, run=run,
+                       params={"tag": args.tag, "consent_columns": consent_mapping,
+                               "subscriptions": {k: v for k, v in
+                                                 subscriptions.as_params().items()
+                                                 if k != "attestation"}})
 
 
 def cmd_orders_import(args: argparse.Namespace) -> int:
@@ -123,8 +185,8 @@ def cmd_orders_import(args: argparse.Namespace) -> int:
                        params={})
 
 
-def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str, run,
-                params: dict) -> int:
+def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str | list[str],
+                run, params: dict) -> int:
     """What both import commands share: acting user, job row, progress bar, summary line."""
     from django.core.exceptions import PermissionDenied
 
@@ -152,7 +214,8 @@ def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str, run
     try:
         from peyvand.accounts.roles import require
 
-        require(actor, capability)
+        for needed in [capability] if isinstance(capability, str) else capability:
+            require(actor, needed)
         job = create_job(actor, job_kind, {"filename": os.path.basename(path),
                                            "mapping": mapping, **params})
         start_job(job)
@@ -166,6 +229,8 @@ def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str, run
         result = run(actor, path, mapping, report, progress)
     except PermissionDenied as exc:
         bar.close()
+        if job is not None:
+            fail_job(job, str(exc))
         print(_("Permission denied: %(reason)s") % {"reason": exc}, file=err)
         return EXIT_DENIED
     except ImportFailed as exc:
@@ -186,14 +251,19 @@ def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str, run
     finish_job(job, {**result.as_dict(), "filename": os.path.basename(path),
                      "report": report or ""})
     totals = result.totals
-    if totals.rejected:
+    consent = getattr(result, "consent", None)
+    # Rows rejected, and rows imported whose subscription was not recorded as given.
+    noted = totals.rejected + (consent.not_subscribed if consent is not None else 0)
+    if noted:
         for r in result.rejections:
             where = f"{r.column}: " if r.column else ""
             print(_("row %(row)d: %(where)s%(reason)s")
                   % {"row": r.row, "where": where, "reason": r.reason}, file=err)
         if report:
             print(_("Rejected rows are listed in %(path)s.") % {"path": report}, file=err)
-        elif totals.rejected > len(result.rejections):
+        elif noted > len(result.rejections):
             print(_("Add --report REJECTED.csv to get every rejected row."), file=err)
+    if consent is not None:
+        print(consent.line())
     print(totals.line(), flush=True)
     return EXIT_OK

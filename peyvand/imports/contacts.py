@@ -53,6 +53,14 @@ from peyvand.base.audit import record_audit
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
 from peyvand.base.models import Job
 from peyvand.base.normalise import InvalidValue
+from peyvand.consent.actions import (
+    ConsentInvalid,
+    ImportedConsent,
+    check_attestation,
+    do_attest_import,
+    do_import_consent,
+)
+from peyvand.consent.models import Attestation
 from peyvand.contacts.actions import (
     SCALARS,
     ContactData,
@@ -75,6 +83,7 @@ from peyvand.contacts.models import (
 )
 from peyvand.imports.bulk import insert_rows
 from peyvand.imports.mapping import (
+    CONSENT_PREFIX,
     FIELD_PREFIX,
     IDENTITY_TARGETS,
     MappingError,
@@ -83,6 +92,14 @@ from peyvand.imports.mapping import (
     resolve_mapping,
 )
 from peyvand.imports.reader import Cell, Table, UnreadableFile, open_table
+from peyvand.imports.subscriptions import (
+    Plan,
+    RowConsent,
+    Subscriptions,
+    SubscriptionsInvalid,
+    check_subscriptions,
+    read_row,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -145,10 +162,31 @@ class ImportResult:
     headers: list[str]
     targets: list[str]
     rejections: list[Rejection] = field(default_factory=list)  # the first few, for display
+    consent: ConsentTotals | None = None  # when the file brought subscriptions
 
     def as_dict(self) -> dict[str, Any]:
-        return {"totals": self.totals.as_dict(), "kind": self.kind, "encoding": self.encoding,
-                "delimiter": self.delimiter, "headers": self.headers, "targets": self.targets}
+        out = {"totals": self.totals.as_dict(), "kind": self.kind, "encoding": self.encoding,
+               "delimiter": self.delimiter, "headers": self.headers, "targets": self.targets}
+        if self.consent is not None:
+            out["consent"] = self.consent.as_dict()
+        return out
+
+
+@dataclass
+class ConsentTotals:
+    """What became of the subscriptions of the rows imported (rejected rows aside)."""
+
+    subscribed: int = 0
+    opted_out: int = 0
+    unchanged: int = 0  # already so here
+    not_subscribed: int = 0  # each with its reason in the report
+
+    def as_dict(self) -> dict[str, int]:
+        return {"subscribed": self.subscribed, "opted_out": self.opted_out,
+                "unchanged": self.unchanged, "not_subscribed": self.not_subscribed}
+
+    def line(self) -> str:
+        return "consent: " + " ".join(f"{k}={v}" for k, v in self.as_dict().items())
 
 
 @dataclass
@@ -157,6 +195,7 @@ class _Row:
     cells: list[Cell]
     data: ContactData
     keys: list[Key]
+    consent: RowConsent | None = None
 
 
 def _text(cell: Cell) -> str:
@@ -212,8 +251,12 @@ class ContactImport:
 
     def __init__(self, actor: Actor, table: Table, targets: list[str], *, tag: str = "",
                  report: IO[str] | None = None, progress: Progress | None = None,
-                 batch_size: int = BATCH_SIZE):
+                 batch_size: int = BATCH_SIZE, plan: Plan | None = None,
+                 attestation: Attestation | None = None):
         self.actor = actor
+        self.plan = plan  # subscriptions the file brings (imports.subscriptions)
+        self.attestation = attestation
+        self.consent = ConsentTotals() if plan is not None else None
         self.table = table
         self.targets = targets
         self.tag = tag
@@ -227,7 +270,7 @@ class ContactImport:
         self.identity_columns = [i for i, t in enumerate(targets) if t in IDENTITY_TARGETS]
         # Columns that go to check_contact_data (custom fields are parsed on their own).
         self.data_columns = [(i, t) for i, t in enumerate(targets)
-                             if t and not t.startswith(FIELD_PREFIX)]
+                             if t and not t.startswith((FIELD_PREFIX, CONSENT_PREFIX))]
         self.tag_ids: dict[str, int] = {}
         self.created = _IdSet()  # contacts this run created
         self.first_row = _FirstRow()  # contact -> the first row of this run that named it
@@ -305,6 +348,10 @@ class ContactImport:
                 continue
             if value is not None:  # an empty cell leaves the stored value alone
                 values[cf.key] = value
+        consent = None
+        if self.plan is not None:
+            consent, consent_errors = read_row(self.plan, cells)
+            errors.update(consent_errors)
         if errors:
             self.totals.rejected += 1
             for name, reason in errors.items():
@@ -313,7 +360,7 @@ class ContactImport:
         # Upserts fill what is given and never wipe: an empty cell means "not given".
         data.scalars = {k: v for k, v in data.scalars.items() if v not in (None, "")}
         data.fields = values or None
-        return _Row(number, cells, data, data.identity_keys())
+        return _Row(number, cells, data, data.identity_keys(), consent)
 
     def _reject_field(self, number: int, cells: list[Cell], name: str, reason: str) -> None:
         """Name the column (and its value) behind an error of check_contact_data."""
@@ -375,11 +422,14 @@ class ContactImport:
                         owners = find_owners(k for row in batch for k in row.keys)
                     else:
                         for group, pk in zip(new, created, strict=True):
+                            group.contact_id = pk
                             self.created.add(pk)
                             self.first_row.set(pk, group.rows[0].number)
                             counts.created += 1
                             counts.merged += len(group.rows) - 1
                 self._update(old, owners, counts)
+                if self.plan is not None:
+                    self._subscriptions(groups)
             self.totals.add(counts)
         if self.progress:
             self.progress(self.totals, self.table.position(), self.table.total)
@@ -515,6 +565,7 @@ class ContactImport:
                 data = self._earlier_rows_win(data, [states[pk] for _row, pk in earlier
                                                      if pk in states])
             if len(holders) == 1 and owned and self._unchanged(data, states.get(owned[0])):
+                group.contact_id = owned[0]
                 self.first_row.set(owned[0], group.rows[0].number)
                 self._count(group, owners, counts)
                 continue
@@ -532,6 +583,7 @@ class ContactImport:
             # What they hold now is no longer what was loaded; reload when met again.
             for pk in owned:
                 states.pop(pk, None)
+            group.contact_id = result.contact.pk
             self.first_row.set(result.contact.pk, group.rows[0].number)
             if result.created:  # its contact was erased or merged away meanwhile
                 self.created.add(result.contact.pk)
@@ -539,6 +591,36 @@ class ContactImport:
                 counts.merged += len(group.rows) - 1
             else:
                 self._count(group, owners, counts)
+
+    def _subscriptions(self, groups: list[_Group]) -> None:
+        """Hand what the batch's rows say about consent to consent, and report each row
+        whose subscription was not recorded as given, with the reason."""
+        assert self.plan is not None and self.attestation is not None and self.consent
+        entries, rows = [], {}
+        for group in groups:
+            if group.contact_id is None:
+                continue
+            for row in group.rows:
+                if row.consent is None:
+                    continue
+                c = row.consent
+                rows[row.number] = row
+                entries.append(ImportedConsent(
+                    row=row.number, contact_id=group.contact_id, channel=c.channel,
+                    status=c.status, topic_ids=c.topic_ids, opted_in_at=c.opted_in_at,
+                    evidence=c.evidence, source_status=c.source_status))
+        if not entries:
+            return
+        column = self.plan.columns.get("status")
+        header = self.table.headers[column] if column is not None else ""
+        for outcome in do_import_consent(self.actor, self.attestation, entries):
+            setattr(self.consent, outcome.outcome, getattr(self.consent, outcome.outcome) + 1)
+            if outcome.outcome == "not_subscribed":
+                row = rows[outcome.row]
+                said = row.consent.source_status if row.consent else ""
+                self._reject(row.number, row.cells, header, said,
+                             _("Imported, but not subscribed: %(reason)s")
+                             % {"reason": outcome.reason})
 
     def _count(self, group: _Group, owners: dict[Key, int], counts: Totals) -> None:
         """Each row of a group that met known contacts: "updated" when its own identities
@@ -628,6 +710,7 @@ class _Group:
 
     rows: list[_Row]
     data: ContactData
+    contact_id: int | None = None  # once written (None: rejected)
 
 
 def _combine(rows: list[_Row]) -> ContactData:
@@ -715,14 +798,32 @@ def _open_report(path: Path | str | None) -> IO[str] | None:
     return open(fd, "w", encoding="utf-8-sig", newline="")
 
 
+def plan_subscriptions(actor: Actor, targets: list[str],
+                       subscriptions: Subscriptions | None) -> Plan | None:
+    """The checked subscriptions of an import (None without any); ImportFailed says what is
+    missing, PermissionDenied that only an owner may import consent."""
+    try:
+        plan = check_subscriptions(actor, targets, subscriptions)
+        if plan is not None:
+            check_attestation(plan.subscriptions.attestation)
+    except SubscriptionsInvalid as exc:
+        raise ImportFailed(str(exc))
+    except ConsentInvalid as exc:
+        raise ImportFailed(str(exc))
+    return plan
+
+
 def import_contacts(actor: Actor, path: Path | str, *, mapping: dict[str, str] | None = None,
                     targets: list[str] | None = None, tag: str | None = None,
                     report_path: Path | str | None = None, progress: Progress | None = None,
-                    batch_size: int = BATCH_SIZE) -> ImportResult:
+                    batch_size: int = BATCH_SIZE,
+                    subscriptions: Subscriptions | None = None) -> ImportResult:
     """Import the contacts in `path` (CSV or XLSX).
 
     `targets` is a complete mapping (one field per column, as the mapping page posts it);
     otherwise columns are mapped from their headers with `mapping` ({column: field}) on top.
+    `subscriptions` (and consent columns in the mapping): consent the people gave in another
+    tool, attested by an owner; see imports.subscriptions.
     Raises ImportFailed when the file cannot be read or the mapping cannot be used.
     """
     require(actor, "contacts.edit")
@@ -740,19 +841,29 @@ def import_contacts(actor: Actor, path: Path | str, *, mapping: dict[str, str] |
                 targets = resolve_mapping(table.headers, mapping, fields)
         except MappingError as exc:
             raise ImportFailed(str(exc))
+        plan = plan_subscriptions(actor, targets, subscriptions)
+        attestation = None
+        if plan is not None:
+            attestation = do_attest_import(actor, plan.subscriptions.attestation,
+                                           evidence=plan.subscriptions.evidence,
+                                           filename=Path(path).name)
         report = _open_report(report_path)
         if report is not None:
             stack.enter_context(report)
         run = ContactImport(actor, table, targets, tag=tag, report=report, progress=progress,
-                            batch_size=batch_size)
+                            batch_size=batch_size, plan=plan, attestation=attestation)
         try:
             totals = run.run()
         except UnreadableFile as exc:
             raise ImportFailed(str(exc))
+    details: dict[str, Any] = {"file": Path(path).name, **totals.as_dict()}
+    if run.consent is not None:
+        details["consent"] = run.consent.as_dict()
+        details["attestation"] = attestation.pk if attestation else None
     record_audit(actor, "contacts.import", target_type="contact",
-                 summary=totals.line(), details={"file": Path(path).name, **totals.as_dict()})
+                 summary=totals.line(), details=details)
     return ImportResult(totals, table.kind, table.encoding, table.delimiter, table.headers,
-                        targets, run.report.sample)
+                        targets, run.report.sample, run.consent)
 
 
 # --- background jobs ------------------------------------------------------------------------
@@ -766,13 +877,17 @@ def report_path_for(job: Job) -> Path | None:
 
 @transaction.atomic
 def do_start_import_job(actor: Actor, upload_path: Path, filename: str, targets: list[str],
-                        tag: str = "") -> Job:
+                        tag: str = "", subscriptions: Subscriptions | None = None) -> Job:
     """Queue the import of an uploaded file; the worker starts once this transaction commits."""
     require(actor, "contacts.edit")
     from peyvand.imports.uploads import mark_started, relative
 
-    job = create_job(actor, JOB_KIND, {"path": relative(upload_path), "filename": filename,
-                                       "targets": targets, "tag": check_import_tag(tag)})
+    params: dict[str, Any] = {"path": relative(upload_path), "filename": filename,
+                              "targets": targets, "tag": check_import_tag(tag)}
+    if plan_subscriptions(actor, targets, subscriptions) is not None:
+        assert subscriptions is not None
+        params["subscriptions"] = subscriptions.as_params()
+    job = create_job(actor, JOB_KIND, params)
     mark_started(upload_path, job)
     from peyvand.imports.tasks import import_contacts_task
 
@@ -812,7 +927,9 @@ def run_import_job(job_id: int) -> dict[str, Any] | None:
             result = import_contacts(actor, source, targets=job.params.get("targets"),
                                      tag=job.params.get("tag"),
                                      report_path=report_path_for(job),
-                                     progress=job_progress(job))
+                                     progress=job_progress(job),
+                                     subscriptions=Subscriptions.from_params(
+                                         job.params.get("subscriptions")))
     except (ImportFailed, PermissionDenied) as exc:
         fail_job(job, str(exc))
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -24,6 +25,16 @@ TARGETS = {
     "birthday": gettext_lazy("Birthday"),
     "tags": gettext_lazy("Tags"),
     "language": gettext_lazy("Language"),
+}
+# Subscriptions from another tool (imports.subscriptions): chosen by whoever imports, never
+# guessed from headers, and only an owner may import them.
+CONSENT_PREFIX = "consent."
+CONSENT_TARGETS = {
+    CONSENT_PREFIX + "status": gettext_lazy("Subscription status"),
+    CONSENT_PREFIX + "channel": gettext_lazy("Subscription channel"),
+    CONSENT_PREFIX + "topics": gettext_lazy("Subscription topics"),
+    CONSENT_PREFIX + "opted_in_at": gettext_lazy("Opted in on"),
+    CONSENT_PREFIX + "evidence": gettext_lazy("Consent evidence (IP, form, list …)"),
 }
 # Several columns may feed these (a second e-mail, a second mobile); the rest take one column.
 LIST_TARGETS = frozenset({"email", "phone", "tags"})
@@ -73,10 +84,15 @@ def _lookup(custom_fields: Iterable[CustomField]) -> dict[str, str]:
     return table
 
 
-def target_choices(custom_fields: Iterable[CustomField], language: str) -> list[tuple[str, str]]:
-    choices = [(IGNORE, _("— do not import —"))]
+def target_choices(custom_fields: Iterable[CustomField], language: str, *,
+                   consent: bool = False) -> list[tuple[str, Any]]:
+    """The choices of the mapping page; `consent`: with the subscription columns (owners)."""
+    choices: list[tuple[str, Any]] = [(IGNORE, _("— do not import —"))]
     choices += [(k, str(v)) for k, v in TARGETS.items()]
     choices += [(FIELD_PREFIX + cf.key, cf.label(language)) for cf in custom_fields]
+    if consent:
+        choices.append((_("Subscription from another tool"),
+                        [(k, str(v)) for k, v in CONSENT_TARGETS.items()]))
     return choices
 
 
@@ -102,9 +118,12 @@ def parse_target(name: str, custom_fields: Iterable[CustomField]) -> str:
     text = (name or "").strip()
     if text in ("", "-") or header_key(text) in ("ignore", "skip"):
         return IGNORE
+    if text in CONSENT_TARGETS:  # only ever named in full
+        return text
     target = _lookup(custom_fields).get(header_key(text))
     if target is None:
-        known = ", ".join([*TARGETS, *(FIELD_PREFIX + cf.key for cf in custom_fields)])
+        known = ", ".join([*TARGETS, *(FIELD_PREFIX + cf.key for cf in custom_fields),
+                           *CONSENT_TARGETS])
         raise MappingError(_("Unknown field “%(name)s”; use one of: %(known)s.")
                            % {"name": name, "known": known})
     return target
@@ -144,7 +163,8 @@ def check_mapping(headers: list[str], targets: list[str],
     if len(targets) != len(headers):
         raise MappingError(_("Give one field for each of the %(count)d columns.")
                            % {"count": len(headers)})
-    valid = {IGNORE, *TARGETS, *(FIELD_PREFIX + cf.key for cf in custom_fields)}
+    valid = {IGNORE, *TARGETS, *(FIELD_PREFIX + cf.key for cf in custom_fields),
+             *CONSENT_TARGETS}
     seen: dict[str, str] = {}
     for header, target in zip(headers, targets, strict=True):
         if target not in valid:

@@ -45,6 +45,7 @@ def job_status(job: Job) -> dict[str, Any]:
     """What the progress page polls and the API returns."""
     result = job.result or {}
     totals = result.get("totals") or {}
+    consent = result.get("consent")  # when the file brought subscriptions
     done = job.status == Job.Status.DONE
     if done:
         percent: int | None = 100
@@ -57,6 +58,9 @@ def job_status(job: Job) -> dict[str, Any]:
         "totals": totals,
         "filename": job.params.get("filename", ""),
         "error": job.error,
-        "has_report": bool(done and totals.get("rejected")),
+        "consent": consent,
+        # Rejected rows, and imported rows whose subscription was not recorded as given.
+        "has_report": bool(done and (totals.get("rejected")
+                                     or (consent or {}).get("not_subscribed"))),
         "finished": job.status in (Job.Status.DONE, Job.Status.FAILED),
     }

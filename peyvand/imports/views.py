@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
-from peyvand.accounts.roles import require
+from peyvand.accounts.roles import can, require
 from peyvand.base.views import ui_actor
 from peyvand.contacts.models import CustomField
 from peyvand.imports.contacts import (
@@ -63,14 +63,16 @@ def mapping(request, token: str):
         preview, error = None, str(exc)
     if preview is None:
         return render(request, "imports/mapping.html", {"error": error, "staged": staged})
-    choices = target_choices(CustomField.objects.all(), _lang())
+    consent = can(actor, "consent.import")  # only an owner brings subscriptions
+    choices = target_choices(CustomField.objects.all(), _lang(), consent=consent)
     form = MappingForm(request.POST or None, headers=preview.headers, choices=choices,
-                       initial_targets=preview.targets)
+                       initial_targets=preview.targets, consent=consent, language=_lang())
     if request.method == "POST" and form.is_valid():
         try:
             targets = mapping_for_file(staged.path, targets=form.targets())
             job = do_start_import_job(actor, staged.path, staged.filename, targets,
-                                      form.cleaned_data["tag"])
+                                      form.cleaned_data["tag"],
+                                      subscriptions=form.subscriptions())
         except ImportFailed as exc:
             error = str(exc)
         else:

@@ -80,6 +80,9 @@ def preview(actor: Actor, template: MessageTemplate, contact_id: int | None) \
         from peyvand.contacts.queries import access_contact
 
         contact = access_contact(actor, contact_id)
-        context = contexts_for([contact.pk]).get(contact.pk, context)
+        # The contact's data, but sample consent links: whoever holds the real ones can
+        # act as the person, and staff must not (issue 14).
+        context = {**contexts_for([contact.pk], links=False).get(contact.pk, context),
+                   **{k: SAMPLE_CONTEXT[k] for k in ("preferences_url", "unsubscribe_url")}}
     subject, html, text = compiled.render(context)
     return {"subject": subject, "html": html, "text": text}

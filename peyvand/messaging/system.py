@@ -16,14 +16,20 @@ if TYPE_CHECKING:
     from peyvand.consent.delivery import SystemMessage
 
 
+WRITTEN_CLASSES = (MessageClass.CONFIRMATION, MessageClass.TRANSACTIONAL)
+
+
 def queue_system_message(message: SystemMessage) -> bool:
     """Queue one written message, once per key (a retried task queues nothing new).
 
     The gate decides when it is sent: a confirmation goes only while the subscription it
-    confirms is pending."""
+    confirms is pending; a transactional one (consent's reply to the person's own request)
+    unless the address bounced."""
+    if message.message_class not in WRITTEN_CLASSES:
+        raise ValueError(f"a written message is one of {WRITTEN_CLASSES}")
     _row, created = OutboxMessage.objects.get_or_create(
         source=message.key[:64], contact_id=message.contact_id, channel=message.channel,
-        defaults={"to_address": message.to, "message_class": MessageClass.CONFIRMATION,
+        defaults={"to_address": message.to, "message_class": message.message_class,
                   "subject": message.subject[:300], "body_text": message.text,
                   "body_html": message.html})
     if created:

@@ -52,7 +52,7 @@ def test_submit_then_confirm(client, submit, signup_form, monkeypatch):
     response = submit({"email": "api@example.com", "topics": ["offers"], "started": started,
                        "language": "en", "text_version": 1})
     assert response.status_code == 202, response.json()
-    assert response.json() == {"status": "pending", "email_sent": True, "code_token": ""}
+    assert response.json() == {"status": "accepted", "email_sent": True, "code_token": ""}
     contact = Contact.objects.get(identities__value="api@example.com")
     assert Signup.objects.get(contact=contact).via == "api"
     assert consent_decision(contact.pk, "email", "offers").reason == "unconfirmed"

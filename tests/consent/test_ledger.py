@@ -118,14 +118,15 @@ def test_merge_moves_the_ledger_and_rebuilds_the_state(person, subscribe, topics
 
 ACTIONS = [a for a in Action.values]
 SOURCES = [Source.FORM, Source.PREFERENCES, Source.UNSUBSCRIBE, Source.ONE_CLICK,
-           Source.SMS_KEYWORD, Source.BOUNCE, Source.COMPLAINT, Source.STAFF]
+           Source.SMS_KEYWORD, Source.BOUNCE, Source.COMPLAINT, Source.STAFF, Source.IMPORT]
 change_strategy = st.tuples(
     st.sampled_from(ACTIONS),
     st.sampled_from([Channel.EMAIL, Channel.SMS]),
     st.sampled_from([None, 0, 1]),
     st.sampled_from(SOURCES),
     st.sampled_from([{}, {"frequency": "weekly"}, {"frequency": "quarterly"},
-                     {"format": "text"}, {"paused_until": "2031-01-01T00:00:00+00:00"}]),
+                     {"format": "text"}, {"paused_until": "2031-01-01T00:00:00+00:00"},
+                     {"suppression": "hard_bounce"}, {"suppression": "complaint"}]),
 )
 
 

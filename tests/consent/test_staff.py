@@ -118,6 +118,7 @@ CAN = {
     "consent.view": set(ROLES),
     "consent.reduce": {"owner", "marketer", "support"},
     "consent.export": {"owner"},
+    "consent.send_link": {"owner", "marketer", "support"},
     "forms.manage": {"owner", "marketer"},
 }
 
@@ -145,8 +146,11 @@ def test_api_role_matrix(api_for, role, unsubscribed, topics, signup_form):
     if response.status_code == 403:
         assert snapshot() == before
 
-    response, before = call("get", f"/api/v1/contacts/{cid}/links")
-    assert response.status_code == (200 if role in CAN["consent.reduce"] else 403)
+    # The links themselves are never handed out; the person can be mailed theirs.
+    assert api.get(f"/api/v1/contacts/{cid}/links").status_code == 404
+    response, before = call("post", f"/api/v1/contacts/{cid}/consent/preference-link", {})
+    assert response.status_code == (400 if role in CAN["consent.send_link"] else 403)
+    assert snapshot() == before  # nobody to mail: they left everything
 
     response, before = call("get", f"/api/v1/contacts/{cid}/consent/proof")
     assert response.status_code == (200 if role in CAN["consent.export"] else 403)

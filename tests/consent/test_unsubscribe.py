@@ -129,7 +129,7 @@ def test_footer_link_confirms_before_acting_and_keeps_the_reason(client, subscri
     assert 'data-outcome="out"' in response.content.decode()
     row = ConsentChange.objects.filter(contact=subscriber).last()
     assert row.details == {"reason": "other", "reason_text": "Moving abroad",
-                           "campaign": "yalda-1403"}
+                           "campaign": "yalda-1403", "link": "unsubscribe"}
     assert row.source == "unsubscribe"
     assert TimelineEvent.objects.filter(contact=subscriber, kind="consent.opt_out").exists()
 

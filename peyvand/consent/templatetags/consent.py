@@ -135,6 +135,8 @@ def consent_event_summary(event: Any) -> str:
             parts.append(_("until %(date)s") % {"date": jday(until)})
     if data.get("source"):
         parts.append(_label(Source, data["source"]))
+    if data.get("to"):  # a preference link mailed at the person's request
+        parts.append(_("to %(address)s") % {"address": data["to"]})
     return " · ".join(parts)
 
 
