@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from peyvand.accounts.roles import ROLE_CHOICES
 from peyvand.accounts.throttle import clear_failures, is_throttled, record_failure
+from peyvand.base.http import client_ip
 from peyvand.base.templatetags.peyvand_ui import fadigits
 
 
@@ -17,7 +18,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        ip = (client_ip(self.request) or "") if self.request else ""
         if is_throttled(username, ip):
             minutes = max(1, settings.LOGIN_THROTTLE_WINDOW // 60)
             raise ValidationError(

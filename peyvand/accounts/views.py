@@ -44,7 +44,8 @@ def set_language(request):
     if request.user.is_authenticated:
         do_set_language(request.user, language)
     response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, max_age=365 * 24 * 3600,
-                        samesite="Lax", httponly=True, secure=request.is_secure())
+                        samesite="Lax", httponly=True,
+                        secure=settings.SESSION_COOKIE_SECURE or request.is_secure())
     return response
 
 
