@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 from peyvand.serving import granian_command
 
@@ -296,7 +297,9 @@ def _healthy(url: str, host_header: str) -> bool:
 def _check_bind(host: str, port: int) -> None:
     from django.conf import settings
 
-    loopback = host in ("127.0.0.1", "localhost", "::1")
+    from peyvand.base.http import is_loopback_host
+
+    loopback = is_loopback_host(host)
     if settings.DEBUG and not loopback:
         raise CommandFailed(_("PEYVAND_DEBUG=1 shows internals to every visitor; it may only "
                               "be used with --host 127.0.0.1."))
@@ -312,6 +315,42 @@ def _check_bind(host: str, port: int) -> None:
     if not loopback and host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
         _err(_("Note: requests are answered only for the host names in PEYVAND_ALLOWED_HOSTS "
                "(now: %(hosts)s).") % {"hosts": ", ".join(settings.ALLOWED_HOSTS)})
+
+
+def public_url_warnings(host: str, port: int) -> list[str]:
+    """What is wrong with PEYVAND_PUBLIC_URL for a server on host:port (empty when nothing):
+    every link in mail and SMS is built on it, and https there is what turns on secure
+    cookies and HSTS."""
+    from django.conf import settings
+
+    from peyvand.base.http import is_loopback_host
+    from peyvand.base.site import public_url
+
+    url = public_url()
+    local = is_loopback_host(host)
+    warnings = []
+    if not settings.PEYVAND_PUBLIC_URL and not local:
+        warnings.append(_("Warning: PEYVAND_PUBLIC_URL is not set, so links in mail and SMS "
+                          "point to %(url)s, which customers cannot reach. Set it to the "
+                          "address customers use.") % {"url": url})
+    elif not settings.PUBLIC_HTTPS and not is_loopback_host(urlsplit(url).hostname or ""):
+        warnings.append(_("Warning: PEYVAND_PUBLIC_URL (%(url)s) is plain http: passwords, "
+                          "session cookies and customers' links travel unencrypted. Serve "
+                          "Peyvand behind a TLS proxy and set PEYVAND_PUBLIC_URL=https://… "
+                          "(see docs/deploying.md).") % {"url": url})
+    if settings.PUBLIC_HTTPS and not settings.PEYVAND_TRUSTED_PROXIES:
+        warnings.append(_("Warning: PEYVAND_PUBLIC_URL is https but PEYVAND_TRUSTED_PROXIES is "
+                          "empty: Peyvand cannot tell which requests came over HTTPS (no HSTS, "
+                          "no redirect to HTTPS) and sees every visitor at the proxy's address "
+                          "(sign-in throttling would pause everyone at once). List the proxy's "
+                          "address in PEYVAND_TRUSTED_PROXIES."))
+    elif not settings.PEYVAND_TRUSTED_PROXIES and settings.PUBLIC_PORT != port:
+        warnings.append(_("Warning: PEYVAND_PUBLIC_URL (%(url)s) points at port %(public)s but "
+                          "Peyvand serves port %(port)s, so links in mail and SMS will not reach "
+                          "it. Correct PEYVAND_PUBLIC_URL, or list the proxy that forwards that "
+                          "port here in PEYVAND_TRUSTED_PROXIES.")
+                        % {"url": url, "public": settings.PUBLIC_PORT, "port": port})
+    return warnings
 
 
 def _demo_setup() -> None:
@@ -337,6 +376,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
+    for warning in public_url_warnings(args.host, args.port):
+        _err(warning)
     _check_bind(args.host, args.port)
     # Static files come from the app folders (WhiteNoise finders); the empty root only
     # keeps WhiteNoise from warning on every start.

@@ -24,6 +24,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from peyvand.base.http import is_loopback_host
+
 BASE_DIR = Path(__file__).resolve().parent
 HOME = Path(os.environ.get("PEYVAND_HOME") or "var").resolve()
 HOME.mkdir(parents=True, exist_ok=True)
@@ -126,21 +128,11 @@ if _public_host and _public_host not in ALLOWED_HOSTS:
     ALLOWED_HOSTS.append(_public_host)
 
 
-def _loopback(host: str) -> bool:
-    name = host.strip().strip("[]").lower()
-    if name in ("localhost", ".localhost") or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
-if DEBUG and not all(_loopback(h) for h in ALLOWED_HOSTS):
+if DEBUG and not all(is_loopback_host(h) for h in ALLOWED_HOSTS):
     raise ImproperlyConfigured(
         "PEYVAND_DEBUG=1 shows internals to every visitor; it may only be used with loopback "
         "host names (127.0.0.1, ::1, localhost). Not loopback: "
-        + ", ".join(h for h in ALLOWED_HOSTS if not _loopback(h))
+        + ", ".join(h for h in ALLOWED_HOSTS if not is_loopback_host(h))
         + " (from PEYVAND_ALLOWED_HOSTS and the host of PEYVAND_PUBLIC_URL).")
 if TESTING:
     ALLOWED_HOSTS += ["testserver"]

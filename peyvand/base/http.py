@@ -48,6 +48,17 @@ def parse_address(value: str) -> Address | None:
     return address
 
 
+def is_loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1, localhost and *.localhost (as in ALLOWED_HOSTS or a URL)."""
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", ".localhost") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def is_trusted(address: Address | None, networks: tuple[Network, ...]) -> bool:
     return address is not None and any(address in network for network in networks)
 
