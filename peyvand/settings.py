@@ -145,6 +145,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "peyvand.base",
     "peyvand.accounts",
     "peyvand.contacts",
@@ -165,7 +167,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "peyvand.accounts.middleware.UserLanguageMiddleware",
+    "peyvand.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -262,6 +266,15 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Failed sign-ins per (username, IP) within the window before further attempts are refused.
 LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("PEYVAND_LOGIN_THROTTLE_ATTEMPTS", "5"))
 LOGIN_THROTTLE_WINDOW = int(os.environ.get("PEYVAND_LOGIN_THROTTLE_WINDOW", "900"))
+# Two-factor sign-in (accounts.twofactor): any user may add an authenticator app; with
+# PEYVAND_REQUIRE_2FA=1 owners must, and their API tokens are refused until they have.
+_require_2fa = os.environ.get("PEYVAND_REQUIRE_2FA", "").strip()
+if _require_2fa not in ("", "0", "1"):
+    raise ImproperlyConfigured("PEYVAND_REQUIRE_2FA is 1 (owners must use two-factor sign-in) "
+                               "or 0.")
+PEYVAND_REQUIRE_2FA = _require_2fa == "1"
+OTP_TOTP_ISSUER = "Peyvand"
+TWO_FACTOR_PENDING_SECONDS = 300  # from the password to the code
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -50,3 +50,21 @@ class UserCreateForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+
+
+TOKEN_LIFETIMES = [("30", _("30 days")), ("90", _("90 days")), ("365", _("1 year")),
+                   ("", _("Never (until revoked)"))]
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("What the token is for, e.g. “shop sync”."))
+    expires = forms.ChoiceField(label=_("Expires after"), choices=TOKEN_LIFETIMES, initial="90",
+                                required=False)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the app"), max_length=16, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autofocus": True, "dir": "ltr", "size": 8}))
