@@ -11,7 +11,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render, resolve_url
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
@@ -103,6 +103,11 @@ def login_verify(request):
         return redirect("accounts:login")
     if request.user.is_authenticated and request.user.is_verified():
         return redirect(settings.LOGIN_REDIRECT_URL)
+    # Who is signing in is known by now: the page speaks their language.
+    language = getattr(getattr(user, "profile", None), "language", "")
+    if language in dict(settings.LANGUAGES):
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         wait = wait_seconds(device)  # wrong codes pause the next try (django-otp)
@@ -123,8 +128,10 @@ def login_verify(request):
             return redirect(target)
         else:
             form.add_error("code", _("That code is not right."))
-    return render(request, "registration/login_verify.html",
-                  {"form": form, "username": user.get_username()})
+    response = render(request, "registration/login_verify.html",
+                      {"form": form, "username": user.get_username()})
+    response["Content-Language"] = translation.get_language()
+    return response
 
 
 def _back(request, fallback: str = "/") -> str:

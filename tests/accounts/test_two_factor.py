@@ -188,3 +188,16 @@ def test_users_page_shows_who_has_it(signed_in, make_user):
     row_with = page.split('data-user="with"', 1)[1].split("</tr>", 1)[0]
     row_without = page.split('data-user="without"', 1)[1].split("</tr>", 1)[0]
     assert "two-factor/reset" in row_with and "two-factor/reset" not in row_without
+
+
+def test_the_code_step_speaks_the_language_of_who_is_signing_in(client, make_user):
+    from peyvand.accounts.twofactor import pending_device as make_device
+
+    user = make_user("emma", "marketer", language="en")
+    device = make_device(user)
+    device.confirmed = True
+    device.save()
+    password_step(client, "emma")  # no language cookie: the sign-in page is Persian
+    page = client.get("/accounts/login/verify/")
+    assert page["Content-Language"] == "en" and "Type the code from your app" in \
+        page.content.decode()
