@@ -195,14 +195,13 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         if actor.user is None or actor.user.pk != user.pk:
             require(actor, "users.manage")
         tokens = tokens.filter(user=user)
-    if not args.all:
-        from peyvand.accounts.models import ApiToken
+    from peyvand.accounts.models import ApiToken
 
-        tokens = [t for t in tokens if t.state() == ApiToken.State.ACTIVE]
+    shown = [t for t in tokens if args.all or t.state() == ApiToken.State.ACTIVE]
     # Tab-separated, one token a line, for people and for scripts alike.
     print("\t".join(["id", "user", "name", "prefix", "state", "created", "expires",
                      "last_used"]))
-    for t in tokens:
+    for t in shown:
         print("\t".join([str(t.pk), t.user.get_username(), t.name or "-", t.prefix, t.state(),
                          _moment(t.created_at), _moment(t.expires_at),
                          _moment(t.last_used_at)]))

@@ -152,8 +152,8 @@ def handle(delivery: WebhookDelivery) -> tuple[str, int | None]:
             if result.stale:
                 return _("Order %(number)s unchanged: this delivery is an older version "
                          "(%(version)s) than the one already applied (%(applied)s).") % {
-                    "number": order.display_number, "version": raw["modified_at"].isoformat(),
-                    "applied": order.source_modified_at.isoformat()}, order.contact_id
+                    "number": order.display_number, "version": raw["modified_at"],
+                    "applied": order.source_modified_at}, order.contact_id
             if raw["currency"] != source.currency:  # product payloads carry no currency
                 ShopSource.objects.filter(pk=source.pk).update(currency=raw["currency"])
             done = _("Order %(number)s created.") if result.created else \

@@ -141,7 +141,7 @@ def _mark_unique_opens(events: list[TrackingEvent]) -> None:
     opens = [e for e in events if e.kind == TrackingEvent.Kind.OPEN]
     if not opens:
         return
-    counted = set(TrackingEvent.objects.filter(
+    counted: set[tuple[int, int | None]] = set(TrackingEvent.objects.filter(
         kind=TrackingEvent.Kind.OPEN, unique_open=True,
         message_id__in={e.message_id for e in opens}).values_list("message_id", "contact_id"))
     for event in sorted(opens, key=lambda e: e.at):
@@ -193,6 +193,7 @@ def _follow_up(events: list[TrackingEvent]) -> None:
 
     opened = [e for e in events if e.unique_open and e.contact_id]
     for event in sorted(opened, key=lambda e: e.at):
+        assert event.contact_id is not None  # (opened has contacts)
         append_event(event.contact_id, "message.opened",
                      {"message_id": event.message_id, "machine": event.machine,
                       "reader": event.ua_class}, at=event.at)
