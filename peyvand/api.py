@@ -115,6 +115,7 @@ def on_django_validation_error(request, exc: DjangoValidationError):
     return _error(request, 400, " ".join(exc.messages), errors)
 
 
+from peyvand.accounts.api import router as accounts_router  # noqa: E402
 from peyvand.commerce.api import router as commerce_router  # noqa: E402
 from peyvand.consent.api import router as consent_router  # noqa: E402
 from peyvand.contacts.api import router as contacts_router  # noqa: E402
@@ -130,3 +131,4 @@ api.add_router("/", consent_router)
 api.add_router("/", insights_router)
 api.add_router("/", messaging_router)
 api.add_router("/", tracking_router)
+api.add_router("/", accounts_router)

@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from urllib.parse import urlsplit
 
 from peyvand.serving import granian_command
 
@@ -158,13 +159,112 @@ def cmd_createuser(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
     from peyvand.accounts.actions import do_create_token
 
     actor = _actor(args)
     user = _user(args.name)
-    key = do_create_token(actor, user, args.label)
+    expires = timezone.now() + dt.timedelta(days=args.expires) if args.expires else None
+    try:
+        key = do_create_token(actor, user, args.label, expires_at=expires)
+    except ValidationError as exc:
+        raise CommandFailed("\n".join(exc.messages))
     # Only the key on stdout, so `TOKEN=$(peyvand token create NAME)` works.
     print(key)
+    return EXIT_OK
+
+
+def _moment(value) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    from peyvand.accounts.queries import visible_tokens
+    from peyvand.accounts.roles import require
+
+    actor = _actor(args)
+    tokens = visible_tokens(actor)
+    if args.name:
+        user = _user(args.name)
+        if actor.user is None or actor.user.pk != user.pk:
+            require(actor, "users.manage")
+        tokens = tokens.filter(user=user)
+    from peyvand.accounts.models import ApiToken
+
+    shown = [t for t in tokens if args.all or t.state() == ApiToken.State.ACTIVE]
+    # Tab-separated, one token a line, for people and for scripts alike.
+    print("\t".join(["id", "user", "name", "prefix", "state", "created", "expires",
+                     "last_used"]))
+    for t in shown:
+        print("\t".join([str(t.pk), t.user.get_username(), t.name or "-", t.prefix, t.state(),
+                         _moment(t.created_at), _moment(t.expires_at),
+                         _moment(t.last_used_at)]))
+    return EXIT_OK
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    from django.http import Http404
+
+    from peyvand.accounts.actions import do_revoke_token
+    from peyvand.accounts.queries import access_token, visible_tokens
+
+    actor = _actor(args)
+    given = args.token.strip()
+    try:
+        if given.isdigit():
+            token = access_token(actor, int(given))
+        else:  # the prefix `token list` shows, or the whole key
+            found = list(visible_tokens(actor).filter(prefix=given[:12]))
+            if len(found) != 1:
+                raise Http404
+            token = found[0]
+    except Http404:
+        raise CommandFailed(_("There is no token “%(token)s” that you may see.")
+                            % {"token": given})
+    if do_revoke_token(actor, token):
+        print(_("Token %(prefix)s… of %(name)s revoked.")
+              % {"prefix": token.prefix, "name": token.user.get_username()})
+    else:
+        print(_("Token %(prefix)s… was revoked already.") % {"prefix": token.prefix})
+    return EXIT_OK
+
+
+def cmd_twofactor_list(args: argparse.Namespace) -> int:
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from peyvand.accounts.roles import require
+    from peyvand.accounts.twofactor import is_required
+
+    require(_actor(args), "users.manage")
+    with_device = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id",
+                                                                           flat=True))
+    print("\t".join(["user", "role", "two_factor", "required"]))
+    for user in get_user_model().objects.select_related("profile").order_by("username"):
+        role = getattr(getattr(user, "profile", None), "role", "")
+        print("\t".join([user.get_username(), role or "-",
+                         "on" if user.pk in with_device else "off",
+                         "yes" if is_required(user) else "no"]))
+    return EXIT_OK
+
+
+def cmd_twofactor_reset(args: argparse.Namespace) -> int:
+    from peyvand.accounts.twofactor import do_reset_two_factor
+
+    actor = _actor(args)
+    user = _user(args.name)
+    if do_reset_two_factor(actor, user):
+        print(_("Two-factor sign-in of %(name)s was reset; they set it up again at their "
+                "next sign-in.") % {"name": user.get_username()})
+    else:
+        print(_("%(name)s had no two-factor sign-in; nothing changed.")
+              % {"name": user.get_username()})
     return EXIT_OK
 
 
@@ -296,7 +396,9 @@ def _healthy(url: str, host_header: str) -> bool:
 def _check_bind(host: str, port: int) -> None:
     from django.conf import settings
 
-    loopback = host in ("127.0.0.1", "localhost", "::1")
+    from peyvand.base.http import is_loopback_host
+
+    loopback = is_loopback_host(host)
     if settings.DEBUG and not loopback:
         raise CommandFailed(_("PEYVAND_DEBUG=1 shows internals to every visitor; it may only "
                               "be used with --host 127.0.0.1."))
@@ -312,6 +414,42 @@ def _check_bind(host: str, port: int) -> None:
     if not loopback and host not in settings.ALLOWED_HOSTS and "*" not in settings.ALLOWED_HOSTS:
         _err(_("Note: requests are answered only for the host names in PEYVAND_ALLOWED_HOSTS "
                "(now: %(hosts)s).") % {"hosts": ", ".join(settings.ALLOWED_HOSTS)})
+
+
+def public_url_warnings(host: str, port: int) -> list[str]:
+    """What is wrong with PEYVAND_PUBLIC_URL for a server on host:port (empty when nothing):
+    every link in mail and SMS is built on it, and https there is what turns on secure
+    cookies and HSTS."""
+    from django.conf import settings
+
+    from peyvand.base.http import is_loopback_host
+    from peyvand.base.site import public_url
+
+    url = public_url()
+    local = is_loopback_host(host)
+    warnings = []
+    if not settings.PEYVAND_PUBLIC_URL and not local:
+        warnings.append(_("Warning: PEYVAND_PUBLIC_URL is not set, so links in mail and SMS "
+                          "point to %(url)s, which customers cannot reach. Set it to the "
+                          "address customers use.") % {"url": url})
+    elif not settings.PUBLIC_HTTPS and not is_loopback_host(urlsplit(url).hostname or ""):
+        warnings.append(_("Warning: PEYVAND_PUBLIC_URL (%(url)s) is plain http: passwords, "
+                          "session cookies and customers' links travel unencrypted. Serve "
+                          "Peyvand behind a TLS proxy and set PEYVAND_PUBLIC_URL=https://… "
+                          "(see docs/deploying.md).") % {"url": url})
+    if settings.PUBLIC_HTTPS and not settings.PEYVAND_TRUSTED_PROXIES:
+        warnings.append(_("Warning: PEYVAND_PUBLIC_URL is https but PEYVAND_TRUSTED_PROXIES is "
+                          "empty: Peyvand cannot tell which requests came over HTTPS (no HSTS, "
+                          "no redirect to HTTPS) and sees every visitor at the proxy's address "
+                          "(sign-in throttling would pause everyone at once). List the proxy's "
+                          "address in PEYVAND_TRUSTED_PROXIES."))
+    elif not settings.PEYVAND_TRUSTED_PROXIES and port != settings.PUBLIC_PORT:
+        warnings.append(_("Warning: PEYVAND_PUBLIC_URL (%(url)s) points at port %(public)s but "
+                          "Peyvand serves port %(port)s, so links in mail and SMS will not reach "
+                          "it. Correct PEYVAND_PUBLIC_URL, or list the proxy that forwards that "
+                          "port here in PEYVAND_TRUSTED_PROXIES.")
+                        % {"url": url, "public": settings.PUBLIC_PORT, "port": port})
+    return warnings
 
 
 def _demo_setup() -> None:
@@ -337,6 +475,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from django.conf import settings
     from django.contrib.auth import get_user_model
 
+    for warning in public_url_warnings(args.host, args.port):
+        _err(warning)
     _check_bind(args.host, args.port)
     # Static files come from the app folders (WhiteNoise finders); the empty root only
     # keeps WhiteNoise from warning on every start.
@@ -407,6 +547,18 @@ def _contact_id(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(_("“%(value)s” is not a contact number.")
                                          % {"value": value})
+    return number
+
+
+def _days(value: str) -> int:
+    from peyvand.base.normalise import ascii_digits
+
+    try:
+        number = int(ascii_digits(value))
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 3650:
+        raise argparse.ArgumentTypeError(_("A number of days from 1 to 3650."))
     return number
 
 
@@ -485,7 +637,43 @@ def build_parser() -> argparse.ArgumentParser:
     token_create.add_argument("name", metavar="NAME", help=_("the user the token acts as"))
     token_create.add_argument("--label", default="cli",
                               help=_("a note to recognise the token by (default: %(default)s)"))
+    token_create.add_argument("--expires", type=_days, metavar="DAYS",
+                              help=_("the token stops working after this many days (default: "
+                                     "never; revoke it when no longer needed)"))
     token_create.set_defaults(func=cmd_token_create)
+    token_list = token_commands.add_parser(
+        "list", parents=[acting], help=_("list API tokens"),
+        description=_("List API tokens, with when each was created, expires and was last "
+                      "used: your own, or everyone's for an owner and the server operator."))
+    token_list.add_argument("name", metavar="NAME", nargs="?",
+                            help=_("only this user's tokens"))
+    token_list.add_argument("--all", action="store_true",
+                            help=_("also revoked and expired tokens"))
+    token_list.set_defaults(func=cmd_token_list)
+    token_revoke = token_commands.add_parser(
+        "revoke", parents=[acting], help=_("revoke an API token"),
+        description=_("Revoke an API token for good. TOKEN is its id or prefix from "
+                      "`peyvand token list`."))
+    token_revoke.add_argument("token", metavar="TOKEN", help=_("the token's id or prefix"))
+    token_revoke.set_defaults(func=cmd_token_revoke)
+
+    twofactor = commands.add_parser(
+        "twofactor", help=_("two-factor sign-in"),
+        description=_("Who signs in with a one-time code, and resetting it for someone who "
+                      "lost their phone."))
+    twofactor_commands = twofactor.add_subparsers(dest="twofactor_command", metavar="ACTION",
+                                                  required=True)
+    twofactor_list = twofactor_commands.add_parser(
+        "list", parents=[acting], help=_("who has two-factor sign-in"),
+        description=_("List the users, whether each has two-factor sign-in, and whether it "
+                      "is required of them."))
+    twofactor_list.set_defaults(func=cmd_twofactor_list)
+    twofactor_reset = twofactor_commands.add_parser(
+        "reset", parents=[acting], help=_("remove a user's authenticator"),
+        description=_("Remove the authenticator of user NAME (a lost phone); they set up a "
+                      "new one at their next sign-in."))
+    twofactor_reset.add_argument("name", metavar="NAME", help=_("user name"))
+    twofactor_reset.set_defaults(func=cmd_twofactor_reset)
 
     contacts = commands.add_parser("contacts", help=_("import, export or erase contacts"),
                                    description=_("Import, export or erase contacts."))

@@ -4,12 +4,16 @@ PEYVAND_HOME   where runtime data lives (default ./var): SQLite DB, secret key, 
 DATABASE_URL   postgres://... switches to PostgreSQL; unset means SQLite (WAL) under PEYVAND_HOME
 REDIS_URL      redis://... puts the Huey queue and the cache on Redis
 SECRET_KEY     generated once and kept in $PEYVAND_HOME/secret_key when not given
-PEYVAND_DEBUG  "1" for development only; refused together with a public bind address
-PEYVAND_ALLOWED_HOSTS  comma-separated; default 127.0.0.1,localhost
+PEYVAND_DEBUG  "1" for development only; refused with any host name that is not loopback
+PEYVAND_ALLOWED_HOSTS  comma-separated; default 127.0.0.1,localhost (+ PEYVAND_PUBLIC_URL's host)
+PEYVAND_PUBLIC_URL  where customers reach the site; https:// turns on secure cookies and HSTS
+PEYVAND_TRUSTED_PROXIES  comma-separated addresses/CIDRs of reverse proxies whose
+               X-Forwarded-For and X-Forwarded-Proto are believed
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import sys
@@ -19,6 +23,8 @@ from urllib.parse import unquote, urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from peyvand.base.http import is_loopback_host
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = Path(os.environ.get("PEYVAND_HOME") or "var").resolve()
@@ -48,15 +54,88 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = os.environ.get("PEYVAND_DEBUG", "") == "1"
+
+# --- Where the site is reached: TLS and reverse proxies -----------------------------------
+# Where customers reach this site: the only base of absolute links (mail, SMS, webhook and
+# sign-up URLs), never a request's Host header. Unset: the local demo address.
+PEYVAND_PUBLIC_URL = os.environ.get("PEYVAND_PUBLIC_URL", "").strip().rstrip("/")
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+_public = urlsplit(PEYVAND_PUBLIC_URL or DEFAULT_PUBLIC_URL)
+try:
+    _public_port = _public.port
+except ValueError:
+    _public_port = -1
+if _public.scheme not in ("http", "https") or not _public.hostname or _public_port == -1:
+    raise ImproperlyConfigured("PEYVAND_PUBLIC_URL must be an http:// or https:// address, "
+                               "such as https://crm.example.com.")
+if _public.path not in ("", "/") or _public.query or _public.fragment or "@" in _public.netloc:
+    raise ImproperlyConfigured("PEYVAND_PUBLIC_URL is the site's address only (scheme, host and "
+                               "port), without a path: Peyvand is served at the root of its "
+                               "host.")
+PUBLIC_HTTPS = _public.scheme == "https"
+_public_host = f"[{_public.hostname}]" if ":" in (_public.hostname or "") else _public.hostname
+PUBLIC_PORT = _public_port or (443 if PUBLIC_HTTPS else 80)
+PUBLIC_ORIGIN = f"{_public.scheme}://{_public_host}" + (
+    f":{_public_port}" if _public_port and _public_port != (443 if PUBLIC_HTTPS else 80) else "")
+
+
+def _trusted_proxies(value: str) -> list[str]:
+    networks = []
+    for item in (i.strip() for i in value.split(",")):
+        if not item:
+            continue
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"PEYVAND_TRUSTED_PROXIES: “{item}” is not an IP address "
+                                       "or a network such as 10.0.0.0/8.")
+        if network.prefixlen == 0:
+            raise ImproperlyConfigured(f"PEYVAND_TRUSTED_PROXIES may not trust every address "
+                                       f"({item}): anyone could then choose the address that "
+                                       "sign-in throttling and rate limits see.")
+        networks.append(str(network))
+    return networks
+
+
+# Reverse proxies in front of Peyvand. Only their X-Forwarded-For (client address, see
+# base.http.client_ip) and X-Forwarded-Proto are believed; base.http.TrustedProxyMiddleware
+# drops those headers from anyone else, so no client can claim another address or HTTPS.
+PEYVAND_TRUSTED_PROXIES = _trusted_proxies(os.environ.get("PEYVAND_TRUSTED_PROXIES", ""))
+if PEYVAND_TRUSTED_PROXIES:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Forms posted from the public address pass the CSRF origin check even when a proxy rewrites
+# the Host header.
+CSRF_TRUSTED_ORIGINS = [PUBLIC_ORIGIN]
+if PUBLIC_HTTPS:
+    # Customers and staff reach the site over TLS only: cookies never travel in clear, and
+    # browsers are told to use HTTPS (HSTS; PEYVAND_HSTS_SECONDS=0 turns it off).
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    _hsts = os.environ.get("PEYVAND_HSTS_SECONDS", "31536000").strip()
+    if not _hsts.isdigit():
+        raise ImproperlyConfigured("PEYVAND_HSTS_SECONDS is a whole number of seconds.")
+    SECURE_HSTS_SECONDS = int(_hsts)
+    # Without a trusted proxy no request can show it came over HTTPS: redirecting would loop.
+    SECURE_SSL_REDIRECT = bool(PEYVAND_TRUSTED_PROXIES)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # `peyvand up` probes it over plain HTTP
+
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("PEYVAND_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
     if h.strip()
 ]
+if _public_host and _public_host not in ALLOWED_HOSTS:
+    ALLOWED_HOSTS.append(_public_host)
+
+
+if DEBUG and not all(is_loopback_host(h) for h in ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        "PEYVAND_DEBUG=1 shows internals to every visitor; it may only be used with loopback "
+        "host names (127.0.0.1, ::1, localhost). Not loopback: "
+        + ", ".join(h for h in ALLOWED_HOSTS if not is_loopback_host(h))
+        + " (from PEYVAND_ALLOWED_HOSTS and the host of PEYVAND_PUBLIC_URL).")
 if TESTING:
     ALLOWED_HOSTS += ["testserver"]
-if DEBUG and "*" in ALLOWED_HOSTS:
-    raise ImproperlyConfigured("PEYVAND_DEBUG=1 may not be combined with PEYVAND_ALLOWED_HOSTS=*.")
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -66,6 +145,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "peyvand.base",
     "peyvand.accounts",
     "peyvand.contacts",
@@ -79,13 +160,16 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "peyvand.base.http.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "peyvand.accounts.middleware.UserLanguageMiddleware",
+    "peyvand.accounts.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -182,6 +266,15 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 # Failed sign-ins per (username, IP) within the window before further attempts are refused.
 LOGIN_THROTTLE_ATTEMPTS = int(os.environ.get("PEYVAND_LOGIN_THROTTLE_ATTEMPTS", "5"))
 LOGIN_THROTTLE_WINDOW = int(os.environ.get("PEYVAND_LOGIN_THROTTLE_WINDOW", "900"))
+# Two-factor sign-in (accounts.twofactor): any user may add an authenticator app; with
+# PEYVAND_REQUIRE_2FA=1 owners must, and their API tokens are refused until they have.
+_require_2fa = os.environ.get("PEYVAND_REQUIRE_2FA", "").strip()
+if _require_2fa not in ("", "0", "1"):
+    raise ImproperlyConfigured("PEYVAND_REQUIRE_2FA is 1 (owners must use two-factor sign-in) "
+                               "or 0.")
+PEYVAND_REQUIRE_2FA = _require_2fa == "1"
+OTP_TOTP_ISSUER = "Peyvand"
+TWO_FACTOR_PENDING_SECONDS = 300  # from the password to the code
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -231,9 +324,6 @@ else:
     EMAIL_HOST, EMAIL_PORT = "127.0.0.1", CATCHER_PORT
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("PEYVAND_MAIL_FROM", "Peyvand <no-reply@localhost>")
-# Where customers reach this site: absolute links in mail and SMS (tracking, unsubscribe,
-# preferences) are built on it. Empty: the request's own host, or http://127.0.0.1:8000.
-PEYVAND_PUBLIC_URL = os.environ.get("PEYVAND_PUBLIC_URL", "").rstrip("/")
 # Optional DKIM signing of every outgoing e-mail (messaging.dkim): a PEM private key (RSA or
 # Ed25519) in PEYVAND_DKIM_KEY_FILE, its DNS selector, and the signing domain (default: the
 # From address's). Unset: messages go unsigned (a relay may sign them).

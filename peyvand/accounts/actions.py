@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -83,36 +84,64 @@ def hash_token(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+MAX_TOKEN_DAYS = 3650
+
+
+def check_token_expiry(expires_at: dt.datetime | None) -> dt.datetime | None:
+    if expires_at is None:
+        return None
+    if expires_at <= timezone.now():
+        raise ValidationError(_("A token's expiry must lie in the future."))
+    if expires_at > timezone.now() + dt.timedelta(days=MAX_TOKEN_DAYS):
+        raise ValidationError(_("A token expires within ten years, or never."))
+    return expires_at
+
+
 @transaction.atomic
-def do_create_token(actor: Actor, user, name: str = "") -> str:
-    """Create a token for `user`; returns the only copy of the key."""
+def do_create_token(actor: Actor, user, name: str = "",
+                    expires_at: dt.datetime | None = None) -> str:
+    """Create a token for `user`; returns the only copy of the key. `expires_at` None: it
+    works until revoked."""
     if actor.user is None or actor.user.pk != user.pk:
         require(actor, "users.manage")
+    check_token_expiry(expires_at)
+    name = name.strip()[:100]
     key = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, name=name, prefix=key[:12], key_hash=hash_token(key))
+    token = ApiToken.objects.create(user=user, name=name, prefix=key[:12],
+                                    key_hash=hash_token(key), expires_at=expires_at)
     record_audit(actor, "token.create", target_type="user", target_id=user.pk,
-                 summary=f"{user.username}: {name or key[:12]}")
+                 summary=f"{user.username}: {name or key[:12]}",
+                 details={"token_id": token.pk,
+                          "expires_at": expires_at.isoformat() if expires_at else None})
     return key
 
 
-def do_revoke_token(actor: Actor, token: ApiToken) -> None:
+@transaction.atomic
+def do_revoke_token(actor: Actor, token: ApiToken) -> bool:
+    """Revoke the token for good; False when it was revoked already (nothing changes)."""
     if actor.user is None or actor.user.pk != token.user_id:
         require(actor, "users.manage")
-    token.revoked_at = timezone.now()
-    token.save(update_fields=["revoked_at"])
-    record_audit(actor, "token.revoke", target_type="user", target_id=token.user_id,
-                 summary=token.prefix)
+    changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now())
+    token.refresh_from_db(fields=["revoked_at"])
+    if changed:
+        record_audit(actor, "token.revoke", target_type="user", target_id=token.user_id,
+                     summary=f"{token.prefix} {token.name}".strip(),
+                     details={"token_id": token.pk})
+    return bool(changed)
 
 
 def user_for_token(key: str):
-    """The active user a bearer key belongs to, or None."""
+    """The active user a bearer key belongs to, or None (unknown, revoked or expired)."""
     if not key or not key.startswith(TOKEN_PREFIX):
         return None
+    now = timezone.now()
     token = (ApiToken.objects.select_related("user", "user__profile")
-             .filter(key_hash=hash_token(key), revoked_at__isnull=True).first())
+             .filter(key_hash=hash_token(key), revoked_at__isnull=True)
+             .exclude(expires_at__lte=now).first())
     if token is None or not token.user.is_active:
         return None
-    now = timezone.now()
+    # At most one write a minute per token: the list shows when it was last used.
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user

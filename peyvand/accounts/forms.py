@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from peyvand.accounts.roles import ROLE_CHOICES
 from peyvand.accounts.throttle import clear_failures, is_throttled, record_failure
+from peyvand.base.http import client_ip
 from peyvand.base.templatetags.peyvand_ui import fadigits
 
 
@@ -17,7 +18,7 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     def clean(self):
         username = self.cleaned_data.get("username") or ""
-        ip = self.request.META.get("REMOTE_ADDR", "") if self.request else ""
+        ip = (client_ip(self.request) or "") if self.request else ""
         if is_throttled(username, ip):
             minutes = max(1, settings.LOGIN_THROTTLE_WINDOW // 60)
             raise ValidationError(
@@ -49,3 +50,21 @@ class UserCreateForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(label=_("Role"), choices=ROLE_CHOICES)
+
+
+TOKEN_LIFETIMES = [("30", _("30 days")), ("90", _("90 days")), ("365", _("1 year")),
+                   ("", _("Never (until revoked)"))]
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("What the token is for, e.g. “shop sync”."))
+    expires = forms.ChoiceField(label=_("Expires after"), choices=TOKEN_LIFETIMES, initial="90",
+                                required=False)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the app"), max_length=16, strip=True,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autofocus": True, "dir": "ltr", "size": 8}))

@@ -346,6 +346,7 @@ class OrderData:
     contact_id: int | None = None
     deleted: bool | None = None
     cart_id: str = ""
+    modified_at: dt.datetime | None = None  # the version's time at the source, when known
 
 
 @dataclass
@@ -354,6 +355,8 @@ class OrderResult:
     created: bool
     changed: list[str]
     new_refunds: list[Refund]
+    # The order at the source changed after this version was made: nothing was applied.
+    stale: bool = False
 
 
 def check_order(raw: dict[str, Any]) -> OrderData:
@@ -400,8 +403,23 @@ def check_order(raw: dict[str, Any]) -> OrderData:
     if raw.get("deleted") is not None:
         data.deleted = bool(raw["deleted"])
     data.cart_id = _key(raw.get("cart_id"))[:100]
+    data.modified_at = errors.attempt("modified_at", parse_when, raw.get("modified_at"),
+                                      "modified_at")
     errors.raise_any()
     return data
+
+
+def _is_older(order: Order, modified_at: dt.datetime | None) -> bool:
+    """This version was made before the one applied: a replayed or late delivery."""
+    return (modified_at is not None and order.source_modified_at is not None
+            and modified_at < order.source_modified_at)
+
+
+def _note_version(order: Order, modified_at: dt.datetime | None) -> None:
+    if modified_at is not None and not _is_older(order, modified_at) \
+            and order.source_modified_at != modified_at:
+        order.source_modified_at = modified_at
+        Order.objects.filter(pk=order.pk).update(source_modified_at=modified_at)
 
 
 def _check_delivery(errors: _Errors, raw: Any, values: dict[str, Any]) -> None:
@@ -548,12 +566,16 @@ def do_upsert_order(actor: Actor, raw: dict[str, Any] | OrderData) -> OrderResul
     """Create the order (source, external_id), or update it to match what was sent.
 
     Sending the same order twice changes nothing; a changed one is updated and the contact's
-    timeline says what changed. An unknown customer becomes a contact.
+    timeline says what changed. An unknown customer becomes a contact. A version older than
+    the one applied (`modified_at` before the stored one) changes nothing at all: deliveries
+    are replayed and arrive out of order, and must never roll an order back.
     """
     require(actor, "commerce.edit")
     data = raw if isinstance(raw, OrderData) else check_order(raw)
     key = {"source": data.source, "external_id": data.external_id}
     order = Order.objects.select_for_update().filter(**key).first()
+    if order is not None and _is_older(order, data.modified_at):
+        return OrderResult(order, False, [], [], stale=True)
     contact = None
     if data.customer or data.contact_id is not None:
         contact = resolve_customer(actor, data.customer, data.contact_id)
@@ -580,6 +602,7 @@ def do_upsert_order(actor: Actor, raw: dict[str, Any] | OrderData) -> OrderResul
     if data.cart_id:
         Cart.objects.filter(source=data.source, external_id=data.cart_id).update(
             status=Cart.Status.CONVERTED, converted_order=order)
+    _note_version(order, data.modified_at)
     if created or changed or new_refunds:
         _order_changed(order.contact_id)
     return OrderResult(order, created, changed, new_refunds)
@@ -665,12 +688,16 @@ def do_add_refund(actor: Actor, order: Order, raw: dict[str, Any]) -> RefundResu
 
 @transaction.atomic
 def do_mark_order_deleted(actor: Actor, source: str, external_id: str,
-                          deleted: bool = True) -> Order | None:
-    """The source deleted (or restored) the order: kept for history, out of every sum."""
+                          deleted: bool = True, at: dt.datetime | None = None) -> Order | None:
+    """The source deleted (or restored) the order: kept for history, out of every sum.
+    `at`: when the source did it; a later delivery of an older version does not undo it."""
     require(actor, "commerce.edit")
     order = Order.objects.select_for_update().filter(source=source,
                                                      external_id=external_id).first()
-    if order is not None and deleted != (order.deleted_at is not None):
+    if order is None or _is_older(order, at):
+        return order
+    _note_version(order, at)
+    if deleted != (order.deleted_at is not None):
         order.deleted_at = timezone.now() if deleted else None
         order.save(update_fields=["deleted_at", "updated_at"])
         append_event(order.contact_id, "order.updated",

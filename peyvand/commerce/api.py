@@ -97,6 +97,9 @@ class OrderIn(Body):
     refunds: list[RefundIn] | None = Field(None, description="refunds with ids; replaces "
                                                              "those sent before")
     cart_id: str | None = Field(None, description="the cart this order converts")
+    modified_at: str | None = Field(None, description="when the order last changed at its "
+                                                      "source; a version older than the one "
+                                                      "stored changes nothing (`stale`)")
 
 
 class ProductIn(Body):
@@ -194,6 +197,7 @@ class OrderOut(OrderSummaryOut):
 class OrderUpsertOut(OrderOut):
     created: bool
     changed: list[str]
+    stale: bool = Field(False, description="an older version than the one stored: ignored")
 
 
 class OrderPage(Schema):
@@ -296,7 +300,8 @@ def upsert_order(request, payload: OrderIn):
     raw = _raw(payload)
     raw.setdefault("source", "api")
     result = do_upsert_order(actor, raw)
-    body = _order_out(actor, result.order.pk, created=result.created, changed=result.changed)
+    body = _order_out(actor, result.order.pk, created=result.created, changed=result.changed,
+                      stale=result.stale)
     return Status(201 if result.created else 200, body)
 
 

@@ -23,12 +23,13 @@ def _actor(args: argparse.Namespace):
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
+    from peyvand.base.site import public_url
     from peyvand.commerce.actions import do_create_source
 
     source = do_create_source(_actor(args), args.kind, args.name, args.currency)
     print(_("Shop “%(name)s” added. In WooCommerce → Settings → Advanced → Webhooks, use:")
           % {"name": source.name})
-    print(_("  delivery URL: https://<this server>%(path)s") % {"path": source.webhook_path()})
+    print(_("  delivery URL: %(url)s") % {"url": public_url() + source.webhook_path()})
     print(_("  secret:       %(secret)s") % {"secret": source.secret})
     return 0
 

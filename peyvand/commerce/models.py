@@ -122,6 +122,9 @@ class Order(models.Model):
     delivered_at = models.DateField(_("delivered on"), null=True, blank=True)
     # Deleted (trashed) at the source: kept for history, left out of every sum.
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # When the source last changed the order (WooCommerce date_modified), as of the version
+    # applied here: a delivery of an older version never overwrites a newer one.
+    source_modified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Not a column: annotated by commerce.queries.with_refunded (sum of refunds, minor units).

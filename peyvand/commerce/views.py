@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from peyvand.accounts.roles import require
 from peyvand.base.normalise import InvalidValue
+from peyvand.base.site import public_url
 from peyvand.base.views import paginate, ui_actor
 from peyvand.commerce import woocommerce
 from peyvand.commerce.actions import (
@@ -109,7 +110,7 @@ def source_detail(request, pk: int):
         status = ""
     return render(request, "commerce/source_detail.html", {
         "source": source,
-        "webhook_url": request.build_absolute_uri(source.webhook_path()),
+        "webhook_url": public_url() + source.webhook_path(),
         "page": paginate(request, deliveries, PER_PAGE),
         "status": status,
         "statuses": WebhookDelivery.Status.choices,

@@ -138,7 +138,9 @@ def handle(delivery: WebhookDelivery) -> tuple[str, int | None]:
     resource, _dot, event = delivery.topic.partition(".")
     if resource == "order":
         if event == "deleted":
-            order = actions.do_mark_order_deleted(actor, source.source_key, _id(payload))
+            # The payload is only the id: the deletion is as recent as its arrival.
+            order = actions.do_mark_order_deleted(actor, source.source_key, _id(payload),
+                                                  at=delivery.received_at)
             if order is None:
                 return _("No such order; nothing to delete."), None
             return _("Order %(number)s deleted.") % {"number": order.display_number}, \
@@ -146,9 +148,14 @@ def handle(delivery: WebhookDelivery) -> tuple[str, int | None]:
         if event in ("created", "updated", "restored"):
             raw = order_from_woo(payload, source)
             result = actions.do_upsert_order(actor, raw)
+            order = result.order
+            if result.stale:
+                return _("Order %(number)s unchanged: this delivery is an older version "
+                         "(%(version)s) than the one already applied (%(applied)s).") % {
+                    "number": order.display_number, "version": raw["modified_at"],
+                    "applied": order.source_modified_at}, order.contact_id
             if raw["currency"] != source.currency:  # product payloads carry no currency
                 ShopSource.objects.filter(pk=source.pk).update(currency=raw["currency"])
-            order = result.order
             done = _("Order %(number)s created.") if result.created else \
                 _("Order %(number)s updated.") if result.changed or result.new_refunds else \
                 _("Order %(number)s unchanged.")
@@ -282,6 +289,9 @@ def order_from_woo(payload: dict[str, Any], source: ShopSource) -> dict[str, Any
         "refunds": [{"id": r.get("id"), "amount": r.get("total"), "reason": r.get("reason")}
                     for r in _list(payload, "refunds") if isinstance(r, dict)],
         "deleted": status == "trash",
+        # Which version this is: an older one arriving late must not roll the order back.
+        "modified_at": _utc(payload.get("date_modified_gmt"))
+        or _utc(payload.get("date_modified")),
     }
     if status != "trash":
         # Plugins add their own stages ("shipped", …): a paid order somewhere in between.

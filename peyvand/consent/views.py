@@ -8,10 +8,8 @@ the SMS gateway hook. All thin: parse, call consent.actions / queries, render.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, JsonResponse
@@ -24,7 +22,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from peyvand.accounts.roles import can, require
+from peyvand.base.http import client_ip  # noqa: F401  (re-exported: consent.api and others)
 from peyvand.base.signing import LinkExpired, LinkInvalid
+from peyvand.base.site import public_url
 from peyvand.base.templatetags.peyvand_ui import fadigits, ltr_text, page_language
 from peyvand.base.views import paginate, ui_actor
 from peyvand.consent import actions
@@ -66,21 +66,14 @@ from peyvand.contacts.queries import access_contact
 LANGS = ("fa", "en")
 
 
-def client_ip(request) -> str | None:
-    value = request.META.get("REMOTE_ADDR", "")
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        return None
-
-
 def user_agent_of(request) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:300]
 
 
 def site_url(request) -> str:
-    # On a public page the visitor's own host is right; mail built elsewhere uses public_url().
-    return settings.PEYVAND_PUBLIC_URL or request.build_absolute_uri("/")[:-1]
+    # PEYVAND_PUBLIC_URL only: a request's Host header may be a proxy's or a forger's, and the
+    # links built on it go out in mail. (The request is kept in the signature for callers.)
+    return public_url()
 
 
 def _public_language(request, default: str | None = None) -> str:

@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from peyvand.accounts.roles import require
+from peyvand.accounts.roles import can, require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.dates import parse_date
+from peyvand.base.language import join_list
 from peyvand.base.normalise import (
     InvalidValue,
     normalise_email,
@@ -258,6 +259,22 @@ def _replace_identities(contact: Contact, kind: str, values: list[str]) -> bool:
     return bool(removed or added)
 
 
+def check_new_tags(actor: Actor, names: Iterable[str] | None) -> None:
+    """Tags are part of the schema: attaching an existing tag is editing a contact, but
+    creating one is for a role that manages tags (schema.manage). Anyone else is refused,
+    naming the tags that do not exist, before anything is written."""
+    wanted = list(dict.fromkeys(names or []))
+    if not wanted or can(actor, "schema.manage"):
+        return
+    known = set(Tag.objects.filter(name__in=wanted).values_list("name", flat=True))
+    unknown = [name for name in wanted if name not in known]
+    if unknown:
+        raise ContactInvalid({"tags": _(
+            "Your role may not create tags, and these do not exist: %(tags)s. Use an existing "
+            "tag, or ask an owner or a marketer to create it under Tags.")
+            % {"tags": join_list(f"«{name}»" for name in unknown)}})
+
+
 def tag_objects(names: list[str]) -> list[Tag]:
     tags = []
     for name in names:
@@ -349,6 +366,7 @@ def do_create_contact(actor: Actor, raw: dict[str, Any] | ContactData) -> Contac
     """Create a new contact; an identity that already exists raises IdentityConflict."""
     require(actor, "contacts.edit")
     data = raw if isinstance(raw, ContactData) else check_contact_data(raw, require_identity=True)
+    check_new_tags(actor, data.tags)
     contact = Contact.objects.create(**{"source": actor.via, **data.scalars})
     _apply(contact, data, replace_lists=False)
     refresh_search_text(contact)
@@ -372,6 +390,7 @@ def do_upsert_contact(actor: Actor, raw: dict[str, Any] | ContactData) -> Upsert
     """
     require(actor, "contacts.edit")
     data = raw if isinstance(raw, ContactData) else check_contact_data(raw, require_identity=True)
+    check_new_tags(actor, data.tags)
     owners = sorted(set(find_owners(data.identity_keys()).values()))
     if not owners:
         return UpsertResult(do_create_contact(actor, data), True, [])
@@ -395,6 +414,7 @@ def do_update_contact(actor: Actor, contact: Contact, raw: dict[str, Any]) -> li
     require(actor, "contacts.edit")
     _refuse_erased(contact)
     data = check_contact_data(raw)
+    check_new_tags(actor, data.tags)
     changed = _apply(contact, data, replace_lists=True)
     if not Identity.objects.filter(contact=contact).exclude(kind=Identity.Kind.EXTERNAL).exists():
         raise ContactInvalid({"email": _("Keep at least one e-mail address or mobile number.")})
@@ -434,6 +454,10 @@ def do_tag_contacts(actor: Actor, contact_ids: list[int], tag_name: str, *,
     name = normalise_text(tag_name)
     if not name:
         raise ContactInvalid({"tag": _("Give a tag name.")})
+    try:
+        check_new_tags(actor, [name])
+    except ContactInvalid as exc:
+        raise ContactInvalid({"tag": exc.errors["tags"]})
     tag = tag_objects([name])[0]
     ids = list(Contact.objects.live().filter(pk__in=contact_ids).values_list("pk", flat=True))
     have = set(ContactTag.objects.filter(tag=tag, contact_id__in=ids)

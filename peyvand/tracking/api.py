@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import Http404
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from peyvand.api_common import ERRORS, ErrorOut, api_actor
 from peyvand.contacts.queries import access_contact
@@ -34,7 +34,9 @@ class BounceOut(Schema):
 
 
 class Counts(Schema):
-    opens: int
+    opens: int = Field(description="every load of the open pixel")
+    unique_opens: int = Field(description="each message once per person, however often "
+                                          "its pixel loads")
     human_opens: int
     machine_opens: int
     clicks: int

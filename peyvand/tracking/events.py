@@ -1,8 +1,10 @@
 """From spooled hits to TrackingEvent rows: who, which message and link, what kind of reader.
 
 `drain_spool()` is the only writer of TrackingEvent. It runs from a Huey periodic task (and
-`peyvand tracking drain`), flags machine hits, and in the same transaction adds the first open
-of each message and every human click to the contact's timeline and interest profile.
+`peyvand tracking drain`), flags machine hits, marks the first open of each message by its
+person as the unique open, and in the same transaction adds that open and every human click
+to the contact's timeline and interest profile. The fast path only appends hits: counting
+them once is the drain's work.
 """
 
 from __future__ import annotations
@@ -126,9 +128,27 @@ def _store(rows: list[tuple]) -> int:
             url=url if kind == KIND_CLICK else "", topic=topic, at=when, ua_class=ua_class,
             machine=bool(reason), machine_reason=reason))
     _flag_bursts(events)
-    TrackingEvent.objects.bulk_create(events)
+    _mark_unique_opens(events)
+    TrackingEvent.objects.bulk_create(events)  # IntegrityError if another drain got there
     _follow_up(events)
     return len(events)
+
+
+def _mark_unique_opens(events: list[TrackingEvent]) -> None:
+    """The earliest open of each (message, contact) not counted yet becomes its unique open;
+    every other open stays a hit. A drain racing this one on the same person and message
+    trips the unique constraint, and drain_spool tries again with what that one stored."""
+    opens = [e for e in events if e.kind == TrackingEvent.Kind.OPEN]
+    if not opens:
+        return
+    counted: set[tuple[int, int | None]] = set(TrackingEvent.objects.filter(
+        kind=TrackingEvent.Kind.OPEN, unique_open=True,
+        message_id__in={e.message_id for e in opens}).values_list("message_id", "contact_id"))
+    for event in sorted(opens, key=lambda e: e.at):
+        key = (event.message_id, event.contact_id)
+        if key not in counted:
+            counted.add(key)
+            event.unique_open = True
 
 
 def _flag_bursts(events: list[TrackingEvent]) -> None:
@@ -168,18 +188,12 @@ def _flag(event: TrackingEvent) -> None:
 
 
 def _follow_up(events: list[TrackingEvent]) -> None:
-    """Timeline and interests: the first open of a message, every human click."""
+    """Timeline and interests: the unique open of a message, every human click."""
     from peyvand.tracking.interests import add_click, decayed
 
-    opened = [e for e in events if e.kind == TrackingEvent.Kind.OPEN and e.contact_id]
-    already = set(TrackingEvent.objects.filter(
-        kind=TrackingEvent.Kind.OPEN, message_id__in={e.message_id for e in opened})
-        .exclude(hit_id__in=[e.hit_id for e in opened])
-        .values_list("message_id", flat=True).distinct())
+    opened = [e for e in events if e.unique_open and e.contact_id]
     for event in sorted(opened, key=lambda e: e.at):
-        if event.message_id in already or not event.contact_id:  # (opened has contacts)
-            continue
-        already.add(event.message_id)
+        assert event.contact_id is not None  # (opened has contacts)
         append_event(event.contact_id, "message.opened",
                      {"message_id": event.message_id, "machine": event.machine,
                       "reader": event.ua_class}, at=event.at)
@@ -211,6 +225,11 @@ def move_rows(survivor_id: int, merged_id: int) -> None:
     from peyvand.tracking.interests import merge_interests
     from peyvand.tracking.models import BounceReport, SmsSend
 
+    # One unique open per message and person: the survivor's own stays when both have one.
+    TrackingEvent.objects.filter(
+        contact_id=merged_id, unique_open=True,
+        message_id__in=TrackingEvent.objects.filter(contact_id=survivor_id, unique_open=True)
+        .values("message_id")).update(unique_open=False)
     TrackingEvent.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     BounceReport.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     SmsSend.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)

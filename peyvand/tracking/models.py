@@ -31,11 +31,18 @@ class TrackingEvent(models.Model):
                                 default=UaClass.UNKNOWN)
     machine = models.BooleanField(default=False)  # scanner, privacy proxy or too fast
     machine_reason = models.CharField(max_length=32, blank=True)
+    # The first open of a message by its person: a pixel loaded again (another look, another
+    # device, a forwarded copy) is one more hit, never one more unique open. Set by the drain;
+    # the database holds it to one per (message, contact) even when two drains race.
+    unique_open = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["contact", "kind", "at"]),
                    models.Index(fields=["message_id", "kind"])]
+        constraints = [models.UniqueConstraint(fields=["message_id", "contact"],
+                                               condition=models.Q(unique_open=True),
+                                               name="tracking_one_unique_open")]
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.message_id}"

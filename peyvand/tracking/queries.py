@@ -1,7 +1,9 @@
 """Opens and clicks counted per message, per link, per sending and per contact.
 
 "Human" counts leave out hits flagged as machines' (privacy proxies, scanners, too fast);
-"unique" counts people (or, for a single message, whether it was opened at all).
+"unique" counts people (or, for a single message, whether it was opened at all): `opens` is
+every pixel hit, `unique_opens` counts each message once per person however often its pixel
+loads.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ def event_totals(qs) -> dict[str, Any]:
     human = Q(machine=False)
     totals = qs.aggregate(
         opens=Count("pk", filter=Q(kind=OPEN)),
+        unique_opens=Count("pk", filter=Q(kind=OPEN, unique_open=True)),
         human_opens=Count("pk", filter=Q(kind=OPEN) & human),
         machine_opens=Count("pk", filter=Q(kind=OPEN, machine=True)),
         clicks=Count("pk", filter=Q(kind=CLICK)),

@@ -26,7 +26,8 @@ def test_owner_adds_a_shop_in_the_ui(client_for):
     source = ShopSource.objects.get()
     assert response.status_code == 302 and response.url == f"/commerce/sources/{source.pk}/"
     page = owner.get(response.url).content.decode()
-    assert f"http://testserver/hooks/woocommerce/{source.token}/" in page
+    # Built on PEYVAND_PUBLIC_URL (here the default), never on the request's Host header.
+    assert f"http://127.0.0.1:8000/hooks/woocommerce/{source.token}/" in page
     assert source.secret in page
     again = owner.post("/commerce/sources/", {"name": "shop-1", "currency": "IRT"})
     assert again.status_code == 200 and "already" in again.content.decode()

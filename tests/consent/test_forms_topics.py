@@ -83,8 +83,8 @@ def test_form_builder_page_and_embed_snippet(client_for, topics, system):
     form = SignupForm.objects.get(slug="footer")
     assert [t.key for t in form.topics.all()] == ["news", "events"]
     detail = client.get(response["Location"]).content.decode()
-    assert "http://testserver/consent/f/footer/?lang=fa" in detail
-    assert "&lt;form method=&quot;post&quot; action=&quot;http://testserver/consent/f/footer/" \
+    assert "http://127.0.0.1:8000/consent/f/footer/?lang=fa" in detail
+    assert "&lt;form method=&quot;post&quot; action=&quot;http://127.0.0.1:8000/consent/f/footer/" \
            "?lang=en&quot;" in detail
     assert "name=&quot;website&quot;" in detail and "name=&quot;field_city&quot;" in detail
     bad = client.post("/consent/forms/new/", {"name": "X", "identity": "email",
@@ -116,7 +116,8 @@ def test_forms_api_crud(api_for, topics):
         "consent_text_fa": "موافقم", "consent_text_en": "I agree"},
         content_type="application/json")
     assert created.status_code == 201, created.json()
-    assert created.json()["hosted_url"] == "http://testserver/consent/f/api-form/"
+    # PEYVAND_PUBLIC_URL (here the default), never the request's Host header.
+    assert created.json()["hosted_url"] == "http://127.0.0.1:8000/consent/f/api-form/"
     changed = api.patch("/api/v1/forms/api-form", {"consent_text_en": "I agree, really"},
                         content_type="application/json").json()
     assert (changed["text_version_en"], changed["text_version_fa"]) == (2, 1)

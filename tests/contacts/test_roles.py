@@ -20,6 +20,7 @@ from peyvand.contacts.actions import (
 from peyvand.contacts.fields import do_delete_custom_field, do_save_custom_field
 from peyvand.contacts.models import Contact, CustomField
 from peyvand.contacts.queries import access_contact, search_contacts
+from peyvand.contacts.tag_actions import do_create_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -33,6 +34,8 @@ MAY_DEFINE_FIELDS = {"owner", "marketer"}
 
 @pytest.fixture
 def world(owner_actor):
+    # An existing tag: attaching it is editing; creating one is schema work (test_tags_schema).
+    do_create_tag(owner_actor, "vip")
     a = do_create_contact(owner_actor, {"email": "a@example.com", "first_name": "A"})
     b = do_create_contact(owner_actor, {"email": "b@example.com", "first_name": "B"})
     return a, b

@@ -157,3 +157,16 @@ def test_edit_cannot_drop_every_identity(owner_client, make_contact):
     assert response.status_code == 200
     assert "Keep at least one" in _field_block(response.content.decode(), "id_emails")
     assert contact.identities.filter(value="keep@example.com").exists()
+
+
+def test_support_may_use_existing_tags_but_not_create_new_ones(client_for, make_contact):
+    support = client_for("support")
+    contact = make_contact(first_name="Sara", email="sara@example.com", tags=["vip"])
+    response = support.post(f"/contacts/{contact.pk}/edit/", {
+        **BASE, "first_name": "Sara", "emails": "sara@example.com", "tags": "vip, بدقول"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "may not create tags" in page and "«بدقول»" in page
+    contact.refresh_from_db()
+    assert [t.name for t in contact.tags.all()] == ["vip"]
+    assert support.post(f"/contacts/{contact.pk}/edit/", {
+        **BASE, "first_name": "Sara", "emails": "sara@example.com", "tags": ""}).status_code == 302
