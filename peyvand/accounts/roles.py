@@ -45,6 +45,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "messages.author": frozenset({OWNER, MARKETER}),  # templates, broadcasts, strategy rules
     "messages.send": frozenset({OWNER, MARKETER}),
     "messages.approve": frozenset({OWNER, REVIEWER}),
+    # Transactional and alert messages skip parts of consent (and approval): the owner marks
+    # the templates that may be sent so, and holds the right to send one (API, triggers).
+    "messages.transactional": frozenset({OWNER}),
     "channels.manage": frozenset({OWNER}),  # SMTP and SMS gateway settings
     "insights.view": ALL,
     "insights.configure": frozenset({OWNER, MARKETER, ANALYST}),  # rules, refreshes

@@ -32,7 +32,8 @@ from peyvand.consent.models import (
 from peyvand.contacts.models import Contact, Identity
 
 # marketing: needs consent for the topic; alert: the same, but "alerts only" is enough;
-# transactional (receipts, delivery notes): only a hard bounce stops it;
+# transactional (receipts, delivery notes): no consent asked, but never to an address that
+# hard-bounced or a person who complained;
 # confirmation: the double opt-in message itself, only while a confirmation is pending.
 MESSAGE_CLASSES = ("marketing", "alert", "transactional", "confirmation")
 # A channel needs this kind of address; direct mail goes to a postal address kept elsewhere.
@@ -172,8 +173,11 @@ def _decide(rows: dict[int | None, _State], channel: str, topic_id: int | None,
     topic_row = rows.get(topic_id) if topic_id is not None else None
 
     if message_class == "transactional":
-        if chan is not None and chan.suppression == SuppressionReason.HARD_BOUNCE:
-            return Decision(False, "hard_bounce")
+        # An opt-out stops marketing, not a receipt; a dead address or a complaint (the
+        # person called our mail spam) stops everything.
+        if chan is not None and chan.suppression in (SuppressionReason.HARD_BOUNCE,
+                                                     SuppressionReason.COMPLAINT):
+            return Decision(False, chan.suppression)
         return Decision(True, "transactional", format=chan.format if chan else "")
     if message_class == "confirmation":
         if confirmable:

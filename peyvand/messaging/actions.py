@@ -1,26 +1,43 @@
-"""Messaging actions: templates, broadcasts (with approval), sending settings."""
+"""Messaging actions: templates, broadcasts (with approval), single transactional and alert
+messages, sending settings.
+
+Who may send what, the rules this module holds:
+- A broadcast (a template to every contact of a tag) is always marketing: it passes consent,
+  carries the unsubscribe header and footer, and waits for approval unless the owner sends
+  it. Asking for another class is refused, never changed quietly.
+- Transactional and alert messages go to one person at a time (an order confirmation, a
+  delivery notice), from a template the owner marked so, through the API or a system trigger
+  (`do_send_message`, `trigger_message`). Only the owner (`messages.transactional`) marks a
+  template so, sends such a message, or changes or deletes a marked template: a marketer who
+  could edit one could send marketing past consent.
+- Approval approves words: the reviewer's approval names the digest of the content shown to
+  them, and freezes it (content.freeze); the sender renders that snapshot, never the template.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import OWNER, require
+from peyvand.accounts.roles import OWNER, can, require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.normalise import normalise_text
-from peyvand.contacts.models import Tag
+from peyvand.contacts.models import Contact, Identity, Tag
 from peyvand.messaging import broadcast as broadcasting
-from peyvand.messaging import tasks
+from peyvand.messaging import consent_port, tasks
+from peyvand.messaging.content import content_digest, freeze
 from peyvand.messaging.models import (
     AUTHORED_CLASSES,
     Broadcast,
     Channel,
     MessageClass,
     MessageTemplate,
+    OutboxMessage,
     SendingSettings,
 )
 from peyvand.messaging.smtp import parse_smtp_url
@@ -83,23 +100,44 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
     return clean
 
 
+# Classes that skip parts of consent or approval: the owner's to mark and send.
+MARKED_CLASSES = (MessageClass.TRANSACTIONAL, MessageClass.ALERT)
+
+
+def _check_marking(actor: Actor, template: MessageTemplate | None,
+                   new_class: str | None = None) -> None:
+    """Refuse a non-owner touching a marked template, or marking one."""
+    if can(actor, "messages.transactional"):
+        return
+    if template is not None and template.message_class in MARKED_CLASSES:
+        raise MessagingInvalid({"message_class": _(
+            "Only the owner may change or delete a template marked transactional or alert: "
+            "its messages skip parts of consent.")})
+    if new_class in MARKED_CLASSES:
+        raise MessagingInvalid({"message_class": _(
+            "Only the owner may mark a template transactional or alert.")})
+
+
 @transaction.atomic
 def do_save_template(actor: Actor, raw: dict[str, Any],
                      template: MessageTemplate | None = None) -> MessageTemplate:
     require(actor, "messages.author")
+    _check_marking(actor, template)
     clean = check_template(raw, template)
+    _check_marking(actor, None, clean["message_class"])
     template = template or MessageTemplate()
     for key, value in clean.items():
         setattr(template, key, value)
     template.save()
     record_audit(actor, "messaging.template_saved", target_type="template",
-                 target_id=template.pk, summary=template.name)
+                 target_id=template.pk, summary=f"{template.name} ({template.message_class})")
     return template
 
 
 @transaction.atomic
 def do_delete_template(actor: Actor, template: MessageTemplate) -> None:
     require(actor, "messages.author")
+    _check_marking(actor, template)
     if template.broadcasts.exists():
         raise MessagingInvalid({"template": _("This template was used by a broadcast; "
                                               "it is kept as the record of what was sent.")})
@@ -123,47 +161,155 @@ def _template(value: Any) -> MessageTemplate:
 @transaction.atomic
 def do_create_broadcast(actor: Actor, template: Any, tag: Any,
                         message_class: str | None = None) -> Broadcast:
-    """A template to every contact of a tag. The owner's go out at once; a marketing
-    broadcast by anyone else waits for approval by a holder of messages.approve."""
+    """A marketing template to every contact of a tag. The owner's go out at once (frozen
+    as they are); anyone else's wait for approval by a holder of messages.approve.
+    `message_class`, when given, must be marketing: asking for another is refused."""
     require(actor, "messages.send")
+    if message_class not in (None, "", MessageClass.MARKETING):
+        raise MessagingInvalid({"class": _(
+            "A broadcast to a tag is always marketing: it needs each contact's consent, "
+            "carries an unsubscribe link and waits for approval. Transactional and alert "
+            "messages go to one person at a time, from a template the owner marked so, "
+            "through the API (POST /api/v1/messages/transactional).")})
     template = _template(template)
     tag_obj = tag if isinstance(tag, Tag) else Tag.objects.filter(name=str(tag or "")).first()
     errors = {}
     if tag_obj is None:
         errors["tag"] = _("There is no tag named “%(name)s”.") % {"name": tag}
-    message_class = message_class or template.message_class
-    if message_class not in AUTHORED_CLASSES:
-        errors["class"] = _("Choose marketing, alert or transactional.")
+    if template.message_class != MessageClass.MARKETING:
+        errors["template"] = _not_for_a_tag(template)
     if errors or tag_obj is None:
         raise MessagingInvalid(errors)
     item = Broadcast.objects.create(template=template, tag=tag_obj, tag_name=tag_obj.name,
-                                    message_class=message_class, created_by=actor.label)
+                                    message_class=MessageClass.MARKETING,
+                                    created_by=actor.label)
     record_audit(actor, "messaging.broadcast_created", target_type="broadcast",
                  target_id=item.pk, summary=f"{template.name} → {tag_obj.name}")
-    if message_class != MessageClass.MARKETING or actor.role == OWNER:
+    if actor.role == OWNER:
         _approve(actor, item)
     return item
 
 
+def _not_for_a_tag(template: MessageTemplate) -> str:
+    return _("“%(name)s” is marked %(class)s: it goes to one person at a time, never to a "
+             "tag. Choose a marketing template.") % {
+                 "name": template.name, "class": template.get_message_class_display()}
+
+
 def _approve(actor: Actor, item: Broadcast) -> None:
+    """Freeze the words and the audience, then queue: the sender renders the snapshot, so a
+    later edit of the template changes nothing approved."""
+    if item.tag_id is None:
+        raise MessagingInvalid({"tag": _("The tag of this broadcast was deleted: nobody "
+                                         "would receive it.")})
+    if item.template.message_class != MessageClass.MARKETING:  # marked since it was made
+        raise MessagingInvalid({"template": _not_for_a_tag(item.template)})
+    tag = Tag.objects.get(pk=item.tag_id)
+    item.snapshot = freeze(item.template)
+    item.audience = {"tag_id": tag.pk, "tag_name": tag.name}
     item.status = Broadcast.Status.QUEUED
     item.approved_by, item.approved_at = actor.label, timezone.now()
-    item.save(update_fields=["status", "approved_by", "approved_at"])
+    item.save(update_fields=["snapshot", "audience", "status", "approved_by", "approved_at"])
     broadcasting.enqueue(item)
     tasks.kick()
 
 
 @transaction.atomic
-def do_approve_broadcast(actor: Actor, item: Broadcast) -> Broadcast:
+def do_approve_broadcast(actor: Actor, item: Broadcast, digest: str | None) -> Broadcast:
+    """Approve the words the reviewer was shown: `digest` is the content digest that came
+    with the preview (queries.broadcast_preview). When the template changed since, nothing
+    is approved."""
     require(actor, "messages.approve")
-    item = Broadcast.objects.select_for_update().get(pk=item.pk)
+    item = Broadcast.objects.select_for_update().select_related("template").get(pk=item.pk)
     if item.status != Broadcast.Status.AWAITING:
         raise MessagingInvalid({"status": _("This broadcast is not awaiting approval.")})
+    if not digest:
+        raise MessagingInvalid({"digest": _(
+            "Look at the message before approving it: an approval names the words it "
+            "approves (the digest that comes with the preview).")})
+    if digest != content_digest(item.template):
+        raise MessagingInvalid({"digest": _(
+            "The template was changed after this preview was made: look at it again before "
+            "approving.")})
     _approve(actor, item)
     record_audit(actor, "messaging.broadcast_approved", target_type="broadcast",
-                 target_id=item.pk)
+                 target_id=item.pk, summary=digest)
     item.refresh_from_db()
     return item
+
+
+# --- one person: transactional and alert messages ------------------------------------------
+
+# Sources fit 64 characters: "trigger:" + name + ":" + key.
+_KEY = re.compile(r"[A-Za-z0-9._:-]{1,40}")
+_TRIGGER = re.compile(r"[a-z0-9_.-]{1,14}")
+
+
+@transaction.atomic
+def do_send_message(actor: Actor, template: Any, contact_id: Any, key: Any, *,
+                    origin: str = "api") -> tuple[OutboxMessage, bool]:
+    """One transactional or alert message to one person (an order confirmation, a password
+    reset, a delivery notice), from a template the owner marked so. It passes the
+    OutboundGate like every message: transactional ones never go to an address that
+    hard-bounced or complained, alerts need consent as marketing does.
+
+    `key` names the message (an order number, say): the outbox source is `origin:key`, so
+    the same key never sends twice. Returns (row, created); an existing row comes back for a
+    repeated call with the same contact and template."""
+    require(actor, "messages.transactional")
+    errors: dict[str, str] = {}
+    template = _template(template)
+    if template.message_class not in MARKED_CLASSES:
+        errors["template"] = _(
+            "Only a template the owner marked transactional or alert goes to one person this "
+            "way; marketing goes as a broadcast, through consent and approval.")
+    key = str(key or "").strip()
+    if not _KEY.fullmatch(key):
+        errors["key"] = _("Give a key of 1 to 40 letters, digits or . _ : - that names this "
+                          "message (an order number, say): one key is sent once.")
+    contact = Contact.objects.filter(pk=int(contact_id), erased_at__isnull=True).first() \
+        if str(contact_id).isdigit() else None
+    if contact is None:
+        errors["contact"] = _("There is no contact number %(id)s.") % {"id": contact_id}
+    if errors or contact is None:
+        raise MessagingInvalid(errors)
+    source = f"{origin}:{key}"
+    found = OutboxMessage.objects.filter(source=source).first()
+    if found is not None:
+        if (found.contact_id, found.template_id) != (contact.pk, template.pk):
+            raise MessagingInvalid({"key": _("This key was used for another message.")})
+        return found, False
+    kind = Identity.Kind.EMAIL if template.channel == Channel.EMAIL else Identity.Kind.PHONE
+    address = (Identity.objects.filter(contact=contact, kind=kind)
+               .order_by("-is_primary", "id").values_list("value", flat=True).first())
+    if not address:
+        raise MessagingInvalid({"contact": _("The contact has no address on this channel.")})
+    snapshot = freeze(template)
+    if snapshot.carries_consent_links(snapshot.message_class):
+        consent_port.ensure_link_keys([contact.pk])
+    try:
+        with transaction.atomic():
+            row = OutboxMessage.objects.create(
+                source=source, template=template, snapshot=snapshot, contact=contact,
+                channel=snapshot.channel, to_address=address, topic=snapshot.topic,
+                message_class=snapshot.message_class, content_type=snapshot.content_type)
+    except IntegrityError:  # the same call at the same moment: it is queued once
+        return OutboxMessage.objects.get(source=source, contact=contact,
+                                         channel=snapshot.channel), False
+    record_audit(actor, "messaging.message_queued", target_type="outbox", target_id=row.pk,
+                 summary=f"{template.name} → {contact.pk} ({source})")
+    tasks.kick()
+    return row, True
+
+
+def trigger_message(trigger: str, template: Any, contact_id: int, key: str) -> OutboxMessage:
+    """The system trigger other parts of Peyvand call (a delivery notice, say): the same as
+    the API's single message, acting as the system, its source `trigger:<name>:<key>`."""
+    if not _TRIGGER.fullmatch(trigger):
+        raise ValueError("a trigger is named with 1 to 14 of a-z 0-9 _ . -")
+    row, _created = do_send_message(Actor.system(f"trigger:{trigger}"), template, contact_id,
+                                    key, origin=f"trigger:{trigger}")
+    return row
 
 
 @transaction.atomic

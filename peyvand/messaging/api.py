@@ -1,8 +1,11 @@
-"""REST API: /templates (CRUD) and /broadcasts. Thin: parse, act, render."""
+"""REST API: /templates (CRUD), /broadcasts (always marketing; preview, then approval of the
+words previewed), /messages (one transactional or alert message; what a person received).
+Thin: parse, act, render."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from ninja import Field, Query, Router, Schema
@@ -14,8 +17,19 @@ from peyvand.messaging.actions import (
     do_create_broadcast,
     do_delete_template,
     do_save_template,
+    do_send_message,
 )
-from peyvand.messaging.queries import broadcast_of, broadcasts, progress, template_of, templates
+from peyvand.messaging.content import lacks_unsubscribe_link
+from peyvand.messaging.queries import (
+    broadcast_of,
+    broadcast_preview,
+    broadcasts,
+    message_of,
+    progress,
+    received,
+    template_of,
+    templates,
+)
 
 router = Router(tags=["messaging"])
 
@@ -46,6 +60,13 @@ class TemplateOut(Schema):
     html: str
     text: str
     updated_at: dt.datetime
+    unsubscribe_footer: bool = Field(
+        ..., description="a marketing e-mail without {{ unsubscribe_url }}: every message "
+                         "gets a footer with the link in the contact's language")
+
+    @staticmethod
+    def resolve_unsubscribe_footer(obj) -> bool:
+        return lacks_unsubscribe_link(obj)
 
 
 class TemplatePage(Schema):
@@ -58,7 +79,9 @@ class TemplatePage(Schema):
 class BroadcastIn(Body):
     template: str
     tag: str
-    message_class: str | None = Field(None, alias="class")
+    message_class: str | None = Field(
+        None, alias="class", description="marketing, the only class a broadcast may have; "
+                                         "any other is refused (400)")
 
     model_config = {"populate_by_name": True}
 
@@ -74,6 +97,8 @@ class BroadcastOut(Schema):
     queued: int
     no_address: int
     counts: dict[str, int]
+    digest: str = Field(..., description="the approved words' digest ('' until approved)")
+    audience: dict[str, Any]
 
 
 class BroadcastPage(Schema):
@@ -81,6 +106,58 @@ class BroadcastPage(Schema):
     count: int
     page: int
     page_size: int
+
+
+class ApproveIn(Body):
+    digest: str = Field(..., description="the digest from GET /broadcasts/{id}/preview: what "
+                                         "is approved is what was looked at")
+
+
+class RenderOut(Schema):
+    language: str
+    subject: str
+    html: str
+    text: str
+
+
+class PreviewOut(Schema):
+    digest: str
+    frozen: bool
+    sample_contact: int | None
+    footer: bool
+    renders: list[RenderOut]
+
+
+class MessageIn(Body):
+    template: str = Field(..., description="a template the owner marked transactional or alert")
+    contact: str = Field(..., description="the contact's id")
+    key: str = Field(..., description="names this message (an order number, say): 1 to 40 "
+                                      "of A-Z a-z 0-9 . _ : -; a key is sent once")
+
+
+class MessageOut(Schema):
+    id: int
+    source: str
+    contact: int
+    template: str
+    message_class: str = Field(..., alias="class")
+    channel: str
+    state: str
+    created: bool
+
+
+class ReceivedOut(Schema):
+    id: int
+    contact: int
+    state: str
+    sent_at: dt.datetime | None
+    how: str = Field(..., description="rendered, written, not_rendered or unknown")
+    subject: str
+    html: str
+    text: str
+    verified: bool | None
+    snapshot_digest: str
+    content_digest: str
 
 
 def _invalid(exc: MessagingInvalid):
@@ -144,7 +221,9 @@ def _broadcast_out(item) -> dict:
     return {"id": item.pk, "template": item.template.name, "tag": item.tag_name,
             "class": item.message_class, "status": item.status, "created_by": item.created_by,
             "approved_by": item.approved_by, "queued": item.queued_count,
-            "no_address": item.no_address_count, "counts": progress(item)["counts"]}
+            "no_address": item.no_address_count, "counts": progress(item)["counts"],
+            "digest": item.snapshot.digest if item.snapshot else "",
+            "audience": item.audience}
 
 
 @router.get("/broadcasts", response={200: BroadcastPage, ERRORS: ErrorOut}, by_alias=True)
@@ -156,8 +235,9 @@ def list_broadcasts(request, paging: Query[Paging]):
 
 @router.post("/broadcasts", response={201: BroadcastOut, ERRORS: ErrorOut}, by_alias=True)
 def create_broadcast(request, payload: BroadcastIn):
-    """Send a template to a tag. `class`: marketing (default: the template's), alert or
-    transactional. A marketing broadcast by anyone but the owner waits for approval."""
+    """Send a marketing template to a tag. A broadcast is always marketing (consent,
+    unsubscribe link, approval): `class`, when given, must be "marketing". One by anyone but
+    the owner waits for approval (GET …/preview, then POST …/approve with its digest)."""
     try:
         with transaction.atomic():
             item = do_create_broadcast(api_actor(request), payload.template, payload.tag,
@@ -173,12 +253,56 @@ def get_broadcast(request, broadcast_id: int):
     return _broadcast_out(broadcast_of(api_actor(request), broadcast_id))
 
 
+@router.get("/broadcasts/{broadcast_id}/preview", response={200: PreviewOut, ERRORS: ErrorOut})
+def preview_broadcast(request, broadcast_id: int):
+    """What the broadcast sends, rendered for a sample contact of its audience in Persian and
+    in English, and the digest an approval must name. After approval: the frozen words."""
+    actor = api_actor(request)
+    return broadcast_preview(actor, broadcast_of(actor, broadcast_id))
+
+
 @router.post("/broadcasts/{broadcast_id}/approve",
              response={200: BroadcastOut, ERRORS: ErrorOut}, by_alias=True)
-def approve_broadcast(request, broadcast_id: int):
+def approve_broadcast(request, broadcast_id: int, payload: ApproveIn):
+    """Approve the words previewed: `digest` from GET …/preview. 409 when the template has
+    changed since (look again) or the broadcast is not awaiting approval."""
     actor = api_actor(request)
     try:
-        item = do_approve_broadcast(actor, broadcast_of(actor, broadcast_id))
+        item = do_approve_broadcast(actor, broadcast_of(actor, broadcast_id), payload.digest)
     except MessagingInvalid as exc:
         return Status(409, {"detail": str(exc), "errors": exc.errors})
     return _broadcast_out(item)
+
+
+def _message_out(row, created: bool) -> dict:
+    return {"id": row.pk, "source": row.source, "contact": row.contact_id,
+            "template": row.snapshot.template_name if row.snapshot else "",
+            "class": row.message_class, "channel": row.channel, "state": row.state,
+            "created": created}
+
+
+@router.post("/messages/transactional", response={200: MessageOut, 201: MessageOut,
+                                                  ERRORS: ErrorOut}, by_alias=True)
+def send_message(request, payload: MessageIn):
+    """One transactional or alert message to one contact (an order confirmation, a delivery
+    notice), from a template the owner marked so; owner tokens only (messages.transactional).
+    It passes the OutboundGate: transactional messages never go to an address that bounced
+    or a person who complained; alerts need consent. 201 queued; 200 when this key was sent
+    already (the same message, not a second one); 400 what is wrong."""
+    try:
+        with transaction.atomic():
+            row, created = do_send_message(api_actor(request), payload.template,
+                                           payload.contact, payload.key)
+    except MessagingInvalid as exc:
+        return _invalid(exc)
+    return Status(201 if created else 200, _message_out(row, created))
+
+
+@router.get("/messages/{message_id}", response={200: ReceivedOut, ERRORS: ErrorOut})
+def get_message(request, message_id: int):
+    """What the person received in this message: its words rendered again from the approved
+    snapshot and the merge data kept when it was sent, and whether the digest matches."""
+    actor = api_actor(request)
+    row = message_of(actor, message_id)
+    return {"id": row.pk, "contact": row.contact_id, "state": row.state,
+            "sent_at": row.sent_at, **received(actor, row)}

@@ -1,4 +1,5 @@
-"""A broadcast becomes outbox rows: one per contact of the tag that has an address."""
+"""An approved broadcast becomes outbox rows: one per contact of its frozen audience (a tag)
+that has an address, each rendered later from the frozen snapshot."""
 
 from __future__ import annotations
 
@@ -13,17 +14,18 @@ _CHUNK = 2000
 
 def enqueue(broadcast: Broadcast) -> int:
     """Queue the broadcast's messages (once: the outbox key makes a second call a no-op)."""
-    template = broadcast.template
-    kind = Identity.Kind.EMAIL if template.channel == "email" else Identity.Kind.PHONE
-    topic = "transactional" if broadcast.message_class == "transactional" else template.topic
-    members = ContactTag.objects.filter(tag_id=broadcast.tag_id or 0,  # tag deleted: nobody
-                                        contact__erased_at__isnull=True)
+    content = broadcast.snapshot
+    if content is None:
+        raise ValueError("a broadcast is queued only once approved (its snapshot frozen)")
+    kind = Identity.Kind.EMAIL if content.channel == "email" else Identity.Kind.PHONE
+    tag_id = broadcast.audience.get("tag_id") or 0  # tag deleted: nobody
+    members = ContactTag.objects.filter(tag_id=tag_id, contact__erased_at__isnull=True)
     addresses = (Identity.objects.filter(kind=kind, contact_id__in=members.values("contact_id"))
                  .order_by("contact_id", "-is_primary", "id")
                  .values_list("contact_id", "value"))
     # Messages that will carry consent links: their keys are made now, once per contact,
     # rather than by the sender in the middle of a send.
-    links = template.carries_consent_links(broadcast.message_class)
+    links = content.carries_consent_links(broadcast.message_class)
     queued, last, batch = 0, None, []
     source = broadcast.source
 
@@ -38,9 +40,10 @@ def enqueue(broadcast: Broadcast) -> int:
                 continue  # the primary (or oldest) address only
             last = contact_id
             batch.append(OutboxMessage(
-                source=source, broadcast=broadcast, template=template, contact_id=contact_id,
-                channel=template.channel, to_address=value, topic=topic,
-                message_class=broadcast.message_class, content_type=template.content_type))
+                source=source, broadcast=broadcast, template_id=broadcast.template_id,
+                snapshot=content, contact_id=contact_id, channel=content.channel,
+                to_address=value, topic=content.topic, message_class=broadcast.message_class,
+                content_type=content.content_type))
             if len(batch) >= _CHUNK:
                 queued += write(batch)
                 batch = []

@@ -1,4 +1,5 @@
-"""`peyvand send --template NAME --tag TAG [--class …]` and `peyvand sender` (the worker)."""
+"""`peyvand send --template NAME --tag TAG` (a marketing broadcast) and `peyvand sender`
+(the worker)."""
 
 from __future__ import annotations
 
@@ -52,12 +53,13 @@ def cmd_sender(args: argparse.Namespace) -> int:
 def add_commands(commands, acting) -> None:
     """Add this app's subcommands to the top-level `peyvand` subparsers."""
     send = commands.add_parser("send", parents=[acting],
-                               help=_("send a message template to the contacts of a tag"))
+                               help=_("send a marketing template to the contacts of a tag"))
     send.add_argument("--template", required=True, help=_("the template's name"))
     send.add_argument("--tag", required=True, help=_("the tag whose contacts receive it"))
+    # The other classes are accepted here so that asking for one is refused with the reason.
     send.add_argument("--class", dest="message_class", default=None,
                       choices=["marketing", "alert", "transactional"],
-                      help=_("message class (default: the template's)"))
+                      help=_("a broadcast is always marketing; another class is refused"))
     send.set_defaults(func=cmd_send)
 
     sender = commands.add_parser("sender", parents=[acting],

@@ -18,9 +18,13 @@ from typing import Any
 
 from django.conf import settings
 
-# Signed when present, in this order (From is required by RFC 6376).
+# Signed when present, in this order (From is required by RFC 6376); List-Unsubscribe and
+# List-Unsubscribe-Post must be (RFC 8058 §4).
 SIGNED_HEADERS = ("from", "to", "subject", "date", "message-id", "mime-version",
                   "content-type", "list-unsubscribe", "list-unsubscribe-post")
+# Each named once more in h= ("over-signed", RFC 6376 §8.15): a copy added on the way, above
+# ours or where the message had none (a List-Unsubscribe on a receipt), breaks the signature.
+OVERSIGNED = SIGNED_HEADERS
 _WSP = re.compile(rb"[ \t]+")
 _FOLD = re.compile(rb"\r\n(?=[ \t])")
 
@@ -70,7 +74,7 @@ class DkimSigner:
         if "from" not in names:
             raise DkimError("a message without From cannot be DKIM-signed")
         value = (f"v=1; a={self.algorithm}; c=relaxed/simple; d={self.domain}; "
-                 f"s={self.selector}; t={int(time.time())}; h={':'.join(names)}; "
+                 f"s={self.selector}; t={int(time.time())}; h={':'.join(names + _OVER)}; "
                  f"bh={body_hash}; b=")
         signed = b"".join(b"%s:%s\r\n" % (name.encode(), fields[name]) for name in names)
         signed += b"dkim-signature:" + _relaxed(value.encode())
@@ -102,6 +106,7 @@ def _fields(head: bytes) -> dict[str, bytes]:
 
 _FIELD_END = re.compile(rb"\r\n(?![ \t])")
 _SIGNED = frozenset(SIGNED_HEADERS)
+_OVER = list(OVERSIGNED)  # a name with no instance left signs as nothing (RFC 6376 §5.4.2)
 
 
 def signer_from_settings() -> DkimSigner | None:

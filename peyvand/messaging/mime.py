@@ -11,12 +11,13 @@ and require no defects.
 from __future__ import annotations
 
 import binascii
+import datetime as dt
 import itertools
 import re
 import secrets
 import time
 from email.charset import Charset
-from email.utils import formataddr, formatdate
+from email.utils import format_datetime, formataddr
 
 _WORD_BYTES = 45  # 45 octets of UTF-8 -> 60 base64 chars -> a 72-char encoded word
 
@@ -85,6 +86,12 @@ def body_part(text: str, eight_bit: bool, boundary: bytes = b"") -> tuple[bytes,
     return _B64, b64_body(text)
 
 
+def date_header(timestamp: float) -> str:
+    """RFC 5322 §3.3 date-time in UTC with a numeric zone, "+0000" (not the obsolete "GMT",
+    nor "-0000", which says the zone is unknown)."""
+    return format_datetime(dt.datetime.fromtimestamp(int(timestamp), dt.UTC))
+
+
 def _fold_list(values: list[str]) -> str:
     """Comma-separated header values, one per line when they would pass 998 octets."""
     joined = ", ".join(values)
@@ -108,8 +115,8 @@ class MimeTemplate:
 
     def _now(self) -> bytes:
         now = int(time.time())
-        if now != self._date_at:  # formatdate is slow-ish; once a second is enough
-            self._date_at, self._date = now, formatdate(now, usegmt=True).encode()
+        if now != self._date_at:  # formatting is slow-ish; once a second is enough
+            self._date_at, self._date = now, date_header(now).encode()
         return self._date
 
     def message_id(self, key: int | str) -> str:
@@ -131,7 +138,10 @@ class MimeTemplate:
                 ("Message-ID: " + message_id).encode()]
         if unsubscribe:
             head.append(("List-Unsubscribe: " + _fold_list(unsubscribe)).encode())
-            head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click")
+            # RFC 8058 §3.1: one-click only with an HTTPS URI (a plain http one stays a
+            # link the mail client may open, not a POST it may make)
+            if any(uri.startswith("<https://") for uri in unsubscribe):
+                head.append(b"List-Unsubscribe-Post: List-Unsubscribe=One-Click")
         head.append(self.static.rstrip(b"\r\n"))
         b = boundary.encode()
         if not html:

@@ -50,11 +50,46 @@ class MessageTemplate(models.Model):
         return self.name
 
     def carries_consent_links(self, message_class: str) -> bool:
-        """Whether its messages of this class carry the contact's consent links: every
-        non-transactional one (unsubscribe header), others when they use preferences_url
-        or unsubscribe_url."""
-        return message_class != MessageClass.TRANSACTIONAL or "_url" in (
-            self.subject + self.html + self.text)
+        return carries_consent_links(self, message_class)
+
+
+def carries_consent_links(content, message_class: str) -> bool:
+    """Whether messages of this class with this content (a template or a snapshot) carry the
+    contact's consent links: every non-transactional one (unsubscribe header and footer),
+    others when they use preferences_url or unsubscribe_url."""
+    return message_class != MessageClass.TRANSACTIONAL or "_url" in (
+        content.subject + content.html + content.text)
+
+
+class ContentSnapshot(models.Model):
+    """A template's words frozen: what an approval approved and what the sender renders, so
+    editing the template afterwards changes nothing already approved or queued. Never
+    changed or deleted; one row per (template, content)."""
+
+    digest = models.CharField(max_length=64)  # sha256 of the fields below (content.py)
+    template = models.ForeignKey(MessageTemplate, null=True, on_delete=models.SET_NULL,
+                                 related_name="snapshots")
+    template_name = models.CharField(max_length=100)  # kept when the template is deleted
+    language = models.CharField(max_length=8)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    topic = models.CharField(max_length=64, blank=True)
+    message_class = models.CharField(max_length=16, choices=MessageClass.choices)
+    content_type = models.CharField(max_length=64, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    html = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["template", "digest"],
+                                               name="snapshot_once_per_content")]
+        indexes = [models.Index(fields=["digest"])]
+
+    def __str__(self) -> str:
+        return f"{self.template_name} {self.digest[:12]}"
+
+    def carries_consent_links(self, message_class: str) -> bool:
+        return carries_consent_links(self, message_class)
 
 
 class StrategyRule(models.Model):
@@ -113,7 +148,13 @@ class Broadcast(models.Model):
     tag = models.ForeignKey("contacts.Tag", null=True, on_delete=models.SET_NULL,
                             related_name="+")
     tag_name = models.CharField(max_length=64)  # kept when the tag is deleted
-    message_class = models.CharField(max_length=16, choices=MessageClass.choices)
+    # Always marketing since broadcasts may be nothing else; older rows keep what they were.
+    message_class = models.CharField(max_length=16, choices=MessageClass.choices,
+                                     default=MessageClass.MARKETING)
+    # Frozen at approval: the words approved and who they go to ({"tag_id", "tag_name"}).
+    snapshot = models.ForeignKey(ContentSnapshot, null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="broadcasts")
+    audience = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.AWAITING)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     created_by = models.CharField(max_length=150)
@@ -145,11 +186,16 @@ class OutboxMessage(models.Model):
         BOUNCED = "bounced", _("Bounced")
         UNKNOWN = "unknown", _("Unknown (in flight at a crash)")
 
-    source = models.CharField(max_length=64)  # "broadcast:12", later campaign/journey steps
+    # "broadcast:12", "api:<key>" or "trigger:<name>:<key>" (single messages), later
+    # campaign/journey steps
+    source = models.CharField(max_length=64)
     broadcast = models.ForeignKey(Broadcast, null=True, blank=True, on_delete=models.CASCADE,
                                   related_name="messages")
     template = models.ForeignKey(MessageTemplate, null=True, on_delete=models.SET_NULL,
                                  related_name="+")
+    # The frozen words the sender renders (none for messages Peyvand writes itself).
+    snapshot = models.ForeignKey(ContentSnapshot, null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="+")
     contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="+")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     to_address = models.CharField(max_length=320)
@@ -174,6 +220,10 @@ class OutboxMessage(models.Model):
     smtp_code = models.PositiveSmallIntegerField(null=True, blank=True)
     smtp_reply = models.CharField(max_length=500, blank=True)
     message_id = models.CharField(max_length=200, blank=True)
+    # What this person received: the merge fields the snapshot read, as sent (canonical
+    # JSON; personal data, blanked on erasure), and sha256(snapshot digest + that JSON).
+    merge_data = models.TextField(blank=True)
+    content_digest = models.CharField(max_length=64, blank=True)
     # Found in `sending` after a crash and sent again: the person may have it twice.
     resent_after_crash = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -133,7 +133,8 @@ def recover(worker: str, is_dead) -> int:
 _EVENT: dict[str, str] = {S.SENT: "message.sent", S.DEFERRED: "message.deferred",
                           S.FAILED: "message.failed", S.BOUNCED: "message.bounced"}
 FIELDS = ["state", "attempts", "sent_at", "next_attempt_at", "smtp_code", "smtp_reply",
-          "gate_verdict", "gate_reason", "gate_text", "message_id"]
+          "gate_verdict", "gate_reason", "gate_text", "message_id", "merge_data",
+          "content_digest"]
 
 
 def _update(rows: list[OutboxMessage]) -> None:
@@ -184,8 +185,9 @@ def move_outbox_rows(survivor_id: int, merged_id: int) -> None:
 
 
 def forget_addresses(contact_id: int) -> None:
-    """contacts erase hook: outbox rows keep their state for counts, not the address."""
-    OutboxMessage.objects.filter(contact_id=contact_id).update(to_address="")
+    """contacts erase hook: outbox rows keep their state for counts, not the address nor
+    the merge data (names, fields) a message was rendered with."""
+    OutboxMessage.objects.filter(contact_id=contact_id).update(to_address="", merge_data="")
     from peyvand.messaging.gate import REASON_TEXT
 
     OutboxMessage.objects.filter(contact_id=contact_id, state__in=(

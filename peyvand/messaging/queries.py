@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db.models import QuerySet
@@ -10,9 +11,10 @@ from django.utils.translation import gettext as _
 
 from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
+from peyvand.messaging.content import PLACEHOLDER_LINKS, lacks_unsubscribe_link, prepare
 from peyvand.messaging.models import Broadcast, MessageTemplate, OutboxMessage, StrategyRule
 from peyvand.messaging.outbox import counts_by_state
-from peyvand.messaging.templates_engine import compile_template, contexts_for
+from peyvand.messaging.templates_engine import SAMPLE_CONTEXT, contexts_for
 
 
 def templates(actor: Actor) -> QuerySet[MessageTemplate]:
@@ -70,11 +72,9 @@ def rules(actor: Actor) -> QuerySet[StrategyRule]:
 
 def preview(actor: Actor, template: MessageTemplate, contact_id: int | None) \
         -> dict[str, str]:
-    """The template rendered for one contact (or sample data): subject, html, text."""
+    """The template rendered for one contact (or sample data): subject, html, text, as the
+    sender would (with the unsubscribe footer where a marketing e-mail lacks the link)."""
     require(actor, "messages.view")
-    from peyvand.messaging.templates_engine import SAMPLE_CONTEXT
-
-    compiled = compile_template(template)
     context = dict(SAMPLE_CONTEXT)
     if contact_id:
         from peyvand.contacts.queries import access_contact
@@ -84,5 +84,72 @@ def preview(actor: Actor, template: MessageTemplate, contact_id: int | None) \
         # act as the person, and staff must not (issue 14).
         context = {**contexts_for([contact.pk], links=False).get(contact.pk, context),
                    **{k: SAMPLE_CONTEXT[k] for k in ("preferences_url", "unsubscribe_url")}}
-    subject, html, text = compiled.render(context)
+    subject, html, text = prepare(template).render(context)
     return {"subject": subject, "html": html, "text": text}
+
+
+def _sample_member(tag_id: int | None) -> int | None:
+    """A contact of the audience with an address (the first), for the preview."""
+    from peyvand.contacts.models import ContactTag
+
+    return (ContactTag.objects.filter(tag_id=tag_id or 0, contact__erased_at__isnull=True,
+                                      contact__identities__kind__in=("email", "phone"))
+            .order_by("contact_id").values_list("contact_id", flat=True).first())
+
+
+def broadcast_preview(actor: Actor, item: Broadcast) -> dict[str, Any]:
+    """What a broadcast sends, rendered for a sample contact of its audience (sample data
+    when it has none) in Persian and in English (the template's language first), with the
+    digest of the words: an approval names it. Before approval: the template as it is now;
+    after: the frozen snapshot."""
+    require(actor, "messages.view")
+    content = item.snapshot or item.template
+    prepared = prepare(content)
+    tag_id = item.audience.get("tag_id") if item.snapshot else item.tag_id
+    sample = _sample_member(tag_id)
+    base = dict(SAMPLE_CONTEXT)
+    if sample is not None:
+        base = contexts_for([sample], links=False).get(sample, base)
+    base.update(PLACEHOLDER_LINKS)
+    languages = [content.language] + [lang for lang in ("fa", "en")
+                                      if lang != content.language]
+    renders = []
+    for language in languages:
+        subject, html, text = prepared.render({**base, "language": language})
+        renders.append({"language": language, "subject": subject, "html": html,
+                        "text": text})
+    return {"digest": prepared.digest, "frozen": item.snapshot is not None,
+            "sample_contact": sample, "footer": prepared.footer
+            and lacks_unsubscribe_link(content), "renders": renders}
+
+
+def message_of(actor: Actor, pk: int) -> OutboxMessage:
+    require(actor, "messages.view")
+    return get_object_or_404(OutboxMessage.objects.select_related("snapshot", "contact"),
+                             pk=pk)
+
+
+def received(actor: Actor, row: OutboxMessage) -> dict[str, Any]:
+    """What this person received in this message: its words rendered again from the frozen
+    snapshot and the merge data kept on the row (links as placeholders), and whether that
+    is the very content sent (`verified`: the digest recorded then matches).
+
+    `how`: "rendered" (from the snapshot), "written" (a message Peyvand wrote, kept as
+    sent), "not_rendered" (not sent yet, or its merge data erased) or "unknown" (sent
+    before contents were recorded)."""
+    require(actor, "messages.view")
+    out: dict[str, Any] = {"how": "unknown", "subject": "", "html": "", "text": "",
+                           "verified": None, "content_digest": row.content_digest,
+                           "snapshot_digest": row.snapshot.digest if row.snapshot else ""}
+    if row.body_text or row.body_html:
+        out.update(how="written", subject=row.subject, html=row.body_html,
+                   text=row.body_text)
+    elif row.snapshot is not None and not row.merge_data:
+        out["how"] = "not_rendered"
+    elif row.snapshot is not None:
+        prepared = prepare(row.snapshot)
+        context = {**json.loads(row.merge_data), **PLACEHOLDER_LINKS}
+        subject, html, text = prepared.render(context)
+        out.update(how="rendered", subject=subject, html=html, text=text,
+                   verified=prepared.record(context)[1] == row.content_digest)
+    return out

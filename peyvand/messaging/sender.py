@@ -45,13 +45,14 @@ from jinja2 import TemplateError
 
 from peyvand.base.db import ensure_planner_statistics
 from peyvand.messaging import consent_port, gate, outbox, tracking_port
+from peyvand.messaging.content import Prepared, prepare
 from peyvand.messaging.dkim import signer_from_settings
 from peyvand.messaging.journal import SentJournal
 from peyvand.messaging.mime import MimeTemplate
-from peyvand.messaging.models import MessageTemplate, OutboxMessage
+from peyvand.messaging.models import ContentSnapshot, OutboxMessage
 from peyvand.messaging.smtp import DEFERRED, SENT, Connection, Limits, Outcome, smtp_config
 from peyvand.messaging.strategy import active_rules
-from peyvand.messaging.templates_engine import TemplateInvalid, compile_template, contexts_for
+from peyvand.messaging.templates_engine import TemplateInvalid, contexts_for
 from peyvand.serving import sender_processes
 
 log = logging.getLogger("peyvand.messaging")
@@ -137,9 +138,8 @@ class Sender:
         self.stats = Stats()
         self._lockfile: IO[str] | None = None
         self._write_lock: IO[str] | None = None
-        self._compiled: dict[int, Any] = {}
+        self._prepared: dict[int, Prepared] = {}
         self._mime: dict[int, MimeTemplate] = {}
-        self._templates: dict[int, MessageTemplate] = {}
         self._written_mime: MimeTemplate | None = None
         # Whether the server took 8-bit bodies when a connection last spoke to it; messages
         # are built to match (base64 until a first session has said so).
@@ -216,18 +216,17 @@ class Sender:
         return bool(got)
 
     # --- preparing messages --------------------------------------------------------------
-    def _template(self, template_id: int | None):
-        if template_id is None:
-            raise MessageTemplate.DoesNotExist
-        if template_id not in self._compiled:
-            template = MessageTemplate.objects.get(pk=template_id)
-            self._templates[template_id] = template
-            self._compiled[template_id] = compile_template(template)
-            self._mime[template_id] = MimeTemplate(
+    def _content(self, snapshot_id: int | None) -> tuple[Prepared, MimeTemplate]:
+        """The frozen words a row is rendered from (never the live template: what was
+        approved is what is sent), compiled once per sender."""
+        if snapshot_id is None:
+            raise ContentSnapshot.DoesNotExist("no frozen content")
+        if snapshot_id not in self._prepared:
+            self._prepared[snapshot_id] = prepare(ContentSnapshot.objects.get(pk=snapshot_id))
+            self._mime[snapshot_id] = MimeTemplate(
                 from_name=self.config.from_name, from_address=self.config.from_address,
                 domain=self.config.domain)
-        return self._templates[template_id], self._compiled[template_id], \
-            self._mime[template_id]
+        return self._prepared[snapshot_id], self._mime[snapshot_id]
 
     def _prepare(self, rows: list[OutboxMessage],
                  hand_over: Callable[[list[Job]], None] | None = None) -> list[Job]:
@@ -289,13 +288,16 @@ class Sender:
                     mime = self._system_mime()
                     subject, html, text = row.subject, row.body_html, row.body_text
                 else:
-                    template, compiled, mime = self._template(row.template_id)
+                    prepared, mime = self._content(row.snapshot_id)
                     links = links_by_source.get(row.source, {}).get(row.contact_id)
                     if links:
                         ctx = {**ctx, "preferences_url": links["preferences"],
                                "unsubscribe_url": links["unsubscribe"]}
-                    subject, html, text = compiled.render(ctx)
-            except (TemplateInvalid, TemplateError, MessageTemplate.DoesNotExist, ValueError,
+                    elif prepared.footer:  # marketing e-mail never goes without the link
+                        raise ValueError("no unsubscribe link")
+                    subject, html, text = prepared.render(ctx)
+                    row.merge_data, row.content_digest = prepared.record(ctx)
+            except (TemplateInvalid, TemplateError, ContentSnapshot.DoesNotExist, ValueError,
                     TypeError, ArithmeticError) as exc:  # the template's fault, not the sender's
                 row.state, row.smtp_reply = S.FAILED, f"template: {exc}"[:500]
                 done.append(row)
@@ -346,13 +348,13 @@ class Sender:
         per source (the campaign the unsubscribe is counted against), a query per source."""
         wanted: dict[str, list[int]] = {}
         for row in rows:
-            if row.body_text or row.body_html or row.template_id is None:
+            if row.body_text or row.body_html or row.snapshot_id is None:
                 continue
             try:
-                template = self._template(row.template_id)[0]
-            except (TemplateInvalid, TemplateError, MessageTemplate.DoesNotExist):
+                content = self._content(row.snapshot_id)[0].content
+            except (TemplateInvalid, TemplateError, ContentSnapshot.DoesNotExist):
                 continue  # the row fails when it is built
-            if template.carries_consent_links(row.message_class):
+            if content.carries_consent_links(row.message_class):
                 wanted.setdefault(row.source, []).append(row.contact_id)
         return {source: consent_port.links_for_many(ids, campaign=source)
                 for source, ids in wanted.items()}

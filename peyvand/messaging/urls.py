@@ -16,6 +16,7 @@ urlpatterns = [
          name="broadcast_approve"),
     path("broadcasts/<int:pk>/reject/", views.broadcast_decide, {"decision": "reject"},
          name="broadcast_reject"),
+    path("messages/<int:pk>/", views.message_detail, name="message_detail"),
     path("rules/", views.rule_list, name="rule_list"),
     path("rules/<int:pk>/delete/", views.rule_delete, name="rule_delete"),
     path("settings/", views.sending_settings, name="settings"),

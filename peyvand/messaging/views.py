@@ -15,6 +15,7 @@ from peyvand.base.views import paginate, ui_actor
 from peyvand.contacts.models import Tag
 from peyvand.messaging import queries
 from peyvand.messaging.actions import (
+    MARKED_CLASSES,
     MessagingInvalid,
     do_approve_broadcast,
     do_create_broadcast,
@@ -23,9 +24,11 @@ from peyvand.messaging.actions import (
     do_save_sending_settings,
     do_save_template,
 )
+from peyvand.messaging.content import lacks_unsubscribe_link
 from peyvand.messaging.models import (
     AUTHORED_CLASSES,
     Channel,
+    MessageClass,
     MessageTemplate,
     OutboxMessage,
     SendingSettings,
@@ -65,10 +68,16 @@ def template_edit(request, pk: int | None = None):
     else:
         values = {k: getattr(template, k) for k in TEMPLATE_FIELDS} if template else \
             {"language": "fa", "channel": "email", "message_class": "marketing"}
+    may_mark = can(actor, "messages.transactional")
     return render(request, "messaging/template_edit.html", {
         "template": template, "values": values, "errors": errors,
         "languages": MessageTemplate.Language.choices, "channels": Channel.choices,
-        "classes": [(c.value, c.label) for c in AUTHORED_CLASSES]})
+        # Only the owner marks a template transactional or alert (see actions).
+        "classes": [(c.value, c.label) for c in AUTHORED_CLASSES
+                    if may_mark or c == MessageClass.MARKETING],
+        "owner_only": bool(template and template.message_class in MARKED_CLASSES
+                           and not may_mark),
+        "footer_added": lacks_unsubscribe_link(template) if template else False})
 
 
 @login_required
@@ -116,9 +125,9 @@ def broadcast_list(request):
     rows = [(b, queries.progress(b)) for b in page.object_list]
     return render(request, "messaging/broadcast_list.html", {
         "page": page, "rows": rows, "errors": errors,
-        "templates": queries.templates(actor), "tags": Tag.objects.order_by("name"),
-        "classes": [(c.value, c.label) for c in AUTHORED_CLASSES],
-        "may_send": can(actor, "messages.send")})
+        # broadcasts are always marketing: only marketing templates are offered
+        "templates": queries.templates(actor).filter(message_class=MessageClass.MARKETING),
+        "tags": Tag.objects.order_by("name"), "may_send": can(actor, "messages.send")})
 
 
 @login_required
@@ -126,11 +135,18 @@ def broadcast_detail(request, pk: int):
     actor = ui_actor(request)
     item = queries.broadcast_of(actor, pk)
     progress = queries.progress(item)
+    awaiting = item.status == "awaiting_approval"
+    shown, preview_error = None, ""
+    if awaiting or item.snapshot_id:  # what will be sent, or what was approved
+        try:
+            shown = queries.broadcast_preview(actor, item)
+        except TemplateInvalid as exc:
+            preview_error = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
     return render(request, "messaging/broadcast_detail.html", {
-        "item": item, "progress": progress,
+        "item": item, "progress": progress, "shown": shown, "preview_error": preview_error,
         "state_rows": [(v, label, progress["counts"][v]) for v, label in
                        OutboxMessage.State.choices],
-        "may_approve": can(actor, "messages.approve") and item.status == "awaiting_approval"})
+        "may_approve": can(actor, "messages.approve") and awaiting and shown is not None})
 
 
 @login_required
@@ -140,7 +156,7 @@ def broadcast_decide(request, pk: int, decision: str):
     item = queries.broadcast_of(actor, pk)
     try:
         if decision == "approve":
-            do_approve_broadcast(actor, item)
+            do_approve_broadcast(actor, item, request.POST.get("digest", ""))
             messages.success(request, _("Broadcast approved; sending starts now."))
         else:
             do_reject_broadcast(actor, item)
@@ -158,6 +174,15 @@ def broadcast_outbox(request, pk: int):
     page = paginate(request, queries.outbox_rows(actor, item, state), 50)
     return render(request, "messaging/broadcast_outbox.html", {
         "item": item, "page": page, "state": state, "states": OutboxMessage.State.choices})
+
+
+@login_required
+def message_detail(request, pk: int):
+    """What one person received in one message."""
+    actor = ui_actor(request)
+    row = queries.message_of(actor, pk)
+    return render(request, "messaging/message_detail.html", {
+        "row": row, "got": queries.received(actor, row)})
 
 
 @login_required

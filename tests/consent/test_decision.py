@@ -86,9 +86,11 @@ def test_suppression_reasons_and_transactional_messages(person, subscribe):
     assert consent_decision(bounced.pk, "email", "news").reason == "hard_bounce"
     assert consent_decision(complained.pk, "email", "news").reason == "complaint"
     assert consent_decision(left.pk, "email", "news").reason == "opted_out"
-    # Receipts still reach people who unsubscribed or complained, never a dead address.
+    # Receipts still reach people who unsubscribed; never a dead address, nor a person who
+    # called our mail spam.
     assert consent_decision(left.pk, "email", message_class="transactional").allowed
-    assert consent_decision(complained.pk, "email", message_class="transactional").allowed
+    assert consent_decision(complained.pk, "email", message_class="transactional").reason == \
+        "complaint"
     assert consent_decision(bounced.pk, "email", message_class="transactional").reason == \
         "hard_bounce"
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from peyvand.base.actor import Actor
@@ -65,3 +67,39 @@ def template(db):
         return MessageTemplate.objects.create(name=name, **data)
 
     return make
+
+
+@pytest.fixture
+def api_for(make_user):
+    """An API client holding a token of a user of this role."""
+    from django.test import Client
+
+    from peyvand.accounts.actions import do_create_token
+
+    def make(role="owner"):
+        role, _dash, suffix = role.partition("-")  # "owner-2": a second owner
+        user = make_user(f"{role}-api{suffix}", role)
+        key = do_create_token(Actor.system("test"), user, "tests")
+        return Client(headers={"authorization": f"Bearer {key}"})
+
+    return make
+
+
+@pytest.fixture
+def client_for(make_user):
+    """A browser signed in as a user of this role, in this UI language."""
+    from django.test import Client
+
+    def make(role="owner", language="en"):
+        # "reviewer-fa": a second reviewer, in Persian
+        role, _dash, suffix = role.partition("-")
+        user = make_user(f"{role}-ui{suffix}", role, language=language)
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+def post(client, url, body, method="post"):
+    return getattr(client, method)(url, json.dumps(body), content_type="application/json")

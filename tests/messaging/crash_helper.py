@@ -16,7 +16,10 @@ def setup(n: int) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from django.utils import timezone
+
     from peyvand.base.actor import Actor
+    from peyvand.consent.models import ConsentChange, ConsentState
     from peyvand.contacts.models import Contact, ContactTag, Identity, Tag
     from peyvand.messaging.actions import do_create_broadcast
     from peyvand.messaging.models import MessageTemplate
@@ -28,13 +31,21 @@ def setup(n: int) -> None:
     Identity.objects.bulk_create([Identity(contact_id=cid, kind="email",
                                            value=f"r{i}@example.com", is_primary=True)
                                   for i, cid in enumerate(ids)], batch_size=2000)
+    now = timezone.now()  # e-mail consent, as bench/send.py gives it
+    changes = ConsentChange.objects.bulk_create(
+        [ConsentChange(contact_id=c, channel="email", action="opt_in", source="preferences",
+                       actor_label="crash-test", at=now) for c in ids], batch_size=2000)
+    ConsentState.objects.bulk_create(
+        [ConsentState(contact_id=ch.contact_id, channel="email", status="in", changed_at=now,
+                      confirmed_at=now, last_change_id=ch.pk) for ch in changes],
+        batch_size=2000)
     tag = Tag.objects.create(name="crash")
     ContactTag.objects.bulk_create([ContactTag(contact_id=cid, tag=tag) for cid in ids],
                                    batch_size=2000)
     MessageTemplate.objects.create(
-        name="receipt", language="fa", subject="رسید {{ first_name }}",
-        html="<p>سلام {{ first_name }}، سفارش شما ثبت شد.</p>", message_class="transactional")
-    item = do_create_broadcast(Actor.system("crash-test"), "receipt", "crash", "transactional")
+        name="news", language="fa", subject="خبر {{ first_name }}",
+        html="<p>سلام {{ first_name }}، پیشنهاد این هفته.</p>")
+    item = do_create_broadcast(Actor.system("crash-test"), "news", "crash")
     print(json.dumps({"broadcast": item.pk, "queued": item.queued_count}))
 
 

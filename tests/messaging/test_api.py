@@ -2,30 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-import pytest
-
 from peyvand.messaging.models import Broadcast, OutboxMessage
-
-
-@pytest.fixture
-def api_for(make_user):
-    from django.test import Client
-
-    from peyvand.accounts.actions import do_create_token
-    from peyvand.base.actor import Actor
-
-    def make(role="owner"):
-        user = make_user(f"{role}-api", role)
-        key = do_create_token(Actor.system("test"), user, "tests")
-        return Client(headers={"authorization": f"Bearer {key}"})
-
-    return make
-
-
-def post(client, url, body, method="post"):
-    return getattr(client, method)(url, json.dumps(body), content_type="application/json")
+from tests.messaging.conftest import post
 
 
 def test_template_crud(api_for):
@@ -72,8 +50,11 @@ def test_broadcast_by_marketer_waits_for_approval(api_for, make_contact, templat
     body = r.json()
     assert body["status"] == "awaiting_approval" and body["class"] == "marketing"
     assert OutboxMessage.objects.count() == 0
-    r = api_for("reviewer").post(f"/api/v1/broadcasts/{body['id']}/approve")
+    reviewer = api_for("reviewer")
+    shown = reviewer.get(f"/api/v1/broadcasts/{body['id']}/preview").json()
+    r = post(reviewer, f"/api/v1/broadcasts/{body['id']}/approve", {"digest": shown["digest"]})
     assert r.status_code == 200 and r.json()["status"] == "queued"
+    assert r.json()["digest"] == shown["digest"]
     assert r.json()["counts"]["queued"] == 2
     assert Broadcast.objects.get().approved_by == "reviewer-api"
 

@@ -104,13 +104,19 @@ def test_broadcast_is_gated_sent_retried_and_recorded(audience, template, owner_
 ])
 def test_queueing_makes_the_link_keys_its_messages_need(make_contact, template, owner_actor,
                                                        message_class, body, keys):
-    """The sender only reads consent-link keys: a broadcast makes the missing ones when it
-    is queued, once per contact."""
+    """The sender only reads consent-link keys: a broadcast (or a single message) makes the
+    missing ones when it is queued, once per contact."""
     from peyvand.consent.models import ContactKey
+    from peyvand.messaging.actions import do_send_message
 
     people = [make_contact(f"k{i}@example.com", tags=["keys"]).pk for i in range(3)]
     ContactKey.objects.filter(contact_id__in=people).delete()
-    do_create_broadcast(owner_actor, template("keys", html=body), "keys", message_class)
+    made = template("keys", html=body, message_class=message_class)
+    if message_class == "marketing":
+        do_create_broadcast(owner_actor, made, "keys")
+    else:
+        for i, person in enumerate(people):
+            do_send_message(owner_actor, made, person, f"order-{i}")
     have = set(ContactKey.objects.filter(contact_id__in=people).values_list("contact_id",
                                                                             flat=True))
     assert have == (set(people) if keys else set())

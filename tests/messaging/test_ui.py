@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-from django.test import Client
+import re
 
 from peyvand.messaging.models import Broadcast, MessageTemplate, OutboxMessage, StrategyRule
-
-
-@pytest.fixture
-def client_for(make_user):
-    def make(role="owner", language="en"):
-        user = make_user(f"{role}-ui", role, language=language)
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 def test_template_edit_shows_line_numbered_errors_and_saves(client_for):
@@ -58,7 +46,8 @@ def test_broadcast_approval_in_the_ui(client_for, make_contact, template):
     assert 'id="approve"' in page
     assert 'id="approve"' not in client_for("analyst").get(
         f"/messaging/broadcasts/{item.pk}/").content.decode()
-    reviewer.post(f"/messaging/broadcasts/{item.pk}/approve/")
+    digest = re.search(r'name="digest" value="([0-9a-f]{64})"', page).group(1)
+    reviewer.post(f"/messaging/broadcasts/{item.pk}/approve/", {"digest": digest})
     item.refresh_from_db()
     assert item.status == "queued" and item.approved_by == "reviewer-ui"
     page = reviewer.get(f"/messaging/broadcasts/{item.pk}/").content.decode()
