@@ -169,6 +169,14 @@ else:
     }
 if TESTING and not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Where rate-limit counts live (base.ratelimit): Redis with REDIS_URL, else the default cache
+# (the file cache); "database" shares them between web servers that share only the database.
+RATE_LIMIT_BACKEND = os.environ.get("PEYVAND_RATE_LIMIT_BACKEND", "").strip() \
+    or ("redis" if REDIS_URL else "cache")
+if RATE_LIMIT_BACKEND not in ("redis", "database", "cache"):
+    raise ImproperlyConfigured("PEYVAND_RATE_LIMIT_BACKEND must be redis, database or cache.")
+if RATE_LIMIT_BACKEND == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("PEYVAND_RATE_LIMIT_BACKEND=redis needs REDIS_URL.")
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
