@@ -239,6 +239,12 @@ else:
     EMAIL_HOST, EMAIL_PORT = "127.0.0.1", CATCHER_PORT
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("PEYVAND_MAIL_FROM", "Peyvand <no-reply@localhost>")
+# Authors' templates (messaging.sandbox): a render stops past this many seconds, loop steps
+# (all loops together) or characters (per part, and per value a template makes).
+TEMPLATE_RENDER_SECONDS = float(os.environ.get("PEYVAND_TEMPLATE_RENDER_SECONDS", "1"))
+TEMPLATE_MAX_LOOP_ITERATIONS = int(os.environ.get("PEYVAND_TEMPLATE_MAX_LOOP_ITERATIONS",
+                                                  "10000"))
+TEMPLATE_MAX_OUTPUT = int(os.environ.get("PEYVAND_TEMPLATE_MAX_OUTPUT", "1000000"))
 # Where customers reach this site: absolute links in mail and SMS (tracking, unsubscribe,
 # preferences) are built on it. Empty: the request's own host, or http://127.0.0.1:8000.
 PEYVAND_PUBLIC_URL = os.environ.get("PEYVAND_PUBLIC_URL", "").rstrip("/")

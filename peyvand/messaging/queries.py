@@ -81,5 +81,5 @@ def preview(actor: Actor, template: MessageTemplate, contact_id: int | None) \
 
         contact = access_contact(actor, contact_id)
         context = contexts_for([contact.pk]).get(contact.pk, context)
-    subject, html, text = compiled.render(context)
+    subject, html, text = compiled.render_for_author(context)
     return {"subject": subject, "html": html, "text": text}
