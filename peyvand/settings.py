@@ -219,6 +219,17 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 EXPORT_DIR = HOME / "exports"
+# Import files past these are refused with the reason (imports.limits). A million-row contact
+# file is about 200 MB of CSV, or an XLSX unpacking to about 1 GB with 3 million texts.
+_MB = 1024 * 1024
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("PEYVAND_IMPORT_MAX_UPLOAD_MB", "1024")) * _MB
+IMPORT_MAX_ROWS = int(os.environ.get("PEYVAND_IMPORT_MAX_ROWS", "2000000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("PEYVAND_IMPORT_MAX_COLUMNS", "500"))
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = \
+    int(os.environ.get("PEYVAND_IMPORT_XLSX_MAX_UNCOMPRESSED_MB", "2048")) * _MB
+IMPORT_XLSX_MAX_RATIO = int(os.environ.get("PEYVAND_IMPORT_XLSX_MAX_RATIO", "100"))
+IMPORT_XLSX_MAX_SHARED_STRINGS = int(os.environ.get("PEYVAND_IMPORT_XLSX_MAX_SHARED_STRINGS",
+                                                    "3000000"))
 
 # --- Outbound mail ------------------------------------------------------------------------
 # PEYVAND_SMTP_URL: smtp://user:pass@host:587?starttls=1, smtp+starttls://…, smtps://…:465.
