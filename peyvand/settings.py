@@ -253,6 +253,14 @@ else:
     }
 if TESTING and not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Where rate-limit counts live (base.ratelimit): Redis with REDIS_URL, else the default cache
+# (the file cache); "database" shares them between web servers that share only the database.
+RATE_LIMIT_BACKEND = os.environ.get("PEYVAND_RATE_LIMIT_BACKEND", "").strip() \
+    or ("redis" if REDIS_URL else "cache")
+if RATE_LIMIT_BACKEND not in ("redis", "database", "cache"):
+    raise ImproperlyConfigured("PEYVAND_RATE_LIMIT_BACKEND must be redis, database or cache.")
+if RATE_LIMIT_BACKEND == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("PEYVAND_RATE_LIMIT_BACKEND=redis needs REDIS_URL.")
 
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -304,6 +312,17 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG or TESTING
 
 EXPORT_DIR = HOME / "exports"
+# Import files past these are refused with the reason (imports.limits). A million-row contact
+# file is about 200 MB of CSV, or an XLSX unpacking to about 1 GB with 3 million texts.
+_MB = 1024 * 1024
+IMPORT_MAX_UPLOAD_BYTES = int(os.environ.get("PEYVAND_IMPORT_MAX_UPLOAD_MB", "1024")) * _MB
+IMPORT_MAX_ROWS = int(os.environ.get("PEYVAND_IMPORT_MAX_ROWS", "2000000"))
+IMPORT_MAX_COLUMNS = int(os.environ.get("PEYVAND_IMPORT_MAX_COLUMNS", "500"))
+IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES = \
+    int(os.environ.get("PEYVAND_IMPORT_XLSX_MAX_UNCOMPRESSED_MB", "2048")) * _MB
+IMPORT_XLSX_MAX_RATIO = int(os.environ.get("PEYVAND_IMPORT_XLSX_MAX_RATIO", "100"))
+IMPORT_XLSX_MAX_SHARED_STRINGS = int(os.environ.get("PEYVAND_IMPORT_XLSX_MAX_SHARED_STRINGS",
+                                                    "3000000"))
 
 # --- Outbound mail ------------------------------------------------------------------------
 # PEYVAND_SMTP_URL: smtp://user:pass@host:587?starttls=1, smtp+starttls://…, smtps://…:465.
@@ -324,6 +343,12 @@ else:
     EMAIL_HOST, EMAIL_PORT = "127.0.0.1", CATCHER_PORT
 EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = os.environ.get("PEYVAND_MAIL_FROM", "Peyvand <no-reply@localhost>")
+# Authors' templates (messaging.sandbox): a render stops past this many seconds, loop steps
+# (all loops together) or characters (per part, and per value a template makes).
+TEMPLATE_RENDER_SECONDS = float(os.environ.get("PEYVAND_TEMPLATE_RENDER_SECONDS", "1"))
+TEMPLATE_MAX_LOOP_ITERATIONS = int(os.environ.get("PEYVAND_TEMPLATE_MAX_LOOP_ITERATIONS",
+                                                  "10000"))
+TEMPLATE_MAX_OUTPUT = int(os.environ.get("PEYVAND_TEMPLATE_MAX_OUTPUT", "1000000"))
 # Optional DKIM signing of every outgoing e-mail (messaging.dkim): a PEM private key (RSA or
 # Ed25519) in PEYVAND_DKIM_KEY_FILE, its DNS selector, and the signing domain (default: the
 # From address's). Unset: messages go unsigned (a relay may sign them).

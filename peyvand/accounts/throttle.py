@@ -3,29 +3,26 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
+
+from peyvand.base import ratelimit
 
 
-def _keys(username: str, ip: str) -> list[str]:
-    return [f"login-fail:user:{username.strip().casefold()}", f"login-fail:ip:{ip}"]
+def _subjects(username: str, ip: str) -> list[tuple[str, str]]:
+    return [("login-fail:user", username.strip().casefold()), ("login-fail:ip", ip)]
 
 
 def is_throttled(username: str, ip: str) -> bool:
     limit = settings.LOGIN_THROTTLE_ATTEMPTS
-    counts = cache.get_many(_keys(username, ip))
+    user, address = (ratelimit.count(scope, subject)
+                     for scope, subject in _subjects(username, ip))
     # The address limit is looser: an office shares one address.
-    user_key, ip_key = _keys(username, ip)
-    return counts.get(user_key, 0) >= limit or counts.get(ip_key, 0) >= limit * 4
+    return user >= limit or address >= limit * 4
 
 
 def record_failure(username: str, ip: str) -> None:
-    for key in _keys(username, ip):
-        if not cache.add(key, 1, settings.LOGIN_THROTTLE_WINDOW):
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, settings.LOGIN_THROTTLE_WINDOW)
+    for scope, subject in _subjects(username, ip):
+        ratelimit.hit(scope, subject, settings.LOGIN_THROTTLE_WINDOW)
 
 
 def clear_failures(username: str, ip: str) -> None:
-    cache.delete(_keys(username, ip)[0])
+    ratelimit.clear(*_subjects(username, ip)[0])

@@ -1,4 +1,4 @@
-"""Base floor rows: the audit log and background jobs."""
+"""Base floor rows: the audit log, background jobs and rate-limit counts."""
 
 from __future__ import annotations
 
@@ -67,3 +67,15 @@ class Job(models.Model):
         if not self.total:
             return None
         return min(100, int(self.progress * 100 / self.total))
+
+
+class RateLimitCount(models.Model):
+    """How often one subject did something in its current window (base.ratelimit, database
+    backend). The window's end is stored: it is what decides, not when the row is removed."""
+
+    key = models.CharField(max_length=120, unique=True)
+    count = models.PositiveIntegerField(default=0)
+    window_ends_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.count} until {self.window_ends_at:%Y-%m-%d %H:%M:%S}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import re
 import secrets
@@ -23,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -32,6 +30,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from peyvand.accounts.roles import require
+from peyvand.base import ratelimit
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.normalise import (
@@ -363,14 +362,7 @@ def check_rate(ip: str | None) -> None:
     """Count one submission from `ip`; SignupThrottled past the limit in the window."""
     limit = int(_setting("CONSENT_SIGNUP_LIMIT", 10))
     window = int(_setting("CONSENT_SIGNUP_WINDOW", 3600))
-    key = "consent:signup:ip:" + hashlib.sha256((ip or "-").encode()).hexdigest()[:32]
-    cache.add(key, 0, window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
-        count = 1
-    if count > limit:
+    if ratelimit.hit("consent:signup:ip", ip or "-", window) > limit:
         raise SignupThrottled(_("Too many sign-ups from your network. Please try again later."))
 
 
@@ -524,12 +516,8 @@ def _code_hash(nonce: str, code: str) -> str:
 
 def _throttled_address(address: str) -> bool:
     """At most a few confirmations a day to one address, whoever asks for them."""
-    key = "consent:confirm:" + hashlib.sha256(address.encode()).hexdigest()[:32]
-    cache.add(key, 0, 24 * 3600)
-    try:
-        return cache.incr(key) > int(_setting("CONSENT_CONFIRMATIONS_PER_DAY", 3))
-    except ValueError:
-        return False
+    return ratelimit.hit("consent:confirm", address, 24 * 3600) \
+        > int(_setting("CONSENT_CONFIRMATIONS_PER_DAY", 3))
 
 
 def confirm_path(signup: Signup) -> str:

@@ -71,6 +71,7 @@ from peyvand.contacts.actions import (
     find_owners,
     search_text_for,
 )
+from peyvand.contacts.export import csv_cell
 from peyvand.contacts.fields import parse_field_value
 from peyvand.contacts.models import (
     Contact,
@@ -210,14 +211,21 @@ class _Report:
         self.sample: list[Rejection] = []
         self._writer = csv.writer(fileobj) if fileobj else None
         if self._writer:
-            self._writer.writerow([_("row"), _("column"), _("value"), _("reason"), *headers])
+            write_report_row(self._writer, [_("row"), _("column"), _("value"), _("reason"),
+                                            *headers])
 
     def add(self, rejection: Rejection, cells: list[Cell]) -> None:
         if len(self.sample) < SAMPLE_REJECTIONS:
             self.sample.append(rejection)
         if self._writer:
-            self._writer.writerow([rejection.row, rejection.column, rejection.value,
-                                   rejection.reason, *(_text(c) for c in cells)])
+            write_report_row(self._writer, [rejection.row, rejection.column, rejection.value,
+                                            rejection.reason, *cells])
+
+
+def write_report_row(writer: Any, values: list[Any]) -> None:
+    """A row of a rejected-rows report: the file's own values may be formulas, and the
+    report is opened in a spreadsheet, so every cell is made safe as the exports make it."""
+    writer.writerow([csv_cell(v) for v in values])
 
 
 class _UnionFind:

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-MAX_UPLOAD_BYTES = 1024 * 1024 * 1024  # 1 GB: a million rows of CSV are about 200 MB
+from peyvand.imports.limits import max_upload_bytes, too_large_upload
 
 
 class UploadForm(forms.Form):
@@ -19,8 +19,8 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if upload.size > MAX_UPLOAD_BYTES:
-            raise forms.ValidationError(_("The file is larger than 1 GB."))
+        if upload.size > max_upload_bytes():
+            raise forms.ValidationError(too_large_upload().message)
         return upload
 
 

@@ -33,6 +33,7 @@ from peyvand.imports.contacts import (
     Totals,
     _open_report,
     _text,
+    write_report_row,
 )
 from peyvand.imports.mapping import IGNORE, MappingError, header_key
 from peyvand.imports.reader import Cell, UnreadableFile, open_table
@@ -183,7 +184,8 @@ def import_orders(actor: Actor, path: Path | str, *, mapping: dict[str, str] | N
         if report is not None:
             stack.enter_context(report)
             writer = csv.writer(report)
-            writer.writerow([_("row"), _("column"), _("value"), _("reason"), *table.headers])
+            write_report_row(writer, [_("row"), _("column"), _("value"), _("reason"),
+                                      *table.headers])
 
         def reject(number: int, cells: list[Cell], column: str, value: str, reason: str):
             totals.rejected += 1
@@ -191,7 +193,7 @@ def import_orders(actor: Actor, path: Path | str, *, mapping: dict[str, str] | N
             if len(sample) < 20:
                 sample.append(rejection)
             if writer:
-                writer.writerow([number, column, value, reason, *(_text(c) for c in cells)])
+                write_report_row(writer, [number, column, value, reason, *cells])
 
         try:
             for order_id, group in _orders(table.rows(), targets):

@@ -1,7 +1,9 @@
-"""Tables from uploaded files: CSV in whatever encoding Persian Excel wrote it, or XLSX.
+"""Tables from uploaded files: CSV in whatever encoding Persian or Western Excel wrote it, or
+XLSX.
 
 Everything streams: a CSV is decoded and split as it is read, an XLSX sheet is parsed by
-openpyxl in read-only mode, so a million-row file never sits in memory.
+openpyxl in read-only mode (through defusedxml: no XML entities), so a million-row file never
+sits in memory. Files past the limits in imports.limits are refused with the reason.
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+from xml.etree import ElementTree
 
 from django.utils.translation import gettext as _
+
+from peyvand.imports import limits
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = ",;\t"
@@ -66,9 +72,44 @@ def _first_non_ascii(path: Path) -> int:
     return 0
 
 
+# A word: ASCII letters and anything not ASCII (a mis-decoded accent may not be a letter).
+_WORD = re.compile(r"(?:[A-Za-z]|[^\x00-\x7f])+")
+# Besides letters, what Western Excel writes in Windows-1252: quotes, dashes, money, marks.
+_WESTERN_MARKS = frozenset("‘’‚“”„–—…•€£¥¢°§©®™«»·¿¡\u00a0´")
+
+
+def _share_in_latin_words(text: str) -> float:
+    """Of the characters that are not ASCII, the share inside words that also have ASCII
+    letters: accents in Latin words (Müller, Hélène) are; words of another script are not."""
+    inside = total = 0
+    for word in _WORD.findall(text):
+        foreign = sum(1 for c in word if not c.isascii())
+        if foreign:
+            total += foreign
+            if foreign < len(word):
+                inside += foreign
+    return inside / total if total else 0.0
+
+
+def _reads_as_arabic_script(sample: bytes) -> bool:
+    text = sample.decode("cp1256", errors="replace")
+    high = [c for c in text if ord(c) > 0x7F]
+    return bool(high) and sum(1 for c in high if _ARABIC_SCRIPT.match(c)) >= 0.8 * len(high) \
+        and _share_in_latin_words(text) < 0.3
+
+
+def _reads_as_western(sample: bytes) -> bool:
+    """Windows-1252 (and Latin-1, the same letters): every byte that is not ASCII a letter or
+    a Western mark, and the letters mostly inside Latin words."""
+    text = sample.decode("cp1252", errors="replace")
+    high = [c for c in text if ord(c) > 0x7F]
+    return bool(high) and all(c.isalpha() or c in _WESTERN_MARKS for c in high) \
+        and _share_in_latin_words(text) >= 0.5
+
+
 def detect_encoding(path: Path) -> str:
-    """BOM, then strict UTF-8, then cp1256 when the bytes read as Arabic script, then
-    charset-normalizer on a sample."""
+    """BOM, then strict UTF-8, then cp1256 when the bytes read as Arabic-script words, then
+    cp1252 when they read as accents in Latin words, then charset-normalizer on a sample."""
     with path.open("rb") as fh:
         head = fh.read(SAMPLE_BYTES)
     for bom, codec in _BOMS:
@@ -86,10 +127,10 @@ def detect_encoding(path: Path) -> str:
     with path.open("rb") as fh:
         fh.seek(max(0, start - 1024))
         sample = fh.read(SAMPLE_BYTES)
-    high = sample.decode("cp1256", errors="replace")
-    non_ascii = [c for c in high if ord(c) > 0x7F]
-    if non_ascii and sum(1 for c in non_ascii if _ARABIC_SCRIPT.match(c)) >= 0.8 * len(non_ascii):
+    if _reads_as_arabic_script(sample):
         return "cp1256"
+    if _reads_as_western(sample) and _decodes(path, "cp1252"):
+        return "cp1252"
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()
@@ -155,6 +196,29 @@ class Table:
         raise NotImplementedError
 
     total: int | None = None
+    _number = 0
+
+    def _limits(self) -> None:
+        self._max_columns = limits.max_columns()
+        self._last_row = limits.max_rows()  # until the header is found
+
+    def _within_limits(self, cells: list[Cell]) -> list[Cell]:
+        """The row, refused when it is wider, or further down, than an import may read."""
+        if len(cells) > self._max_columns:
+            raise UnreadableFile(_("Row %(row)s has %(count)s columns; at most %(limit)s can be "
+                                   "imported.") % {"row": limits.number(self._number),
+                                                   "count": limits.number(len(cells)),
+                                                   "limit": limits.number(self._max_columns)})
+        if self._number > self._last_row:
+            raise UnreadableFile(_("The file has more than %(limit)s rows; split it and import "
+                                   "the parts one after another.")
+                                 % {"limit": limits.number(limits.max_rows())})
+        return cells
+
+    def _found_header(self, cells: list[Cell]) -> None:
+        self.headers = _clean_headers(cells)
+        self.header_row = self._number
+        self._last_row = self._number + limits.max_rows()
 
     def close(self) -> None:
         pass
@@ -178,6 +242,7 @@ class CsvTable(Table):
     kind = "csv"
 
     def __init__(self, path: Path, encoding: str | None = None):
+        self._limits()
         self.encoding = encoding or detect_encoding(path)
         self.total = path.stat().st_size or None
         self._raw: IO[bytes] = path.open("rb")
@@ -185,23 +250,33 @@ class CsvTable(Table):
         sample = self._text.read(16 * 1024)
         self.delimiter = detect_delimiter(sample)
         self._text.seek(0)
-        self._reader = csv.reader(self._text, delimiter=self.delimiter)
+        self._reader = csv.reader(self._lines(), delimiter=self.delimiter)
         self._number = 0
         for cells in self._records():
             if not is_blank(cells):
-                self.headers = _clean_headers(cells)
-                self.header_row = self._number
+                self._found_header(cells)
                 break
         else:
             self.close()
             raise UnreadableFile(_("The file is empty: it needs a header row naming the "
                                    "columns."))
 
+    def _lines(self) -> Iterator[str]:
+        # Bounded reads: the csv module would hold a line of any length, split, in memory.
+        readline, limit = self._text.readline, limits.MAX_LINE_CHARS
+        while line := readline(limit):
+            if len(line) == limit and line[-1] not in "\r\n":
+                raise UnreadableFile(_("Row %(row)s is longer than %(limit)s characters; a "
+                                       "table has no such rows.")
+                                     % {"row": limits.number(self._number + 1),
+                                        "limit": limits.number(limit)})
+            yield line
+
     def _records(self) -> Iterator[list[Cell]]:
         try:
             for record in self._reader:
                 self._number += 1
-                yield list(record)
+                yield self._within_limits(list(record))
         except csv.Error as exc:
             raise UnreadableFile(_("Row %(row)d cannot be read (%(error)s); a quote may be "
                                    "missing.") % {"row": self._number + 1, "error": exc})
@@ -227,12 +302,17 @@ class XlsxTable(Table):
         import openpyxl
         from openpyxl.utils.exceptions import InvalidFileException
 
+        self._limits()
+        try:
+            limits.check_xlsx(path)
+        except limits.FileRefused as exc:
+            raise UnreadableFile(str(exc.message)) from None
         # A file object, not the path: openpyxl would judge a path by its extension.
         self._file = path.open("rb")
         try:
             self._book = openpyxl.load_workbook(self._file, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError,
-                ValueError) as exc:
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError,
+                ElementTree.ParseError, zlib.error, EOFError) as exc:  # defusedxml: ValueError
             self._file.close()
             raise UnreadableFile(_("This XLSX file cannot be opened (%(error)s).")
                                  % {"error": exc})
@@ -243,23 +323,30 @@ class XlsxTable(Table):
         self.total = sheet.max_row if isinstance(sheet.max_row, int) else None
         self._rows = sheet.iter_rows(values_only=True)
         self._number = 0
-        for cells in self._records():
-            if not is_blank(cells):
-                self.headers = _clean_headers(cells)
-                self.header_row = self._number
-                break
-        else:
+        try:
+            for cells in self._records():
+                if not is_blank(cells):
+                    self._found_header(cells)
+                    break
+            else:
+                raise UnreadableFile(_("The first sheet is empty: it needs a header row naming "
+                                       "the columns."))
+        except UnreadableFile:
             self.close()
-            raise UnreadableFile(_("The first sheet is empty: it needs a header row naming "
-                                   "the columns."))
+            raise
 
     def _records(self) -> Iterator[list[Cell]]:
-        for values in self._rows:
-            self._number += 1
-            cells = [_xlsx_cell(v) for v in values]
-            while cells and cells[-1] == "":
-                cells.pop()  # sheets often carry formatting far to the right
-            yield cells
+        try:
+            for values in self._rows:
+                self._number += 1
+                cells = [_xlsx_cell(v) for v in values]
+                while cells and cells[-1] == "":
+                    cells.pop()  # sheets often carry formatting far to the right
+                yield self._within_limits(cells)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, ElementTree.ParseError,
+                zlib.error, EOFError) as exc:  # read lazily: damage shows only here
+            raise UnreadableFile(_("The XLSX file cannot be read after row %(row)s (%(error)s).")
+                                 % {"row": limits.number(self._number), "error": exc}) from None
 
     def rows(self) -> Iterator[tuple[int, list[Cell]]]:
         width = len(self.headers)

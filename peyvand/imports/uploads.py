@@ -18,6 +18,7 @@ from django.conf import settings
 from django.http import Http404
 
 from peyvand.base.models import Job
+from peyvand.imports.limits import max_upload_bytes, too_large_upload
 
 META = "meta.json"
 # Uploads nobody went on to import are removed after this long.
@@ -59,7 +60,8 @@ def _sweep(root: Path) -> None:
 
 
 def stage_upload(chunks: Iterable[bytes], filename: str, user_id: int | None) -> Staged:
-    """Store an uploaded file, chunk by chunk, in a new private folder."""
+    """Store an uploaded file, chunk by chunk, in a new private folder; FileRefused (and
+    nothing kept) past the upload limit."""
     root = import_root()
     root.mkdir(parents=True, exist_ok=True, mode=0o700)
     with contextlib.suppress(OSError):
@@ -74,9 +76,16 @@ def stage_upload(chunks: Iterable[bytes], filename: str, user_id: int | None) ->
     _write_meta(folder, {"user": user_id, "filename": name, "created": time.time(),
                          "file": path.name})
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    limit, written = max_upload_bytes(), 0
     with open(fd, "wb") as fh:
         for chunk in chunks:
+            written += len(chunk)
+            if written > limit:
+                break
             fh.write(chunk)
+    if written > limit:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise too_large_upload()
     return Staged(token, path, name, user_id)
 
 

@@ -30,6 +30,7 @@ from peyvand.messaging.queries import (
     template_of,
     templates,
 )
+from peyvand.messaging.templates_engine import TemplateInvalid
 
 router = Router(tags=["messaging"])
 
@@ -160,7 +161,7 @@ class ReceivedOut(Schema):
     content_digest: str
 
 
-def _invalid(exc: MessagingInvalid):
+def _invalid(exc: MessagingInvalid | TemplateInvalid):
     return Status(400, {"detail": str(exc), "errors": exc.errors})
 
 
@@ -258,7 +259,10 @@ def preview_broadcast(request, broadcast_id: int):
     """What the broadcast sends, rendered for a sample contact of its audience in Persian and
     in English, and the digest an approval must name. After approval: the frozen words."""
     actor = api_actor(request)
-    return broadcast_preview(actor, broadcast_of(actor, broadcast_id))
+    try:
+        return broadcast_preview(actor, broadcast_of(actor, broadcast_id))
+    except TemplateInvalid as exc:  # the template fails for this contact: the author's to fix
+        return _invalid(exc)
 
 
 @router.post("/broadcasts/{broadcast_id}/approve",

@@ -76,10 +76,13 @@ class Prepared:
     footer: bool
     digest: str
 
-    def render(self, context: dict[str, Any]) -> tuple[str, str, str]:
+    def render(self, context: dict[str, Any], *, for_author: bool = False) \
+            -> tuple[str, str, str]:
         """(subject, html, text) for one person, with the unsubscribe footer in their
-        language where a marketing e-mail's part lacks their unsubscribe link."""
-        subject, html, text = self.compiled.render(context)
+        language where a marketing e-mail's part lacks their unsubscribe link. `for_author`:
+        a failure is a TemplateInvalid naming the part and line (previews)."""
+        render = self.compiled.render_for_author if for_author else self.compiled.render
+        subject, html, text = render(context)
         if self.footer:
             language = context.get("language")
             html, text = add_footer(html, text, context.get("unsubscribe_url") or "",

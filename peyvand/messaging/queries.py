@@ -84,7 +84,7 @@ def preview(actor: Actor, template: MessageTemplate, contact_id: int | None) \
         # act as the person, and staff must not (issue 14).
         context = {**contexts_for([contact.pk], links=False).get(contact.pk, context),
                    **{k: SAMPLE_CONTEXT[k] for k in ("preferences_url", "unsubscribe_url")}}
-    subject, html, text = prepare(template).render(context)
+    subject, html, text = prepare(template).render(context, for_author=True)
     return {"subject": subject, "html": html, "text": text}
 
 
@@ -115,7 +115,8 @@ def broadcast_preview(actor: Actor, item: Broadcast) -> dict[str, Any]:
                                       if lang != content.language]
     renders = []
     for language in languages:
-        subject, html, text = prepared.render({**base, "language": language})
+        subject, html, text = prepared.render({**base, "language": language},
+                                              for_author=True)
         renders.append({"language": language, "subject": subject, "html": html,
                         "text": text})
     return {"digest": prepared.digest, "frozen": item.snapshot is not None,

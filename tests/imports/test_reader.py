@@ -125,3 +125,30 @@ def test_xlsx_first_sheet_first_non_empty_row_and_cell_types(tmp_path):
     assert headers == ["نام", "موبایل", "تاریخ تولد", "کد ملی", "score"]
     assert rows[0] == (3, ["علی", "9123456789", dt.date(1990, 5, 17), "12345678", "12.5"])
     assert rows[2] == (5, ["سارا", "09123456788", dt.date(2001, 1, 2), "", ""])
+
+
+WESTERN = [["name", "city", "note"],
+           ["Café Müller", "Köln", "Straße 5"],
+           ["Hélène Françoise", "Besançon", "“déjà vu” – 5 €"],
+           ["Ørsted Ærø", "Århus", "Niño Peña"]]
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "latin-1"])
+def test_western_files_are_read_as_written_not_as_mojibake(write_csv, encoding):
+    rows = WESTERN if encoding == "cp1252" else [r[:2] for r in WESTERN]  # Latin-1: no “ ” €
+    table, headers, read = rows_of(write_csv(rows, encoding=encoding))
+    assert table.encoding == "cp1252"  # Latin-1's letters are Windows-1252's
+    assert [cells for _number, cells in read] == rows[1:]
+
+
+@pytest.mark.parametrize("text", ["Café Müller", "Jürgen Jäger", "Niño Peña", "Ærø"])
+def test_a_single_western_name_is_enough(write_csv, text):
+    table, _h, read = rows_of(write_csv([["name", "email"], [text, "x@example.com"]],
+                                        encoding="cp1252"))
+    assert table.encoding == "cp1252" and read[0][1][0] == text
+
+
+def test_persian_windows_files_stay_windows_1256_next_to_latin_words(write_csv):
+    rows = [["name", "city"], ["Ali Rezaei علي رضايي", "تهران"], ["Product A", "كتاب"]]
+    table, _h, read = rows_of(write_csv(rows, encoding="cp1256"))
+    assert table.encoding == "cp1256" and [c for _n, c in read] == rows[1:]
