@@ -1,0 +1,32 @@
+"""Erasure of caught mail and SMS: the catcher stands in for the person's own mailbox and
+phone, so what it kept for them is deleted whole. Registered from MailcatcherConfig.ready."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+from peyvand.base.scrub import Needles, stored_text_filter
+from peyvand.mailcatcher.models import CaughtMail, CaughtSms
+
+
+def _mail_naming(needles: Needles) -> set[int]:
+    """Caught mail addressed to the person, or whose bytes hold one of their addresses."""
+    ids = set(CaughtMail.objects.filter(stored_text_filter(needles, "to") | stored_text_filter(
+        needles, "mail_from")).values_list("pk", flat=True))
+    forms = [form.encode() for form in needles.stored_forms()]
+    if forms:
+        test = ("position(%s::bytea in raw) > 0" if connection.vendor == "postgresql"
+                else "instr(raw, %s) > 0")
+        table = connection.ops.quote_name(CaughtMail._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id FROM {table} WHERE " + " OR ".join([test] * len(forms)),
+                           forms)
+            ids.update(pk for (pk,) in cursor.fetchall())
+    return ids
+
+
+def erase_copies(needles: Needles) -> dict[str, int]:
+    """contacts erase-copies hook."""
+    mail = CaughtMail.objects.filter(pk__in=_mail_naming(needles)).delete()[0]
+    sms = CaughtSms.objects.filter(to__in=needles.stored_forms()).delete()[0]
+    return {"caught_mail": mail, "caught_sms": sms}
