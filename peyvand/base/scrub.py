@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import datetime as dt
 import html
 import json
 import os
@@ -304,13 +305,17 @@ def scrub_file(path: Path, needles: Needles, *, rewrite: bool) -> FileOutcome | 
 
 
 def scrub_folder(root: Path, needles: Needles, *,
-                 rewrite: Callable[[Path], bool] = lambda path: False) -> list[FileOutcome]:
-    """scrub_file on every file under `root`, except files still being written (".name")."""
+                 rewrite: Callable[[Path], bool] = lambda path: False,
+                 since: dt.datetime | None = None) -> list[FileOutcome]:
+    """scrub_file on every file under `root` (only those written since `since`, if given),
+    except files still being written (".name")."""
     if not needles or not root.is_dir():
         return []
+    after = since.timestamp() if since else None
     done = []
     for path in sorted(root.rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
+        if path.is_file() and not path.name.startswith(".") and (
+                after is None or path.stat().st_mtime >= after):
             outcome = scrub_file(path, needles, rewrite=rewrite(path))
             if outcome is not None:
                 done.append(outcome)

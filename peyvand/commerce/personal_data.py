@@ -8,6 +8,7 @@ outcomes quoting them, refund reasons (free text).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from peyvand.base.scrub import Needles, blank_columns, stored_text_filter
@@ -62,10 +63,12 @@ def erase(contact_id: int) -> dict[str, int]:
     return {"shop_payloads": payloads, "refund_reasons": reasons}
 
 
-def erase_copies(needles: Needles) -> dict[str, int]:
+def erase_copies(needles: Needles, since: dt.datetime | None = None) -> dict[str, int]:
     """contacts erase-copies hook: deliveries never tied to a contact (one that failed before
     its customer was known) that name the person."""
     unlinked = WebhookDelivery.objects.filter(contact__isnull=True)
+    if since:
+        unlinked = unlinked.filter(received_at__gte=since)
     found = set(unlinked.filter(stored_text_filter(needles, "payload")
                                 | stored_text_filter(needles, "last_error")
                                 | stored_text_filter(needles, "outcome"))

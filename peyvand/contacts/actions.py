@@ -658,6 +658,7 @@ def do_erase_contact(actor: Actor, contact: Contact) -> None:
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     if contact.erased_at:
         return
+    started = timezone.now()
     merges = _merge_entries(contact.pk)
     needles = _needles(contact, merges)
     done: dict[str, Any] = {"timeline_entries": contact.timeline.count()}
@@ -691,10 +692,11 @@ def do_erase_contact(actor: Actor, contact: Contact) -> None:
     record_audit(actor, "contact.erase", target_type="contact", target_id=contact.pk,
                  summary=_("Personal data erased"), details=done)
     contact_id = contact.pk
-    transaction.on_commit(lambda: _after_erasure(actor, contact_id, needles))
+    transaction.on_commit(lambda: _after_erasure(actor, contact_id, needles, started))
 
 
-def _after_erasure(actor: Actor, contact_id: int, needles: Needles) -> None:
+def _after_erasure(actor: Actor, contact_id: int, needles: Needles,
+                   started: dt.datetime) -> None:
     """Copies made while the erasure ran (an export being written) go too; then the freed
     database pages are written over. The erasure has committed: a failure here is logged
     for the operator, not raised at the person who asked for it."""
@@ -702,7 +704,7 @@ def _after_erasure(actor: Actor, contact_id: int, needles: Needles) -> None:
         with transaction.atomic():
             late: dict[str, Any] = {}
             for hook in ERASE_COPIES_HOOKS:
-                _tally(late, hook(needles))
+                _tally(late, hook(needles, since=started))
             if late:
                 record_audit(actor, "contact.erase", target_type="contact",
                              target_id=contact_id, summary=_("Late copies erased"),

@@ -233,12 +233,12 @@ def _drop_erased_since(path: Path, since: dt.datetime) -> int:
     return rewrite_rows(path, lambda cells: _exported_id(cells) in erased) or 0
 
 
-def erase_from_exports(needles: Needles) -> dict[str, Any]:
+def erase_from_exports(needles: Needles, since: dt.datetime | None = None) -> dict[str, Any]:
     """contacts erase-copies hook: export files already written lose the person's rows
     (a file that cannot be rewritten is deleted); each job says what happened to its file."""
     root = Path(settings.EXPORT_DIR)
-    outcomes = scrub_folder(root, needles, rewrite=lambda path: path.suffix.lower() in (
-        ".csv", ".xlsx", ".json"))
+    outcomes = scrub_folder(root, needles, since=since, rewrite=lambda path: (
+        path.suffix.lower() in (".csv", ".xlsx", ".json")))
     for outcome in outcomes:
         for job in Job.objects.filter(kind=JOB_KIND, result__path=str(outcome.path)):
             result = dict(job.result)

@@ -10,8 +10,10 @@ MERGE_HOOKS = Hooks()
 # the erasure's audit entry keeps (counts only, never values).
 ERASE_HOOKS = Hooks()
 # Floors that keep copies by address rather than by contact (caught mail, files, unlinked
-# reports) register "module.function(needles)" here (base.scrub.Needles: the person's
-# addresses); same return as ERASE_HOOKS. Runs after every ERASE_HOOKS function.
+# reports) register "module.function(needles, since=None)" here (base.scrub.Needles: the
+# person's addresses); same return as ERASE_HOOKS. Runs after every ERASE_HOOKS function, and
+# again once the erasure has committed with `since` (its start): then only copies made since
+# need looking at.
 ERASE_COPIES_HOOKS = Hooks()
 # "module.function(contact_id) -> iterable of str": addresses a floor still holds for the
 # person besides their identities (an outbox row's old recipient ...), so that their copies

@@ -10,6 +10,7 @@ erased contact's, without link) and their lines in the spool files written over.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -82,11 +83,15 @@ def erase(contact_id: int) -> dict[str, int]:
     return done
 
 
-def erase_copies(needles: Needles) -> dict[str, int]:
+def erase_copies(needles: Needles, since: dt.datetime | None = None) -> dict[str, int]:
     """contacts erase-copies hook: reports not tied to a contact that name the person, and
     texts the SMS catcher kept for their numbers."""
     forms = needles.stored_forms()
     unlinked = BounceReport.objects.filter(contact__isnull=True)
+    caught = CatcherSms.objects.filter(to__in=forms)
+    if since:
+        unlinked = unlinked.filter(received_at__gte=since)
+        caught = caught.filter(created_at__gte=since)
     found = set(unlinked.filter(stored_text_filter(needles, "recipient"))
                 .values_list("pk", flat=True))
     for pk, raw, text in unlinked.exclude(pk__in=found).values_list(
@@ -95,8 +100,7 @@ def erase_copies(needles: Needles) -> dict[str, int]:
                 bytes(raw).decode("utf-8", "replace"))):
             found.add(pk)
     reports = blank_columns(BounceReport.objects.filter(pk__in=found), BOUNCE_KEPT)
-    caught = CatcherSms.objects.filter(to__in=forms).delete()[0]
-    return {"bounce_reports": reports, "caught_sms": caught}
+    return {"bounce_reports": reports, "caught_sms": caught.delete()[0]}
 
 
 def forget_spooled_hits(contact_id: int) -> None:

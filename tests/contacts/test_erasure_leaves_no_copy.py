@@ -80,12 +80,13 @@ def test_the_person_is_everywhere_before(everywhere_person, home):
         assert ADDRESS in found_in(database_bytes())
 
 
-def test_erasure_leaves_no_copy(owner_actor, everywhere_person, home,
+def test_erasure_leaves_no_copy(owner_actor, everywhere_person, home, caplog,
                                 django_capture_on_commit_callbacks):
     person = everywhere_person
     with django_capture_on_commit_callbacks(execute=True):
         do_erase_contact(owner_actor, Contact.objects.get(pk=person.contact_id))
 
+    assert not [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
     assert rows_holding() == {}
     assert holders(home) == {}
     if connection.vendor == "sqlite":

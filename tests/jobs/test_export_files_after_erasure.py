@@ -59,3 +59,28 @@ def test_an_erasure_of_someone_not_exported_touches_no_file(owner_actor, some_co
     do_erase_contact(owner_actor, later)
     assert {p.name: p.read_bytes() for p in export_dir.iterdir()} == before
     assert all("erased_rows" not in j.result for j in Job.objects.filter(kind="contacts.export"))
+
+
+def test_copies_made_while_the_erasure_ran_go_once_it_commits(owner_actor, some_contacts,
+                                                              export_dir, caplog,
+                                                              django_capture_on_commit_callbacks):
+    from peyvand.mailcatcher.models import CaughtMail
+
+    export_dir.mkdir(parents=True, exist_ok=True)
+    old = export_dir / "contacts-old.csv"
+    old.write_text("id,emails\r\n9,p2@example.com\r\n", encoding="utf-8")
+    with django_capture_on_commit_callbacks(execute=True):
+        do_erase_contact(owner_actor, some_contacts[2])
+        # Written after the erasure looked, before it committed (an export job finishing).
+        late = export_dir / "contacts-late.csv"
+        late.write_text(f"id,emails\r\n{some_contacts[2].pk},p2@example.com\r\n"
+                        f"{some_contacts[3].pk},p3@example.com\r\n", encoding="utf-8")
+        CaughtMail.objects.create(raw=b"To: p2@example.com\r\n\r\nhi", to=["p2@example.com"])
+    assert "p2@" not in late.read_text() and "p3@example.com" in late.read_text()
+    assert not CaughtMail.objects.exists()
+    [first, again] = AuditEntry.objects.filter(action="contact.erase").order_by("id")
+    assert [f["file"] for f in first.details["export_files"]] == ["contacts-old.csv"]
+    assert again.details == {"export_files": [{"file": "contacts-late.csv",
+                                               "action": "rewritten", "rows": 1}],
+                             "caught_mail": 1}
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
