@@ -210,9 +210,12 @@ else:
                 # "database is locked" on lock upgrade inside transactions.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
+                # secure_delete: what is deleted or overwritten is zeroed in the file, so an
+                # erased person cannot be read back from free space (docs/security.md).
                 "init_command": (
                     "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL;"
                     "PRAGMA foreign_keys=ON;PRAGMA busy_timeout=20000;"
+                    "PRAGMA secure_delete=ON;"
                 ),
             },
         }
@@ -239,7 +242,7 @@ if REDIS_URL:
     }
 else:
     HUEY = {
-        "huey_class": "huey.SqliteHuey",
+        "huey_class": "peyvand.base.queue.SqliteHuey",  # zeroes deleted tasks
         "name": os.environ.get("PEYVAND_QUEUE_NAME", "peyvand"),
         "filename": str(HOME / "huey.sqlite3"),
         "immediate": HUEY_IMMEDIATE,

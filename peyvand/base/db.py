@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from django.db import close_old_connections, connection
+
+logger = logging.getLogger(__name__)
 
 
 def refresh_connections() -> None:
@@ -44,6 +47,32 @@ def ensure_planner_statistics() -> None:
         cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
         if cursor.fetchone() is None:
             refresh_planner_statistics()
+
+
+def forget_freed_pages() -> bool:
+    """After an erasure on SQLite: copy the write-ahead log into the database file and empty
+    it, so no older page image holding erased data stays in the -wal file (the database file
+    itself zeroes what is deleted: secure_delete in settings). False when a reader kept the
+    log from being emptied; the next checkpoint then does it. PostgreSQL: nothing to do here
+    (docs/security.md says what its VACUUM does and does not do). The SQLite task queue's
+    log is emptied likewise."""
+    from peyvand.base.queue import forget_freed_queue_pages
+
+    forget_freed_queue_pages()
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        return connection.vendor != "sqlite"
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _log, _done = cursor.fetchone()
+        # Statistics sampled from indexes (sqlite_stat4, when compiled in) may hold values.
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat4'")
+        sampled = cursor.fetchone() is not None
+    if sampled:
+        refresh_planner_statistics()
+    if busy:
+        logger.warning("the write-ahead log could not be emptied after an erasure (a reader "
+                       "was busy); the next checkpoint empties it")
+    return not busy
 
 
 def execute_many(sql: str, rows: Iterable[Sequence[Any]]) -> None:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from peyvand.base.actor import Actor
 from peyvand.base.models import Job
+from peyvand.base.scrub import Needles, stored_text_filter
 
 # Actors without a user row (CLI operator, system) are rebuilt from these when the job runs.
 _USERLESS_VIA = ("cli", "system")
@@ -71,3 +72,20 @@ def fail_job(job: Job, error: str) -> None:
     Job.objects.filter(pk=job.pk).update(status=Job.Status.FAILED, finished_at=now,
                                          error=error[:2000])
     job.status, job.finished_at, job.error = Job.Status.FAILED, now, error[:2000]
+
+
+def forget_in_jobs(needles: Needles) -> int:
+    """Erasure: job rows (parameters, results, errors) that name the person by address;
+    returns how many changed."""
+    if not needles:
+        return 0
+    query = (stored_text_filter(needles, "params") | stored_text_filter(needles, "result")
+             | stored_text_filter(needles, "error"))
+    changed = 0
+    for pk, params, result, error in Job.objects.filter(query).values_list(
+            "pk", "params", "result", "error"):
+        new = (needles.scrub(params), needles.scrub(result), needles.scrub(error))
+        if new != (params, result, error):
+            Job.objects.filter(pk=pk).update(params=new[0], result=new[1], error=new[2])
+            changed += 1
+    return changed

@@ -849,8 +849,3 @@ def move_commerce_rows(survivor_id: int, merged_id: int) -> None:
     Order.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     Cart.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     WebhookDelivery.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
-
-
-def forget_payloads(contact_id: int) -> None:
-    """contacts erase hook: raw shop payloads name the person; orders stay as numbers."""
-    WebhookDelivery.objects.filter(contact_id=contact_id).update(payload="", headers={})

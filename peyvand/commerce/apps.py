@@ -8,11 +8,19 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Commerce")
 
     def ready(self) -> None:
-        from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
+        from peyvand.contacts.hooks import (
+            ERASE_COPIES_HOOKS,
+            ERASE_HOOKS,
+            EXPORT_HOOKS,
+            MERGE_HOOKS,
+        )
 
-        # Orders and carts follow a merged contact; erasure drops raw shop payloads.
+        # Orders and carts follow a merged contact; erasure drops raw shop payloads; the
+        # person's export holds their orders and carts.
         MERGE_HOOKS.register("peyvand.commerce.actions.move_commerce_rows")
-        ERASE_HOOKS.register("peyvand.commerce.actions.forget_payloads")
+        ERASE_HOOKS.register("peyvand.commerce.personal_data.erase")
+        ERASE_COPIES_HOOKS.register("peyvand.commerce.personal_data.erase_copies")
+        EXPORT_HOOKS.register("peyvand.commerce.personal_data.export_sections")
 
         # The timeline is drawn by the base floor's tags; tell it how to word our kinds.
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES

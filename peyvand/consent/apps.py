@@ -8,11 +8,13 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Permission")
 
     def ready(self) -> None:
-        from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
+        from peyvand.contacts.hooks import ERASE_HOOKS, EXPORT_HOOKS, MERGE_HOOKS
 
-        # The ledger follows a merged contact; erasure keeps it but drops IP and user agent.
+        # The ledger follows a merged contact; erasure keeps it but drops IP, user agent and
+        # typed text; the person's export holds it whole, with their sign-ups.
         MERGE_HOOKS.register("peyvand.consent.ledger.move_consent_rows")
         ERASE_HOOKS.register("peyvand.consent.ledger.forget_devices")
+        EXPORT_HOOKS.register("peyvand.consent.personal_data.export_sections")
 
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.consent.templatetags.consent import consent_event_summary

@@ -210,6 +210,12 @@ class LedgerImmutable(Exception):
     """Something tried to change or delete a consent ledger row."""
 
 
+# Keys of ConsentChange.details holding what someone typed (a staff note, the person's own
+# reason or SMS words): erasure removes them with the IP and user agent. Codes, dates and
+# ids stay as proof. A new key holding typed text belongs here.
+FREE_TEXT_DETAILS = ("note", "reason_text", "keyword")
+
+
 class LedgerQuerySet(models.QuerySet):
     def update(self, **kwargs):
         raise LedgerImmutable("the consent ledger is append-only")
@@ -223,7 +229,12 @@ class LedgerQuerySet(models.QuerySet):
         return super().update(contact_id=contact_id)
 
     def _anonymise(self) -> int:
-        return super().update(ip=None, user_agent="")
+        count = super().update(ip=None, user_agent="")
+        for pk, details in self.values_list("pk", "details"):
+            kept = {k: v for k, v in (details or {}).items() if k not in FREE_TEXT_DETAILS}
+            if kept != (details or {}):
+                models.QuerySet.update(self.filter(pk=pk), details=kept)
+        return count
 
 
 class ConsentChange(models.Model):

@@ -7,6 +7,7 @@ normalisation, role checks, timeline and audit rows happen the same way on every
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,9 +21,12 @@ from django.utils.translation import gettext_lazy
 
 from peyvand.accounts.roles import can, require
 from peyvand.base.actor import Actor
-from peyvand.base.audit import record_audit
+from peyvand.base.audit import forget_in_audit, record_audit
 from peyvand.base.dates import parse_date
+from peyvand.base.db import forget_freed_pages
+from peyvand.base.jobs import forget_in_jobs
 from peyvand.base.language import join_list
+from peyvand.base.models import AuditEntry
 from peyvand.base.normalise import (
     InvalidValue,
     normalise_email,
@@ -31,8 +35,15 @@ from peyvand.base.normalise import (
     normalise_text,
     search_key,
 )
+from peyvand.base.scrub import Needles
 from peyvand.contacts.fields import fields_by_key, parse_field_value, set_field_value
-from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
+from peyvand.contacts.hooks import (
+    ADDRESS_HOOKS,
+    ERASE_COPIES_HOOKS,
+    ERASE_HOOKS,
+    EXPORT_HOOKS,
+    MERGE_HOOKS,
+)
 from peyvand.contacts.models import (
     Contact,
     ContactTag,
@@ -43,6 +54,8 @@ from peyvand.contacts.models import (
     TimelineEvent,
 )
 from peyvand.contacts.timeline import append_event
+
+logger = logging.getLogger(__name__)
 
 SCALARS = ("first_name", "last_name", "language", "timezone", "birthday", "national_id",
            "source")
@@ -594,22 +607,85 @@ def contact_snapshot(contact: Contact) -> dict[str, Any]:
     return _jsonable(data)
 
 
+def contact_export(contact: Contact) -> dict[str, Any]:
+    """The subject-access export: the contact's own data, then every floor's section
+    (orders, consent, messages, tracking, insights ...) through EXPORT_HOOKS."""
+    data = contact_snapshot(contact)
+    for hook in EXPORT_HOOKS:
+        for section, value in hook(contact.pk).items():
+            if section in data:  # two floors must never overwrite each other's section
+                raise RuntimeError(f"export section {section!r} is given twice")
+            data[section] = _jsonable(value)
+    return data
+
+
 @transaction.atomic
 def do_export_contact(actor: Actor, contact: Contact) -> dict[str, Any]:
     require(actor, "contacts.export")
     record_audit(actor, "contact.export", target_type="contact", target_id=contact.pk,
                  summary=_("Personal data export"))
-    return contact_snapshot(contact)
+    return contact_export(contact)
+
+
+def _merge_entries(contact_id: int) -> list[AuditEntry]:
+    """The audit entries of every merge into this contact, and into those merged into it."""
+    entries: list[AuditEntry] = []
+    todo, seen = [str(contact_id)], set()
+    while todo:
+        target = todo.pop()
+        if target in seen:
+            continue
+        seen.add(target)
+        for entry in AuditEntry.objects.filter(action="contact.merge", target_type="contact",
+                                               target_id=target):
+            entries.append(entry)
+            merged = (entry.details or {}).get("merged") or {}
+            if merged.get("id"):
+                todo.append(str(merged["id"]))
+    return entries
+
+
+def _needles(contact: Contact, merges: list[AuditEntry]) -> Needles:
+    """Every address, number and ID the person was known by: identities, the snapshots of
+    contacts merged into them, and what the floors above still hold (ADDRESS_HOOKS)."""
+    values = [i.value for i in contact.identities.all() if i.kind != Identity.Kind.EXTERNAL]
+    values.append(contact.national_id)
+    for entry in merges:
+        merged = (entry.details or {}).get("merged") or {}
+        values += [*merged.get("emails", []), *merged.get("phones", []),
+                   merged.get("national_id") or ""]
+    for hook in ADDRESS_HOOKS:
+        values += [str(v) for v in hook(contact.pk) if v]
+    return Needles.of(values)
+
+
+def _tally(done: dict[str, Any], result: dict[str, Any] | None) -> None:
+    for name, value in (result or {}).items():
+        if isinstance(value, list):
+            done.setdefault(name, []).extend(value)
+        elif value:
+            done[name] = done.get(name, 0) + value
 
 
 @transaction.atomic
 def do_erase_contact(actor: Actor, contact: Contact) -> None:
-    """Remove identities and personal data; the anonymous row stays for aggregates."""
+    """Remove every copy of the person's data; the anonymous row stays for aggregates.
+
+    Rows linked to the contact are emptied here and by the floors' ERASE_HOOKS; copies kept
+    by address (merge snapshots, audit and job rows, caught mail, export and report files)
+    are found by the person's addresses (ERASE_COPIES_HOOKS). The audit entry counts what
+    was done and names nobody. Once committed, copies are looked for again (an export that
+    was being written meanwhile) and SQLite's write-ahead log is emptied into the database
+    file, whose freed space is zeroed (secure_delete; docs/security.md for PostgreSQL).
+    """
     require(actor, "contacts.erase")
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
     if contact.erased_at:
         return
-    kinds = list(contact.timeline.values_list("kind", flat=True))
+    started = timezone.now()
+    merges = _merge_entries(contact.pk)
+    needles = _needles(contact, merges)
+    done: dict[str, Any] = {"timeline_entries": contact.timeline.count()}
     contact.identities.all().delete()
     contact.field_values.all().delete()
     contact.notes.all().delete()
@@ -623,9 +699,41 @@ def do_erase_contact(actor: Actor, contact: Contact) -> None:
     contact.erased_at = timezone.now()
     contact.save()
     for hook in ERASE_HOOKS:
-        hook(contact.pk)
+        _tally(done, hook(contact.pk))
+    # A merge's audit entry kept the merged contact's snapshot: keep only which fields
+    # conflicted.
+    for entry in merges:
+        details = entry.details or {}
+        AuditEntry.objects.filter(pk=entry.pk).update(details={
+            "merged": {"id": (details.get("merged") or {}).get("id"), "erased": True},
+            "resolution": [{"field": r.get("field"), "conflict": r.get("conflict")}
+                           for r in details.get("resolution") or []]})
+    _tally(done, {"merge_snapshots": len(merges), "audit_entries": forget_in_audit(needles),
+                  "jobs": forget_in_jobs(needles)})
+    for hook in ERASE_COPIES_HOOKS:
+        _tally(done, hook(needles))
     append_event(contact.pk, "contact.erased", {}, actor=None)
     record_audit(actor, "contact.erase", target_type="contact", target_id=contact.pk,
-                 summary=_("Personal data erased"), details={"timeline_entries": len(kinds)})
+                 summary=_("Personal data erased"), details=done)
+    contact_id = contact.pk
+    transaction.on_commit(lambda: _after_erasure(actor, contact_id, needles, started))
 
 
+def _after_erasure(actor: Actor, contact_id: int, needles: Needles,
+                   started: dt.datetime) -> None:
+    """Copies made while the erasure ran (an export being written) go too; then the freed
+    database pages are written over. The erasure has committed: a failure here is logged
+    for the operator, not raised at the person who asked for it."""
+    try:
+        with transaction.atomic():
+            late: dict[str, Any] = {}
+            for hook in ERASE_COPIES_HOOKS:
+                _tally(late, hook(needles, since=started))
+            if late:
+                record_audit(actor, "contact.erase", target_type="contact",
+                             target_id=contact_id, summary=_("Late copies erased"),
+                             details=late)
+        forget_freed_pages()
+    except Exception:
+        logger.exception("erasure of contact #%s: copies made meanwhile not looked for",
+                         contact_id)

@@ -6,3 +6,9 @@ class ContactsConfig(AppConfig):
     name = "peyvand.contacts"
     label = "contacts"
     verbose_name = _("Contacts")
+
+    def ready(self) -> None:
+        from peyvand.contacts.hooks import ERASE_COPIES_HOOKS
+
+        # Export files already written lose an erased person's rows.
+        ERASE_COPIES_HOOKS.register("peyvand.contacts.export.erase_from_exports")

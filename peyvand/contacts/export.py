@@ -32,6 +32,7 @@ from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
 from peyvand.base.models import Job
+from peyvand.base.scrub import Needles, rewrite_rows, scrub_folder
 from peyvand.contacts.actions import contact_snapshot
 from peyvand.contacts.models import Contact, CustomField, FieldValue, Identity, TimelineEvent
 
@@ -46,6 +47,9 @@ LIST_SEPARATOR = "; "
 # Spreadsheets run cells starting with these as formulas; E.164 numbers (+98…) are let through.
 _FORMULA_START = ("=", "@", "\t", "\r", "+", "-")
 _PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+# Longest an erasure's transaction is assumed to take: contacts erased since this long before
+# an export began may have been read by it while their erasure was running.
+ERASURE_WINDOW = dt.timedelta(hours=1)
 
 Progress = Callable[[int, int], None]
 
@@ -194,6 +198,7 @@ def write_export_file(actor: Actor, fmt: str, path: Path | str,
     require(actor, "contacts.export")
     check_format(fmt)
     path = Path(path)
+    started = timezone.now()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     try:
         # utf-8-sig: Excel, which most shops open CSVs in, needs the BOM to read Persian.
@@ -206,7 +211,45 @@ def write_export_file(actor: Actor, fmt: str, path: Path | str,
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return count
+    return count - _drop_erased_since(path, started - ERASURE_WINDOW)
+
+
+def _exported_id(cells: list[Any]) -> int | None:
+    """The contact id of an export row: the first column, or a JSON line's "id"."""
+    value = cells[0].get("id") if cells and isinstance(cells[0], dict) else \
+        cells[0] if cells else None
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _drop_erased_since(path: Path, since: dt.datetime) -> int:
+    """Rows of contacts whose erasure ran while the export read them: their erasure looked
+    for copies before this file existed. Returns how many rows went."""
+    erased = set(Contact.objects.filter(erased_at__gte=since).values_list("pk", flat=True))
+    if not erased:
+        return 0
+    return rewrite_rows(path, lambda cells: _exported_id(cells) in erased) or 0
+
+
+def erase_from_exports(needles: Needles, since: dt.datetime | None = None) -> dict[str, Any]:
+    """contacts erase-copies hook: export files already written lose the person's rows
+    (a file that cannot be rewritten is deleted); each job says what happened to its file."""
+    root = Path(settings.EXPORT_DIR)
+    outcomes = scrub_folder(root, needles, since=since, rewrite=lambda path: (
+        path.suffix.lower() in (".csv", ".xlsx", ".json")))
+    for outcome in outcomes:
+        for job in Job.objects.filter(kind=JOB_KIND, result__path=str(outcome.path)):
+            result = dict(job.result)
+            if outcome.action == "deleted":
+                result.pop("path", None)  # nothing left to download
+                result["erasure"] = "deleted"
+            else:
+                result["count"] = max(0, int(result.get("count") or 0) - outcome.rows)
+                result["erased_rows"] = int(result.get("erased_rows") or 0) + outcome.rows
+            Job.objects.filter(pk=job.pk).update(result=result)
+    return {"export_files": [o.as_dict(root) for o in outcomes]} if outcomes else {}
 
 
 # --- background job for the UI ---------------------------------------------------------------

@@ -9,9 +9,11 @@ class InsightsConfig(AppConfig):
 
     def ready(self) -> None:
         from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
-        from peyvand.contacts.hooks import MERGE_HOOKS
+        from peyvand.contacts.hooks import EXPORT_HOOKS, MERGE_HOOKS
 
-        # A merged contact's purchases now count for the survivor.
+        # A merged contact's purchases now count for the survivor; the person's export holds
+        # the figures computed about them.
         MERGE_HOOKS.register("peyvand.insights.actions.on_merge")
+        EXPORT_HOOKS.register("peyvand.insights.personal_data.export_sections")
         # Orders and refunds move their buyer's figures as they arrive.
         ORDER_CHANGED_HOOKS.register("peyvand.insights.actions.on_order_changed")

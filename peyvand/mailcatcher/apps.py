@@ -6,3 +6,9 @@ class MailcatcherConfig(AppConfig):
     name = "peyvand.mailcatcher"
     label = "mailcatcher"
     verbose_name = _("Caught mail")
+
+    def ready(self) -> None:
+        from peyvand.contacts.hooks import ERASE_COPIES_HOOKS
+
+        # What the catcher kept for an erased person is deleted.
+        ERASE_COPIES_HOOKS.register("peyvand.mailcatcher.personal_data.erase_copies")

@@ -8,11 +8,19 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self) -> None:
-        from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
+        from peyvand.contacts.hooks import (
+            ADDRESS_HOOKS,
+            ERASE_HOOKS,
+            EXPORT_HOOKS,
+            MERGE_HOOKS,
+        )
 
-        # Sent messages follow a merged contact (caps count them); erasure drops addresses.
+        # Sent messages follow a merged contact (caps count them); erasure keeps only their
+        # state and times; the person's export lists them.
         MERGE_HOOKS.register("peyvand.messaging.outbox.move_outbox_rows")
-        ERASE_HOOKS.register("peyvand.messaging.outbox.forget_addresses")
+        ERASE_HOOKS.register("peyvand.messaging.personal_data.erase")
+        ADDRESS_HOOKS.register("peyvand.messaging.personal_data.addresses")
+        EXPORT_HOOKS.register("peyvand.messaging.personal_data.export_sections")
 
         # Confirmations written by consent leave through the outbox and its gate.
         from peyvand.consent.delivery import register_outbound

@@ -184,18 +184,6 @@ def move_outbox_rows(survivor_id: int, merged_id: int) -> None:
     theirs.exclude(pk__in=clash).update(contact_id=survivor_id)
 
 
-def forget_addresses(contact_id: int) -> None:
-    """contacts erase hook: outbox rows keep their state for counts, not the address nor
-    the merge data (names, fields) a message was rendered with."""
-    OutboxMessage.objects.filter(contact_id=contact_id).update(to_address="", merge_data="")
-    from peyvand.messaging.gate import REASON_TEXT
-
-    OutboxMessage.objects.filter(contact_id=contact_id, state__in=(
-        S.QUEUED, S.DEFERRED, S.UNKNOWN)).update(
-        state=S.FAILED, gate_verdict="deny", gate_reason="erased",
-        gate_text=str(REASON_TEXT["erased"]))
-
-
 def record_bounce(message_id: int, reply: str = "", *, hard: bool = True) -> bool:
     """For tracking's DSN handling: the message with this outbox id bounced. Only the row
     changes; tracking writes the timeline event and tells consent (suppression)."""

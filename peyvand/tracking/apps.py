@@ -8,10 +8,19 @@ class TrackingConfig(AppConfig):
     verbose_name = _("Tracking")
 
     def ready(self) -> None:
-        from peyvand.contacts.hooks import ERASE_HOOKS, MERGE_HOOKS
+        from peyvand.contacts.hooks import (
+            ADDRESS_HOOKS,
+            ERASE_COPIES_HOOKS,
+            ERASE_HOOKS,
+            EXPORT_HOOKS,
+            MERGE_HOOKS,
+        )
 
         MERGE_HOOKS.register("peyvand.tracking.events.move_rows")
-        ERASE_HOOKS.register("peyvand.tracking.events.forget_contact")
+        ERASE_HOOKS.register("peyvand.tracking.personal_data.erase")
+        ERASE_COPIES_HOOKS.register("peyvand.tracking.personal_data.erase_copies")
+        ADDRESS_HOOKS.register("peyvand.tracking.personal_data.addresses")
+        EXPORT_HOOKS.register("peyvand.tracking.personal_data.export_sections")
 
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.tracking.views import tracking_event_summary

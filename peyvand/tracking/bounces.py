@@ -310,13 +310,18 @@ def process_report(raw: bytes, envelope_to: list[str] | tuple = (), source: str 
     message_id, contact_id = _identify(parsed, list(envelope_to))
     live = contact_id and Contact.objects.filter(pk=contact_id, erased_at__isnull=True).exists()
     first = parsed.recipients[0] if parsed.recipients else Recipient()
-    report = BounceReport.objects.create(
+    report = BounceReport(
         kind=parsed.kind, message_id=message_id, contact_id=contact_id if live else None,
         recipient=(first.recipient or parsed.original_to)[:320], status=first.status[:16],
         diagnostic=first.diagnostic or parsed.feedback_type, subject=parsed.subject[:500],
         source=source[:16], problem=parsed.problem[:200],
         # Unread reports keep their bytes for a person to look at; the rest need not.
         raw=raw[:MAX_RAW] if parsed.kind == BounceReport.Kind.UNPARSED else b"")
+    if contact_id and not live and Contact.objects.filter(pk=contact_id).exists():
+        # About an erased person: the kind and status count, nothing names them.
+        report.recipient = report.diagnostic = report.subject = report.problem = ""
+        report.raw = b""
+    report.save()
     if live:
         _act(report)
     return report

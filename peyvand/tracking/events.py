@@ -113,6 +113,9 @@ def _store(rows: list[tuple]) -> int:
     wanted = {r[3] or (facts.get(r[2], (None, None))[0] or 0) for r in rows}
     live = set(Contact.objects.filter(pk__in=wanted, erased_at__isnull=True)
                .values_list("pk", flat=True))
+    # An erased person's late hits count for the message, without the link or its topic.
+    erased = set(Contact.objects.filter(pk__in=wanted - live, erased_at__isnull=False)
+                 .values_list("pk", flat=True)) if wanted - live else set()
     events = []
     for hit_id, kind, message_id, contact_id, issued, url, topic, ua, at in rows:
         outbox_contact, sent_at = facts.get(message_id, (None, None))
@@ -125,7 +128,8 @@ def _store(rows: list[tuple]) -> int:
             hit_id=hit_id, kind=TrackingEvent.Kind.OPEN if kind == KIND_OPEN
             else TrackingEvent.Kind.CLICK, message_id=message_id,
             contact_id=contact_id if contact_id in live else None,
-            url=url if kind == KIND_CLICK else "", topic=topic, at=when, ua_class=ua_class,
+            url=url if kind == KIND_CLICK and contact_id not in erased else "",
+            topic=topic if contact_id not in erased else "", at=when, ua_class=ua_class,
             machine=bool(reason), machine_reason=reason))
     _flag_bursts(events)
     _mark_unique_opens(events)
@@ -210,14 +214,6 @@ def _follow_up(events: list[TrackingEvent]) -> None:
         latest = max(times)
         add_click(contact_id, topic, latest,
                   weight=sum(decayed(1.0, at, latest) for at in times))
-
-
-def forget_contact(contact_id: int) -> None:
-    """contacts erase hook: the links someone followed and what they like are personal."""
-    from peyvand.tracking.models import InterestScore
-
-    TrackingEvent.objects.filter(contact_id=contact_id).update(url="", topic="")
-    InterestScore.objects.filter(contact_id=contact_id).delete()
 
 
 def move_rows(survivor_id: int, merged_id: int) -> None:

@@ -209,6 +209,28 @@ def finish(path: Path) -> None:
         name.unlink(missing_ok=True)
 
 
+def blank_lines(contact_id: int) -> int:
+    """Write spaces over the drained lines of one contact's hits (an erasure); the drain reads
+    only past each segment's offset, so they are never read again. Returns how many."""
+    count = 0
+    for path in _segments(spool_dir()):
+        end = _offset(path)
+        if not end:
+            continue
+        with open(path, "r+b") as fh:  # in place; writers only ever append past `end`
+            data = fh.read(end)
+            pos = 0
+            while (newline := data.find(b"\n", pos)) >= 0:
+                line = data[pos:newline]
+                row = _parse(line) if line.strip() else None
+                if row is not None and row[3] == contact_id:
+                    fh.seek(pos)
+                    fh.write(b" " * len(line))
+                    count += 1
+                pos = newline + 1
+    return count
+
+
 def pending() -> int:
     """Hits written and not yet drained."""
     count = 0

@@ -26,3 +26,27 @@ def make_field(db):
 @pytest.fixture
 def system(db):
     return Actor.system("test")
+
+
+@pytest.fixture
+def home(settings, tmp_path):
+    """A PEYVAND_HOME of the test's own: exports, imports and the tracking spool in it."""
+    settings.HOME = tmp_path
+    settings.EXPORT_DIR = tmp_path / "exports"
+    settings.IMPORT_DIR = None
+    settings.TRACKING_SPOOL = ""
+    settings.PEYVAND_PUBLIC_URL = "https://crm.example"
+    settings.PEYVAND_BOUNCE_DOMAIN = "bounces.example"
+    yield tmp_path
+    from peyvand.tracking import spool
+
+    spool.close()
+
+
+@pytest.fixture
+def everywhere_person(owner_actor, home, django_capture_on_commit_callbacks):
+    """One person run through everything Peyvand keeps (tests/contacts/everywhere.py)."""
+    from tests.contacts.everywhere import put_everywhere
+
+    return put_everywhere(owner_actor,
+                          lambda: django_capture_on_commit_callbacks(execute=True))
