@@ -86,6 +86,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "peyvand.accounts.middleware.UserLanguageMiddleware",
+    "peyvand.middleware.JsonApiErrors",
+    "peyvand.middleware.RefuseUnstorableQuery",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

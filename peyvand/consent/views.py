@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from peyvand.accounts.roles import can, require
+from peyvand.base.normalise import InvalidValue, check_storable_text
 from peyvand.base.signing import LinkExpired, LinkInvalid
 from peyvand.base.templatetags.peyvand_ui import fadigits, page_language
 from peyvand.base.views import paginate, ui_actor
@@ -668,6 +669,11 @@ def sms_hook(request, token: str):
             return JsonResponse({"detail": "invalid JSON"}, status=400)
         if not isinstance(payload, dict):
             return JsonResponse({"detail": "expected an object"}, status=400)
+        try:
+            check_storable_text(payload)
+        except InvalidValue as exc:
+            reason = str(exc.message)
+            return JsonResponse({"detail": reason, "errors": {exc.field: reason}}, status=400)
     else:
         payload = request.POST.dict()
     sender = str(payload.get("from") or payload.get("sender") or "")

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from django.db import transaction
 from ninja import Field, Query, Router, Schema
 
-from peyvand.api_common import ERRORS, Body, ErrorOut, Paging, Status, api_actor, page_of
+from peyvand.api_common import (  # noqa: I001
+    ERRORS,
+    Body,
+    ErrorOut,
+    Paging,
+    Status,
+    api_actor,
+    one_of,
+    page_of,
+)
 from peyvand.messaging.actions import (
     MessagingInvalid,
     do_approve_broadcast,
@@ -15,9 +25,11 @@ from peyvand.messaging.actions import (
     do_delete_template,
     do_save_template,
 )
+from peyvand.messaging.models import Channel, MessageClass, MessageTemplate
 from peyvand.messaging.queries import broadcast_of, broadcasts, progress, template_of, templates
 
 router = Router(tags=["messaging"])
+ClassName = Annotated[str, one_of(*MessageClass.values)]
 
 
 class TemplateIn(Body):
@@ -25,10 +37,10 @@ class TemplateIn(Body):
     subject: str | None = None
     html: str | None = None
     text: str | None = None
-    language: str | None = None
-    channel: str | None = None
+    language: Annotated[str, one_of(*MessageTemplate.Language.values)] | None = None
+    channel: Annotated[str, one_of(*Channel.values)] | None = None
     topic: str | None = None
-    message_class: str | None = Field(None, alias="class")
+    message_class: ClassName | None = Field(None, alias="class")
     content_type: str | None = None
 
     model_config = {"populate_by_name": True}
@@ -58,7 +70,7 @@ class TemplatePage(Schema):
 class BroadcastIn(Body):
     template: str
     tag: str
-    message_class: str | None = Field(None, alias="class")
+    message_class: ClassName | None = Field(None, alias="class")
 
     model_config = {"populate_by_name": True}
 
