@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -109,6 +109,12 @@ def on_http_error(request, exc: HttpError):
 @api.exception_handler(RequestDataTooBig)
 def on_too_big(request, exc):
     return _error(request, 413, _("The request body is too large."))
+
+
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious(request, exc):
+    # Django's own 400s (too many fields, a malformed multipart body), not our 500s.
+    return _error(request, 400, _("The request cannot be read."))
 
 
 @api.exception_handler(PermissionDenied)

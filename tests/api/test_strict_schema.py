@@ -152,3 +152,9 @@ def test_the_sites_own_404_stays_a_page(client, owner):
     client.force_login(owner)
     response = client.get("/contacts/abc/")
     assert response.status_code == 404 and response["Content-Type"].startswith("text/html")
+
+
+def test_a_request_django_refuses_is_a_json_400(api, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 2
+    response = api.post("/api/v1/imports/contacts", {"a": "1", "b": "2", "c": "3", "tag": "x"})
+    assert_json_error(response, 400)
