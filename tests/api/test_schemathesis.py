@@ -15,9 +15,11 @@ Bounded for CI: a fixed seed, deterministic generation and a few examples per op
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 import schemathesis
+from django.db import connections
 from schemathesis.engine import events, from_schema
 from schemathesis.transport.wsgi import WSGITransport
 
@@ -43,7 +45,11 @@ def _send_in_process(self, case, **kwargs):
     # requests session; a Werkzeug client takes none of them.
     for name in ("max_redirects", "verify", "cert", "proxies"):
         kwargs.pop(name, None)
-    return _wsgi_send(self, case, **kwargs)
+    try:
+        return _wsgi_send(self, case, **kwargs)
+    finally:
+        if threading.current_thread() is not threading.main_thread():
+            connections.close_all()  # the engine's worker thread would leave them open
 
 
 _wsgi_send = WSGITransport.send
