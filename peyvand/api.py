@@ -6,17 +6,39 @@ can show the person who typed a value what is wrong with it.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 
 from peyvand.accounts.api import BearerAuth
-from peyvand.base.normalise import InvalidValue
+from peyvand.base.normalise import InvalidValue, check_storable_text
 from peyvand.contacts.actions import ContactInvalid, IdentityConflict
+
+logger = logging.getLogger(__name__)
+
+
+class StrictParser(Parser):
+    """Every JSON body, query string and form field passes here before any schema: text no
+    database can store (NUL, a lone surrogate such as "\\ud800") is refused with 400, naming
+    where it was, for every endpoint at once."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        check_storable_text(data)
+        return data
+
+    def parse_querydict(self, data, list_fields, request):
+        result = super().parse_querydict(data, list_fields, request)
+        check_storable_text(result)
+        return result
+
 
 api = NinjaAPI(
     title="Peyvand API",
@@ -25,6 +47,7 @@ api = NinjaAPI(
     "`Authorization: Bearer <token>` (create one with `peyvand token create USER`). "
     'Errors are JSON: `{"detail": "...", "errors": {"field": "message"}}`.',
     auth=BearerAuth(),
+    parser=StrictParser(),
     urls_namespace="api",
     # Without "ninja" in INSTALLED_APPS ninja serves Swagger from a CDN; we serve no page
     # then (openapi.json stays), and never let Swagger call its external validator.
@@ -42,15 +65,24 @@ def _error(request, status: int, reason: str, errors: dict | None = None, **extr
     return api.create_response(request, body, status=status)
 
 
+def _is_type_tag(part: str) -> bool:
+    # pydantic names the branch of a union that failed: "list[nullable[str]]", "str",
+    # "function-after[_as_text(), int]"; clients know fields and indices only.
+    return "[" in part or part in {"str", "int", "float", "bool", "list", "dict", "none"}
+
+
 def _field_name(loc) -> str:
     parts = [str(p) for p in loc]
     while parts and parts[0] in _SOURCES:
         parts.pop(0)
-    return ".".join(parts) or "body"
+    return ".".join(p for p in parts if not _is_type_tag(p)) or "body"
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request, exc: ValidationError):
+    # A path that names nothing (/contacts/abc) is not found, as /imports/abc is by its route.
+    if exc.errors and all(tuple(item.get("loc", ()))[:1] == ("path",) for item in exc.errors):
+        return on_not_found(request, Http404())
     errors: dict[str, str] = {}
     for item in exc.errors:
         errors.setdefault(_field_name(item.get("loc", ())), item.get("msg", ""))
@@ -67,6 +99,8 @@ def on_auth_error(request, exc):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     # ninja turns a body it cannot parse into a bare HttpError(400) raised from the cause.
+    if exc.status_code == 400 and isinstance(exc.__cause__, InvalidValue):
+        return on_invalid_value(request, exc.__cause__)
     if exc.status_code == 400 and exc.__cause__ is not None:
         return _error(request, 400, _("The request body is not valid JSON."))
     return _error(request, exc.status_code, str(exc))
@@ -77,6 +111,12 @@ def on_too_big(request, exc):
     return _error(request, 413, _("The request body is too large."))
 
 
+@api.exception_handler(SuspiciousOperation)
+def on_suspicious(request, exc):
+    # Django's own 400s (too many fields, a malformed multipart body), not our 500s.
+    return _error(request, 400, _("The request cannot be read."))
+
+
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request, exc):
     return _error(request, 403, str(exc) or _("Your role may not do this."))
@@ -85,6 +125,13 @@ def on_permission_denied(request, exc):
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
     return _error(request, 404, _("Not found."))
+
+
+@api.exception_handler(Exception)
+def on_unexpected_error(request, exc: Exception):
+    # Logged with its traceback like any server error; the client still gets the JSON shape.
+    logger.exception("API error on %s %s", request.method, request.path)
+    return _error(request, 500, _("Internal server error; it has been logged."))
 
 
 @api.exception_handler(InvalidValue)

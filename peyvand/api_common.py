@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.db.models import QuerySet
-from django.utils.translation import gettext as _
 from ninja import Field, Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictFloat, StrictInt, StrictStr
 
 from peyvand.base.actor import Actor
 
@@ -24,41 +23,48 @@ except ImportError:  # django-ninja before Status existed took a (code, body) tu
 MAX_PAGE_SIZE = 200
 MAX_PAGE = 1_000_000  # keeps OFFSET inside what every database accepts
 MAX_BULK_IDS = 10_000  # below SQLite's limit on query parameters
-DB_INT = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON has one number type: 12.0 is the integer 12 (as JSON Schema says), 12.5 is not.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+# An id: in a JSON body an integer (12 or 12.0, never "12"); in a path or query the digits.
+DB_INT = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(_whole_number)]
 ERRORS = frozenset({400, 401, 403, 404, 409, 413, 422})
 
 
 # --- input --------------------------------------------------------------------------------------
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return any(_has_nul(v) for v in value)
-    return False
-
+# Text no database can store (NUL, lone surrogates) is refused before any schema sees it, by the
+# API's parser (peyvand.api.StrictParser), naming where it was.
 
 class Input(Schema):
-    """Permissive types so check_contact_data, not pydantic, names what is wrong; numbers
-    are taken as text (ids and mobiles often arrive as numbers)."""
-
-    model_config = ConfigDict(coerce_numbers_to_str=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _refuse_nul(cls, value):
-        # PostgreSQL cannot store NUL in text; refuse it here rather than fail on save.
-        if _has_nul(value):
-            raise ValueError(_("Text may not contain NUL characters."))
-        return value
+    """Query strings and form fields: text by nature, so "2" is read as the integer 2."""
 
 
 class Body(Input):
-    # A misspelt key is reported instead of silently dropped.
-    model_config = ConfigDict(extra="forbid")
+    """A JSON body: types as the schema says them (a number where text is declared is
+    refused, and "true" is not a boolean), and a misspelt key is reported instead of
+    silently dropped."""
 
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _as_text(value: int | float | str) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+# Amounts, quantities and ids that shops send as numbers or as text ("1,250,000", "۱۲٬۵۰۰"):
+# both are declared, and the action reads the text.
+NumberOrText = Annotated[StrictInt | StrictFloat | StrictStr, AfterValidator(_as_text)]
+
+
+def one_of(*values: str) -> Any:
+    """`Annotated[str, one_of(...)]`: text whose allowed values the schema lists (an enum); the
+    action refuses anything else with its own reason (400). Use `Literal` instead where no
+    action checks the value."""
+    return Field(json_schema_extra={"enum": list(values)})
 
 
 class Paging(Input):
@@ -70,6 +76,16 @@ class ErrorOut(Schema):
     detail: str
     errors: dict[str, str] = {}
     owner_id: int | None = Field(None, description="on 409: the contact holding the identity")
+
+
+def csv_answer(also_json: bool = False) -> dict[str, Any]:
+    """`openapi_extra` for an operation answering a CSV file (as well as JSON when
+    `also_json`, e.g. behind `format=csv`)."""
+    content: dict[str, Any] = {"text/csv": {"schema": {"type": "string"}}}
+    description = "A CSV file (UTF-8)"
+    if also_json:
+        description = "JSON, or with format=csv a CSV file (UTF-8)"
+    return {"responses": {200: {"description": description, "content": content}}}
 
 
 def api_actor(request) -> Actor:

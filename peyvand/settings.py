@@ -170,6 +170,8 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "peyvand.accounts.middleware.UserLanguageMiddleware",
     "peyvand.accounts.middleware.TwoFactorMiddleware",
+    "peyvand.middleware.JsonApiErrors",
+    "peyvand.middleware.RefuseUnstorableQuery",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -8,12 +8,22 @@ minor units of the stored currency (rial for every Iranian unit, cents for USD).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.db.models import Prefetch
 from ninja import Field, Query, Router, Schema
 
-from peyvand.api_common import ERRORS, Body, ErrorOut, Paging, Status, api_actor, page_of
+from peyvand.api_common import (  # noqa: I001
+    ERRORS,
+    Body,
+    ErrorOut,
+    NumberOrText,
+    Paging,
+    Status,
+    api_actor,
+    one_of,
+    page_of,
+)
 from peyvand.base.actor import Actor
 from peyvand.commerce.actions import (
     MAX_LINES,
@@ -28,14 +38,15 @@ from peyvand.contacts.api import ExternalIdIn
 
 router = Router(tags=["commerce"])
 
-Amount = str | None  # numbers arrive as text (see Body): "1,250,000", "۱۲٬۵۰۰", 12.5
+Amount = NumberOrText | None  # 12.5, or text: "1,250,000", "۱۲٬۵۰۰"
 
 
 # --- input --------------------------------------------------------------------------------------
 
 class CustomerIn(Body):
-    contact_id: str | None = Field(None, description="an existing contact; else matched or "
-                                                     "created from e-mail/mobile")
+    contact_id: NumberOrText | None = Field(None, description="an existing contact; else "
+                                                               "matched or created from "
+                                                               "e-mail/mobile")
     email: str | None = None
     phone: str | None = None
     first_name: str | None = None
@@ -46,21 +57,21 @@ class CustomerIn(Body):
 class LineIn(Body):
     sku: str | None = None
     name: str | None = None
-    quantity: str | None = "1"
+    quantity: NumberOrText | None = "1"
     unit_price: Amount = None
     line_total: Amount = Field(None, description="defaults to quantity × unit_price")
 
 
 class DeliveryIn(Body):
-    status: str | None = Field(None, description="pending, on_time, late, back_ordered, "
-                                                 "delivered; derived from the dates if left out")
+    status: Annotated[str, one_of(*Order.Delivery.values)] | None = Field(
+        None, description="derived from the dates if left out")
     promised_at: str | None = Field(None, description="1403/02/12 or 2024-05-01")
     delivered_at: str | None = None
 
 
 class RefundLineIn(Body):
     sku: str | None = None
-    quantity: str | None = "1"
+    quantity: NumberOrText | None = "1"
     amount: Amount = None
 
 
@@ -81,8 +92,7 @@ class OrderIn(Body):
                                                       "is unique, so sending it again updates")
     number: str | None = None
     placed_at: str | None = Field(None, description="ISO date-time; a date may be Jalali")
-    status: str | None = Field(None, description="pending, processing, on_hold, completed, "
-                                                 "cancelled, refunded, failed, draft")
+    status: Annotated[str, one_of(*Order.Status.values)] | None = None
     currency: str | None = Field(None, description="IRR, IRT (toman), IRHR, IRHT, USD, EUR…")
     subtotal: Amount = Field(None, description="defaults to the sum of the lines")
     discount: Amount = None
@@ -91,7 +101,7 @@ class OrderIn(Body):
     total: Amount = Field(None, description="defaults to subtotal − discount + shipping + tax")
     channel: str | None = None
     customer: CustomerIn | None = None
-    contact_id: str | None = None
+    contact_id: NumberOrText | None = None
     lines: list[LineIn] | None = Field(None, max_length=MAX_LINES)
     delivery: DeliveryIn | None = None
     refunds: list[RefundIn] | None = Field(None, description="refunds with ids; replaces "
@@ -117,9 +127,9 @@ class CartIn(Body):
     source: str | None = "api"
     external_id: str | None = None
     customer: CustomerIn | None = None
-    contact_id: str | None = None
+    contact_id: NumberOrText | None = None
     currency: str | None = None
-    status: str | None = Field(None, description="open, abandoned, converted")
+    status: Annotated[str, one_of(*Cart.Status.values)] | None = None
     updated_at: str | None = None
     lines: list[LineIn] | None = Field(None, max_length=MAX_LINES)
 

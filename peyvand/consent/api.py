@@ -8,20 +8,41 @@ Thin: parse input, build an API Actor, call consent.actions / queries, render.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import Http404, HttpResponse
 from django.utils import translation
 from ninja import Field, Query, Router, Schema
 
 from peyvand.accounts.roles import require
-from peyvand.api_common import ERRORS, Body, ErrorOut, Input, Paging, Status, api_actor, page_of
+from peyvand.api_common import (  # noqa: I001
+    ERRORS,
+    Body,
+    ErrorOut,
+    Input,
+    NumberOrText,
+    Paging,
+    Status,
+    api_actor,
+    csv_answer,
+    one_of,
+    page_of,
+)
 from peyvand.base.actor import Actor
 from peyvand.base.signing import LinkExpired, LinkInvalid
 from peyvand.consent import actions
 from peyvand.consent.actions import SignupRequest, SignupThrottled
 from peyvand.consent.churn import CALENDARS, DIMENSIONS, PERIODS, churn, churn_csv
-from peyvand.consent.models import ConsentChange, SignupForm, Topic
+from peyvand.consent.models import (
+    Channel,
+    ConsentChange,
+    Format,
+    Frequency,
+    IdentityRule,
+    IncentiveKind,
+    SignupForm,
+    Topic,
+)
 from peyvand.consent.queries import (
     access_form,
     consent_history,
@@ -42,18 +63,21 @@ from peyvand.contacts.queries import access_contact
 
 router = Router(tags=["consent"])
 PUBLIC_ERRORS = frozenset({400, 404, 410, 422, 429})
+FileFormat = Annotated[str, one_of("json", "csv")]
 
 
 # --- input --------------------------------------------------------------------------------------
 
 class StaffChangeIn(Body):
-    action: str = Field(..., description="opt_out, pause or preference_change (toward less "
-                                         "contact only; anything else is refused with 400)")
-    channel: str = Field(..., description="email, sms, direct_mail or phone")
+    action: Annotated[str, one_of("opt_out", "pause", "preference_change")] = Field(
+        ..., description="toward less contact only; anything else is refused with 400")
+    channel: Annotated[str, one_of(*Channel.values)] = Field(...)
     topic: str | None = Field(None, description="a topic key; none: the whole channel")
-    weeks: str | None = Field(None, description="pause: 2, 4, 8 or 12")
-    frequency: str | None = Field(None, description="preference_change: a lower frequency")
-    format: str | None = Field(None, description="preference_change on email: html or text")
+    weeks: NumberOrText | None = Field(None, description="pause: 2, 4, 8 or 12")
+    frequency: Annotated[str, one_of(*Frequency.values)] | None = Field(
+        None, description="preference_change: a lower frequency")
+    format: Annotated[str, one_of(*Format.values)] | None = Field(
+        None, description="preference_change on email")
     note: str | None = Field(None, description="what the person asked, for the record")
 
 
@@ -63,9 +87,9 @@ class TopicIn(Body):
     name_en: str | None = None
     description: str | None = None
     default_opt_in: bool | None = None
-    default_frequency: str | None = None
+    default_frequency: Annotated[str, one_of(*Frequency.values)] | None = None
     active: bool | None = None
-    position: str | None = None
+    position: NumberOrText | None = None
 
 
 class FormIn(Body):
@@ -73,13 +97,13 @@ class FormIn(Body):
     name: str | None = None
     title_fa: str | None = None
     title_en: str | None = None
-    identity: str | None = Field(None, description="email, phone or either")
+    identity: Annotated[str, one_of(*IdentityRule.values)] | None = None
     ask_first_name: bool | None = None
     ask_last_name: bool | None = None
     custom_fields: list[str] | None = None
     topics: list[str] | None = None
-    channels: list[str] | None = None
-    incentive_kind: str | None = Field(None, description="none, free, win or save")
+    channels: list[Annotated[str, one_of(*Channel.values)]] | None = None
+    incentive_kind: Annotated[str, one_of(*IncentiveKind.values)] | None = None
     incentive_fa: str | None = None
     incentive_en: str | None = None
     consent_text_fa: str | None = None
@@ -100,7 +124,7 @@ class SignupIn(Body):
                                                        "by default")
     channels: list[str] | None = Field(None, description="default: every offered channel "
                                                          "you gave an address for")
-    language: str | None = Field(None, description="fa or en: the page the person saw")
+    language: Literal["fa", "en"] | None = Field(None, description="the page the person saw")
     started: str = Field("", description="the `started` value GET …/start returned")
     text_version: int | None = Field(None, description="the consent text version shown")
     website: str | None = Field(None, description="leave empty (spam trap)")
@@ -112,11 +136,11 @@ class CodeIn(Body):
 
 
 class ChurnQuery(Input):
-    period: str = Field("month", description="week or month")
-    by: str = Field("channel", description=", ".join(DIMENSIONS))
+    period: Annotated[str, one_of(*PERIODS)] = "month"
+    by: Annotated[str, one_of(*DIMENSIONS)] = "channel"
     periods: int = Field(12, ge=1, le=60)
-    calendar: str = Field("jalali", description="jalali or gregorian")
-    format: str = Field("json", description="json or csv")
+    calendar: Annotated[str, one_of(*CALENDARS)] = "jalali"
+    format: FileFormat = "json"
 
 
 class SuppressionQuery(Paging):
@@ -400,8 +424,9 @@ def change_consent(request, contact_id: int, payload: StaffChangeIn):
 
 
 @router.get("/contacts/{contact_id}/consent/proof", response={200: dict[str, Any],
-                                                               ERRORS: ErrorOut})
-def consent_proof(request, contact_id: int, format: str = "json"):
+                                                               ERRORS: ErrorOut},
+            openapi_extra=csv_answer(also_json=True))
+def consent_proof(request, contact_id: int, format: FileFormat = "json"):
     """Proof of consent: the whole ledger with the exact texts agreed to (audited)."""
     actor = api_actor(request)
     contact = access_contact(actor, contact_id)
@@ -502,7 +527,7 @@ def delete_form(request, slug: str):
 
 @router.get("/forms/{slug}/start", auth=None, response={200: PublicFormOut,
                                                          PUBLIC_ERRORS: ErrorOut})
-def start_signup(request, slug: str, lang: str = "fa"):
+def start_signup(request, slug: str, lang: Literal["fa", "en"] = "fa"):
     """Public: the form as a person sees it, with the signed start time to send back."""
     form = _public_form(slug)
     if not form.active:
@@ -603,7 +628,8 @@ def incentives(request):
     return {"items": incentive_report(api_actor(request))}
 
 
-@router.get("/consent/churn", response={200: ChurnOut, ERRORS: ErrorOut})
+@router.get("/consent/churn", response={200: ChurnOut, ERRORS: ErrorOut},
+            openapi_extra=csv_answer(also_json=True))
 def consent_churn(request, query: Query[ChurnQuery]):
     """Opt-outs per period as a share of the reachable base at the period start, by
     channel, topic, reason, source, form or campaign; `format=csv` for a file."""

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from peyvand.accounts.roles import can, require
 from peyvand.base.http import client_ip  # noqa: F401  (re-exported: consent.api and others)
+from peyvand.base.normalise import InvalidValue, check_storable_text
 from peyvand.base.signing import LinkExpired, LinkInvalid
 from peyvand.base.site import public_url
 from peyvand.base.templatetags.peyvand_ui import fadigits, ltr_text, page_language
@@ -686,6 +687,11 @@ def sms_hook(request, token: str):
             return JsonResponse({"detail": "invalid JSON"}, status=400)
         if not isinstance(payload, dict):
             return JsonResponse({"detail": "expected an object"}, status=400)
+        try:
+            check_storable_text(payload)
+        except InvalidValue as exc:
+            reason = str(exc.message)
+            return JsonResponse({"detail": reason, "errors": {exc.field: reason}}, status=400)
     else:
         payload = request.POST.dict()
     sender = str(payload.get("from") or payload.get("sender") or "")

@@ -22,9 +22,11 @@ from peyvand.api_common import (  # noqa: I001
     MAX_BULK_IDS,
     Body,
     ErrorOut,
+    NumberOrText,
     Paging,
     Status,
     api_actor,
+    one_of,
     page_of,
 )
 from peyvand.base.actor import Actor
@@ -57,7 +59,7 @@ router = Router(tags=["contacts"])
 
 class ExternalIdIn(Body):
     source: str | None = None
-    id: str | None = None
+    id: NumberOrText | None = Field(None, description="shops' ids are often numbers")
 
 
 FieldInput = str | int | float | bool | None
@@ -66,12 +68,13 @@ FieldInput = str | int | float | bool | None
 class ContactIn(Body):
     email: str | None = None
     emails: list[str | None] | str | None = None
-    phone: str | None = None
-    phones: list[str | None] | str | None = None
+    phone: NumberOrText | None = Field(None, description="any form: 0912…, +98 912…, "
+                                                          "۰۹۱۲…, or the number 9121234567")
+    phones: list[NumberOrText | None] | str | None = None
     external_ids: list[ExternalIdIn] | None = None
     first_name: str | None = None
     last_name: str | None = None
-    language: str | None = None
+    language: str | None = Field(None, description="fa or en, in any case")
     timezone: str | None = None
     birthday: str | None = Field(None, description="1403/02/12 (Jalali) or 2024-05-01")
     national_id: str | None = None
@@ -93,11 +96,11 @@ class MergeIn(Body):
 
 
 class NoteIn(Body):
-    body: str | None = None
+    body: str
 
 
 class TagIn(Body):
-    name: str | None = None
+    name: str
 
 
 class TagContactsIn(Body):
@@ -114,7 +117,7 @@ class FieldIn(Body):
     key: str = ""
     label_fa: str | None = Field("", max_length=100)
     label_en: str | None = Field("", max_length=100)
-    type: str
+    type: Annotated[str, one_of(*CustomField.Type.values)]
     choices: Choices = None
 
 
@@ -122,7 +125,7 @@ class FieldPatch(Body):
     key: str | None = None
     label_fa: str | None = Field(None, max_length=100)
     label_en: str | None = Field(None, max_length=100)
-    type: str | None = None
+    type: Annotated[str, one_of(*CustomField.Type.values)] | None = None
     choices: Choices = None
 
 
@@ -382,7 +385,7 @@ def contact_timeline(request, contact_id: int, paging: Query[Paging]):
 @router.post("/contacts/{contact_id}/notes", response={201: NoteOut, ERRORS: ErrorOut})
 def add_note(request, contact_id: int, payload: NoteIn):
     actor = api_actor(request)
-    note = do_add_note(actor, access_contact(actor, contact_id), payload.body or "")
+    note = do_add_note(actor, access_contact(actor, contact_id), payload.body)
     return Status(201, {"id": note.pk, "body": note.body, "author": note.author_label,
                         "created_at": note.created_at})
 
@@ -399,7 +402,7 @@ def list_tags(request):
 
 @router.post("/tags", response={201: TagOut, ERRORS: ErrorOut}, tags=["tags"])
 def create_tag(request, payload: TagIn):
-    tag = do_create_tag(api_actor(request), payload.name or "")
+    tag = do_create_tag(api_actor(request), payload.name)
     return Status(201, {"name": tag.name, "contact_count": 0})
 
 
@@ -416,7 +419,7 @@ def tag_contacts(request, name: str, payload: TagContactsIn):
 @router.patch("/tags/{path:name}", response={200: TagOut, ERRORS: ErrorOut}, tags=["tags"])
 def rename_tag(request, name: str, payload: TagIn):
     actor = api_actor(request)
-    tag = do_rename_tag(actor, _tag(name), payload.name or "")
+    tag = do_rename_tag(actor, _tag(name), payload.name)
     return {"name": tag.name, "contact_count": tag.contacttag_set.count()}
 
 

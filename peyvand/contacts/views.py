@@ -84,23 +84,27 @@ def contact_list(request):
     tags = list(Tag.objects.values_list("name", flat=True))
     form = ContactFilterForm(request.GET, tags=tags, custom_fields=custom_fields,
                              language=page_language())
-    form.is_valid()
-    args = form.search_args()
-    try:
-        found = search_contacts(actor, **args)
-    except InvalidValue as exc:
-        form.add_error(exc.field if exc.field in ("field", "op") else "value", str(exc.message))
-        found = Contact.objects.none()
+    status = 200
+    if form.is_valid():
+        args = form.search_args()
+        try:
+            found = search_contacts(actor, **args)
+        except InvalidValue as exc:
+            form.add_error(exc.field if exc.field in ("field", "op") else "value",
+                           str(exc.message))
+            found = Contact.objects.none()
+    else:  # an unknown condition or NUL: the form shows the reason, nothing is searched
+        args, found, status = {}, Contact.objects.none(), 400
     page = paginate(request, with_identities(found), PER_PAGE)
     for contact in page:
         _split_identities(contact)
-    filtered = any(args.values())
+    filtered = any(args.values()) or bool(form.errors)
     # "Nothing yet" and "nothing matches" need different next steps.
     empty_db = not page.object_list and not filtered and not Contact.objects.live().exists()
     return render(request, "contacts/contact_list.html", {
         "form": form, "page": page, "filtered": filtered, "empty_db": empty_db,
         "custom_fields": custom_fields,
-    })
+    }, status=status)
 
 
 # --- create / edit ------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
 from peyvand.accounts.roles import require
-from peyvand.base.actor import Actor
+from peyvand.api_common import ERRORS, ErrorOut, Status, api_actor, csv_answer
 from peyvand.base.normalise import InvalidValue
 from peyvand.imports.contacts import ImportFailed, do_start_import_job, mapping_for_file
 from peyvand.imports.mapping import CONSENT_PREFIX
@@ -27,19 +27,11 @@ from peyvand.imports.queries import access_import_job, job_status, rejected_repo
 from peyvand.imports.subscriptions import Subscriptions
 from peyvand.imports.uploads import stage_upload
 
-try:
-    from ninja import Status
-except ImportError:  # django-ninja before Status existed took a (code, body) tuple
-    def Status(status_code, value):  # type: ignore[no-redef]  # noqa: N802
-        return status_code, value
-
 router = Router(tags=["imports"])
-ERRORS = frozenset({400, 401, 403, 404, 422})
-
-
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, str] = {}
+# The file is required; the handler says so itself (400) when it is missing or empty, since
+# Django drops an empty file part before any schema could name it.
+_FILE_REQUIRED = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"required": ["file"]}}}}}
 
 
 class ImportStarted(Schema):
@@ -71,10 +63,6 @@ class ImportStatus(Schema):
     filename: str
     error: str
     report_url: str | None
-
-
-def _actor(request) -> Actor:
-    return Actor.for_user(request.auth, "api")
 
 
 def _parse_mapping(text: str | None) -> dict[str, str] | None:
@@ -109,9 +97,10 @@ def _parse_subscriptions(text: str | None) -> Subscriptions | None:
     return Subscriptions(**data)
 
 
-@router.post("/imports/contacts", response={202: ImportStarted, ERRORS: ErrorOut})
-def start_contact_import(request, file: File[UploadedFile], mapping: Form[str | None] = None,
-                         tag: Form[str | None] = None,
+@router.post("/imports/contacts", response={202: ImportStarted, ERRORS: ErrorOut},
+             openapi_extra=_FILE_REQUIRED)
+def start_contact_import(request, file: File[UploadedFile | None] = None,
+                         mapping: Form[str | None] = None, tag: Form[str | None] = None,
                          subscriptions: Form[str | None] = None):
     """Upload a CSV or XLSX file of contacts and import it in the background.
 
@@ -119,8 +108,11 @@ def start_contact_import(request, file: File[UploadedFile], mapping: Form[str | 
     (consent.status, consent.channel, consent.topics, consent.opted_in_at,
     consent.evidence) and `subscriptions` with the attestation (required) and what holds
     for every row."""
-    actor = _actor(request)
+    actor = api_actor(request)
     require(actor, "contacts.edit")  # before the file touches the disk
+    if file is None or not file.size:
+        raise InvalidValue("file", _("Send the CSV or XLSX file as the multipart part "
+                                     "\"file\"; none was sent, or it was empty."))
     overrides = _parse_mapping(mapping)
     given = _parse_subscriptions(subscriptions)
     if (given is not None and given.given()) or any(
@@ -142,15 +134,15 @@ def start_contact_import(request, file: File[UploadedFile], mapping: Form[str | 
             url_name="import_status")
 def import_status(request, job_id: int):
     """Status, progress (percent, null while unknown), totals and the rejected-rows URL."""
-    status = job_status(access_import_job(_actor(request), job_id))
+    status = job_status(access_import_job(api_actor(request), job_id))
     report = reverse("api:import_rejected", args=[job_id]) if status["has_report"] else None
     return {**status, "job_id": status["id"], "report_url": report}
 
 
 @router.get("/imports/{int:job_id}/rejected.csv", response={200: None, ERRORS: ErrorOut},
-            url_name="import_rejected")
+            url_name="import_rejected", openapi_extra=csv_answer())
 def import_rejected(request, job_id: int):
     """The rejected rows (row, column, value, reason, then the row as it was) as CSV."""
-    path = rejected_report(access_import_job(_actor(request), job_id))
+    path = rejected_report(access_import_job(api_actor(request), job_id))
     return FileResponse(path.open("rb"), as_attachment=True, filename=f"rejected-{job_id}.csv",
                         content_type="text/csv; charset=utf-8")

@@ -8,15 +8,25 @@ minor units of each row's currency (rial for Iranian shops).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from peyvand.api_common import ERRORS, Body, ErrorOut, Paging, Status, api_actor, page_of
+from peyvand.api_common import (  # noqa: I001
+    ERRORS,
+    Body,
+    ErrorOut,
+    Paging,
+    Status,
+    api_actor,
+    one_of,
+    page_of,
+)
 from peyvand.base.normalise import InvalidValue
 from peyvand.insights import queries
 from peyvand.insights.actions import queue_refresh
+from peyvand.insights.models import DueStatus, Relationship, Segment, Stage, Tier
 from peyvand.insights.pipeline import COLUMNS
 
 router = Router(tags=["insights"])
@@ -192,16 +202,24 @@ class RefreshOut(Schema):
 
 # --- input --------------------------------------------------------------------------------------
 
+# Filters on one column each; empty: no filter.
+DueFilterValue = Annotated[str, one_of("", *DueStatus.values)]
+TierValue = Annotated[str, one_of("", *Tier.values)]
+SegmentValue = Annotated[str, one_of("", *Segment.values)]
+StageValue = Annotated[str, one_of("", *Stage.values)]
+RelationshipValue = Annotated[str, one_of("", *Relationship.values)]
+
+
 class DueFilter(Paging):
-    status: str = Field("", description="due or overdue; both when empty")
+    status: DueFilterValue = Field("", description="due and overdue when empty")
 
 
 class CustomerFilter(Paging):
-    tier: str = ""
-    segment: str = ""
-    stage: str = ""
-    relationship: str = ""
-    due: str = ""
+    tier: TierValue = ""
+    segment: SegmentValue = ""
+    stage: StageValue = ""
+    relationship: RelationshipValue = ""
+    due: DueFilterValue = ""
 
 
 class RecommendationFilter(Schema):

@@ -5,12 +5,21 @@ Thin: parse, act, render."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
 from ninja import Field, Query, Router, Schema
 
-from peyvand.api_common import ERRORS, Body, ErrorOut, Paging, Status, api_actor, page_of
+from peyvand.api_common import (  # noqa: I001
+    ERRORS,
+    Body,
+    ErrorOut,
+    Paging,
+    Status,
+    api_actor,
+    one_of,
+    page_of,
+)
 from peyvand.messaging.actions import (
     MessagingInvalid,
     do_approve_broadcast,
@@ -20,6 +29,7 @@ from peyvand.messaging.actions import (
     do_send_message,
 )
 from peyvand.messaging.content import lacks_unsubscribe_link
+from peyvand.messaging.models import Channel, MessageClass, MessageTemplate
 from peyvand.messaging.queries import (
     broadcast_of,
     broadcast_preview,
@@ -33,6 +43,7 @@ from peyvand.messaging.queries import (
 from peyvand.messaging.templates_engine import TemplateInvalid
 
 router = Router(tags=["messaging"])
+ClassName = Annotated[str, one_of(*MessageClass.values)]
 
 
 class TemplateIn(Body):
@@ -40,10 +51,10 @@ class TemplateIn(Body):
     subject: str | None = None
     html: str | None = None
     text: str | None = None
-    language: str | None = None
-    channel: str | None = None
+    language: Annotated[str, one_of(*MessageTemplate.Language.values)] | None = None
+    channel: Annotated[str, one_of(*Channel.values)] | None = None
     topic: str | None = None
-    message_class: str | None = Field(None, alias="class")
+    message_class: ClassName | None = Field(None, alias="class")
     content_type: str | None = None
 
     model_config = {"populate_by_name": True}

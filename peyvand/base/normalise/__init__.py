@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from peyvand.base.normalise.errors import InvalidValue
 from peyvand.base.normalise.national_id import normalise_national_id
-from peyvand.base.normalise.text import ascii_digits, normalise_text, search_key
+from peyvand.base.normalise.text import (
+    ascii_digits,
+    check_storable_text,
+    normalise_text,
+    search_key,
+)
 
 if TYPE_CHECKING:
     from peyvand.base.normalise.email import normalise_email
@@ -26,6 +31,7 @@ _LAZY = {"normalise_email": "email", "normalise_phone": "phone"}
 __all__ = [
     "InvalidValue",
     "ascii_digits",
+    "check_storable_text",
     "normalise_email",
     "normalise_national_id",
     "normalise_phone",

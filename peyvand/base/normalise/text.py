@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from django.utils.translation import gettext as _
+
+from peyvand.base.normalise.errors import InvalidValue
+
 # Arabic letters that Persian keyboards and old Excel files produce for Persian ones.
 _LETTERS = {
     "\u064a": "\u06cc",  # ي ARABIC YEH -> ی
@@ -67,3 +71,33 @@ def search_key(value: str | None) -> str:
         return text.casefold()  # already single-spaced and stripped
     text = text.replace(ZWNJ, " ").replace(HAMZA_ABOVE, "")
     return _SPACES.sub(" ", text).casefold().strip()
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_text_reason(text: str) -> str | None:
+    """Why no database could store `text`, or None: PostgreSQL refuses NUL, and a lone
+    surrogate (JSON's "\\ud800" unpaired) has no UTF-8 form, so any save, log line or page
+    holding it fails."""
+    if "\x00" in text:
+        return _("Text may not contain NUL characters.")
+    if _SURROGATES.search(text):
+        return _("Text may not contain a lone surrogate (an unpaired \\ud800–\\udfff escape).")
+    return None
+
+
+def check_storable_text(value: object, field: str = "") -> None:
+    """Raise InvalidValue naming the first place in a parsed JSON value (keys included) or a
+    query's values that holds unstorable text; `field` is where `value` sits."""
+    if isinstance(value, str):
+        reason = unstorable_text_reason(value)
+        if reason:
+            raise InvalidValue(field or "body", reason)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable_text(str(key), field)  # a bad key is named by where it sits
+            check_storable_text(item, f"{field}.{key}" if field else str(key))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            check_storable_text(item, f"{field}.{index}" if field else str(index))
