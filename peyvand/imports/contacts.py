@@ -47,7 +47,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
+from peyvand.accounts.roles import can, require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
@@ -67,6 +67,7 @@ from peyvand.contacts.actions import (
     ContactInvalid,
     IdentityConflict,
     check_contact_data,
+    check_new_tags,
     do_upsert_contact,
     find_owners,
     search_text_for,
@@ -416,6 +417,7 @@ class ContactImport:
                 (old if known else new).append(group)
             with transaction.atomic():
                 if new:
+                    new = self._refuse_new_tags(new, counts)
                     for group in new:
                         for name in group.data.tags or []:
                             # Outside the bulk savepoint: a rolled-back tag must not be cached.
@@ -456,6 +458,24 @@ class ContactImport:
         for i, row in enumerate(batch):
             groups.setdefault(uf.find(i), []).append(row)
         return list(groups.values())
+
+    def _refuse_new_tags(self, groups: list[_Group], counts: Totals) -> list[_Group]:
+        """New people are written in bulk, past do_upsert_contact: hold their tags to the
+        same rule (creating a tag needs schema.manage). Rows naming a tag that does not exist
+        are rejected with the reason, as they are for people already known."""
+        if can(self.actor, "schema.manage"):
+            return groups
+        kept = []
+        for group in groups:
+            try:
+                check_new_tags(self.actor, group.data.tags)
+            except ContactInvalid as exc:
+                counts.rejected += len(group.rows)
+                for row in group.rows:
+                    self._reject(row.number, row.cells, "", "", "; ".join(exc.errors.values()))
+            else:
+                kept.append(group)
+        return kept
 
     def _tag_id(self, name: str, *, create: bool) -> int | None:
         if name not in self.tag_ids:
@@ -745,12 +765,14 @@ def _combine(rows: list[_Row]) -> ContactData:
 
 # --- entry points -------------------------------------------------------------------------------
 
-def check_import_tag(tag: str | None) -> str:
-    """The tag every imported contact gets, normalised; "" for none."""
+def check_import_tag(actor: Actor, tag: str | None) -> str:
+    """The tag every imported contact gets, normalised; "" for none. A tag that does not
+    exist yet is created only for a role that manages tags (refused before any row)."""
     if not (tag or "").strip():
         return ""
     try:
         data = check_contact_data({"tags": [tag]})
+        check_new_tags(actor, data.tags)
     except ContactInvalid as exc:
         raise ImportFailed("; ".join(exc.errors.values()))
     return (data.tags or [""])[0]
@@ -835,7 +857,7 @@ def import_contacts(actor: Actor, path: Path | str, *, mapping: dict[str, str] |
     Raises ImportFailed when the file cannot be read or the mapping cannot be used.
     """
     require(actor, "contacts.edit")
-    tag = check_import_tag(tag)
+    tag = check_import_tag(actor, tag)
     try:
         table = open_table(path)
     except UnreadableFile as exc:
@@ -891,7 +913,7 @@ def do_start_import_job(actor: Actor, upload_path: Path, filename: str, targets:
     from peyvand.imports.uploads import mark_started, relative
 
     params: dict[str, Any] = {"path": relative(upload_path), "filename": filename,
-                              "targets": targets, "tag": check_import_tag(tag)}
+                              "targets": targets, "tag": check_import_tag(actor, tag)}
     if plan_subscriptions(actor, targets, subscriptions) is not None:
         assert subscriptions is not None
         params["subscriptions"] = subscriptions.as_params()

@@ -313,3 +313,38 @@ def test_an_export_imports_back_into_the_same_contacts(operator, owner_actor, tm
                    key=lambda s: s["phones"])
     assert [{k: s[k] for k in keep} for s in after] == [{k: s[k] for k in keep}
                                                          for s in before]
+
+
+@pytest.mark.parametrize("role, may_create", [("owner", True), ("marketer", True),
+                                              ("support", False)])
+def test_new_people_in_bulk_get_only_existing_tags_unless_the_role_manages_tags(
+        actor_for, write_csv, tmp_path, role, may_create):
+    """Tags are schema (issue 14, line 16): the bulk path for new people follows the rule
+    do_upsert_contact holds people already known to. Support's rows naming a tag that does
+    not exist are rejected with the reason; rows with existing tags go in."""
+    Tag.objects.create(name="vip")
+    actor = actor_for(role)
+    path = write_csv([["email", "tags"], ["a@example.com", "vip"],
+                      ["b@example.com", "brand-new"]])
+    report = tmp_path / "rejected.csv"
+    result = import_contacts(actor, path, report_path=report)
+    if may_create:
+        assert result.totals.as_dict() == totals(read=2, created=2)
+        assert Tag.objects.filter(name="brand-new").exists()
+        return
+    assert result.totals.as_dict() == totals(read=2, created=1, rejected=1)
+    assert not Tag.objects.filter(name="brand-new").exists()
+    assert list(Contact.objects.values_list("identities__value", flat=True)) == \
+        ["a@example.com"]
+    [rejected] = read_report(report)
+    assert "brand-new" in rejected["reason"] and "may not create tags" in rejected["reason"]
+
+
+def test_the_tag_for_every_row_must_exist_for_support(actor_for, write_csv):
+    support = actor_for("support")
+    path = write_csv([["email"], ["a@example.com"]])
+    with pytest.raises(ImportFailed, match="may not create tags"):
+        import_contacts(support, path, tag="brand-new")
+    assert not Contact.objects.exists() and not Tag.objects.exists()
+    Tag.objects.create(name="existing")
+    assert run(support, path, tag="existing") == totals(read=1, created=1)
