@@ -1235,12 +1235,12 @@ def do_attest_import(actor: Actor, text: str, *, evidence: str = "",
 
 def _ever_left(contact_ids: list[int]) -> dict[tuple[int, str], dt.datetime]:
     """(contact, channel) -> when the channel was first left here (opt-out, bounce,
-    complaint), for the given contacts."""
-    out: dict[tuple[int, str], dt.datetime] = {}
-    for contact_id, channel, at in ConsentChange.objects.filter(
-            contact_id__in=contact_ids, topic__isnull=True, action=Action.OPT_OUT) \
-            .order_by("at", "id").values_list("contact_id", "channel", "at"):
-        out.setdefault((contact_id, channel), at)
+    complaint), by these contacts or by an erased person who had one of their addresses."""
+    from peyvand.consent.erased import erased_opt_outs, first_left
+
+    out = erased_opt_outs(contact_ids)
+    for key, at in first_left(contact_ids).items():
+        out[key] = min(at, out.get(key, at))
     return out
 
 

@@ -8,12 +8,19 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Permission")
 
     def ready(self) -> None:
-        from peyvand.contacts.hooks import ERASE_HOOKS, EXPORT_HOOKS, MERGE_HOOKS
+        from peyvand.contacts.hooks import (
+            BEFORE_ERASE_HOOKS,
+            ERASE_HOOKS,
+            EXPORT_HOOKS,
+            MERGE_HOOKS,
+        )
 
         # The ledger follows a merged contact; erasure keeps it but drops IP, user agent and
         # typed text; the person's export holds it whole, with their sign-ups.
         MERGE_HOOKS.register("peyvand.consent.ledger.move_consent_rows")
         ERASE_HOOKS.register("peyvand.consent.ledger.forget_devices")
+        # An address that left a channel stays left after its person is erased (a digest).
+        BEFORE_ERASE_HOOKS.register("peyvand.consent.erased.remember_opt_outs")
         EXPORT_HOOKS.register("peyvand.consent.personal_data.export_sections")
 
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES

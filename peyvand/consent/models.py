@@ -411,3 +411,20 @@ class SmsInbound(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ErasedOptOut(models.Model):
+    """An address that left a channel here (unsubscribe, bounce, complaint) and whose person
+    was then erased: only a digest of it, so that no import subscribes it again (the person's
+    own sign-up still can). Holds no contact and no address."""
+
+    digest = models.CharField(max_length=64)  # consent.erased.address_digest
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    left_at = models.DateTimeField()  # when the channel was first left
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["digest", "channel"],
+                                               name="erased_opt_out_once")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.digest[:8]}…"

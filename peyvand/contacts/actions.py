@@ -39,6 +39,7 @@ from peyvand.base.scrub import Needles
 from peyvand.contacts.fields import fields_by_key, parse_field_value, set_field_value
 from peyvand.contacts.hooks import (
     ADDRESS_HOOKS,
+    BEFORE_ERASE_HOOKS,
     ERASE_COPIES_HOOKS,
     ERASE_HOOKS,
     EXPORT_HOOKS,
@@ -686,6 +687,8 @@ def do_erase_contact(actor: Actor, contact: Contact) -> None:
     merges = _merge_entries(contact.pk)
     needles = _needles(contact, merges)
     done: dict[str, Any] = {"timeline_entries": contact.timeline.count()}
+    for hook in BEFORE_ERASE_HOOKS:
+        _tally(done, hook(contact.pk))
     contact.identities.all().delete()
     contact.field_values.all().delete()
     contact.notes.all().delete()

@@ -5,6 +5,10 @@ from peyvand.base.hooks import Hooks
 # Floors that keep rows per contact register "module.function(survivor_id, merged_id)" here
 # so a merge moves their rows too.
 MERGE_HOOKS = Hooks()
+# "module.function(contact_id)": what a floor must keep of the person's addresses beyond the
+# erasure, taken while they still exist (consent keeps a digest of an address that left a
+# channel, so no import subscribes it again). Same return as ERASE_HOOKS.
+BEFORE_ERASE_HOOKS = Hooks()
 # Floors holding personal data per contact register "module.function(contact_id)" here; it
 # removes that data from their rows and may return counts of what it did ({what: n}), which
 # the erasure's audit entry keeps (counts only, never values).

@@ -181,6 +181,38 @@ def test_nobody_who_ever_left_is_subscribed_again(owner_actor, write_csv, tmp_pa
     assert not ConsentChange.objects.filter(source="import").exists()
 
 
+def test_an_address_that_left_stays_left_after_its_person_is_erased(owner_actor, write_csv,
+                                                                    tmp_path, news):
+    """Erasure deletes the addresses; a digest of one that left a channel stays, so an import
+    bringing it back as a stranger does not subscribe it. The person's own sign-up still
+    can, and nothing else is kept: not the address, not who it was."""
+    from peyvand.consent.models import ErasedOptOut
+    from peyvand.contacts.actions import do_erase_contact
+
+    system = Actor.system("test")
+    gone = do_create_contact(system, {"email": "gone@example.com", "phones": ["09121234567"]})
+    do_unsubscribe(gone, ["email"])
+    kept = do_create_contact(system, {"email": "kept@example.com"})  # never left anything
+    do_erase_contact(owner_actor, gone)
+    do_erase_contact(owner_actor, kept)
+    [memory] = ErasedOptOut.objects.all()  # the e-mail channel only; no mobile, no contact
+    assert memory.channel == "email" and "gone" not in memory.digest
+    path = write_csv([["email", "status"], ["GONE@example.com", "subscribed"],
+                      ["kept@example.com", "subscribed"]])
+    report = tmp_path / "report.csv"
+    result = import_contacts(owner_actor, path, mapping={"status": "consent.status"},
+                             subscriptions=Subscriptions(attestation=ATTEST, channel="email",
+                                                         topics=["news"]),
+                             report_path=report)
+    assert result.consent.as_dict() == {"subscribed": 1, "opted_out": 0, "unchanged": 0,
+                                        "not_subscribed": 1}
+    back = contact_of("gone@example.com")
+    assert back.pk != gone.pk and consent_decision(back.pk, "email").reason == "no_consent"
+    assert consent_decision(contact_of("kept@example.com").pk, "email", "news").allowed
+    [line] = read_report(report)
+    assert line["row"] == "2" and "only their own sign-up can" in line["reason"]
+
+
 def test_conflicting_rows_unsubscribe_wins_and_a_channel_needs_its_address(owner_actor,
                                                                             write_csv):
     path = write_csv([["email", "mobile", "status", "channel"],
