@@ -142,7 +142,7 @@ class PreviewOut(Schema):
 
 class MessageIn(Body):
     template: str = Field(..., description="a template the owner marked transactional or alert")
-    contact: str = Field(..., description="the contact's id")
+    contact: int = Field(..., description="the contact's id")
     key: str = Field(..., description="names this message (an order number, say): 1 to 40 "
                                       "of A-Z a-z 0-9 . _ : -; a key is sent once")
 
