@@ -186,7 +186,7 @@ def _moment(value) -> str:
 
 def cmd_token_list(args: argparse.Namespace) -> int:
     from peyvand.accounts.queries import visible_tokens
-    from peyvand.accounts.roles import require
+    from peyvand.base.roles import require
 
     actor = _actor(args)
     tokens = visible_tokens(actor)
@@ -239,8 +239,8 @@ def cmd_twofactor_list(args: argparse.Namespace) -> int:
     from django.contrib.auth import get_user_model
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from peyvand.accounts.roles import require
     from peyvand.accounts.twofactor import is_required
+    from peyvand.base.roles import require
 
     require(_actor(args), "users.manage")
     with_device = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id",
@@ -269,7 +269,7 @@ def cmd_twofactor_reset(args: argparse.Namespace) -> int:
 
 
 def cmd_contacts_export(args: argparse.Namespace) -> int:
-    from peyvand.accounts.roles import require
+    from peyvand.base.roles import require
     from peyvand.contacts.actions import do_export_contact
     from peyvand.contacts.export import write_export_file
 
@@ -306,7 +306,7 @@ def _write_private(path: str, text: str) -> None:
 
 
 def cmd_contacts_erase(args: argparse.Namespace) -> int:
-    from peyvand.accounts.roles import require
+    from peyvand.base.roles import require
     from peyvand.contacts.actions import do_erase_contact
 
     actor = _actor(args)
@@ -573,7 +573,7 @@ def _port(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from peyvand.accounts.roles import ROLES
+    from peyvand.base.roles import ROLES
 
     acting = argparse.ArgumentParser(add_help=False)
     acting.add_argument("--as", dest="as_user", metavar="USER",

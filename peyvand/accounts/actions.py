@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from peyvand.accounts.models import ApiToken, Profile
-from peyvand.accounts.roles import ROLES, require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
+from peyvand.base.roles import ROLES, require
 
 User = get_user_model()
 TOKEN_PREFIX = "pvd_"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from peyvand.accounts.roles import CAPABILITIES, role_of
+from peyvand.base.roles import CAPABILITIES, role_of
 
 
 def role_context(request):

@@ -7,9 +7,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from peyvand.accounts.roles import ROLE_CHOICES
 from peyvand.accounts.throttle import clear_failures, is_throttled, record_failure
 from peyvand.base.http import client_ip
+from peyvand.base.roles import ROLE_CHOICES
 from peyvand.base.templatetags.peyvand_ui import fadigits
 
 

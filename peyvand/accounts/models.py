@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from peyvand.accounts.roles import ROLE_CHOICES
+from peyvand.base.roles import ROLE_CHOICES
 
 
 class Profile(models.Model):

@@ -6,8 +6,8 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from peyvand.accounts.models import ApiToken
-from peyvand.accounts.roles import can
 from peyvand.base.actor import Actor
+from peyvand.base.roles import can
 
 
 def visible_tokens(actor: Actor) -> QuerySet[ApiToken]:

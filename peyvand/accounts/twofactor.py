@@ -19,10 +19,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from peyvand.accounts.roles import OWNER, require, role_of
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.normalise import ascii_digits
+from peyvand.base.roles import OWNER, require, role_of
 
 REQUIRED_ROLES = frozenset({OWNER})
 

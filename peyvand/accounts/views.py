@@ -36,7 +36,6 @@ from peyvand.accounts.forms import (
     UserCreateForm,
 )
 from peyvand.accounts.queries import access_token, visible_tokens
-from peyvand.accounts.roles import can, require
 from peyvand.accounts.twofactor import (
     confirmed_device,
     do_confirm_two_factor,
@@ -50,6 +49,7 @@ from peyvand.accounts.twofactor import (
     verify_code,
     wait_seconds,
 )
+from peyvand.base.roles import can, require
 from peyvand.base.templatetags.peyvand_ui import fadigits, isolate_text
 from peyvand.base.views import paginate, ui_actor
 

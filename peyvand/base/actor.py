@@ -1,6 +1,6 @@
 """Who is acting: a signed-in user (UI), a token's user (API) or a shell operator (CLI).
 
-Every action takes an Actor, checks its capability through `accounts.roles`, and names it
+Every action takes an Actor, checks its capability through `base.roles`, and names it
 in audit and timeline rows.
 """
 
@@ -23,7 +23,7 @@ class Actor:
 
     @classmethod
     def for_user(cls, user: Any, via: str) -> Actor:
-        from peyvand.accounts.roles import role_of
+        from peyvand.base.roles import role_of
 
         return cls(user=user, role=role_of(user), via=via, label=user.get_username())
 

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from peyvand.accounts.roles import can, require
 from peyvand.base.actor import Actor
 from peyvand.base.models import AuditEntry, Job
+from peyvand.base.roles import can, require
 from peyvand.contacts.models import Contact, CustomField, Tag, TimelineEvent
 
 

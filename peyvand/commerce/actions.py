@@ -21,11 +21,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.dates import parse_date
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_text
+from peyvand.base.roles import require
 from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
 from peyvand.commerce.models import (
     NOT_REVENUE,

@@ -46,7 +46,7 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_retry(args: argparse.Namespace) -> int:
-    from peyvand.accounts.roles import require
+    from peyvand.base.roles import require
     from peyvand.cli import CommandFailed
     from peyvand.commerce.actions import retry_delivery
     from peyvand.commerce.models import WebhookDelivery
@@ -64,7 +64,7 @@ def cmd_sources_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_orders_export(args: argparse.Namespace) -> int:
-    from peyvand.accounts.roles import require
+    from peyvand.base.roles import require
     from peyvand.cli import CommandFailed
     from peyvand.commerce.export import write_orders_file
 

@@ -18,9 +18,9 @@ from typing import IO, Any
 from django.db.models import Prefetch
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
+from peyvand.base.roles import require
 from peyvand.commerce.models import Order
 from peyvand.commerce.money import from_minor
 from peyvand.commerce.queries import with_refunded

@@ -19,9 +19,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.normalise import search_key
+from peyvand.base.roles import require
 from peyvand.commerce.models import (
     NOT_REVENUE,
     Order,

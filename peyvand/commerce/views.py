@@ -12,8 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from peyvand.accounts.roles import require
 from peyvand.base.normalise import InvalidValue
+from peyvand.base.roles import require
 from peyvand.base.site import public_url
 from peyvand.base.views import paginate, ui_actor
 from peyvand.commerce import woocommerce

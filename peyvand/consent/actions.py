@@ -29,7 +29,6 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base import ratelimit
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
@@ -40,6 +39,7 @@ from peyvand.base.normalise import (
     normalise_phone,
     normalise_text,
 )
+from peyvand.base.roles import require
 from peyvand.base.signing import LinkInvalid, make_token, read_token
 from peyvand.consent import ledger
 from peyvand.consent.ledger import Change

@@ -14,7 +14,6 @@ from django.http import Http404, HttpResponse
 from django.utils import translation
 from ninja import Field, Query, Router, Schema
 
-from peyvand.accounts.roles import require
 from peyvand.api_common import (  # noqa: I001
     ERRORS,
     Body,
@@ -29,6 +28,7 @@ from peyvand.api_common import (  # noqa: I001
     page_of,
 )
 from peyvand.base.actor import Actor
+from peyvand.base.roles import require
 from peyvand.base.signing import LinkExpired, LinkInvalid
 from peyvand.consent import actions
 from peyvand.consent.actions import SignupRequest, SignupThrottled

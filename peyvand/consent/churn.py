@@ -20,9 +20,9 @@ import jdatetime
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.dates import persian_digits
+from peyvand.base.roles import require
 from peyvand.consent.ledger import Key, Row, apply
 from peyvand.consent.models import Action, ConsentChange, SignupForm, Source, Status, Topic
 

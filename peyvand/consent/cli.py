@@ -27,7 +27,7 @@ def _output(path: str) -> str:
 
 
 def cmd_proof(args: argparse.Namespace) -> int:
-    from peyvand.accounts.roles import require
+    from peyvand.base.roles import require
     from peyvand.cli import _actor, _contact, _write_private
     from peyvand.consent.actions import do_export_proof, proof_csv
 
@@ -76,7 +76,7 @@ def cmd_sms_hook_add(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from peyvand.accounts.roles import require
+    from peyvand.base.roles import require
     from peyvand.cli import _actor
     from peyvand.consent.ledger import cached_state, rebuild, replay_contact
     from peyvand.consent.models import ConsentChange, ConsentState

@@ -14,8 +14,8 @@ from typing import Any, NamedTuple
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
+from peyvand.base.roles import require
 from peyvand.consent.models import (
     Channel,
     ConsentChange,

@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from peyvand.accounts.roles import can, require
 from peyvand.base.http import client_ip  # noqa: F401  (re-exported: consent.api and others)
 from peyvand.base.normalise import InvalidValue, check_storable_text
+from peyvand.base.roles import can, require
 from peyvand.base.signing import LinkExpired, LinkInvalid
 from peyvand.base.site import public_url
 from peyvand.base.templatetags.peyvand_ui import fadigits, ltr_text, page_language

@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from peyvand.accounts.roles import can, require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import forget_in_audit, record_audit
 from peyvand.base.dates import parse_date
@@ -35,6 +34,7 @@ from peyvand.base.normalise import (
     normalise_text,
     search_key,
 )
+from peyvand.base.roles import can, require
 from peyvand.base.scrub import Needles
 from peyvand.contacts.fields import fields_by_key, parse_field_value, set_field_value
 from peyvand.contacts.hooks import (

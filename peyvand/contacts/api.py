@@ -15,7 +15,6 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
-from peyvand.accounts.roles import require
 from peyvand.api_common import (  # noqa: I001
     DB_INT,
     ERRORS,
@@ -31,6 +30,7 @@ from peyvand.api_common import (  # noqa: I001
 )
 from peyvand.base.actor import Actor
 from peyvand.base.normalise import normalise_text
+from peyvand.base.roles import require
 from peyvand.contacts.actions import (
     MERGE_RULE,
     ContactInvalid,

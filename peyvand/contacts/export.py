@@ -27,11 +27,11 @@ from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
 from peyvand.base.models import Job
+from peyvand.base.roles import require
 from peyvand.base.scrub import Needles, rewrite_rows, scrub_folder
 from peyvand.contacts.actions import contact_snapshot
 from peyvand.contacts.models import Contact, CustomField, FieldValue, Identity, TimelineEvent

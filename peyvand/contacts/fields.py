@@ -12,11 +12,11 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.dates import parse_date
 from peyvand.base.language import join_list, page_language
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_text
+from peyvand.base.roles import require
 from peyvand.contacts.models import CustomField, FieldValue
 
 _TRUE = {"1", "true", "yes", "y", "on", "بله", "آره", "درست", "دارد"}

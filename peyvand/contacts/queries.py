@@ -9,9 +9,9 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_phone, search_key
+from peyvand.base.roles import require
 from peyvand.contacts.fields import filter_by_field
 from peyvand.contacts.models import Contact, CustomField, Identity
 

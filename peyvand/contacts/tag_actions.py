@@ -6,9 +6,9 @@ from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.normalise import normalise_text
+from peyvand.base.roles import require
 from peyvand.contacts.actions import ContactInvalid
 from peyvand.contacts.models import Tag
 

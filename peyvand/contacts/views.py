@@ -12,8 +12,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from peyvand.accounts.roles import require
 from peyvand.base.normalise import InvalidValue, ascii_digits
+from peyvand.base.roles import require
 from peyvand.base.templatetags.peyvand_ui import (
     contact_field_labels,
     fadigits,

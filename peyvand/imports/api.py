@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
-from peyvand.accounts.roles import require
 from peyvand.api_common import ERRORS, ErrorOut, Status, api_actor, csv_answer
 from peyvand.base.normalise import InvalidValue
+from peyvand.base.roles import require
 from peyvand.imports.contacts import ImportFailed, do_start_import_job, mapping_for_file
 from peyvand.imports.mapping import CONSENT_PREFIX
 from peyvand.imports.queries import access_import_job, job_status, rejected_report

@@ -212,7 +212,7 @@ def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str | li
     bar = _Bar(err)
     job = None
     try:
-        from peyvand.accounts.roles import require
+        from peyvand.base.roles import require
 
         for needed in [capability] if isinstance(capability, str) else capability:
             require(actor, needed)

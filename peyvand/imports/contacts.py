@@ -47,12 +47,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import can, require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
 from peyvand.base.models import Job
 from peyvand.base.normalise import InvalidValue
+from peyvand.base.roles import can, require
 from peyvand.consent.actions import (
     ConsentInvalid,
     ImportedConsent,

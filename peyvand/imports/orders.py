@@ -21,9 +21,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
+from peyvand.base.roles import require
 from peyvand.contacts.actions import ContactInvalid
 from peyvand.imports.contacts import (
     ImportFailed,

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.http import Http404
 
-from peyvand.accounts.roles import can, require
 from peyvand.base.actor import Actor
 from peyvand.base.models import Job
+from peyvand.base.roles import can, require
 from peyvand.imports.contacts import JOB_KIND, report_path_for
 
 

@@ -21,10 +21,10 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.dates import parse_date
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_text
+from peyvand.base.roles import require
 from peyvand.consent.models import Channel, Topic
 from peyvand.imports.mapping import CONSENT_PREFIX, CONSENT_TARGETS, header_key
 

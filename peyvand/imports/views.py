@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
-from peyvand.accounts.roles import can, require
+from peyvand.base.roles import can, require
 from peyvand.base.views import ui_actor
 from peyvand.contacts.models import CustomField
 from peyvand.imports.contacts import (

@@ -18,13 +18,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.dates import parse_date
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, start_job
 from peyvand.base.models import Job
 from peyvand.base.normalise import InvalidValue
+from peyvand.base.roles import require
 from peyvand.commerce.models import Order, Refund
 from peyvand.insights import pipeline
 from peyvand.insights.models import CustomerMetrics, InsightSettings, RefreshRun

@@ -7,8 +7,8 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
+from peyvand.base.roles import require
 from peyvand.commerce.models import Product
 from peyvand.contacts.queries import access_contact
 from peyvand.insights import crosssell, ladder, rfm, tiers

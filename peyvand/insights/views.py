@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from peyvand.accounts.roles import can, require
 from peyvand.base.normalise import InvalidValue
+from peyvand.base.roles import can, require
 from peyvand.base.templatetags.peyvand_ui import page_language
 from peyvand.base.views import paginate, ui_actor
 from peyvand.insights import charts, queries, rfm

@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from peyvand.accounts.roles import require
+from peyvand.base.roles import require
 from peyvand.base.views import paginate, ui_actor
 from peyvand.mailcatcher.models import CaughtMail, CaughtSms
 

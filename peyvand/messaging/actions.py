@@ -23,10 +23,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import OWNER, can, require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.normalise import normalise_text
+from peyvand.base.roles import OWNER, can, require
 from peyvand.contacts.models import Contact, Identity, Tag
 from peyvand.messaging import broadcast as broadcasting
 from peyvand.messaging import consent_port, tasks

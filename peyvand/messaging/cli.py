@@ -34,7 +34,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 
 def cmd_sender(args: argparse.Namespace) -> int:
-    from peyvand.accounts.roles import require
+    from peyvand.base.roles import require
     from peyvand.cli import CommandFailed
     from peyvand.cli import _actor as cli_actor
     from peyvand.messaging.sender import SenderBusy, send_all

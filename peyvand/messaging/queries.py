@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
+from peyvand.base.roles import require
 from peyvand.messaging.content import PLACEHOLDER_LINKS, lacks_unsubscribe_link, prepare
 from peyvand.messaging.models import Broadcast, MessageTemplate, OutboxMessage, StrategyRule
 from peyvand.messaging.outbox import counts_by_state

@@ -8,9 +8,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
+from peyvand.base.roles import require
 from peyvand.messaging.models import Channel, StrategyRule
 
 

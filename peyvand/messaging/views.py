@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from peyvand.accounts.roles import can, require
+from peyvand.base.roles import can, require
 from peyvand.base.views import paginate, ui_actor
 from peyvand.contacts.models import Tag
 from peyvand.messaging import queries

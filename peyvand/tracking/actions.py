@@ -7,10 +7,10 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.normalise import normalise_phone
+from peyvand.base.roles import require
 from peyvand.contacts.timeline import append_event
 from peyvand.tracking.models import SmsSend
 from peyvand.tracking.sms import FINAL, SmsGateway, count, ensure_stop_footer, get_gateway

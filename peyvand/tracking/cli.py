@@ -61,7 +61,7 @@ def cmd_bounces_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_bounces_serve(args: argparse.Namespace) -> int:
-    from peyvand.accounts.roles import require
+    from peyvand.base.roles import require
     from peyvand.tracking import inbound
 
     require(_actor(args), "channels.manage")

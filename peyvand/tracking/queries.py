@@ -12,8 +12,8 @@ from typing import Any
 
 from django.db.models import Count, Max, Q
 
-from peyvand.accounts.roles import require
 from peyvand.base.actor import Actor
+from peyvand.base.roles import require
 from peyvand.contacts.models import Contact
 from peyvand.tracking import outbox
 from peyvand.tracking.interests import profile

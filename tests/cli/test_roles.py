@@ -1,7 +1,7 @@
 import pytest
 
-from peyvand.accounts.roles import ROLES
 from peyvand.base.models import AuditEntry
+from peyvand.base.roles import ROLES
 from peyvand.contacts.models import Contact
 
 pytestmark = pytest.mark.django_db

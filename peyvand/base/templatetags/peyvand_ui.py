@@ -14,9 +14,9 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
-from peyvand.accounts.roles import ROLE_CHOICES, can
 from peyvand.base.dates import format_date, persian_digits
 from peyvand.base.language import join_list, page_language
+from peyvand.base.roles import ROLE_CHOICES, can
 
 register = template.Library()
 

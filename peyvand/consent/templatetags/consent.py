@@ -8,9 +8,9 @@ from typing import Any
 from django import template
 from django.utils.translation import gettext as _
 
-from peyvand.accounts.roles import can
 from peyvand.base.actor import Actor
 from peyvand.base.language import join_list, page_language
+from peyvand.base.roles import can
 from peyvand.base.templatetags.peyvand_ui import fadigits, jday
 from peyvand.consent.models import (
     REASON_LABELS,
