@@ -88,7 +88,10 @@ def _pending_user(request):
     if time.time() - pending.get("at", 0) > settings.TWO_FACTOR_PENDING_SECONDS:
         request.session.pop(PENDING_KEY, None)
         return None, None
-    user = User.objects.filter(pk=pending.get("user"), is_active=True).first()
+    user_id = pending.get("user")
+    if not isinstance(user_id, int):
+        return None, None
+    user = User.objects.filter(pk=user_id, is_active=True).first()
     return user, pending
 
 

@@ -76,9 +76,13 @@ class SignupFormForm(DomainErrorsForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["topics"].choices = [(t.key, f"{t.name_fa} · {t.name_en}")
+        topics = self.fields["topics"]
+        fields = self.fields["custom_fields"]
+        assert isinstance(topics, forms.MultipleChoiceField)
+        assert isinstance(fields, forms.MultipleChoiceField)
+        topics.choices = [(t.key, f"{t.name_fa} · {t.name_en}")
                                          for t in Topic.objects.filter(active=True)]
-        self.fields["custom_fields"].choices = [(f.key, f"{f.label_fa} · {f.label_en}")
+        fields.choices = [(f.key, f"{f.label_fa} · {f.label_en}")
                                                 for f in CustomField.objects.all()]
 
     @staticmethod

@@ -159,7 +159,7 @@ class ContactFilterForm(forms.Form):
         self.fields["value"].widget.attrs["placeholder"] = (
             _("e.g. 1403/02/12 for dates") if language == "fa" else _("e.g. 2024-05-01 for dates"))
 
-    def search_args(self) -> dict[str, str]:
+    def search_args(self) -> dict[str, Any]:
         """Keyword arguments for search_contacts; a field condition without a value is none."""
         data = self.cleaned_data
         args = {"q": data["q"], "tag": data["tag"]}

@@ -20,7 +20,7 @@ class UploadForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > max_upload_bytes():
-            raise forms.ValidationError(too_large_upload().message)
+            raise forms.ValidationError(str(too_large_upload().message))
         return upload
 
 
