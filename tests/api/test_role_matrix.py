@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 
-from peyvand.accounts.actions import do_create_token
+from peyvand.accounts.actions import do_create_token, do_create_user
 from peyvand.accounts.models import ApiToken
 from peyvand.api import api as ninja_api
 from peyvand.base.actor import Actor
@@ -144,9 +144,20 @@ def sample(schema: dict):
     return {"string": "x", "integer": 1, "number": 1, "boolean": False}.get(kind)
 
 
-@pytest.fixture
-def world(system):
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker):
+    """One world and one set of users for the whole module, rolled back at its end: each
+    test's own transaction nests inside."""
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), transaction.atomic(), fast:
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def world(module_db):
     """One of everything a path names."""
+    system = Actor.system("test")
     contact = do_create_contact(system, {"email": "someone@example.com"})
     do_create_tag(system, "vip")
     do_save_custom_field(system, key="size", label_fa="سایز", label_en="Size", type="number")
@@ -170,11 +181,12 @@ def world(system):
             "job_id": 999999, "token_id": 999999, "topic": topic.key}
 
 
-@pytest.fixture
-def clients(make_user):
+@pytest.fixture(scope="module")
+def clients(module_db):
     """A token-bearing client per role and one for a user with no role, each knowing the id
     of its own token; and an anonymous client."""
-    users = {role: make_user(f"{role}-api", role) for role in ROLES}
+    users = {role: do_create_user(Actor.system("test"), f"{role}-api", role=role,
+                                  password="Correct-Horse-42") for role in ROLES}
     users[NO_ROLE] = User.objects.create_user("norole", password="Correct-Horse-42")
     made = {}
     for role, user in users.items():

@@ -9,10 +9,10 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from peyvand.accounts.actions import do_create_token
+from peyvand.accounts.actions import do_create_token, do_create_user
 from peyvand.accounts.models import ApiToken
 from peyvand.base.actor import Actor
 from peyvand.base.models import Job
@@ -155,8 +155,18 @@ ROUTES = dict(sorted((name, route) for name, route in _walk(get_resolver().url_p
                      if not route.startswith("api/v1/")))
 
 
-@pytest.fixture
-def world():
+@pytest.fixture(scope="module")
+def module_db(django_db_setup, django_db_blocker):
+    """One world and one set of users for the whole module, rolled back at its end: each
+    test's own transaction nests inside."""
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), transaction.atomic(), fast:
+        yield
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(scope="module")
+def world(module_db):
     """One of everything a URL names, keyed by the path word before the number (".../tags/7/"
     names a tag)."""
     system = Actor.system("test")
@@ -202,15 +212,22 @@ def world():
     }
 
 
+@pytest.fixture(scope="module")
+def users(module_db):
+    """A user per role and one with no role, each with an API token."""
+    made = {role: do_create_user(Actor.system("test"), f"{role}-ui", role=role,
+                                 password="Correct-Horse-42") for role in ROLES}
+    made[NO_ROLE] = User.objects.create_user("norole", password="Correct-Horse-42")
+    for user in made.values():
+        do_create_token(Actor.system("test"), user, "tests")
+    return made
+
+
 @pytest.fixture
-def clients(make_user):
-    """A signed-in client per role and one for a user with no role, each knowing the id of
-    its own API token."""
-    users = {role: make_user(f"{role}-ui", role) for role in ROLES}
-    users[NO_ROLE] = User.objects.create_user("norole", password="Correct-Horse-42")
+def clients(users):
+    """A signed-in client per user (a test may sign one out), knowing its own token's id."""
     made = {}
     for role, user in users.items():
-        do_create_token(Actor.system("test"), user, "tests")
         made[role] = Client()
         made[role].force_login(user)
         made[role].token_id = ApiToken.objects.get(user=user).pk
