@@ -26,9 +26,10 @@ def read_floors() -> list[tuple[list[str], bool]]:
     """The layers, lowest first: (module names, siblings independent)."""
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     (contract,) = [c for c in config["contracts"] if c["id"] == "floors"]
+    (container,) = contract["containers"]
     floors = []
     for layer in reversed(contract["layers"]):
-        names = [name.strip().strip("()") for name in re.split(r"[|:]", layer)]
+        names = [f"{container}.{name.strip().strip('()')}" for name in re.split(r"[|:]", layer)]
         floors.append((names, "|" in layer))
     return floors
 
