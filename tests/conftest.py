@@ -4,9 +4,12 @@ import pytest
 
 from peyvand.base.actor import Actor
 
-# One Playwright/Chromium for the whole session, whichever folder a browser test is in: two
-# sync Playwright instances in one thread refuse to start.
-pytest_plugins = ["tests.browser.fixtures", "tests.outbound"]
+# Tests live with their app (tests/<app>/, the app's API, UI and CLI tests included); the
+# root faces (peyvand/cli.py, api.py, urls.py and the page frame) are tested in tests/faces/.
+# Shared fixtures are plugins: one Playwright/Chromium for the whole session, whichever folder
+# a browser test is in (two sync Playwright instances in one thread refuse to start), and the
+# clients and helpers every face test uses.
+pytest_plugins = ["tests.fixtures.browser", "tests.fixtures.faces", "tests.outbound"]
 
 
 @pytest.fixture(autouse=True)
@@ -24,6 +27,24 @@ def _no_autosend(settings):
     # Queued messages wait for the test to run the sender (tests.outbound.deliver): with Huey
     # immediate, autosend would try the local catcher, which no test starts.
     settings.MESSAGING_AUTOSEND = False
+
+
+@pytest.fixture(autouse=True)
+def _english_terminal(monkeypatch):
+    # The CLI speaks the terminal's language; tests read its English messages unless they
+    # set another. Nobody's PEYVAND_USER leaks in from the shell running the tests.
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    monkeypatch.delenv("PEYVAND_USER", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Sign-in throttling counts live in the cache; no test may inherit another's failures.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

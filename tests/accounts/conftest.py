@@ -7,9 +7,6 @@ from django.conf import settings
 from django.test import Client
 from django_otp.oath import TOTP
 
-from peyvand.accounts.actions import do_create_token
-from peyvand.base.actor import Actor
-
 PASSWORD = "Correct-Horse-42"
 ROLES = ["owner", "marketer", "reviewer", "support", "analyst"]
 
@@ -47,18 +44,6 @@ def signed_in(make_user):
         client = Client()
         client.force_login(user)
         client.user = user
-        return client
-
-    return make
-
-
-@pytest.fixture
-def api_for(make_user):
-    def make(role: str = "owner", username: str | None = None) -> Client:
-        user = make_user(username or f"{role}-api", role)
-        key = do_create_token(Actor.system("test"), user, "tests")
-        client = Client(headers={"authorization": f"Bearer {key}"})
-        client.user, client.key = user, key
         return client
 
     return make

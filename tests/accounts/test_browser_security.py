@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.browser.fixtures import chromium_missing
+from tests.fixtures.browser import chromium_missing
 
 from .conftest import PASSWORD, code
 

@@ -5,8 +5,6 @@ import json
 import pytest
 from django.test import Client
 
-from peyvand.accounts.actions import do_create_token
-from peyvand.base.actor import Actor
 from peyvand.commerce.actions import do_create_source
 from peyvand.commerce.woocommerce import sign
 
@@ -19,28 +17,6 @@ def _fast_hasher(settings):
     settings.LANGUAGE_CODE = "en"
     # Every test makes users; the real hasher would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def system(db):
-    return Actor.system("test")
-
-
-@pytest.fixture
-def api_for(make_user):
-    """A test client sending a bearer token for a new user of `role`."""
-
-    def make(role: str = "owner") -> Client:
-        user = make_user(f"{role}-api", role)
-        key = do_create_token(Actor.system("test"), user, "tests")
-        return Client(headers={"authorization": f"Bearer {key}"})
-
-    return make
-
-
-@pytest.fixture
-def api(api_for) -> Client:
-    return api_for("owner")
 
 
 def post_json(client: Client, url: str, data):

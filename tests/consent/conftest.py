@@ -3,10 +3,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.test import Client
 
-from peyvand.accounts.actions import do_create_token
-from peyvand.base.actor import Actor
 from peyvand.base.signing import make_token
 from peyvand.consent import ledger
 from peyvand.consent.actions import do_save_form
@@ -31,11 +28,6 @@ def _fast_and_clean(settings):
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def system(db):
-    return Actor.system("test")
 
 
 @pytest.fixture
@@ -101,29 +93,5 @@ def subscribe(topics):
         ledger.append(contact, [Change(Action.CONFIRM, c, None) for c in channels],
                       source=Source.FORM, actor_label="test")
         return contact
-
-    return make
-
-
-@pytest.fixture
-def api_for(make_user):
-    def make(role: str = "owner") -> Client:
-        user = make_user(f"{role}-api", role)
-        key = do_create_token(Actor.system("test"), user, "tests")
-        client = Client(headers={"authorization": f"Bearer {key}"})
-        client.user = user
-        return client
-
-    return make
-
-
-@pytest.fixture
-def client_for(make_user):
-    def make(role: str = "owner", language: str = "en") -> Client:
-        user = make_user(f"{role}-{language}", role, language=language)
-        client = Client()
-        client.force_login(user)
-        client.user = user
-        return client
 
     return make

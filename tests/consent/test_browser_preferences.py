@@ -15,7 +15,7 @@ from peyvand.consent.links import links_for
 from peyvand.consent.models import Action, ConsentState, Source, Topic
 from peyvand.consent.queries import consent_decision
 from peyvand.contacts.actions import do_create_contact
-from tests.browser.fixtures import chromium_missing
+from tests.fixtures.browser import chromium_missing
 
 _missing = chromium_missing()
 if _missing:

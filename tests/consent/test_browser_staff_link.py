@@ -15,7 +15,7 @@ from peyvand.consent import ledger
 from peyvand.consent.ledger import Change
 from peyvand.consent.models import Action, LinkSent, Source, Topic
 from peyvand.contacts.actions import do_create_contact
-from tests.browser.fixtures import chromium_missing
+from tests.fixtures.browser import chromium_missing
 
 _missing = chromium_missing()
 if _missing:

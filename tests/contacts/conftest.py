@@ -24,11 +24,6 @@ def make_field(db):
 
 
 @pytest.fixture
-def system(db):
-    return Actor.system("test")
-
-
-@pytest.fixture
 def home(settings, tmp_path):
     """A PEYVAND_HOME of the test's own: exports, imports and the tracking spool in it."""
     settings.HOME = tmp_path

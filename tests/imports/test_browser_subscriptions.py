@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from peyvand.consent.models import ConsentState, Topic
-from tests.browser.fixtures import chromium_missing
+from tests.fixtures.browser import chromium_missing
 
 _missing = chromium_missing()
 if _missing:

@@ -5,11 +5,8 @@ import itertools
 
 import numpy as np
 import pytest
-from django.test import Client
 from django.utils import timezone
 
-from peyvand.accounts.actions import do_create_token
-from peyvand.base.actor import Actor
 from peyvand.commerce.models import Order, OrderLine, Product, Refund
 from peyvand.contacts.models import Contact
 
@@ -19,11 +16,6 @@ _numbers = itertools.count(1)
 @pytest.fixture(autouse=True)
 def _fast_hasher(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def system(db):
-    return Actor.system("test")
 
 
 def at(day: dt.date, hour: int = 12) -> dt.datetime:
@@ -84,24 +76,3 @@ def simulate_shop(n: int, *, start: dt.date, end: dt.date, seed: int = 7,
                 break
     bulk_orders(rows)
     return ids
-
-
-@pytest.fixture
-def api_for(make_user):
-    def make(role: str = "owner") -> Client:
-        user = make_user(f"{role}-api", role)
-        key = do_create_token(Actor.system("test"), user, "tests")
-        return Client(headers={"authorization": f"Bearer {key}"})
-
-    return make
-
-
-@pytest.fixture
-def client_for(make_user):
-    def make(role: str = "owner", language: str = "en") -> Client:
-        user = make_user(f"{role}-{language}", role, language=language)
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make

@@ -12,7 +12,7 @@ from peyvand.base.actor import Actor
 from peyvand.contacts.actions import do_create_contact
 from peyvand.messaging.actions import do_create_broadcast
 from peyvand.messaging.models import Broadcast, MessageTemplate
-from tests.browser.fixtures import chromium_missing
+from tests.fixtures.browser import chromium_missing
 
 _missing = chromium_missing()
 if _missing:

@@ -29,17 +29,3 @@ def contact(db):
 def other_contact(db):
     return do_create_contact(Actor.system("test"), {"first_name": "Ali",
                                                     "email": "ali@example.com"})
-
-
-@pytest.fixture
-def api_for(make_user):
-    from django.test import Client
-
-    from peyvand.accounts.actions import do_create_token
-
-    def make(role: str = "owner") -> Client:
-        user = make_user(f"{role}-api", role)
-        key = do_create_token(Actor.system("test"), user, "tests")
-        return Client(headers={"authorization": f"Bearer {key}"})
-
-    return make

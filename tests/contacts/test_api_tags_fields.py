@@ -6,8 +6,7 @@ import pytest
 
 from peyvand.contacts.actions import do_create_contact
 from peyvand.contacts.models import ContactTag, CustomField, FieldValue, Tag
-
-from .conftest import send
+from tests.fixtures.faces import send
 
 pytestmark = pytest.mark.django_db
 

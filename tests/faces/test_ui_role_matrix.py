@@ -37,7 +37,7 @@ NO_ROLE = ""
 # everyone's tokens, which scopes the page rather than refusing it).
 SELF = "self"
 
-# Views no role decides, each with the reason; the API has its own matrix (tests/api).
+# Views no role decides, each with the reason; the API has its own matrix (tests/faces/test_api_role_matrix.py).
 NOT_IN_MATRIX = {
     "healthz": "the load balancer's probe, anonymous",
     "accounts:login": "signing in comes before any role",
@@ -150,7 +150,7 @@ def _walk(patterns, prefix="", namespace=""):
             yield name, prefix + str(pattern.pattern)
 
 
-# The API's routes are its operations, in tests/api/test_role_matrix.py.
+# The API's routes are its operations, in tests/faces/test_api_role_matrix.py.
 ROUTES = dict(sorted((name, route) for name, route in _walk(get_resolver().url_patterns)
                      if not route.startswith("api/v1/")))
 

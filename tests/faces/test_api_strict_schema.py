@@ -7,8 +7,7 @@ import pytest
 
 from peyvand.contacts.actions import do_create_contact
 from peyvand.contacts.models import Tag
-
-from .conftest import send
+from tests.fixtures.faces import send
 
 pytestmark = pytest.mark.django_db
 

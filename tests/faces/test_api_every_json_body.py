@@ -20,8 +20,7 @@ from peyvand.contacts.actions import do_create_contact
 from peyvand.contacts.fields import do_save_custom_field
 from peyvand.contacts.tag_actions import do_create_tag
 from peyvand.messaging.actions import do_create_broadcast, do_save_template
-
-from .conftest import send
+from tests.fixtures.faces import send
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.test import Client
 
-from tests.ui.conftest import PASSWORD
+from tests.fixtures.faces import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
+from tests.fixtures.faces import PASSWORD
 from tests.rate_windows import file_cache_clock  # noqa: F401 (a fixture)
-from tests.ui.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

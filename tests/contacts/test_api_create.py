@@ -8,8 +8,7 @@ from peyvand.base.models import AuditEntry
 from peyvand.contacts.actions import do_create_contact
 from peyvand.contacts.fields import do_save_custom_field
 from peyvand.contacts.models import Contact, Identity, Tag
-
-from .conftest import send
+from tests.fixtures.faces import send
 
 pytestmark = pytest.mark.django_db
 

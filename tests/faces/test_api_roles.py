@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from peyvand.contacts.actions import do_create_contact
-
-from .conftest import ROLES, db_state, send
+from tests.fixtures.faces import ROLES, db_state, send
 
 pytestmark = pytest.mark.django_db
 

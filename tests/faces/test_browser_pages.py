@@ -14,7 +14,7 @@ from peyvand.base.actor import Actor
 from peyvand.contacts.actions import do_add_note, do_create_contact
 from peyvand.contacts.fields import do_save_custom_field
 from peyvand.contacts.models import Contact, CustomField, Tag
-from tests.browser.fixtures import PASSWORD, chromium_missing
+from tests.fixtures.browser import PASSWORD, chromium_missing
 
 _missing = chromium_missing()
 if _missing:

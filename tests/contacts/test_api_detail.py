@@ -7,8 +7,7 @@ import pytest
 from peyvand.base.models import AuditEntry
 from peyvand.contacts.actions import MERGE_RULE, do_add_note, do_create_contact
 from peyvand.contacts.models import Contact, Identity, Note
-
-from .conftest import db_state, send
+from tests.fixtures.faces import db_state, send
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.fixtures import chromium_missing
+from tests.fixtures.browser import chromium_missing
 
 _missing = chromium_missing()
 if _missing:

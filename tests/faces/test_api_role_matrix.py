@@ -20,13 +20,12 @@ from peyvand.contacts.actions import do_create_contact
 from peyvand.contacts.fields import do_save_custom_field
 from peyvand.contacts.tag_actions import do_create_tag
 from peyvand.messaging.actions import do_create_broadcast, do_save_template
-
-from .conftest import ROLES, send
+from tests.fixtures.faces import ROLES, send
 
 pytestmark = pytest.mark.django_db
 
 # Open to every signed-in user, role or none: the tokens are the caller's own (an owner's
-# users.manage reaches everyone's, which scopes the lookup and is tested in tests/api and
+# users.manage reaches everyone's, which scopes the lookup and is tested in tests/faces/test_api_roles.py and
 # tests/accounts, not refused with a 403).
 SELF = "self"
 # The sign-up form's own API, called by a shop's page for an anonymous visitor.

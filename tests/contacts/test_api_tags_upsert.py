@@ -8,8 +8,7 @@ import pytest
 
 from peyvand.contacts.actions import do_create_contact
 from peyvand.contacts.models import Tag
-
-from .conftest import ROLES, db_state, send
+from tests.fixtures.faces import ROLES, db_state, send
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from peyvand.contacts.actions import do_create_contact
 from peyvand.contacts.models import Contact
-
-from .conftest import send
+from tests.fixtures.faces import send
 
 pytestmark = pytest.mark.django_db
 
