@@ -25,8 +25,8 @@ from tests.fixtures.faces import ROLES, send
 pytestmark = pytest.mark.django_db
 
 # Open to every signed-in user, role or none: the tokens are the caller's own (an owner's
-# users.manage reaches everyone's, which scopes the lookup and is tested in tests/faces/test_api_roles.py and
-# tests/accounts, not refused with a 403).
+# users.manage reaches everyone's, which scopes the lookup and is tested in
+# tests/faces/test_api_roles.py and tests/accounts, not refused with a 403).
 SELF = "self"
 # The sign-up form's own API, called by a shop's page for an anonymous visitor.
 PUBLIC = "public"

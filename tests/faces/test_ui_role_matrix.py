@@ -37,7 +37,8 @@ NO_ROLE = ""
 # everyone's tokens, which scopes the page rather than refusing it).
 SELF = "self"
 
-# Views no role decides, each with the reason; the API has its own matrix (tests/faces/test_api_role_matrix.py).
+# Views no role decides, each with the reason; the API has its own matrix
+# (tests/faces/test_api_role_matrix.py).
 NOT_IN_MATRIX = {
     "healthz": "the load balancer's probe, anonymous",
     "accounts:login": "signing in comes before any role",
