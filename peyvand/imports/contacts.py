@@ -70,9 +70,7 @@ from peyvand.contacts.actions import (
 )
 from peyvand.contacts.export import csv_cell
 from peyvand.contacts.fields import parse_field_value
-from peyvand.contacts.models import (
-    CustomField,
-)
+from peyvand.contacts.models import CustomField
 from peyvand.imports.mapping import (
     CONSENT_PREFIX,
     FIELD_PREFIX,

@@ -25,10 +25,7 @@ from peyvand.commerce.actions.checks import (
     products_for,
     resolve_customer,
 )
-from peyvand.commerce.models import (
-    Cart,
-    CartLine,
-)
+from peyvand.commerce.models import Cart, CartLine
 from peyvand.commerce.money import currency_code, stored_currency
 from peyvand.contacts.timeline import append_event
 

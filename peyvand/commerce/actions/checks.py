@@ -15,10 +15,7 @@ from django.utils.translation import gettext as _
 from peyvand.base.actor import Actor
 from peyvand.base.dates import parse_date
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_text
-from peyvand.commerce.models import (
-    Order,
-    Product,
-)
+from peyvand.commerce.models import Order, Product
 from peyvand.commerce.money import to_minor
 from peyvand.contacts.actions import (
     ContactInvalid,

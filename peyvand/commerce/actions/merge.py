@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from peyvand.commerce.models import (
-    Cart,
-    Order,
-    WebhookDelivery,
-)
+from peyvand.commerce.models import Cart, Order, WebhookDelivery
 
 # --- hooks the contacts floor calls -----------------------------------------------------------
 

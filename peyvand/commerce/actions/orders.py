@@ -36,14 +36,7 @@ from peyvand.commerce.actions.checks import (
     resolve_customer,
 )
 from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
-from peyvand.commerce.models import (
-    NOT_REVENUE,
-    Cart,
-    Order,
-    OrderLine,
-    Refund,
-    RefundLine,
-)
+from peyvand.commerce.models import NOT_REVENUE, Cart, Order, OrderLine, Refund, RefundLine
 from peyvand.commerce.money import currency_code, stored_currency, to_minor
 from peyvand.contacts.models import Contact
 from peyvand.contacts.timeline import append_event

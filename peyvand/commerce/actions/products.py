@@ -10,9 +10,7 @@ from django.utils.translation import gettext as _
 from peyvand.base.actor import Actor
 from peyvand.base.roles import require
 from peyvand.commerce.actions.checks import CommerceInvalid, Errors, clean_key, clean_text
-from peyvand.commerce.models import (
-    Product,
-)
+from peyvand.commerce.models import Product
 from peyvand.commerce.money import currency_code, stored_currency, to_minor
 
 # --- products ---------------------------------------------------------------------------------

@@ -13,10 +13,7 @@ from peyvand.base.audit import record_audit
 from peyvand.base.normalise import normalise_text
 from peyvand.base.roles import require
 from peyvand.commerce.actions.checks import CommerceInvalid
-from peyvand.commerce.models import (
-    ShopSource,
-    WebhookDelivery,
-)
+from peyvand.commerce.models import ShopSource, WebhookDelivery
 from peyvand.commerce.money import currency_code
 
 # --- shop sources and their deliveries --------------------------------------------------------

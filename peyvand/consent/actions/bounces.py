@@ -6,11 +6,7 @@ from django.db import transaction
 
 from peyvand.consent import ledger
 from peyvand.consent.ledger import Change
-from peyvand.consent.models import (
-    Action,
-    ConsentChange,
-    Source,
-)
+from peyvand.consent.models import Action, ConsentChange, Source
 
 # --- the system: bounces and complaints (messaging calls these) --------------------------------
 

@@ -9,15 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from peyvand.base.normalise import (
-    normalise_text,
-)
-from peyvand.consent.models import (
-    Frequency,
-)
-from peyvand.contacts.actions import (
-    ContactInvalid,
-)
+from peyvand.base.normalise import normalise_text
+from peyvand.consent.models import Frequency
+from peyvand.contacts.actions import ContactInvalid
 
 FREQUENCY_ORDER: list[str] = [Frequency.WEEKLY, Frequency.MONTHLY, Frequency.QUARTERLY,
                    Frequency.ALERTS_ONLY]

@@ -11,9 +11,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from peyvand.base.normalise import (
-    ascii_digits,
-)
+from peyvand.base.normalise import ascii_digits
 from peyvand.base.signing import LinkInvalid, read_token
 from peyvand.consent import ledger
 from peyvand.consent.actions.common import (
@@ -26,11 +24,7 @@ from peyvand.consent.actions.common import (
 from peyvand.consent.actions.preferences import PERSON
 from peyvand.consent.actions.signup import code_hash, pending_channels, send_code
 from peyvand.consent.ledger import Change
-from peyvand.consent.models import (
-    Action,
-    Signup,
-    Source,
-)
+from peyvand.consent.models import Action, Signup, Source
 from peyvand.consent.queries import PROVES
 from peyvand.contacts.models import Identity
 

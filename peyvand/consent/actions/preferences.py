@@ -10,9 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
-from peyvand.base.normalise import (
-    normalise_text,
-)
+from peyvand.base.normalise import normalise_text
 from peyvand.consent import ledger
 from peyvand.consent.actions.common import (
     FREQUENCY_ORDER,
@@ -31,9 +29,7 @@ from peyvand.consent.models import (
     Status,
     Topic,
 )
-from peyvand.contacts.actions import (
-    do_update_contact,
-)
+from peyvand.contacts.actions import do_update_contact
 from peyvand.contacts.models import Contact
 
 # --- the person's own changes (preference centre, unsubscribe, SMS keywords) ------------------

@@ -14,10 +14,7 @@ from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.roles import require
 from peyvand.consent.actions.common import ConsentInvalid
-from peyvand.consent.models import (
-    ConsentChange,
-    ConsentState,
-)
+from peyvand.consent.models import ConsentChange, ConsentState
 from peyvand.contacts.models import Contact
 
 # --- proof of consent (E1) ----------------------------------------------------------------------

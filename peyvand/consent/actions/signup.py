@@ -15,12 +15,7 @@ from django.utils.translation import gettext as _
 
 from peyvand.base import ratelimit
 from peyvand.base.actor import Actor
-from peyvand.base.normalise import (
-    InvalidValue,
-    normalise_email,
-    normalise_phone,
-    normalise_text,
-)
+from peyvand.base.normalise import InvalidValue, normalise_email, normalise_phone, normalise_text
 from peyvand.base.signing import LinkInvalid, make_token, read_token
 from peyvand.consent import ledger
 from peyvand.consent.actions.common import (

@@ -12,24 +12,12 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
-from peyvand.base.normalise import (
-    InvalidValue,
-    ascii_digits,
-    normalise_phone,
-    normalise_text,
-)
+from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_phone, normalise_text
 from peyvand.base.roles import require
 from peyvand.consent import ledger
 from peyvand.consent.actions.common import ConsentInvalid, setting
 from peyvand.consent.ledger import Change
-from peyvand.consent.models import (
-    Action,
-    Channel,
-    ConsentState,
-    SmsInbound,
-    Source,
-    Status,
-)
+from peyvand.consent.models import Action, Channel, ConsentState, SmsInbound, Source, Status
 from peyvand.contacts.models import Contact, Identity
 
 _STOP = {"11", "لغو", "stop", "لغو11", "11لغو"}

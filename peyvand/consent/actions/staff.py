@@ -12,10 +12,7 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
-from peyvand.base.normalise import (
-    ascii_digits,
-    normalise_text,
-)
+from peyvand.base.normalise import ascii_digits, normalise_text
 from peyvand.base.roles import require
 from peyvand.consent import ledger
 from peyvand.consent.actions.common import (

@@ -8,16 +8,10 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
-from peyvand.base.normalise import (
-    ascii_digits,
-)
+from peyvand.base.normalise import ascii_digits
 from peyvand.base.roles import require
 from peyvand.consent.actions.common import KEY_PATTERN, ConsentInvalid, flag_input, text_input
-from peyvand.consent.models import (
-    ConsentChange,
-    Frequency,
-    Topic,
-)
+from peyvand.consent.models import ConsentChange, Frequency, Topic
 
 
 @transaction.atomic

@@ -17,12 +17,7 @@ from peyvand.base.http import client_ip
 from peyvand.base.normalise import InvalidValue, check_storable_text
 from peyvand.base.signing import LinkExpired, LinkInvalid
 from peyvand.consent import actions
-from peyvand.consent.actions import (
-    PAUSE_WEEKS,
-    UNSUBSCRIBE_REASONS,
-    SignupRequest,
-    SignupThrottled,
-)
+from peyvand.consent.actions import PAUSE_WEEKS, UNSUBSCRIBE_REASONS, SignupRequest, SignupThrottled
 from peyvand.consent.forms import weeks_label
 from peyvand.consent.links import link_provenance, preferences_token, read_contact_token
 from peyvand.consent.models import (

@@ -19,9 +19,7 @@ from peyvand.base.roles import can, require
 from peyvand.base.templatetags.peyvand_ui import fadigits, ltr_text, page_language
 from peyvand.base.views import paginate, ui_actor
 from peyvand.consent import actions
-from peyvand.consent.actions import (
-    ConsentInvalid,
-)
+from peyvand.consent.actions import ConsentInvalid
 from peyvand.consent.churn import CALENDARS, DIMENSIONS, PERIODS, churn, churn_csv
 from peyvand.consent.forms import SignupFormForm, StaffChangeForm, TopicForm
 from peyvand.consent.models import (

@@ -11,18 +11,11 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.language import join_list
-from peyvand.base.normalise import (
-    search_key,
-)
+from peyvand.base.normalise import search_key
 from peyvand.base.roles import can
 from peyvand.contacts.actions.data import ContactData, ContactInvalid, IdentityConflict
 from peyvand.contacts.fields import fields_by_key, set_field_value
-from peyvand.contacts.models import (
-    Contact,
-    ContactTag,
-    Identity,
-    Tag,
-)
+from peyvand.contacts.models import Contact, ContactTag, Identity, Tag
 
 # --- identities, tags, fields -----------------------------------------------------------------
 

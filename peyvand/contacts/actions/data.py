@@ -18,10 +18,7 @@ from peyvand.base.normalise import (
     normalise_text,
 )
 from peyvand.contacts.fields import fields_by_key, parse_field_value
-from peyvand.contacts.models import (
-    Contact,
-    Identity,
-)
+from peyvand.contacts.models import Contact, Identity
 
 SCALARS = ("first_name", "last_name", "language", "timezone", "birthday", "national_id",
            "source")

@@ -25,11 +25,7 @@ from peyvand.contacts.hooks import (
     ERASE_HOOKS,
     EXPORT_HOOKS,
 )
-from peyvand.contacts.models import (
-    Contact,
-    ContactTag,
-    Identity,
-)
+from peyvand.contacts.models import Contact, ContactTag, Identity
 from peyvand.contacts.timeline import append_event
 
 logger = logging.getLogger(__name__)

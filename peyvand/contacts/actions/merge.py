@@ -14,17 +14,8 @@ from peyvand.base.roles import require
 from peyvand.contacts.actions.apply import refresh_search_text
 from peyvand.contacts.actions.data import SCALARS, ContactInvalid
 from peyvand.contacts.actions.erase import contact_snapshot, jsonable
-from peyvand.contacts.hooks import (
-    MERGE_HOOKS,
-)
-from peyvand.contacts.models import (
-    Contact,
-    ContactTag,
-    FieldValue,
-    Identity,
-    Note,
-    TimelineEvent,
-)
+from peyvand.contacts.hooks import MERGE_HOOKS
+from peyvand.contacts.models import Contact, ContactTag, FieldValue, Identity, Note, TimelineEvent
 from peyvand.contacts.timeline import append_event
 
 # Lazy: a module constant must follow the language of each request, not the import.

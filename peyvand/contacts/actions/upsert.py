@@ -9,9 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
-from peyvand.base.normalise import (
-    normalise_text,
-)
+from peyvand.base.normalise import normalise_text
 from peyvand.base.roles import require
 from peyvand.contacts.actions.apply import (
     apply_data,
@@ -20,18 +18,9 @@ from peyvand.contacts.actions.apply import (
     refresh_search_text,
     tag_objects,
 )
-from peyvand.contacts.actions.data import (
-    ContactData,
-    ContactInvalid,
-    check_contact_data,
-)
+from peyvand.contacts.actions.data import ContactData, ContactInvalid, check_contact_data
 from peyvand.contacts.actions.merge import do_merge_contacts
-from peyvand.contacts.models import (
-    Contact,
-    ContactTag,
-    Identity,
-    Note,
-)
+from peyvand.contacts.models import Contact, ContactTag, Identity, Note
 from peyvand.contacts.timeline import append_event
 
 # --- create / upsert / update ---------------------------------------------------------------
