@@ -15,7 +15,7 @@ import secrets
 from django.db import transaction
 
 from peyvand.consent import ledger
-from peyvand.consent.actions import _confirm, signup_changes
+from peyvand.consent.actions import confirm_signup, signup_changes
 from peyvand.consent.models import ConsentChange, Signup, SignupForm, Source, Topic
 from peyvand.consent.queries import PROVES
 from peyvand.contacts.models import Contact
@@ -42,5 +42,5 @@ def seed_signup(form: SignupForm, contact: Contact, *, demo_sources: frozenset[s
     if confirmed_after is not None:  # the link in the e-mail, the code by SMS
         for proven, proves in PROVES.items():
             if proves & set(channels):
-                _confirm(signup, proven, ip=None, user_agent="", at=at + confirmed_after)
+                confirm_signup(signup, proven, ip=None, user_agent="", at=at + confirmed_after)
     return signup

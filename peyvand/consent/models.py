@@ -3,6 +3,10 @@
 `ConsentChange` is the ledger: append-only, the only truth. `ConsentState` is a cache of the
 ledger folded per (contact, channel, topic), written only by `consent.ledger.append` in the
 same transaction as the rows it derives from. `Suppression` is a view of that cache.
+
+Over ~400 lines on purpose: every table of the permission floor, in Django's one models
+module per app. The ledger, its cache and the suppressions derived from it, and the topics
+and forms they point to, are read together.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 Thin: parse input, build an API Actor, call contacts.actions / queries / fields /
 tag_actions, render. Role checks live in those actions; errors become JSON in peyvand.api.
+
+Over ~400 lines on purpose: the request and response schemas (about half of it) sit next
+to the thin handlers that use them, so one face's OpenAPI shape reads in one place.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from peyvand.base.actor import Actor
 from peyvand.base.db import datetime_adapter, execute_many
+from peyvand.contacts.bulk_insert import insert_rows
 from peyvand.contacts.models import TimelineEvent
 
 
@@ -44,3 +45,9 @@ def timeline_for(contact_id: int, *, kinds: list[str] | None = None):
     if kinds:
         qs = qs.filter(kind__in=kinds)
     return qs.order_by("-at", "-id")
+
+
+def append_event_rows(rows: list[dict[str, Any]]) -> None:
+    """Many events as column dicts (contact_id, kind, at, actor_label, data), by COPY on
+    PostgreSQL: a bulk import appends a "contact.created" per new person."""
+    insert_rows(TimelineEvent, rows)

@@ -1,3 +1,10 @@
+"""Web pages of contacts: the list, create and edit, one contact (notes, merge, export,
+erase), tags and custom fields. Thin: parse, call contacts.actions / queries, render.
+
+A little over 400 lines: each page is short, and tags and custom fields are the schema
+pages of the same people; they would move to a module of their own as they grow.
+"""
+
 from __future__ import annotations
 
 import json

@@ -8,23 +8,21 @@ Per batch:
 1. each row is normalised by contacts.actions.check_contact_data (rejected rows go to the
    report with row number, column, value and reason);
 2. rows sharing an e-mail or mobile are joined (union-find): they are one person;
-3. the owners of every identity in the batch are looked up in one query;
-4. groups nobody owns yet are written in bulk (contacts, identities, tags, field values and a
-   "contact.created" timeline event each);
-5. groups that touch existing contacts go through contacts.actions.do_upsert_contact, one
-   call per group (which also merges when a row links several contacts) — unless it would
-   change nothing, which is checked against state loaded in bulk, so importing a file twice
-   costs little and writes nothing the second time.
+3. contacts writes the people (contacts.actions.BulkUpsert: new people in bulk, people it
+   knows through do_upsert_contact unless nothing would change) and says per person what it
+   did; this module counts the rows and reports the refused ones;
+4. the subscriptions the rows bring go to consent (consent.actions.do_import_consent).
 
 Rows about one person are merged as contacts are: the first row of the file that gives a
-value wins, later rows only fill blanks. (Letting later rows win would flip a value back and
-forth on every re-import when the two rows fall into different batches.) Against a contact
-that existed before the import, the first row updates like any upsert.
+value wins, later rows only fill blanks (see contacts.actions.bulk).
 
 Each row is counted once: read = created + updated + merged + rejected. A row whose
 identities lead to exactly one contact that existed before the import is "updated" (changed
 or not); one that joins several contacts, or a contact an earlier row of the same file
 created, is "merged".
+
+Longer than ~400 lines because a file import is one pipeline (mapping, rows, batches, report,
+background job) that reads best in one place; the writing lives in contacts.
 """
 
 from __future__ import annotations
@@ -36,15 +34,14 @@ import gc
 import logging
 import os
 import re
-from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.db import transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
@@ -52,7 +49,7 @@ from peyvand.base.audit import record_audit
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
 from peyvand.base.models import Job
 from peyvand.base.normalise import InvalidValue
-from peyvand.base.roles import can, require
+from peyvand.base.roles import require
 from peyvand.consent.actions import (
     ConsentInvalid,
     ImportedConsent,
@@ -62,28 +59,18 @@ from peyvand.consent.actions import (
 )
 from peyvand.consent.models import Attestation
 from peyvand.contacts.actions import (
-    SCALARS,
+    BulkItem,
+    BulkUpsert,
     ContactData,
     ContactInvalid,
-    IdentityConflict,
     check_contact_data,
     check_new_tags,
-    do_upsert_contact,
     find_owners,
-    search_text_for,
+    search_text_for,  # noqa: F401  (tests import it from here)
 )
 from peyvand.contacts.export import csv_cell
 from peyvand.contacts.fields import parse_field_value
-from peyvand.contacts.models import (
-    Contact,
-    ContactTag,
-    CustomField,
-    FieldValue,
-    Identity,
-    Tag,
-    TimelineEvent,
-)
-from peyvand.imports.bulk import insert_rows
+from peyvand.contacts.models import CustomField
 from peyvand.imports.mapping import (
     CONSENT_PREFIX,
     FIELD_PREFIX,
@@ -109,13 +96,6 @@ JOB_KIND = "contacts.import"
 BATCH_SIZE = 2000
 SOURCE = "import"
 SAMPLE_REJECTIONS = 20
-# Scalars an earlier row of the file set and a later merge must keep ("source" is where a
-# contact came from, not something a row says).
-_KEPT_SCALARS = tuple(name for name in SCALARS if name != "source")
-# Every column of a new contact / field value, with the model's defaults.
-_NEW_CONTACT = {f.attname: str(v) if isinstance(v := f.get_default(), str) else v
-                for f in Contact._meta.concrete_fields if not f.primary_key} | {"source": SOURCE}
-_NO_VALUE = dict.fromkeys(set(FieldValue.COLUMN.values()))
 # One cell may hold several e-mails, mobiles or tags: exports join them with "; ".
 _LIST_SPLIT = re.compile(r"[;,،؛|\n]")
 
@@ -246,15 +226,6 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-@dataclass
-class _State:
-    """What an existing contact holds, to tell whether a row would change anything."""
-
-    scalars: dict[str, Any]
-    tags: set[int] = field(default_factory=set)
-    fields: dict[int, Any] = field(default_factory=dict)
-
-
 class ContactImport:
     """One run over one table; `run()` returns the totals."""
 
@@ -280,9 +251,9 @@ class ContactImport:
         # Columns that go to check_contact_data (custom fields are parsed on their own).
         self.data_columns = [(i, t) for i, t in enumerate(targets)
                              if t and not t.startswith((FIELD_PREFIX, CONSENT_PREFIX))]
-        self.tag_ids: dict[str, int] = {}
-        self.created = _IdSet()  # contacts this run created
-        self.first_row = _FirstRow()  # contact -> the first row of this run that named it
+        self.writer = BulkUpsert(actor, source=SOURCE,
+                                 fields=[cf for _i, cf in self.field_columns],
+                                 tags="tags" in targets or bool(tag))
 
     # --- rows -------------------------------------------------------------------------------
 
@@ -409,35 +380,24 @@ class ContactImport:
         if batch:
             counts = Totals()
             groups = [_Group(rows, _combine(rows)) for rows in self._groups(batch)]
-            owners = find_owners(k for row in batch for k in row.keys)
-            new: list[_Group] = []
-            old: list[_Group] = []
-            for group in groups:
-                known = any(k in owners for row in group.rows for k in row.keys)
-                (old if known else new).append(group)
             with transaction.atomic():
-                if new:
-                    new = self._refuse_new_tags(new, counts)
-                    for group in new:
-                        for name in group.data.tags or []:
-                            # Outside the bulk savepoint: a rolled-back tag must not be cached.
-                            self._tag_id(name, create=True)
-                    try:
-                        with transaction.atomic():
-                            created = self._create(new)
-                    except IntegrityError:
-                        # Someone attached one of these identities since the look-up:
-                        # take these rows the careful way.
-                        old = new + old
-                        owners = find_owners(k for row in batch for k in row.keys)
+                # contacts writes them; this counts and reports.
+                done = self.writer.write(
+                    [BulkItem(g.rows[0].number, g.data) for g in groups],
+                    owners=find_owners(k for row in batch for k in row.keys))
+                for i in done.refused:
+                    counts.rejected += len(groups[i].rows)
+                    for row in groups[i].rows:
+                        self._reject(row.number, row.cells, "", "", done.outcomes[i].refused)
+                for group, outcome in zip(groups, done.outcomes, strict=True):
+                    group.contact_id = outcome.contact_id
+                    if outcome.contact_id is None:
+                        continue
+                    if outcome.created:
+                        counts.created += 1
+                        counts.merged += len(group.rows) - 1
                     else:
-                        for group, pk in zip(new, created, strict=True):
-                            group.contact_id = pk
-                            self.created.add(pk)
-                            self.first_row.set(pk, group.rows[0].number)
-                            counts.created += 1
-                            counts.merged += len(group.rows) - 1
-                self._update(old, owners, counts)
+                        self._count(group, done.owners, counts)
                 if self.plan is not None:
                     self._subscriptions(groups)
             self.totals.add(counts)
@@ -458,167 +418,6 @@ class ContactImport:
         for i, row in enumerate(batch):
             groups.setdefault(uf.find(i), []).append(row)
         return list(groups.values())
-
-    def _refuse_new_tags(self, groups: list[_Group], counts: Totals) -> list[_Group]:
-        """New people are written in bulk, past do_upsert_contact: hold their tags to the
-        same rule (creating a tag needs schema.manage). Rows naming a tag that does not exist
-        are rejected with the reason, as they are for people already known."""
-        if can(self.actor, "schema.manage"):
-            return groups
-        kept = []
-        for group in groups:
-            try:
-                check_new_tags(self.actor, group.data.tags)
-            except ContactInvalid as exc:
-                counts.rejected += len(group.rows)
-                for row in group.rows:
-                    self._reject(row.number, row.cells, "", "", "; ".join(exc.errors.values()))
-            else:
-                kept.append(group)
-        return kept
-
-    def _tag_id(self, name: str, *, create: bool) -> int | None:
-        if name not in self.tag_ids:
-            if create:
-                self.tag_ids[name] = Tag.objects.get_or_create(name=name)[0].pk
-            else:
-                pk = Tag.objects.filter(name=name).values_list("pk", flat=True).first()
-                if pk is None:
-                    return None
-                self.tag_ids[name] = pk
-        return self.tag_ids[name]
-
-    # --- new people: in bulk ----------------------------------------------------------------
-
-    def _create(self, groups: list[_Group]) -> list[int]:
-        now = timezone.now()
-        people = []
-        for group in groups:
-            data = group.data
-            row = {**_NEW_CONTACT, "created_at": now, "updated_at": now, **data.scalars}
-            row["search_text"] = search_text_for(
-                row["first_name"], row["last_name"], row["national_id"],
-                [(Identity.Kind.EMAIL, e) for e in data.emails or []]
-                + [(Identity.Kind.PHONE, p) for p in data.phones or []])
-            people.append(row)
-        ids = insert_rows(Contact, people, with_ids=True)
-        identities, tags, values, events = [], [], [], []
-        created = {"source": SOURCE}
-        for pk, group in zip(ids, groups, strict=True):
-            data = group.data
-            for kind, found in ((Identity.Kind.EMAIL, data.emails),
-                                (Identity.Kind.PHONE, data.phones)):
-                identities += [{"contact_id": pk, "kind": kind, "source": "", "value": v,
-                                "is_primary": n == 0, "created_at": now}
-                               for n, v in enumerate(found or [])]
-            tags += [{"contact_id": pk, "tag_id": self.tag_ids[t], "added_at": now}
-                     for t in data.tags or []]
-            for key, value in (data.fields or {}).items():
-                cf = self.fields[key]
-                values.append({**_NO_VALUE, "contact_id": pk, "field_id": cf.pk,
-                               FieldValue.COLUMN[cf.type]: value})
-            events.append({"contact_id": pk, "kind": "contact.created", "at": now,
-                           "actor_label": self.actor.label, "data": created})
-        insert_rows(Identity, identities)
-        insert_rows(ContactTag, tags)
-        insert_rows(FieldValue, values)
-        insert_rows(TimelineEvent, events)
-        return ids
-
-    # --- people we know: one upsert per group, unless nothing would change ------------------
-
-    def _states(self, ids: set[int]) -> dict[int, _State]:
-        states = {c["pk"]: _State(scalars=c) for c in
-                  Contact.objects.filter(pk__in=ids).values("pk", *SCALARS)}
-        if any(t == "tags" for t in self.targets) or self.tag:
-            for cid, tid in ContactTag.objects.filter(contact_id__in=ids).values_list(
-                    "contact_id", "tag_id"):
-                states[cid].tags.add(tid)
-        if self.field_columns:
-            wanted = {cf.pk: cf for _i, cf in self.field_columns}
-            for fv in FieldValue.objects.filter(contact_id__in=ids, field_id__in=wanted):
-                fv.field = wanted[fv.field_id]
-                states[fv.contact_id].fields[fv.field_id] = fv.value
-        return states
-
-    def _unchanged(self, data: ContactData, state: _State | None) -> bool:
-        if state is None:
-            return False
-        for name, value in data.scalars.items():
-            if state.scalars.get(name) != value:
-                return False
-        for name in data.tags or []:
-            if self._tag_id(name, create=False) not in state.tags:
-                return False
-        for key, value in (data.fields or {}).items():
-            if state.fields.get(self.fields[key].pk) != value:
-                return False
-        return True
-
-    def _earlier_rows_win(self, data: ContactData, earlier: list[_State]) -> ContactData:
-        """What a group writes when earlier rows of this file named some of its contacts
-        already (`earlier`, in the order those rows came): their values stand, the group only
-        fills blanks — as a merge would — and they beat the survivor's own older values,
-        so a second run of the file finds nothing to change."""
-        scalars: dict[str, Any] = {}
-        fields: dict[str, Any] = {}
-        for state in earlier:
-            for name, value in state.scalars.items():
-                if name in _KEPT_SCALARS and value not in (None, ""):
-                    scalars.setdefault(name, value)
-            for _i, cf in self.field_columns:
-                if cf.pk in state.fields:
-                    fields.setdefault(cf.key, state.fields[cf.pk])
-        for name, value in data.scalars.items():
-            scalars.setdefault(name, value)
-        for key, value in (data.fields or {}).items():
-            fields.setdefault(key, value)
-        return replace(data, scalars=scalars, fields=fields or None)
-
-    def _update(self, groups: list[_Group], owners: dict[Key, int], counts: Totals) -> None:
-        if not groups:
-            return
-        states = self._states({owners[k] for g in groups for k in g.data.identity_keys()
-                               if k in owners})
-        for group in groups:
-            holders = {owners.get(k) for k in group.data.identity_keys()}
-            owned = sorted(pk for pk in holders if pk is not None)
-            missing = {pk for pk in owned if pk not in states}
-            if missing:
-                states.update(self._states(missing))
-            data = group.data
-            earlier = sorted((self.first_row.get(pk), pk) for pk in owned
-                             if self.first_row.get(pk))
-            if earlier:
-                data = self._earlier_rows_win(data, [states[pk] for _row, pk in earlier
-                                                     if pk in states])
-            if len(holders) == 1 and owned and self._unchanged(data, states.get(owned[0])):
-                group.contact_id = owned[0]
-                self.first_row.set(owned[0], group.rows[0].number)
-                self._count(group, owners, counts)
-                continue
-            try:
-                result = do_upsert_contact(self.actor, data)
-            except (ContactInvalid, IdentityConflict, PermissionDenied) as exc:
-                counts.rejected += len(group.rows)
-                if isinstance(exc, ContactInvalid):
-                    reason = "; ".join(exc.errors.values())
-                else:
-                    reason = str(exc)
-                for row in group.rows:
-                    self._reject(row.number, row.cells, "", "", reason)
-                continue
-            # What they hold now is no longer what was loaded; reload when met again.
-            for pk in owned:
-                states.pop(pk, None)
-            group.contact_id = result.contact.pk
-            self.first_row.set(result.contact.pk, group.rows[0].number)
-            if result.created:  # its contact was erased or merged away meanwhile
-                self.created.add(result.contact.pk)
-                counts.created += 1
-                counts.merged += len(group.rows) - 1
-            else:
-                self._count(group, owners, counts)
 
     def _subscriptions(self, groups: list[_Group]) -> None:
         """Hand what the batch's rows say about consent to consent, and report each row
@@ -655,8 +454,8 @@ class ContactImport:
         lead to exactly one contact that existed before this import, else "merged"."""
         for row in group.rows:
             holders = {owners.get(k) for k in row.keys}
-            if len(holders) == 1 and None not in holders \
-                    and holders.pop() not in self.created:
+            holder = holders.pop() if len(holders) == 1 else None
+            if holder is not None and not self.writer.created_here(holder):
                 counts.updated += 1
             else:
                 counts.merged += 1
@@ -676,60 +475,6 @@ def _older_objects_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-class _FirstRow:
-    """contact id -> the first row number of this run that named it, in a flat array indexed
-    by id (4 bytes each: 4 MB for a million contacts, where a dict would take ~100 MB)."""
-
-    LIMIT = 1 << 25
-
-    def __init__(self) -> None:
-        self.rows = array("I")
-        self.rest: dict[int, int] = {}
-
-    def get(self, pk: int) -> int:
-        if 0 <= pk < len(self.rows):
-            return self.rows[pk]
-        return self.rest.get(pk, 0)
-
-    def set(self, pk: int, row: int) -> None:
-        if self.get(pk):
-            return
-        if pk < 0 or pk >= self.LIMIT:
-            self.rest[pk] = row
-            return
-        if pk >= len(self.rows):
-            self.rows.extend(array("I", bytes(4 * (pk + 1 - len(self.rows) + 65536))))
-        self.rows[pk] = row
-
-
-class _IdSet:
-    """Contact ids as bits: a million contacts take 125 kB, not the ~60 MB of a set.
-    (Ids beyond the bitmap's reach, which sequences do not hand out, go to a plain set.)"""
-
-    LIMIT = 1 << 27  # at most a 16 MB bitmap
-
-    def __init__(self) -> None:
-        self.bits = bytearray()
-        self.rest: set[int] = set()
-
-    def add(self, pk: int) -> None:
-        if pk >= self.LIMIT or pk < 0:
-            self.rest.add(pk)
-            return
-        index = pk >> 3
-        if index >= len(self.bits):
-            self.bits.extend(bytes(index + 1 - len(self.bits) + 4096))
-        self.bits[index] |= 1 << (pk & 7)
-
-    def __contains__(self, pk: object) -> bool:
-        if not isinstance(pk, int):
-            return False
-        if pk >= self.LIMIT or pk < 0:
-            return pk in self.rest
-        index = pk >> 3
-        return index < len(self.bits) and bool(self.bits[index] & (1 << (pk & 7)))
 
 
 @dataclass

@@ -9,6 +9,10 @@ Time is in weeks; a "purchase" is a day with at least one order (same-day orders
 References: Fader, Hardie & Lee (2005) "Counting your customers the easy way: an alternative
 to the Pareto/NBD model", Marketing Science 24(2); Fader & Hardie (2013) "The Gamma-Gamma
 model of monetary value".
+
+Over ~400 lines on purpose: one statistical model (BG/NBD with Gamma-Gamma), its
+likelihoods, fit, prediction and hold-out check, which read together with the references
+above; the formulas of one model are not split across files.
 """
 
 from __future__ import annotations

@@ -6,12 +6,13 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from peyvand.base.models import AuditEntry
-from peyvand.contacts import actions
 from peyvand.contacts.actions import (
     IdentityConflict,
+    apply,
     do_add_note,
     do_create_contact,
     do_upsert_contact,
+    upsert,
 )
 from peyvand.contacts.models import Contact, Identity
 from peyvand.contacts.queries import search_contacts
@@ -111,7 +112,8 @@ def test_a_racing_upsert_that_missed_the_identity_still_cannot_duplicate(owner_a
     with transaction.atomic():
         first = do_upsert_contact(owner_actor, {"email": "race@example.com"})
     # The second request looked before the first committed: it sees no owner anywhere.
-    monkeypatch.setattr(actions, "find_owners", lambda keys: {})
+    for module in (upsert, apply):
+        monkeypatch.setattr(module, "find_owners", lambda keys: {})
     with pytest.raises(IdentityConflict) as exc, transaction.atomic():
         do_upsert_contact(owner_actor, {"email": "race@example.com", "first_name": "Late"})
     assert exc.value.owner_id == first.contact.pk

@@ -1,0 +1,13 @@
+"""Hooks the contacts floor calls (a merge moves commerce rows to the survivor)."""
+
+from __future__ import annotations
+
+from peyvand.commerce.models import Cart, Order, WebhookDelivery
+
+# --- hooks the contacts floor calls -----------------------------------------------------------
+
+def move_commerce_rows(survivor_id: int, merged_id: int) -> None:
+    """contacts merge hook: the merged contact's orders and carts now belong to the survivor."""
+    Order.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
+    Cart.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
+    WebhookDelivery.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
