@@ -47,8 +47,8 @@ def send_sms(to: str, text: str, *, contact_id: int, message_id: int, marketing:
     """Hand one SMS to tracking's configured gateway (which adds the stop footer to
     marketing texts and follows delivery). (accepted, reply for the outbox row)."""
     try:
+        from peyvand.messaging.channels.sms import SmsError
         from peyvand.tracking.actions import send_sms as send
-        from peyvand.tracking.sms import SmsError
     except ImportError:
         return False, "no SMS gateway"
     try:

@@ -12,8 +12,8 @@ from peyvand.base.audit import record_audit
 from peyvand.base.normalise import normalise_phone
 from peyvand.base.roles import require
 from peyvand.contacts.timeline import append_event
+from peyvand.messaging.channels.sms import FINAL, SmsGateway, count, ensure_stop_footer, get_gateway
 from peyvand.tracking.models import SmsSend
-from peyvand.tracking.sms import FINAL, SmsGateway, count, ensure_stop_footer, get_gateway
 
 STATUS_WINDOW = dt.timedelta(days=3)  # gateways stop reporting on older messages
 

@@ -22,6 +22,11 @@ class TrackingConfig(AppConfig):
         ADDRESS_HOOKS.register("peyvand.tracking.personal_data.addresses")
         EXPORT_HOOKS.register("peyvand.tracking.personal_data.export_sections")
 
+        # The SMS catcher's store when mailcatcher (which it prefers) is not installed.
+        from peyvand.messaging.channels.sms.catcher import register_store
+
+        register_store("tracking.CatcherSms", fallback=True)
+
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.tracking.views import tracking_event_summary
 

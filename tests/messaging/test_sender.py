@@ -408,8 +408,8 @@ def test_sms_broadcast_goes_through_the_gateway_with_the_stop_footer(make_contac
                                                                    owner_actor, config,
                                                                    settings):
     from peyvand.mailcatcher.models import CaughtSms
+    from peyvand.messaging.channels.sms.segments import STOP_FOOTER
     from peyvand.tracking.models import SmsSend
-    from peyvand.tracking.sms.segments import STOP_FOOTER
 
     StrategyRule.objects.all().delete()
     make_contact(phone="09121234567", opt_in=("sms",), tags=["club"])

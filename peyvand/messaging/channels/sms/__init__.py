@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from peyvand.tracking.sms.base import (
+from peyvand.messaging.channels.sms.base import (
     DELIVERED,
     FAILED,
     FINAL,
@@ -21,7 +21,7 @@ from peyvand.tracking.sms.base import (
     SmsError,
     SmsGateway,
 )
-from peyvand.tracking.sms.segments import count, ensure_stop_footer
+from peyvand.messaging.channels.sms.segments import count, ensure_stop_footer
 
 __all__ = ["DELIVERED", "FAILED", "FINAL", "QUEUED", "SENT", "UNKNOWN", "SmsError",
            "SmsGateway", "count", "ensure_stop_footer", "gateway_from_url", "get_gateway"]
@@ -32,15 +32,15 @@ def gateway_from_url(url: str) -> SmsGateway:
     query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
     key = unquote(parts.username or "")
     if parts.scheme == "catcher":
-        from peyvand.tracking.sms.catcher import CatcherGateway
+        from peyvand.messaging.channels.sms.catcher import CatcherGateway
 
         return CatcherGateway()
     if parts.scheme == "kavenegar":
-        from peyvand.tracking.sms.kavenegar import DEFAULT_BASE, KavenegarGateway
+        from peyvand.messaging.channels.sms.kavenegar import DEFAULT_BASE, KavenegarGateway
 
         return KavenegarGateway(key, query.get("sender", ""), query.get("base", DEFAULT_BASE))
     if parts.scheme == "smsir":
-        from peyvand.tracking.sms.smsir import DEFAULT_BASE, SmsIrGateway
+        from peyvand.messaging.channels.sms.smsir import DEFAULT_BASE, SmsIrGateway
 
         return SmsIrGateway(key, query.get("line", ""), query.get("base", DEFAULT_BASE))
     raise ValueError(f"unknown SMS gateway {parts.scheme!r}: use catcher, kavenegar or smsir")
