@@ -44,7 +44,8 @@ from django.utils import timezone
 from jinja2 import TemplateError
 
 from peyvand.base.db import ensure_planner_statistics
-from peyvand.messaging import consent_port, gate, outbox, tracking_port
+from peyvand.messaging import consent_port, gate, outbox
+from peyvand.messaging.channels import sms
 from peyvand.messaging.content import Prepared, prepare
 from peyvand.messaging.dkim import signer_from_settings
 from peyvand.messaging.journal import SentJournal
@@ -53,6 +54,7 @@ from peyvand.messaging.models import ContentSnapshot, OutboxMessage
 from peyvand.messaging.smtp import DEFERRED, SENT, Connection, Limits, Outcome, smtp_config
 from peyvand.messaging.strategy import active_rules
 from peyvand.messaging.templates_engine import TemplateInvalid, contexts_for
+from peyvand.messaging.tracker import tracker
 from peyvand.serving import sender_processes
 
 log = logging.getLogger("peyvand.messaging")
@@ -312,8 +314,8 @@ class Sender:
                 continue
             # Written messages (confirmations) are not tracked: the person has not agreed yet.
             if html and not written:
-                html = tracking_port.rewrite_links(html, row.pk, row.contact_id)
-                pixel = tracking_port.open_pixel_url(row.pk, row.contact_id)
+                html = tracker().rewrite_links(html, row.pk, contact_id=row.contact_id)
+                pixel = tracker().open_pixel_url(row.pk, contact_id=row.contact_id)
                 if pixel:
                     img = f'<img src="{pixel}" width="1" height="1" alt="">'
                     html = html.replace("</body>", img + "</body>", 1) if "</body>" in html \
@@ -328,8 +330,8 @@ class Sender:
                               eight_bit=eight_bit)
             if self._dkim is not None:
                 data = self._dkim.sign(data)
-            envelope = tracking_port.bounce_address(row.pk, self.config.from_address,
-                                                   row.contact_id)
+            envelope = (tracker().bounce_address(row.pk, contact_id=row.contact_id)
+                        or self.config.from_address)
             jobs.append(Job(row, envelope, row.to_address, data, eight_bit))
             # Results due to be recorded while another sender was writing are tried again
             # after each message built, not only after the next HAND_OVER.
@@ -367,11 +369,18 @@ class Sender:
         return self._written_mime
 
     def _send_sms(self, row: OutboxMessage, text: str, now) -> None:
-        """Through tracking's gateway (catcher, Kavenegar, SMS.ir); a refusal is retried like
-        an SMTP 4xx until the attempts run out."""
-        accepted, reply = tracking_port.send_sms(
-            row.to_address, text, contact_id=row.contact_id, message_id=row.pk,
-            marketing=row.message_class == "marketing")
+        """Through the SMS channel's gateway (catcher, Kavenegar, SMS.ir); a refusal is retried
+        like an SMTP 4xx until the attempts run out."""
+        accepted, reply = False, ""
+        try:
+            sent = sms.deliver(row.to_address, text, marketing=row.message_class == "marketing")
+        except sms.SmsError as exc:
+            reply = f"gateway: {exc}"
+        except ValueError as exc:  # the number does not normalise
+            reply = f"address: {exc}"
+        else:
+            tracker().sms_sent(sent, contact_id=row.contact_id, message_id=row.pk)
+            accepted, reply = True, f"{sent.gateway} {sent.provider_id}"
         row.smtp_reply = reply[:500]
         if accepted:
             row.state, row.sent_at = S.SENT, now

@@ -27,6 +27,16 @@ class TrackingConfig(AppConfig):
 
         register_store("tracking.CatcherSms", fallback=True)
 
+        # Messaging's sender rewrites links, adds the open pixel and the VERP return path,
+        # and reports each SMS it hands over, through the tracker registered here.
+        from peyvand.messaging.tracker import Tracker, register_tracker
+        from peyvand.tracking.actions import record_sms
+        from peyvand.tracking.bounces import bounce_address
+        from peyvand.tracking.links import open_pixel_url, rewrite_links
+
+        register_tracker(Tracker(rewrite_links=rewrite_links, open_pixel_url=open_pixel_url,
+                                 bounce_address=bounce_address, sms_sent=record_sms))
+
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.tracking.views import tracking_event_summary
 

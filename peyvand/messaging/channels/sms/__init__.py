@@ -9,8 +9,10 @@ A `base=` query parameter points an adapter at another API root (tests, proxies)
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from peyvand.base.normalise import normalise_phone
 from peyvand.messaging.channels.sms.base import (
     DELIVERED,
     FAILED,
@@ -23,8 +25,9 @@ from peyvand.messaging.channels.sms.base import (
 )
 from peyvand.messaging.channels.sms.segments import count, ensure_stop_footer
 
-__all__ = ["DELIVERED", "FAILED", "FINAL", "QUEUED", "SENT", "UNKNOWN", "SmsError",
-           "SmsGateway", "count", "ensure_stop_footer", "gateway_from_url", "get_gateway"]
+__all__ = ["DELIVERED", "FAILED", "FINAL", "QUEUED", "SENT", "UNKNOWN", "SentSms", "SmsError",
+           "SmsGateway", "count", "deliver", "ensure_stop_footer", "gateway_from_url",
+           "get_gateway"]
 
 
 def gateway_from_url(url: str) -> SmsGateway:
@@ -51,3 +54,26 @@ def get_gateway() -> SmsGateway:
 
     url = getattr(settings, "PEYVAND_SMS_URL", "") or os.environ.get("PEYVAND_SMS_URL", "")
     return gateway_from_url(url or "catcher://")
+
+
+@dataclass(frozen=True)
+class SentSms:
+    """One SMS a gateway accepted."""
+
+    gateway: str  # the gateway's name
+    provider_id: str  # the gateway's id for it, to ask about its delivery
+    to: str  # E.164
+    parts: int
+
+
+def deliver(to: str, text: str, *, marketing: bool = False,
+            gateway: SmsGateway | None = None) -> SentSms:
+    """Hand one SMS to the gateway (the configured one unless given). Marketing texts get the
+    stop footer here so no sender can forget it. Raises ValueError for a number that does not
+    normalise, SmsError when the gateway refuses."""
+    to_e164 = normalise_phone(to, "to")
+    if marketing:
+        text = ensure_stop_footer(text)
+    gateway = gateway or get_gateway()
+    provider_id = gateway.send(to_e164, text)
+    return SentSms(gateway.name, provider_id, to_e164, count(text)[1])
