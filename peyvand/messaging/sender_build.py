@@ -27,10 +27,10 @@ from peyvand.messaging.tracker import tracker
 
 S = OutboxMessage.State
 
+# While a chunk is built, its messages go to the connections this many at a time, and the
+# results that came back meanwhile are recorded: a connection waits for its result to be on
 # disk, so recording only between chunks would leave them idle during each build.
 HAND_OVER = 10
-# Results in the sent journal (SQLite) are written to the outbox this many at a time.
-RECORD_GROUP = 50
 
 
 @dataclass
@@ -40,7 +40,6 @@ class Job:
     rcpt: str
     data: bytes  # built by mime.MimeTemplate: every line ends in CRLF (canonical)
     eight_bit: bool = False  # built with 8-bit bodies: sent with BODY=8BITMIME
-
 
 
 class MessageBuilder:

@@ -26,7 +26,6 @@ log = logging.getLogger("peyvand.messaging")
 # Below this many due messages one process sends alone: a second one costs up to ~1.3 s of
 # CPU to start (a new Python, when it cannot be forked) and a share of the connections.
 SPAWN_AT = 1000
-# While a chunk is built, its messages go to the connections this many at a time, and the
 
 
 @dataclass
