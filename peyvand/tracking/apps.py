@@ -29,13 +29,9 @@ class TrackingConfig(AppConfig):
 
         # Messaging's sender rewrites links, adds the open pixel and the VERP return path,
         # and reports each SMS it hands over, through the tracker registered here.
-        from peyvand.messaging.tracker import Tracker, register_tracker
-        from peyvand.tracking.actions import record_sms
-        from peyvand.tracking.bounces import bounce_address
-        from peyvand.tracking.links import open_pixel_url, rewrite_links
+        from peyvand.messaging.tracker import register_tracker
 
-        register_tracker(Tracker(rewrite_links=rewrite_links, open_pixel_url=open_pixel_url,
-                                 bounce_address=bounce_address, sms_sent=record_sms))
+        register_tracker("peyvand.tracking.follow.TRACKER")
 
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.tracking.views import tracking_event_summary

@@ -38,6 +38,7 @@ def test_tracking_registers_its_tracker_and_sms_stores():
     from peyvand.tracking.bounces import bounce_address
     from peyvand.tracking.links import open_pixel_url, rewrite_links
 
+    assert tracker_module.REGISTERED == ["peyvand.tracking.follow.TRACKER"]
     used = tracker_module.tracker()
     assert used is not tracker_module.PLAIN
     assert (used.rewrite_links, used.open_pixel_url, used.bounce_address, used.sms_sent) == (

@@ -12,7 +12,6 @@ import os
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from peyvand.base.normalise import normalise_phone
 from peyvand.messaging.channels.sms.base import (
     DELIVERED,
     FAILED,
@@ -71,6 +70,9 @@ def deliver(to: str, text: str, *, marketing: bool = False,
     """Hand one SMS to the gateway (the configured one unless given). Marketing texts get the
     stop footer here so no sender can forget it. Raises ValueError for a number that does not
     normalise, SmsError when the gateway refuses."""
+    # Phone metadata is heavy: a sender process loads it with its first SMS, not at start.
+    from peyvand.base.normalise import normalise_phone
+
     to_e164 = normalise_phone(to, "to")
     if marketing:
         text = ensure_stop_footer(text)
