@@ -12,3 +12,8 @@ class MailcatcherConfig(AppConfig):
 
         # What the catcher kept for an erased person is deleted.
         ERASE_COPIES_HOOKS.register("peyvand.mailcatcher.personal_data.erase_copies")
+
+        # The SMS catcher keeps its texts here, beside caught mail.
+        from peyvand.messaging.channels.sms.catcher import register_store
+
+        register_store("mailcatcher.CaughtSms")

@@ -14,6 +14,10 @@ data a template is given (`{{ emails.pop() }}`). On top of it, a render here has
 
 The render stays in the calling thread: a web worker is never forked, and the sender, which
 renders per recipient, pays only for these checks (docs/security.md has the measurement).
+
+Why one module over 400 lines: it is one security boundary. The budget, the size checks done
+before an operation and the code generator that calls them are only safe together, and a
+reviewer should be able to read every way out of the sandbox in one file.
 """
 
 from __future__ import annotations

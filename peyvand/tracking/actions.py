@@ -9,11 +9,10 @@ from django.utils import timezone
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
-from peyvand.base.normalise import normalise_phone
 from peyvand.base.roles import require
 from peyvand.contacts.timeline import append_event
+from peyvand.messaging.channels.sms import FINAL, SentSms, SmsGateway, deliver, get_gateway
 from peyvand.tracking.models import SmsSend
-from peyvand.tracking.sms import FINAL, SmsGateway, count, ensure_stop_footer, get_gateway
 
 STATUS_WINDOW = dt.timedelta(days=3)  # gateways stop reporting on older messages
 
@@ -21,18 +20,19 @@ STATUS_WINDOW = dt.timedelta(days=3)  # gateways stop reporting on older message
 def send_sms(to: str, text: str, *, contact_id: int | None = None,
              message_id: int | None = None, marketing: bool = False,
              gateway: SmsGateway | None = None) -> SmsSend:
-    """Hand one SMS to the gateway and keep a row to follow its delivery.
+    """Hand one SMS to the gateway (messaging's channel) and keep a row to follow its delivery.
 
-    The caller (messaging's gate) has already decided the person may get it; marketing texts
-    get the stop footer here so no sender can forget it."""
-    to_e164 = normalise_phone(to, "to")
-    if marketing:
-        text = ensure_stop_footer(text)
-    gateway = gateway or get_gateway()
-    provider_id = gateway.send(to_e164, text)
-    return SmsSend.objects.create(gateway=gateway.name, provider_id=provider_id, to=to_e164,
-                                  contact_id=contact_id, message_id=message_id,
-                                  parts=count(text)[1], status=SmsSend.Status.QUEUED)
+    The caller has already decided the person may get it (messaging's gate)."""
+    sent = deliver(to, text, marketing=marketing, gateway=gateway)
+    return record_sms(sent, contact_id=contact_id, message_id=message_id)
+
+
+def record_sms(sent: SentSms, *, contact_id: int | None, message_id: int | None) -> SmsSend:
+    """Follow the delivery of an SMS a gateway accepted (messaging's tracker calls this for
+    every SMS the sender hands over)."""
+    return SmsSend.objects.create(gateway=sent.gateway, provider_id=sent.provider_id,
+                                  to=sent.to, contact_id=contact_id, message_id=message_id,
+                                  parts=sent.parts, status=SmsSend.Status.QUEUED)
 
 
 def do_send_test_sms(actor: Actor, to: str, text: str) -> SmsSend:

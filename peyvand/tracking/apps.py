@@ -22,6 +22,17 @@ class TrackingConfig(AppConfig):
         ADDRESS_HOOKS.register("peyvand.tracking.personal_data.addresses")
         EXPORT_HOOKS.register("peyvand.tracking.personal_data.export_sections")
 
+        # The SMS catcher's store when mailcatcher (which it prefers) is not installed.
+        from peyvand.messaging.channels.sms.catcher import register_store
+
+        register_store("tracking.CatcherSms", fallback=True)
+
+        # Messaging's sender rewrites links, adds the open pixel and the VERP return path,
+        # and reports each SMS it hands over, through the tracker registered here.
+        from peyvand.messaging.tracker import register_tracker
+
+        register_tracker("peyvand.tracking.follow.TRACKER")
+
         from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.tracking.views import tracking_event_summary
 

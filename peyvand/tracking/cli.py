@@ -72,8 +72,8 @@ def cmd_bounces_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sms_send(args: argparse.Namespace) -> int:
+    from peyvand.messaging.channels.sms import SmsError, count
     from peyvand.tracking.actions import do_send_test_sms
-    from peyvand.tracking.sms import SmsError, count
 
     try:
         sent = do_send_test_sms(_actor(args), args.to, args.text)

@@ -241,7 +241,8 @@ def unseal(token: str, secret: str | None = None) -> Hit:
 # --- public URLs ---------------------------------------------------------------------------
 
 def _contact_for_message(message_id: int) -> int:
-    """The outbox row's contact, when messaging exists; 0 otherwise (drain looks again)."""
+    """The outbox row's contact; 0 when unknown (drain looks again). Imported here: the
+    fast path loads this module before Django's models are ready."""
     from peyvand.tracking import outbox
 
     return outbox.contact_of(message_id)

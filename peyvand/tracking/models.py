@@ -125,7 +125,7 @@ class SmsSend(models.Model):
 
 
 class CatcherSms(models.Model):
-    """The catcher gateway's store when peyvand.mailcatcher (CaughtSms) is not installed."""
+    """The SMS catcher gateway's store when peyvand.mailcatcher (CaughtSms) is not installed."""
 
     to = models.CharField(max_length=32)
     text = models.TextField()

@@ -82,14 +82,10 @@ def message_stats(actor: Actor, message_id: int) -> dict[str, Any]:
     return stats
 
 
-def source_stats(actor: Actor, source: str) -> dict[str, Any] | None:
-    """One sending's totals (all outbox rows of `source`, e.g. "broadcast:12"); None when
-    messaging is not there to say which messages those are."""
+def source_stats(actor: Actor, source: str) -> dict[str, Any]:
+    """One sending's totals (all outbox rows of `source`, e.g. "broadcast:12")."""
     require(actor, "messages.view")
-    ids = outbox.ids_for_source(source)
-    if ids is None:
-        return None
-    stats = stats_for_messages(ids)
+    stats = stats_for_messages(outbox.ids_for_source(source))
     stats["source"] = source
     sent = stats["messages"] or 1
     stats["human_open_rate"] = round(stats["human_opened_messages"] / sent, 4)

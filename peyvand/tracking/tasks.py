@@ -21,8 +21,8 @@ def drain_tracking_spool() -> int:
 @db_periodic_task(crontab(minute="*/5"))
 @lock_task("tracking-sms-status")
 def poll_sms_delivery() -> int:
+    from peyvand.messaging.channels.sms import SmsError
     from peyvand.tracking.actions import poll_sms_statuses
-    from peyvand.tracking.sms import SmsError
 
     try:
         return poll_sms_statuses()

@@ -191,7 +191,7 @@ def test_rows_left_sending_by_a_dead_sender_are_resent_and_flagged(audience, tem
                     reason="slot files are SQLite's way; PostgreSQL uses advisory locks "
                            "(test_crash)")
 def test_sqlite_senders_hold_one_slot_each_up_to_the_limit(config, monkeypatch):
-    from peyvand.messaging.sender import _holds_a_slot
+    from peyvand.messaging.sender_slots import holds_a_slot
 
     monkeypatch.setenv("PEYVAND_SENDER_PROCESSES", "2")
     first, second, third = (Sender(config=config) for _ in range(3))
@@ -205,10 +205,10 @@ def test_sqlite_senders_hold_one_slot_each_up_to_the_limit(config, monkeypatch):
         assert first._is_dead("host:1:gone")
     finally:
         second._release()
-    assert not _holds_a_slot(second.worker) and first._is_dead(second.worker)
+    assert not holds_a_slot(second.worker) and first._is_dead(second.worker)
     third._acquire()  # the freed slot is taken again, and names its new holder
     try:
-        assert _holds_a_slot(third.worker) and first._is_dead(second.worker)
+        assert holds_a_slot(third.worker) and first._is_dead(second.worker)
     finally:
         third._release()
         first._release()
@@ -275,7 +275,7 @@ def test_results_wait_while_another_sender_writes(make_contact, template, owner_
 
 def test_a_chunk_is_handed_to_the_connections_while_it_is_built(make_contact, template,
                                                                 owner_actor, config):
-    from peyvand.messaging.sender import HAND_OVER
+    from peyvand.messaging.sender_build import HAND_OVER
 
     StrategyRule.objects.all().delete()
     for i in range(HAND_OVER * 2 + 5):
@@ -408,8 +408,8 @@ def test_sms_broadcast_goes_through_the_gateway_with_the_stop_footer(make_contac
                                                                    owner_actor, config,
                                                                    settings):
     from peyvand.mailcatcher.models import CaughtSms
+    from peyvand.messaging.channels.sms.segments import STOP_FOOTER
     from peyvand.tracking.models import SmsSend
-    from peyvand.tracking.sms.segments import STOP_FOOTER
 
     StrategyRule.objects.all().delete()
     make_contact(phone="09121234567", opt_in=("sms",), tags=["club"])

@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 
 from peyvand.contacts.models import TimelineEvent
+from peyvand.messaging.channels.sms import SmsError, gateway_from_url, get_gateway
+from peyvand.messaging.channels.sms.catcher import CatcherGateway, store
+from peyvand.messaging.channels.sms.kavenegar import KavenegarGateway
+from peyvand.messaging.channels.sms.segments import count, ensure_stop_footer
+from peyvand.messaging.channels.sms.smsir import SmsIrGateway
 from peyvand.tracking.actions import poll_sms_statuses, send_sms
-from peyvand.tracking.sms import SmsError, gateway_from_url, get_gateway
-from peyvand.tracking.sms.catcher import CatcherGateway, store
-from peyvand.tracking.sms.kavenegar import KavenegarGateway
-from peyvand.tracking.sms.segments import count, ensure_stop_footer
-from peyvand.tracking.sms.smsir import SmsIrGateway
 
 from .fake_sms import FakeSms
 

@@ -7,7 +7,7 @@ Both answer {"status": 1, "message": …, "data": {...}}; status 1 is success.
 
 from __future__ import annotations
 
-from peyvand.tracking.sms.base import (
+from peyvand.messaging.channels.sms.base import (
     DELIVERED,
     FAILED,
     SENT,

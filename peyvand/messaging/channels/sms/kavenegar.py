@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from peyvand.tracking.sms.base import (
+from peyvand.messaging.channels.sms.base import (
     DELIVERED,
     FAILED,
     QUEUED,

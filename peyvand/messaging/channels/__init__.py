@@ -1,0 +1,1 @@
+"""How messages leave: channels other than the SMTP pool (SMS gateways)."""
