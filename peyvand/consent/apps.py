@@ -23,15 +23,13 @@ class ConsentConfig(AppConfig):
         BEFORE_ERASE_HOOKS.register("peyvand.consent.erased.remember_opt_outs")
         EXPORT_HOOKS.register("peyvand.consent.personal_data.export_sections")
 
-        from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.consent.templatetags.consent import consent_event_summary
+        from peyvand.contacts.timeline import register_kind
 
-        EVENT_LABELS.update({
-            "consent.opt_in": _("Signed up"),
-            "consent.confirmed": _("Sign-up confirmed"),
-            "consent.opt_out": _("Unsubscribed"),
-            "consent.changed": _("Preferences changed"),
-            "consent.paused": _("Messages paused"),
-            "consent.link_sent": _("Preference link e-mailed to them"),
-        })
-        EVENT_SUMMARIES["consent."] = consent_event_summary
+        for kind, label in (("consent.opt_in", _("Signed up")),
+                            ("consent.confirmed", _("Sign-up confirmed")),
+                            ("consent.opt_out", _("Unsubscribed")),
+                            ("consent.changed", _("Preferences changed")),
+                            ("consent.paused", _("Messages paused")),
+                            ("consent.link_sent", _("Preference link e-mailed to them"))):
+            register_kind(kind, label, owner=self.label, summary=consent_event_summary)

@@ -12,3 +12,7 @@ class ContactsConfig(AppConfig):
 
         # Export files already written lose an erased person's rows.
         ERASE_COPIES_HOOKS.register("peyvand.contacts.export.erase_from_exports")
+
+        from peyvand.contacts.templatetags.timeline import register_contact_kinds
+
+        register_contact_kinds()

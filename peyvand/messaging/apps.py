@@ -28,11 +28,6 @@ class MessagingConfig(AppConfig):
 
         register_outbound(queue_system_message)
 
-        from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS
+        from peyvand.messaging.timeline import register_message_kinds
 
-        EVENT_LABELS.update({
-            "message.sent": _("Message sent"),
-            "message.deferred": _("Message deferred"),
-            "message.failed": _("Message failed"),
-            "message.bounced": _("Message bounced"),
-        })
+        register_message_kinds(self.label)
