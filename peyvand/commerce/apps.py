@@ -8,6 +8,15 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Commerce")
 
     def ready(self) -> None:
+        from peyvand.base.roles import ALL, MARKETER, OWNER, register_capabilities
+
+        register_capabilities(self.label, {
+            "commerce.view": ALL,
+            "commerce.edit": {OWNER, MARKETER},
+            "commerce.export": {OWNER},  # orders name people
+            "sources.manage": {OWNER},  # shop webhook secrets
+        })
+
         from peyvand.contacts.hooks import (
             ERASE_COPIES_HOOKS,
             ERASE_HOOKS,

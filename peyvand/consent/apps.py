@@ -8,6 +8,20 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Permission")
 
     def ready(self) -> None:
+        from peyvand.base.roles import ALL, MARKETER, OWNER, SUPPORT, register_capabilities
+
+        register_capabilities(self.label, {
+            "consent.view": ALL,
+            # Staff may only ever reduce contact; adding consent back is the person's own act.
+            "consent.reduce": {OWNER, MARKETER, SUPPORT},
+            "consent.export": {OWNER},  # proof of consent names people
+            # Mail a person their own preference link at their request; staff never see it.
+            "consent.send_link": {OWNER, MARKETER, SUPPORT},
+            # Bring subscribers from another tool: the owner attests they consented there.
+            "consent.import": {OWNER},
+            "forms.manage": {OWNER, MARKETER},  # sign-up forms and topics
+        })
+
         from peyvand.contacts.hooks import (
             BEFORE_ERASE_HOOKS,
             ERASE_HOOKS,
