@@ -10,7 +10,6 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from peyvand.base.dates import format_date, persian_digits
@@ -124,16 +123,6 @@ def show_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return join_list(value)
     return str(value)
-
-
-@register.simple_tag(takes_context=True)
-def nav_current(context, *prefixes: str) -> str:
-    """aria-current for the nav item whose view names start with one of `prefixes`."""
-    match = getattr(context.get("request"), "resolver_match", None)
-    name = match.view_name if match else ""
-    if name and any(name.startswith(p) for p in prefixes):
-        return mark_safe(' aria-current="page"')
-    return ""
 
 
 @register.filter(name="can")
