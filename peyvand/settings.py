@@ -191,6 +191,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "peyvand.accounts.context.role_context",
+                "peyvand.navigation.navigation",
             ],
         },
     }

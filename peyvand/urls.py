@@ -3,6 +3,18 @@ from django.urls import include, path
 from peyvand.api import api
 from peyvand.base import views as base_views
 from peyvand.commerce.urls import hooks
+from peyvand.contacts import dashboard, export_views
+
+# The home page and the shared pages around the job runner. Their views live with what they
+# show (base: audit and jobs; contacts: dashboard and export), so the face assembles them,
+# keeping the "base" namespace their URLs have always been named by.
+home = ([
+    path("", dashboard.dashboard, name="dashboard"),
+    path("audit/", base_views.audit_log, name="audit"),
+    path("jobs/", base_views.jobs, name="jobs"),
+    path("jobs/export/", export_views.export_contacts, name="export_contacts"),
+    path("jobs/<int:pk>/download/", export_views.job_download, name="job_download"),
+], "base")
 
 urlpatterns = [
     path("healthz", base_views.healthz, name="healthz"),
@@ -16,5 +28,5 @@ urlpatterns = [
     path("insights/", include("peyvand.insights.urls")),
     path("messaging/", include("peyvand.messaging.urls")),
     path("", include("peyvand.public_urls")),  # consent/, t/
-    path("", include("peyvand.base.urls")),
+    path("", include(home)),
 ]

@@ -6,3 +6,8 @@ class AccountsConfig(AppConfig):
     name = "peyvand.accounts"
     label = "accounts"
     verbose_name = _("Users and roles")
+
+    def ready(self) -> None:
+        from peyvand.base.roles import OWNER, register_capabilities
+
+        register_capabilities(self.label, {"users.manage": {OWNER}})

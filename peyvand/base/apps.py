@@ -6,3 +6,8 @@ class BaseConfig(AppConfig):
     name = "peyvand.base"
     label = "base"
     verbose_name = _("Base")
+
+    def ready(self) -> None:
+        from peyvand.base.roles import OWNER, register_capabilities
+
+        register_capabilities(self.label, {"audit.view": {OWNER}})

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.utils.translation import gettext_lazy as _
 
 OWNER, MARKETER, REVIEWER, SUPPORT, ANALYST = "owner", "marketer", "reviewer", "support", "analyst"
@@ -18,41 +19,26 @@ ROLE_CHOICES = [
 ROLES = [r for r, _label in ROLE_CHOICES]
 ALL = frozenset(ROLES)
 
-# capability -> roles holding it
-CAPABILITIES: dict[str, frozenset[str]] = {
-    "contacts.view": ALL,
-    "contacts.edit": frozenset({OWNER, MARKETER, SUPPORT}),
-    "contacts.merge": frozenset({OWNER, MARKETER, SUPPORT}),
-    # Personal data leaving the system, or being destroyed: the owner answers for it (E6).
-    "contacts.export": frozenset({OWNER}),
-    "contacts.erase": frozenset({OWNER}),
-    "schema.manage": frozenset({OWNER, MARKETER}),  # tags and custom fields
-    "users.manage": frozenset({OWNER}),
-    "commerce.view": ALL,
-    "commerce.edit": frozenset({OWNER, MARKETER}),
-    "commerce.export": frozenset({OWNER}),  # orders name people
-    "sources.manage": frozenset({OWNER}),  # shop webhook secrets
-    "consent.view": ALL,
-    # Staff may only ever reduce contact; adding consent back is the person's own act.
-    "consent.reduce": frozenset({OWNER, MARKETER, SUPPORT}),
-    "consent.export": frozenset({OWNER}),  # proof of consent names people
-    # Mail a person their own preference link at their request; staff never see the link.
-    "consent.send_link": frozenset({OWNER, MARKETER, SUPPORT}),
-    # Bring subscribers from another tool: the owner attests that they consented there.
-    "consent.import": frozenset({OWNER}),
-    "forms.manage": frozenset({OWNER, MARKETER}),  # sign-up forms and topics
-    "messages.view": ALL,
-    "messages.author": frozenset({OWNER, MARKETER}),  # templates, broadcasts, strategy rules
-    "messages.send": frozenset({OWNER, MARKETER}),
-    "messages.approve": frozenset({OWNER, REVIEWER}),
-    # Transactional and alert messages skip parts of consent (and approval): the owner marks
-    # the templates that may be sent so, and holds the right to send one (API, triggers).
-    "messages.transactional": frozenset({OWNER}),
-    "channels.manage": frozenset({OWNER}),  # SMTP and SMS gateway settings
-    "insights.view": ALL,
-    "insights.configure": frozenset({OWNER, MARKETER, ANALYST}),  # rules, refreshes
-    "audit.view": frozenset({OWNER}),
-}
+# capability -> roles holding it: one table every face consults. Each app declares its own
+# rows from its AppConfig.ready() through register_capabilities, so a new app edits no other.
+CAPABILITIES: dict[str, frozenset[str]] = {}
+_OWNERS: dict[str, str] = {}
+
+
+def register_capabilities(owner: str, table: Mapping[str, Iterable[str]]) -> None:
+    """Add `owner`'s (an app label) capabilities to the table. A capability another app
+    already declared, or a role that does not exist, is refused."""
+    for capability, roles in table.items():
+        known = _OWNERS.get(capability)
+        if known is not None and known != owner:
+            raise ImproperlyConfigured(
+                f"capability {capability!r} belongs to {known!r}; {owner!r} may not declare it")
+        holders = frozenset(roles)
+        if holders - ALL:
+            raise ImproperlyConfigured(f"capability {capability!r} names unknown roles "
+                                       f"{sorted(holders - ALL)}")
+        CAPABILITIES[capability] = holders
+        _OWNERS[capability] = owner
 
 
 def role_of(user: Any) -> str:

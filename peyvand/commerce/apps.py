@@ -8,6 +8,15 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Commerce")
 
     def ready(self) -> None:
+        from peyvand.base.roles import ALL, MARKETER, OWNER, register_capabilities
+
+        register_capabilities(self.label, {
+            "commerce.view": ALL,
+            "commerce.edit": {OWNER, MARKETER},
+            "commerce.export": {OWNER},  # orders name people
+            "sources.manage": {OWNER},  # shop webhook secrets
+        })
+
         from peyvand.contacts.hooks import (
             ERASE_COPIES_HOOKS,
             ERASE_HOOKS,
@@ -22,17 +31,14 @@ class CommerceConfig(AppConfig):
         ERASE_COPIES_HOOKS.register("peyvand.commerce.personal_data.erase_copies")
         EXPORT_HOOKS.register("peyvand.commerce.personal_data.export_sections")
 
-        # The timeline is drawn by the base floor's tags; tell it how to word our kinds.
-        from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
+        # The timeline kinds commerce writes, and how each reads.
         from peyvand.commerce.templatetags.commerce import commerce_event_summary
+        from peyvand.contacts.timeline import register_kind
 
-        EVENT_LABELS.update({
-            "order.placed": _("Order placed"),
-            "order.updated": _("Order updated"),
-            "order.refunded": _("Order refunded"),
-            "order.late": _("Order late"),
-            "cart.abandoned": _("Cart abandoned"),
-            "shop.account_deleted": _("Shop account deleted"),
-        })
-        EVENT_SUMMARIES.update({"order.": commerce_event_summary,
-                                "cart.": commerce_event_summary})
+        for kind, label in (("order.placed", _("Order placed")),
+                            ("order.updated", _("Order updated")),
+                            ("order.refunded", _("Order refunded")),
+                            ("order.late", _("Order late")),
+                            ("cart.abandoned", _("Cart abandoned"))):
+            register_kind(kind, label, owner=self.label, summary=commerce_event_summary)
+        register_kind("shop.account_deleted", _("Shop account deleted"), owner=self.label)

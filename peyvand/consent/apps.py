@@ -8,6 +8,20 @@ class ConsentConfig(AppConfig):
     verbose_name = _("Permission")
 
     def ready(self) -> None:
+        from peyvand.base.roles import ALL, MARKETER, OWNER, SUPPORT, register_capabilities
+
+        register_capabilities(self.label, {
+            "consent.view": ALL,
+            # Staff may only ever reduce contact; adding consent back is the person's own act.
+            "consent.reduce": {OWNER, MARKETER, SUPPORT},
+            "consent.export": {OWNER},  # proof of consent names people
+            # Mail a person their own preference link at their request; staff never see it.
+            "consent.send_link": {OWNER, MARKETER, SUPPORT},
+            # Bring subscribers from another tool: the owner attests they consented there.
+            "consent.import": {OWNER},
+            "forms.manage": {OWNER, MARKETER},  # sign-up forms and topics
+        })
+
         from peyvand.contacts.hooks import (
             BEFORE_ERASE_HOOKS,
             ERASE_HOOKS,
@@ -23,15 +37,13 @@ class ConsentConfig(AppConfig):
         BEFORE_ERASE_HOOKS.register("peyvand.consent.erased.remember_opt_outs")
         EXPORT_HOOKS.register("peyvand.consent.personal_data.export_sections")
 
-        from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
         from peyvand.consent.templatetags.consent import consent_event_summary
+        from peyvand.contacts.timeline import register_kind
 
-        EVENT_LABELS.update({
-            "consent.opt_in": _("Signed up"),
-            "consent.confirmed": _("Sign-up confirmed"),
-            "consent.opt_out": _("Unsubscribed"),
-            "consent.changed": _("Preferences changed"),
-            "consent.paused": _("Messages paused"),
-            "consent.link_sent": _("Preference link e-mailed to them"),
-        })
-        EVENT_SUMMARIES["consent."] = consent_event_summary
+        for kind, label in (("consent.opt_in", _("Signed up")),
+                            ("consent.confirmed", _("Sign-up confirmed")),
+                            ("consent.opt_out", _("Unsubscribed")),
+                            ("consent.changed", _("Preferences changed")),
+                            ("consent.paused", _("Messages paused")),
+                            ("consent.link_sent", _("Preference link e-mailed to them"))):
+            register_kind(kind, label, owner=self.label, summary=consent_event_summary)

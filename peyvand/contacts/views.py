@@ -22,7 +22,6 @@ from django.views.decorators.http import require_POST
 from peyvand.base.normalise import InvalidValue, ascii_digits
 from peyvand.base.roles import require
 from peyvand.base.templatetags.peyvand_ui import (
-    contact_field_labels,
     fadigits,
     isolate_text,
     ltr_text,
@@ -60,6 +59,7 @@ from peyvand.contacts.tag_actions import (
     do_rename_tag,
     tags_with_counts,
 )
+from peyvand.contacts.templatetags.timeline import contact_field_labels
 from peyvand.contacts.timeline import timeline_for
 
 PER_PAGE = 25

@@ -8,6 +8,13 @@ class InsightsConfig(AppConfig):
     verbose_name = _("Insights")
 
     def ready(self) -> None:
+        from peyvand.base.roles import ALL, ANALYST, MARKETER, OWNER, register_capabilities
+
+        register_capabilities(self.label, {
+            "insights.view": ALL,
+            "insights.configure": {OWNER, MARKETER, ANALYST},  # rules, refreshes
+        })
+
         from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
         from peyvand.contacts.hooks import EXPORT_HOOKS, MERGE_HOOKS
 

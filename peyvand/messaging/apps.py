@@ -8,6 +8,19 @@ class MessagingConfig(AppConfig):
     verbose_name = _("Messaging")
 
     def ready(self) -> None:
+        from peyvand.base.roles import ALL, MARKETER, OWNER, REVIEWER, register_capabilities
+
+        register_capabilities(self.label, {
+            "messages.view": ALL,
+            "messages.author": {OWNER, MARKETER},  # templates, broadcasts, strategy rules
+            "messages.send": {OWNER, MARKETER},
+            "messages.approve": {OWNER, REVIEWER},
+            # Transactional and alert messages skip parts of consent (and approval): the
+            # owner marks the templates that may be sent so, and holds the right to send one.
+            "messages.transactional": {OWNER},
+            "channels.manage": {OWNER},  # SMTP and SMS gateway settings
+        })
+
         from peyvand.contacts.hooks import (
             ADDRESS_HOOKS,
             ERASE_HOOKS,
@@ -28,11 +41,6 @@ class MessagingConfig(AppConfig):
 
         register_outbound(queue_system_message)
 
-        from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS
+        from peyvand.messaging.timeline import register_message_kinds
 
-        EVENT_LABELS.update({
-            "message.sent": _("Message sent"),
-            "message.deferred": _("Message deferred"),
-            "message.failed": _("Message failed"),
-            "message.bounced": _("Message bounced"),
-        })
+        register_message_kinds(self.label)

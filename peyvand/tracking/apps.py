@@ -33,16 +33,14 @@ class TrackingConfig(AppConfig):
 
         register_tracker("peyvand.tracking.follow.TRACKER")
 
-        from peyvand.base.templatetags.peyvand_ui import EVENT_LABELS, EVENT_SUMMARIES
+        # The kinds tracking writes. message.bounced and message.failed are messaging's
+        # (the outbox's states); tracking writes them too but does not word them.
+        from peyvand.contacts.timeline import register_kind
         from peyvand.tracking.views import tracking_event_summary
 
-        EVENT_LABELS.update({
-            "message.opened": _("Message opened"),
-            "message.clicked": _("Link clicked"),
-            "message.bounced": _("Message bounced"),
-            "message.complained": _("Marked as spam"),
-            "message.delivered": _("SMS delivered"),
-            "message.failed": _("SMS not delivered"),
-        })
-        for kind in ("message.clicked", "message.bounced", "message.opened"):
-            EVENT_SUMMARIES[kind] = tracking_event_summary
+        register_kind("message.opened", _("Message opened"), owner=self.label,
+                      summary=tracking_event_summary)
+        register_kind("message.clicked", _("Link clicked"), owner=self.label,
+                      summary=tracking_event_summary)
+        register_kind("message.complained", _("Marked as spam"), owner=self.label)
+        register_kind("message.delivered", _("SMS delivered"), owner=self.label)

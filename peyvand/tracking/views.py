@@ -33,14 +33,12 @@ def click(request, token: str):
 
 
 def tracking_event_summary(event) -> str:
-    """One line under a message.* entry the tracking floor wrote."""
+    """One line under a message.opened or message.clicked entry."""
     data = event.data or {}
     if event.kind == "message.clicked":
         topic = data.get("topic")
         url = data.get("url", "")
         return f"{url} · {topic}" if topic else url
-    if event.kind == "message.bounced":
-        return " · ".join(x for x in (data.get("status", ""), data.get("recipient", "")) if x)
     if event.kind == "message.opened" and data.get("machine"):
         return _("probably opened by a machine (privacy proxy or scanner)")
     return ""

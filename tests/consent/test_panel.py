@@ -7,11 +7,11 @@ from django.template import Context, Template
 from django.test import RequestFactory
 from django.utils import translation
 
-from peyvand.base.templatetags.peyvand_ui import event_label, event_summary
 from peyvand.consent import ledger
 from peyvand.consent.ledger import Change
 from peyvand.consent.models import Action, Source
 from peyvand.contacts.models import TimelineEvent
+from peyvand.contacts.templatetags.timeline import event_label, event_summary
 
 
 def render_panel(user, contact) -> str:

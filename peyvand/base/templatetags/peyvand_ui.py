@@ -1,5 +1,5 @@
 """Presentational filters and tags: dates and digits in the active language, LTR isolation,
-labels for timeline kinds and custom fields."""
+labels for roles, origins and custom fields."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
-from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from peyvand.base.dates import format_date, persian_digits
@@ -20,19 +18,6 @@ from peyvand.base.roles import ROLE_CHOICES, can
 
 register = template.Library()
 
-# Each kind a contact's timeline holds, as people read it; unknown kinds show their key.
-# Other floors add theirs at import time: EVENT_LABELS["order.placed"] = _("Order placed").
-EVENT_LABELS = {
-    "contact.created": _("Contact created"),
-    "contact.updated": _("Contact updated"),
-    "contact.merged": _("Contacts merged"),
-    "contact.erased": _("Personal data erased"),
-    "note.added": _("Note added"),
-    "tag.added": _("Tag added"),
-    "tag.removed": _("Tag removed"),
-}
-# Other floors register a one-line summariser for their kinds: {"order.": callable(event)}.
-EVENT_SUMMARIES: dict[str, Any] = {}
 _ROLE_LABELS = dict(ROLE_CHOICES)
 # Where a contact or an audited action came from (Contact.source, AuditEntry.via).
 _ORIGINS = {
@@ -43,22 +28,6 @@ _ORIGINS = {
     "import": _("File import"),
     "demo": _("Demo data"),
 }
-_SOURCES = {
-    "ui": _("Added in the web app."),
-    "api": _("Added through the API."),
-    "cli": _("Added from the command line."),
-    "import": _("Added by a file import."),
-    "demo": _("Added with the demo data."),
-}
-
-
-def contact_field_labels() -> dict[str, str]:
-    """Readable names of the contact's own fields, as actions report them (changed, merge)."""
-    from peyvand.contacts.actions import SCALARS
-    from peyvand.contacts.models import Contact
-
-    return {name: str(capfirst(getattr(Contact._meta.get_field(name), "verbose_name", name)))
-            for name in SCALARS}
 
 
 def _fa() -> bool:
@@ -138,11 +107,6 @@ def origin_label(value: str) -> str:
 
 
 @register.filter
-def event_label(kind: str) -> str:
-    return str(EVENT_LABELS.get(kind, kind))
-
-
-@register.filter
 def show_value(value: Any) -> str:
     """Any stored value as text: dates in the page's calendar, numbers without padding."""
     if value is None or value == "":
@@ -159,48 +123,6 @@ def show_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return join_list(value)
     return str(value)
-
-
-@register.simple_tag
-def event_summary(event: Any, labels: dict[str, str] | None = None) -> str:
-    """One line of detail under a timeline entry, from what the event recorded."""
-    data = event.data or {}
-    if labels is None:
-        labels = contact_field_labels()
-    kind = event.kind
-    if kind == "contact.created":
-        source = data.get("source", "")
-        return str(_SOURCES.get(source, source))
-    if kind == "note.added":
-        return data.get("excerpt", "")
-    if kind in ("tag.added", "tag.removed"):
-        return data.get("tag", "")
-    if kind == "contact.updated":
-        names = [str(labels.get(name, name)) for name in data.get("changed", [])]
-        return join_list(names)
-    if kind == "contact.merged":
-        text = str(_("Contact #%(id)s was merged into this one.")
-                   % {"id": fadigits(data.get("merged_id", "?"))})
-        conflicts = data.get("conflicts") or []
-        if conflicts:
-            kept = join_list(labels.get(c, c) for c in conflicts)
-            text += " " + str(_("This contact’s values were kept for: %(fields)s.")
-                              % {"fields": kept})
-        return text
-    for prefix, summarise in EVENT_SUMMARIES.items():
-        if kind.startswith(prefix):
-            return summarise(event)
-    return ""
-
-
-@register.simple_tag(takes_context=True)
-def nav_current(context, *prefixes: str) -> str:
-    """aria-current for the nav item whose view names start with one of `prefixes`."""
-    match = getattr(context.get("request"), "resolver_match", None)
-    name = match.view_name if match else ""
-    if name and any(name.startswith(p) for p in prefixes):
-        return mark_safe(' aria-current="page"')
-    return ""
 
 
 @register.filter(name="can")
