@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
-import importlib
-import importlib.util
 import json
 import logging
 import os
@@ -302,16 +300,6 @@ def _port(value: str) -> int:
     return number
 
 
-def app_cli_modules():
-    """The cli module of every installed app that has one, in INSTALLED_APPS order."""
-    from django.apps import apps
-
-    for config in apps.get_app_configs():
-        name = f"{config.name}.cli"
-        if importlib.util.find_spec(name) is not None:
-            yield importlib.import_module(name)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="peyvand",
@@ -350,7 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     # The commands each app contributes, on the same exit codes and --as rules.
-    for module in app_cli_modules():
+    from peyvand.base.app_modules import app_modules
+
+    for module in app_modules("cli"):
         module.add_commands(commands)
     return parser
 

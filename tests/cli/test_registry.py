@@ -1,4 +1,4 @@
-"""The root `peyvand` command knows no app: it asks the app registry for each app's cli.py."""
+"""The faces know no app: they ask the app registry for each app's cli.py (and api.py)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from peyvand.cli import app_cli_modules, build_parser, main
+import peyvand
+from peyvand.base.app_modules import app_modules
+from peyvand.cli import build_parser, main
 from peyvand.cli_common import command_group
 from tests.cli.test_help import command_paths
 
 
 @pytest.fixture
 def installed(tmp_path, monkeypatch):
-    """Install made-up apps (name → cli.py source, None for an app without one)."""
+    """Install made-up Peyvand apps (name → cli.py source, None for an app without one)."""
+    monkeypatch.setattr(peyvand, "__path__", [*peyvand.__path__, str(tmp_path)])
 
     def install(**sources: str | None):
         for name, source in sources.items():
@@ -25,8 +28,8 @@ def installed(tmp_path, monkeypatch):
             (package / "__init__.py").write_text("")
             if source is not None:
                 (package / "cli.py").write_text(textwrap.dedent(source))
-        monkeypatch.syspath_prepend(str(tmp_path))
-        return override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS, *sources])
+        return override_settings(INSTALLED_APPS=[*settings.INSTALLED_APPS,
+                                                 *(f"peyvand.{name}" for name in sources)])
 
     return install
 
@@ -53,15 +56,14 @@ GREETER = """
 
 def test_an_app_with_a_cli_module_adds_its_commands(installed, capsys):
     with installed(greeter_app=GREETER, bare_app=None):
-        names = [module.__name__ for module in app_cli_modules()]
-        assert "greeter_app.cli" in names and "bare_app.cli" not in names
-        assert names.index("peyvand.accounts.cli") < names.index("greeter_app.cli")
+        names = [module.__name__ for module in app_modules("cli")]
+        assert names[-1] == "peyvand.greeter_app.cli" and "peyvand.bare_app.cli" not in names
         assert main(["hello"]) == 0
         assert capsys.readouterr().out == "hello from the greeter\n"
         assert main(["contacts", "greet"]) == 0
         assert main(["hello", "--fail"]) == 4
         assert capsys.readouterr().err == "no greeting today\n"
-    assert "greeter_app.cli" not in [module.__name__ for module in app_cli_modules()]
+    assert "peyvand.greeter_app.cli" not in [module.__name__ for module in app_modules("cli")]
 
 
 def test_an_app_without_a_cli_module_is_skipped(installed):
@@ -75,6 +77,14 @@ def test_a_broken_cli_module_is_not_hidden(installed):
     with installed(broken_app="import peyvand.no_such_module\n"), \
             pytest.raises(ModuleNotFoundError, match="no_such_module"):
         build_parser()
+
+
+def test_only_peyvand_apps_count():
+    # django.contrib.messages has an `api` module too; it is not a router.
+    assert [module.__name__ for module in app_modules("api")] == [
+        "peyvand.accounts.api", "peyvand.contacts.api", "peyvand.commerce.api",
+        "peyvand.imports.api", "peyvand.consent.api", "peyvand.insights.api",
+        "peyvand.messaging.api", "peyvand.tracking.api"]
 
 
 def test_a_command_group_has_one_owner_who_comes_first():
