@@ -22,8 +22,8 @@ from ninja.parser import Parser
 from peyvand.accounts.api import BearerAuth
 from peyvand.api_common import error_response
 from peyvand.base.app_modules import app_modules
-from peyvand.base.normalise import InvalidValue, check_storable_text
-from peyvand.contacts.actions import ContactInvalid, IdentityConflict
+from peyvand.base.errors import Invalid
+from peyvand.base.normalise import check_storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -97,8 +97,8 @@ def on_auth_error(request, exc):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     # ninja turns a body it cannot parse into a bare HttpError(400) raised from the cause.
-    if exc.status_code == 400 and isinstance(exc.__cause__, InvalidValue):
-        return on_invalid_value(request, exc.__cause__)
+    if exc.status_code == 400 and isinstance(exc.__cause__, Invalid):
+        return on_invalid(request, exc.__cause__)
     if exc.status_code == 400 and exc.__cause__ is not None:
         return error_response(request, 400, _("The request body is not valid JSON."))
     return error_response(request, exc.status_code, str(exc))
@@ -132,24 +132,10 @@ def on_unexpected_error(request, exc: Exception):
     return error_response(request, 500, _("Internal server error; it has been logged."))
 
 
-@api.exception_handler(InvalidValue)
-def on_invalid_value(request, exc: InvalidValue):
-    return error_response(request, 400, str(exc.message), {exc.field: exc.message})
-
-
-@api.exception_handler(ContactInvalid)
-def on_contact_invalid(request, exc: ContactInvalid):
-    return error_response(request, 400, str(exc), exc.errors)
-
-
-_IDENTITY_FIELD = {"email": "email", "phone": "phone", "external": "external_ids"}
-
-
-@api.exception_handler(IdentityConflict)
-def on_identity_conflict(request, exc: IdentityConflict):
-    return error_response(request, 409, str(exc),
-                          {_IDENTITY_FIELD.get(exc.field, exc.field): str(exc)},
-                          owner_id=exc.owner_id)
+@api.exception_handler(Invalid)
+def on_invalid(request, exc: Invalid):
+    # The one handler for input an action refused, whichever app's subclass it is.
+    return error_response(request, exc.status, exc.reason, exc.errors, **exc.extra)
 
 
 @api.exception_handler(DjangoValidationError)

@@ -359,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     from django.core.exceptions import PermissionDenied
 
+    from peyvand.base.errors import Invalid
+
     parser = build_parser()
     try:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -372,6 +374,9 @@ def _run(argv: list[str] | None) -> int:
     except CommandFailed as exc:
         _err(str(exc))
         return exc.code
+    except Invalid as exc:  # input an action refused, whichever app's
+        _err(exc.reason)
+        return EXIT_FAILED
     except ValueError as exc:
         _err(str(exc))
         return EXIT_FAILED

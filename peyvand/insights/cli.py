@@ -9,19 +9,15 @@ from __future__ import annotations
 import argparse
 
 from peyvand.accounts.cli import actor_of
-from peyvand.cli_common import CommandFailed, _, acting_parser, command_group
+from peyvand.cli_common import _, acting_parser, command_group
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from peyvand.base.normalise import InvalidValue
     from peyvand.insights.actions import refresh_all
     from peyvand.insights.queries import latest_fit
 
     actor = actor_of(args)
-    try:
-        run = refresh_all(actor, args.as_of)
-    except InvalidValue as exc:
-        raise CommandFailed(str(exc.message))
+    run = refresh_all(actor, args.as_of)
     print(_("Insights as of %(day)s: %(contacts)d contacts, %(customers)d customers, in "
             "%(seconds).1f s.") % {"day": run.as_of.isoformat(), "contacts": run.contacts,
                                    "customers": run.customers, "seconds": run.seconds})

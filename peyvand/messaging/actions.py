@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
+from peyvand.base.errors import Invalid
 from peyvand.base.normalise import normalise_text
 from peyvand.base.roles import OWNER, can, require
 from peyvand.contacts.models import Contact, Identity, Tag
@@ -44,10 +45,8 @@ from peyvand.messaging.smtp import parse_smtp_url
 from peyvand.messaging.templates_engine import TemplateInvalid, compile_parts
 
 
-class MessagingInvalid(Exception):
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+class MessagingInvalid(Invalid):
+    """Messaging input refused; `errors` by field (409 where the state refuses it)."""
 
 
 def _str(raw: dict, name: str, limit: int | None = None) -> str:
@@ -140,7 +139,8 @@ def do_delete_template(actor: Actor, template: MessageTemplate) -> None:
     _check_marking(actor, template)
     if template.broadcasts.exists():
         raise MessagingInvalid({"template": _("This template was used by a broadcast; "
-                                              "it is kept as the record of what was sent.")})
+                                              "it is kept as the record of what was sent.")},
+                               status=409)
     record_audit(actor, "messaging.template_deleted", target_type="template",
                  target_id=template.pk, summary=template.name)
     template.delete()
@@ -222,15 +222,16 @@ def do_approve_broadcast(actor: Actor, item: Broadcast, digest: str | None) -> B
     require(actor, "messages.approve")
     item = Broadcast.objects.select_for_update().select_related("template").get(pk=item.pk)
     if item.status != Broadcast.Status.AWAITING:
-        raise MessagingInvalid({"status": _("This broadcast is not awaiting approval.")})
+        raise MessagingInvalid({"status": _("This broadcast is not awaiting approval.")},
+                               status=409)
     if not digest:
         raise MessagingInvalid({"digest": _(
             "Look at the message before approving it: an approval names the words it "
-            "approves (the digest that comes with the preview).")})
+            "approves (the digest that comes with the preview).")}, status=409)
     if digest != content_digest(item.template):
         raise MessagingInvalid({"digest": _(
             "The template was changed after this preview was made: look at it again before "
-            "approving.")})
+            "approving.")}, status=409)
     _approve(actor, item)
     record_audit(actor, "messaging.broadcast_approved", target_type="broadcast",
                  target_id=item.pk, summary=digest)

@@ -12,14 +12,11 @@ from peyvand.cli_common import CommandFailed, _, acting_parser
 def cmd_send(args: argparse.Namespace) -> int:
     from django.db import transaction
 
-    from peyvand.messaging.actions import MessagingInvalid, do_create_broadcast
+    from peyvand.messaging.actions import do_create_broadcast
 
-    try:
-        with transaction.atomic():
-            item = do_create_broadcast(actor_of(args), args.template, args.tag,
-                                       args.message_class)
-    except MessagingInvalid as exc:
-        raise CommandFailed(" ".join(str(v) for v in exc.errors.values())) from None
+    with transaction.atomic():
+        item = do_create_broadcast(actor_of(args), args.template, args.tag,
+                                   args.message_class)
     print(_("Broadcast #%(id)s: %(queued)d messages queued, %(missing)d contacts without "
             "an address.") % {"id": item.pk, "queued": item.queued_count,
                               "missing": item.no_address_count})
