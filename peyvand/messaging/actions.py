@@ -46,7 +46,7 @@ from peyvand.messaging.templates_engine import TemplateInvalid, compile_parts
 
 
 class MessagingInvalid(Invalid):
-    """Messaging input refused; `errors` by field (409 where the state refuses it)."""
+    """Messaging input refused; `errors` by field."""
 
 
 def _str(raw: dict, name: str, limit: int | None = None) -> str:
@@ -139,8 +139,7 @@ def do_delete_template(actor: Actor, template: MessageTemplate) -> None:
     _check_marking(actor, template)
     if template.broadcasts.exists():
         raise MessagingInvalid({"template": _("This template was used by a broadcast; "
-                                              "it is kept as the record of what was sent.")},
-                               status=409)
+                                              "it is kept as the record of what was sent.")})
     record_audit(actor, "messaging.template_deleted", target_type="template",
                  target_id=template.pk, summary=template.name)
     template.delete()
@@ -222,16 +221,15 @@ def do_approve_broadcast(actor: Actor, item: Broadcast, digest: str | None) -> B
     require(actor, "messages.approve")
     item = Broadcast.objects.select_for_update().select_related("template").get(pk=item.pk)
     if item.status != Broadcast.Status.AWAITING:
-        raise MessagingInvalid({"status": _("This broadcast is not awaiting approval.")},
-                               status=409)
+        raise MessagingInvalid({"status": _("This broadcast is not awaiting approval.")})
     if not digest:
         raise MessagingInvalid({"digest": _(
             "Look at the message before approving it: an approval names the words it "
-            "approves (the digest that comes with the preview).")}, status=409)
+            "approves (the digest that comes with the preview).")})
     if digest != content_digest(item.template):
         raise MessagingInvalid({"digest": _(
             "The template was changed after this preview was made: look at it again before "
-            "approving.")}, status=409)
+            "approving.")})
     _approve(actor, item)
     record_audit(actor, "messaging.broadcast_approved", target_type="broadcast",
                  target_id=item.pk, summary=digest)

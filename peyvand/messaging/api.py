@@ -21,6 +21,7 @@ from peyvand.api_common import (  # noqa: I001
     page_of,
 )
 from peyvand.messaging.actions import (
+    MessagingInvalid,
     do_approve_broadcast,
     do_create_broadcast,
     do_delete_template,
@@ -210,7 +211,10 @@ def update_template(request, template_id: int, payload: TemplateIn):
 @router.delete("/templates/{template_id}", response={204: None, ERRORS: ErrorOut})
 def delete_template(request, template_id: int):
     actor = api_actor(request)
-    do_delete_template(actor, template_of(actor, template_id))
+    try:
+        do_delete_template(actor, template_of(actor, template_id))
+    except MessagingInvalid as exc:  # every refusal here is the template's state: 409
+        raise MessagingInvalid(exc.errors, status=409) from exc
     return Status(204, None)
 
 
@@ -262,7 +266,10 @@ def approve_broadcast(request, broadcast_id: int, payload: ApproveIn):
     """Approve the words previewed: `digest` from GET …/preview. 409 when the template has
     changed since (look again) or the broadcast is not awaiting approval."""
     actor = api_actor(request)
-    item = do_approve_broadcast(actor, broadcast_of(actor, broadcast_id), payload.digest)
+    try:
+        item = do_approve_broadcast(actor, broadcast_of(actor, broadcast_id), payload.digest)
+    except MessagingInvalid as exc:  # every refusal here is the broadcast's state: 409
+        raise MessagingInvalid(exc.errors, status=409) from exc
     return _broadcast_out(item)
 
 
