@@ -1,7 +1,9 @@
 """The REST API root: one NinjaAPI at /api/v1/, routers owned by each app's api.py.
 
-Every error leaves as JSON `{"detail": reason, "errors": {field: message}}`, so clients
-can show the person who typed a value what is wrong with it.
+The root knows no app's operations: each app's api.py exposes `router`, found through the
+Django app registry in INSTALLED_APPS order. Every error leaves as JSON
+`{"detail": reason, "errors": {field: message}}` (peyvand.api_common.error_response), so
+clients can show the person who typed a value what is wrong with it.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 
 from peyvand.accounts.api import BearerAuth
-from peyvand.base.normalise import InvalidValue, check_storable_text
-from peyvand.contacts.actions import ContactInvalid, IdentityConflict
+from peyvand.api_common import error_response
+from peyvand.base.app_modules import app_modules
+from peyvand.base.errors import Invalid
+from peyvand.base.normalise import check_storable_text
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +63,6 @@ api = NinjaAPI(
 _SOURCES = {"body", "query", "path", "payload", "filters", "paging"}
 
 
-def _error(request, status: int, reason: str, errors: dict | None = None, **extra):
-    body = {"detail": str(reason), "errors": {str(k): str(v) for k, v in (errors or {}).items()},
-            **extra}
-    return api.create_response(request, body, status=status)
-
-
 def _is_type_tag(part: str) -> bool:
     # pydantic names the branch of a union that failed: "list[nullable[str]]", "str",
     # "function-after[_as_text(), int]"; clients know fields and indices only.
@@ -86,12 +84,12 @@ def on_validation_error(request, exc: ValidationError):
     errors: dict[str, str] = {}
     for item in exc.errors:
         errors.setdefault(_field_name(item.get("loc", ())), item.get("msg", ""))
-    return _error(request, 422, _("Invalid input."), errors)
+    return error_response(request, 422, _("Invalid input."), errors)
 
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request, exc):
-    response = _error(request, 401, _("Missing or invalid bearer token."))
+    response = error_response(request, 401, _("Missing or invalid bearer token."))
     response["WWW-Authenticate"] = "Bearer"
     return response
 
@@ -99,58 +97,45 @@ def on_auth_error(request, exc):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     # ninja turns a body it cannot parse into a bare HttpError(400) raised from the cause.
-    if exc.status_code == 400 and isinstance(exc.__cause__, InvalidValue):
-        return on_invalid_value(request, exc.__cause__)
+    if exc.status_code == 400 and isinstance(exc.__cause__, Invalid):
+        return on_invalid(request, exc.__cause__)
     if exc.status_code == 400 and exc.__cause__ is not None:
-        return _error(request, 400, _("The request body is not valid JSON."))
-    return _error(request, exc.status_code, str(exc))
+        return error_response(request, 400, _("The request body is not valid JSON."))
+    return error_response(request, exc.status_code, str(exc))
 
 
 @api.exception_handler(RequestDataTooBig)
 def on_too_big(request, exc):
-    return _error(request, 413, _("The request body is too large."))
+    return error_response(request, 413, _("The request body is too large."))
 
 
 @api.exception_handler(SuspiciousOperation)
 def on_suspicious(request, exc):
     # Django's own 400s (too many fields, a malformed multipart body), not our 500s.
-    return _error(request, 400, _("The request cannot be read."))
+    return error_response(request, 400, _("The request cannot be read."))
 
 
 @api.exception_handler(PermissionDenied)
 def on_permission_denied(request, exc):
-    return _error(request, 403, str(exc) or _("Your role may not do this."))
+    return error_response(request, 403, str(exc) or _("Your role may not do this."))
 
 
 @api.exception_handler(Http404)
 def on_not_found(request, exc):
-    return _error(request, 404, _("Not found."))
+    return error_response(request, 404, _("Not found."))
 
 
 @api.exception_handler(Exception)
 def on_unexpected_error(request, exc: Exception):
     # Logged with its traceback like any server error; the client still gets the JSON shape.
     logger.exception("API error on %s %s", request.method, request.path)
-    return _error(request, 500, _("Internal server error; it has been logged."))
+    return error_response(request, 500, _("Internal server error; it has been logged."))
 
 
-@api.exception_handler(InvalidValue)
-def on_invalid_value(request, exc: InvalidValue):
-    return _error(request, 400, str(exc.message), {exc.field: exc.message})
-
-
-@api.exception_handler(ContactInvalid)
-def on_contact_invalid(request, exc: ContactInvalid):
-    return _error(request, 400, str(exc), exc.errors)
-
-
-_IDENTITY_FIELD = {"email": "email", "phone": "phone", "external": "external_ids"}
-
-
-@api.exception_handler(IdentityConflict)
-def on_identity_conflict(request, exc: IdentityConflict):
-    return _error(request, 409, str(exc), {_IDENTITY_FIELD.get(exc.field, exc.field): str(exc)},
-                  owner_id=exc.owner_id)
+@api.exception_handler(Invalid)
+def on_invalid(request, exc: Invalid):
+    # The one handler for input an action refused, whichever app's subclass it is.
+    return error_response(request, exc.status, exc.reason, exc.errors, **exc.extra)
 
 
 @api.exception_handler(DjangoValidationError)
@@ -159,23 +144,9 @@ def on_django_validation_error(request, exc: DjangoValidationError):
         errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
     else:
         errors = {}
-    return _error(request, 400, " ".join(exc.messages), errors)
+    return error_response(request, 400, " ".join(exc.messages), errors)
 
 
-from peyvand.accounts.api import router as accounts_router  # noqa: E402
-from peyvand.commerce.api import router as commerce_router  # noqa: E402
-from peyvand.consent.api import router as consent_router  # noqa: E402
-from peyvand.contacts.api import router as contacts_router  # noqa: E402
-from peyvand.imports.api import router as imports_router  # noqa: E402
-from peyvand.insights.api import router as insights_router  # noqa: E402
-from peyvand.messaging.api import router as messaging_router  # noqa: E402
-from peyvand.tracking.api import router as tracking_router  # noqa: E402
-
-api.add_router("/", contacts_router)
-api.add_router("/", commerce_router)
-api.add_router("/", imports_router)
-api.add_router("/", consent_router)
-api.add_router("/", insights_router)
-api.add_router("/", messaging_router)
-api.add_router("/", tracking_router)
-api.add_router("/", accounts_router)
+# Each app's operations, from its api.py.
+for module in app_modules("api"):
+    api.add_router("/", module.router)

@@ -1,7 +1,11 @@
 """Conventions every API router shares: input hygiene, paging, the error body, the actor.
 
-Routers in each app import from here (never from each other), so all endpoints answer errors,
-pages and bad input the same way. Errors themselves are rendered by peyvand.api's handlers.
+Routers in each app import from here (never from each other, never from peyvand.api), so all
+endpoints answer errors, pages and bad input the same way. What belongs here needs nothing
+above `base`: this module sits on the ground floor and imports only Django, ninja, pydantic,
+the standard library and peyvand.base. Each app's api.py exposes `router`, which peyvand.api
+finds through the app registry; errors raised in an operation are rendered by peyvand.api's
+handlers, with `error_response` below.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Schema
+from ninja.renderers import JSONRenderer
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, StrictFloat, StrictInt, StrictStr
 
 from peyvand.base.actor import Actor
@@ -76,6 +82,18 @@ class ErrorOut(Schema):
     detail: str
     errors: dict[str, str] = {}
     owner_id: int | None = Field(None, description="on 409: the contact holding the identity")
+
+
+_RENDERER = JSONRenderer()  # the API's own renderer (peyvand.api sets no other)
+
+
+def error_response(request: HttpRequest, status: int, reason: Any,
+                   errors: dict | None = None, **extra: Any) -> HttpResponse:
+    """The one error body: `{"detail": reason, "errors": {field: message}, ...extra}`."""
+    body = {"detail": str(reason), "errors": {str(k): str(v) for k, v in (errors or {}).items()},
+            **extra}
+    return HttpResponse(_RENDERER.render(request, body, response_status=status), status=status,
+                        content_type=f"{_RENDERER.media_type}; charset={_RENDERER.charset}")
 
 
 def csv_answer(also_json: bool = False) -> dict[str, Any]:

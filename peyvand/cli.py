@@ -1,7 +1,10 @@
-"""The `peyvand` console script: run the server and worker, manage users, export and erase.
+"""The `peyvand` console script: the process commands (up, migrate, worker, demo) and the
+commands every installed app adds.
 
-Thin on purpose: each command parses its arguments, builds an Actor (--as USER, or the shell
-operator) and calls the same actions the UI and API call, so roles and audit apply alike.
+The root knows no app: each app's cli.py exposes `add_commands(subparsers)` and is found through
+the Django app registry, in INSTALLED_APPS order. Commands are thin on purpose: each parses its
+arguments, builds an Actor (--as USER, or the shell operator) and calls the same actions the UI
+and API call, so roles and audit apply alike. Errors become exit codes here, once.
 
 Exit codes: 0 done, 1 failed (bad input, not found), 2 wrong usage, 3 the role may not do it.
 """
@@ -11,7 +14,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
-import getpass
 import json
 import logging
 import os
@@ -24,23 +26,11 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
+from peyvand.cli_common import EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, _
 from peyvand.serving import granian_command
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DENIED = 0, 1, 2, 3
 READY_TIMEOUT = 60
 STOP_TIMEOUT = 15
-
-
-class CommandFailed(Exception):
-    def __init__(self, message: str, code: int = EXIT_FAILED):
-        super().__init__(message)
-        self.code = code
-
-
-def _(message: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext(message)
 
 
 def _cli_language() -> str:
@@ -55,47 +45,6 @@ def _cli_language() -> str:
 
 def _err(message: str) -> None:
     print(message, file=sys.stderr)
-
-
-# --- actors -----------------------------------------------------------------------------------
-
-def _actor(args: argparse.Namespace):
-    """The user named by --as (or PEYVAND_USER), else the operator at the shell."""
-    from django.contrib.auth import get_user_model
-
-    from peyvand.base.actor import Actor
-
-    name = getattr(args, "as_user", None) or os.environ.get("PEYVAND_USER", "").strip()
-    if not name:
-        return Actor.operator()
-    user = (get_user_model().objects.select_related("profile")
-            .filter(username__iexact=name).first())
-    if user is None:
-        raise CommandFailed(_("There is no user named “%(name)s”.") % {"name": name})
-    if not user.is_active:
-        raise CommandFailed(_("The user “%(name)s” is deactivated.") % {"name": name},
-                            EXIT_DENIED)
-    return Actor.for_user(user, "cli")
-
-
-def _user(name: str):
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.filter(username__iexact=name).first()
-    if user is None:
-        raise CommandFailed(_("There is no user named “%(name)s”.") % {"name": name})
-    return user
-
-
-def _contact(actor, contact_id: str):
-    from django.http import Http404
-
-    from peyvand.contacts.queries import access_contact
-
-    try:
-        return access_contact(actor, contact_id)
-    except Http404:
-        raise CommandFailed(_("There is no contact #%(id)s.") % {"id": contact_id})
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -132,201 +81,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from peyvand.demo import load_demo
 
     _print_demo_summary(load_demo())
-    return EXIT_OK
-
-
-def cmd_createuser(args: argparse.Namespace) -> int:
-    from django.core.exceptions import ValidationError
-
-    from peyvand.accounts.actions import do_create_user
-
-    actor = _actor(args)
-    password = args.password
-    if password is None:
-        if not sys.stdin.isatty():
-            raise CommandFailed(_("Give a password with --password."), EXIT_USAGE)
-        password = getpass.getpass(_("Password: "))
-        if getpass.getpass(_("Password (again): ")) != password:
-            raise CommandFailed(_("The two passwords differ."))
-    try:
-        user = do_create_user(actor, args.name, role=args.role, password=password,
-                              language=args.language, email=args.email)
-    except ValidationError as exc:
-        raise CommandFailed("\n".join(exc.messages))
-    print(_("Created user “%(name)s” with the role %(role)s.")
-          % {"name": user.get_username(), "role": args.role})
-    return EXIT_OK
-
-
-def cmd_token_create(args: argparse.Namespace) -> int:
-    import datetime as dt
-
-    from django.core.exceptions import ValidationError
-    from django.utils import timezone
-
-    from peyvand.accounts.actions import do_create_token
-
-    actor = _actor(args)
-    user = _user(args.name)
-    expires = timezone.now() + dt.timedelta(days=args.expires) if args.expires else None
-    try:
-        key = do_create_token(actor, user, args.label, expires_at=expires)
-    except ValidationError as exc:
-        raise CommandFailed("\n".join(exc.messages))
-    # Only the key on stdout, so `TOKEN=$(peyvand token create NAME)` works.
-    print(key)
-    return EXIT_OK
-
-
-def _moment(value) -> str:
-    from django.utils import timezone
-
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
-
-
-def cmd_token_list(args: argparse.Namespace) -> int:
-    from peyvand.accounts.queries import visible_tokens
-    from peyvand.base.roles import require
-
-    actor = _actor(args)
-    tokens = visible_tokens(actor)
-    if args.name:
-        user = _user(args.name)
-        if actor.user is None or actor.user.pk != user.pk:
-            require(actor, "users.manage")
-        tokens = tokens.filter(user=user)
-    from peyvand.accounts.models import ApiToken
-
-    shown = [t for t in tokens if args.all or t.state() == ApiToken.State.ACTIVE]
-    # Tab-separated, one token a line, for people and for scripts alike.
-    print("\t".join(["id", "user", "name", "prefix", "state", "created", "expires",
-                     "last_used"]))
-    for t in shown:
-        print("\t".join([str(t.pk), t.user.get_username(), t.name or "-", t.prefix, t.state(),
-                         _moment(t.created_at), _moment(t.expires_at),
-                         _moment(t.last_used_at)]))
-    return EXIT_OK
-
-
-def cmd_token_revoke(args: argparse.Namespace) -> int:
-    from django.http import Http404
-
-    from peyvand.accounts.actions import do_revoke_token
-    from peyvand.accounts.queries import access_token, visible_tokens
-
-    actor = _actor(args)
-    given = args.token.strip()
-    try:
-        if given.isdigit():
-            token = access_token(actor, int(given))
-        else:  # the prefix `token list` shows, or the whole key
-            found = list(visible_tokens(actor).filter(prefix=given[:12]))
-            if len(found) != 1:
-                raise Http404
-            token = found[0]
-    except Http404:
-        raise CommandFailed(_("There is no token “%(token)s” that you may see.")
-                            % {"token": given})
-    if do_revoke_token(actor, token):
-        print(_("Token %(prefix)s… of %(name)s revoked.")
-              % {"prefix": token.prefix, "name": token.user.get_username()})
-    else:
-        print(_("Token %(prefix)s… was revoked already.") % {"prefix": token.prefix})
-    return EXIT_OK
-
-
-def cmd_twofactor_list(args: argparse.Namespace) -> int:
-    from django.contrib.auth import get_user_model
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from peyvand.accounts.twofactor import is_required
-    from peyvand.base.roles import require
-
-    require(_actor(args), "users.manage")
-    with_device = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id",
-                                                                           flat=True))
-    print("\t".join(["user", "role", "two_factor", "required"]))
-    for user in get_user_model().objects.select_related("profile").order_by("username"):
-        role = getattr(getattr(user, "profile", None), "role", "")
-        print("\t".join([user.get_username(), role or "-",
-                         "on" if user.pk in with_device else "off",
-                         "yes" if is_required(user) else "no"]))
-    return EXIT_OK
-
-
-def cmd_twofactor_reset(args: argparse.Namespace) -> int:
-    from peyvand.accounts.twofactor import do_reset_two_factor
-
-    actor = _actor(args)
-    user = _user(args.name)
-    if do_reset_two_factor(actor, user):
-        print(_("Two-factor sign-in of %(name)s was reset; they set it up again at their "
-                "next sign-in.") % {"name": user.get_username()})
-    else:
-        print(_("%(name)s had no two-factor sign-in; nothing changed.")
-              % {"name": user.get_username()})
-    return EXIT_OK
-
-
-def cmd_contacts_export(args: argparse.Namespace) -> int:
-    from peyvand.base.roles import require
-    from peyvand.contacts.actions import do_export_contact
-    from peyvand.contacts.export import write_export_file
-
-    actor = _actor(args)
-    require(actor, "contacts.export")
-    output = os.path.abspath(args.output)
-    if not os.path.isdir(os.path.dirname(output)):
-        raise CommandFailed(_("The folder of %(path)s does not exist.") % {"path": args.output})
-    if args.contact is not None:
-        if args.format != "json":
-            raise CommandFailed(_("A single contact's full export is JSON only: use "
-                                  "--format json."), EXIT_USAGE)
-        data = do_export_contact(actor, _contact(actor, args.contact))
-        _write_private(output, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        print(_("Exported contact #%(id)s to %(path)s.") % {"id": data["id"], "path": output})
-        return EXIT_OK
-    count = write_export_file(actor, args.format, output)
-    print(_("Exported %(count)d contacts to %(path)s.") % {"count": count, "path": output})
-    return EXIT_OK
-
-
-def _write_private(path: str, text: str) -> None:
-    """Write personal data readable by its owner only, replacing the file whole."""
-    tmp = f"{path}.part"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with open(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def cmd_contacts_erase(args: argparse.Namespace) -> int:
-    from peyvand.base.roles import require
-    from peyvand.contacts.actions import do_erase_contact
-
-    actor = _actor(args)
-    require(actor, "contacts.erase")  # before asking anything
-    contact = _contact(actor, args.contact_id)
-    if contact.erased_at:
-        print(_("Contact #%(id)s was erased already.") % {"id": contact.pk})
-        return EXIT_OK
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise CommandFailed(_("Not on a terminal: add --yes to erase without asking."),
-                                EXIT_USAGE)
-        question = _("Erase all personal data of contact #%(id)s (%(name)s)? This cannot be "
-                     "undone. Type “yes” to go on: ") % {"id": contact.pk,
-                                                        "name": contact.display_name}
-        if input(question).strip().lower() not in ("yes", "بله"):
-            print(_("Nothing was erased."))
-            return EXIT_FAILED
-    do_erase_contact(actor, contact)
-    print(_("Contact #%(id)s was erased.") % {"id": contact.pk})
     return EXIT_OK
 
 
@@ -536,32 +290,6 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 # --- argument parsing -------------------------------------------------------------------------
 
-def _contact_id(value: str) -> int:
-    from peyvand.base.normalise import ascii_digits
-
-    try:
-        number = int(ascii_digits(value).lstrip("#"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(_("“%(value)s” is not a contact number.")
-                                         % {"value": value})
-    if number < 1:
-        raise argparse.ArgumentTypeError(_("“%(value)s” is not a contact number.")
-                                         % {"value": value})
-    return number
-
-
-def _days(value: str) -> int:
-    from peyvand.base.normalise import ascii_digits
-
-    try:
-        number = int(ascii_digits(value))
-    except ValueError:
-        number = 0
-    if not 1 <= number <= 3650:
-        raise argparse.ArgumentTypeError(_("A number of days from 1 to 3650."))
-    return number
-
-
 def _port(value: str) -> int:
     try:
         number = int(value)
@@ -573,13 +301,6 @@ def _port(value: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from peyvand.base.roles import ROLES
-
-    acting = argparse.ArgumentParser(add_help=False)
-    acting.add_argument("--as", dest="as_user", metavar="USER",
-                        help=_("act as this user, with their role (default: $PEYVAND_USER, "
-                               "else the server operator with full rights)"))
-
     parser = argparse.ArgumentParser(
         prog="peyvand",
         description=_("Peyvand: a self-hosted, Persian-first customer relationship manager."),
@@ -616,105 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
                                              "nothing."))
     demo.set_defaults(func=cmd_demo)
 
-    createuser = commands.add_parser("createuser", parents=[acting],
-                                     help=_("create a user with a role"),
-                                     description=_("Create a user who can sign in."))
-    createuser.add_argument("name", metavar="NAME", help=_("user name"))
-    createuser.add_argument("--role", required=True, choices=ROLES, help=_("their role"))
-    createuser.add_argument("--password", metavar="PW",
-                            help=_("their password (asked for on a terminal when left out)"))
-    createuser.add_argument("--language", choices=["fa", "en"], default="fa",
-                            help=_("their interface language (default: %(default)s)"))
-    createuser.add_argument("--email", default="", help=_("their e-mail address"))
-    createuser.set_defaults(func=cmd_createuser)
+    # The commands each app contributes, on the same exit codes and --as rules.
+    from peyvand.base.app_modules import app_modules
 
-    token = commands.add_parser("token", help=_("API tokens"),
-                                description=_("Manage API tokens."))
-    token_commands = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
-    token_create = token_commands.add_parser(
-        "create", parents=[acting], help=_("create an API token and print it"),
-        description=_("Create an API token that acts as user NAME and print only the token."))
-    token_create.add_argument("name", metavar="NAME", help=_("the user the token acts as"))
-    token_create.add_argument("--label", default="cli",
-                              help=_("a note to recognise the token by (default: %(default)s)"))
-    token_create.add_argument("--expires", type=_days, metavar="DAYS",
-                              help=_("the token stops working after this many days (default: "
-                                     "never; revoke it when no longer needed)"))
-    token_create.set_defaults(func=cmd_token_create)
-    token_list = token_commands.add_parser(
-        "list", parents=[acting], help=_("list API tokens"),
-        description=_("List API tokens, with when each was created, expires and was last "
-                      "used: your own, or everyone's for an owner and the server operator."))
-    token_list.add_argument("name", metavar="NAME", nargs="?",
-                            help=_("only this user's tokens"))
-    token_list.add_argument("--all", action="store_true",
-                            help=_("also revoked and expired tokens"))
-    token_list.set_defaults(func=cmd_token_list)
-    token_revoke = token_commands.add_parser(
-        "revoke", parents=[acting], help=_("revoke an API token"),
-        description=_("Revoke an API token for good. TOKEN is its id or prefix from "
-                      "`peyvand token list`."))
-    token_revoke.add_argument("token", metavar="TOKEN", help=_("the token's id or prefix"))
-    token_revoke.set_defaults(func=cmd_token_revoke)
-
-    twofactor = commands.add_parser(
-        "twofactor", help=_("two-factor sign-in"),
-        description=_("Who signs in with a one-time code, and resetting it for someone who "
-                      "lost their phone."))
-    twofactor_commands = twofactor.add_subparsers(dest="twofactor_command", metavar="ACTION",
-                                                  required=True)
-    twofactor_list = twofactor_commands.add_parser(
-        "list", parents=[acting], help=_("who has two-factor sign-in"),
-        description=_("List the users, whether each has two-factor sign-in, and whether it "
-                      "is required of them."))
-    twofactor_list.set_defaults(func=cmd_twofactor_list)
-    twofactor_reset = twofactor_commands.add_parser(
-        "reset", parents=[acting], help=_("remove a user's authenticator"),
-        description=_("Remove the authenticator of user NAME (a lost phone); they set up a "
-                      "new one at their next sign-in."))
-    twofactor_reset.add_argument("name", metavar="NAME", help=_("user name"))
-    twofactor_reset.set_defaults(func=cmd_twofactor_reset)
-
-    contacts = commands.add_parser("contacts", help=_("import, export or erase contacts"),
-                                   description=_("Import, export or erase contacts."))
-    contact_commands = contacts.add_subparsers(dest="contacts_command", metavar="ACTION",
-                                               required=True)
-    export = contact_commands.add_parser(
-        "export", parents=[acting], help=_("write all contacts to a CSV, XLSX or JSON file"),
-        description=_("Write all contacts (not erased ones) to a file, or with --contact the "
-                      "full record of one person. The export is written to the audit log."))
-    export.add_argument("--format", required=True, choices=["csv", "xlsx", "json"],
-                        help=_("file format"))
-    export.add_argument("--output", required=True, metavar="FILE", help=_("file to write"))
-    export.add_argument("--contact", type=_contact_id, metavar="ID",
-                        help=_("export everything held about this one contact (JSON)"))
-    export.set_defaults(func=cmd_contacts_export)
-
-    erase = contact_commands.add_parser(
-        "erase", parents=[acting], help=_("erase a contact's personal data"),
-        description=_("Remove a contact's names, addresses, numbers, notes and field values "
-                      "for good; an anonymous row stays for counts."))
-    erase.add_argument("contact_id", type=_contact_id, metavar="CONTACT_ID",
-                       help=_("the contact's number"))
-    erase.add_argument("--yes", action="store_true", help=_("do not ask for confirmation"))
-    erase.set_defaults(func=cmd_contacts_erase)
-
-    # Commands the other apps contribute, on the same exit codes and --as rules.
-    from peyvand.commerce.cli import add_commands as add_commerce_commands
-    from peyvand.consent.cli import add_commands as add_consent_commands
-    from peyvand.imports.cli import add_commands as add_import_commands
-    from peyvand.imports.cli import add_order_commands
-    from peyvand.insights.cli import add_commands as add_insights_commands
-    from peyvand.messaging.cli import add_commands as add_messaging_commands
-    from peyvand.tracking.cli import add_commands as add_tracking_commands
-
-    add_import_commands(contact_commands)
-    commerce_commands = add_commerce_commands(commands, acting)
-    add_order_commands(commerce_commands["orders"], acting)
-    add_consent_commands(commands, acting)
-    add_insights_commands(commands, acting)
-    add_messaging_commands(commands, acting)
-    add_tracking_commands(commands, acting)
+    for module in app_modules("cli"):
+        module.add_commands(commands)
     return parser
 
 
@@ -732,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     from django.core.exceptions import PermissionDenied
 
+    from peyvand.base.errors import Invalid
+
     parser = build_parser()
     try:
         args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -745,6 +374,9 @@ def _run(argv: list[str] | None) -> int:
     except CommandFailed as exc:
         _err(str(exc))
         return exc.code
+    except Invalid as exc:  # input an action refused, whichever app's
+        _err(exc.reason)
+        return EXIT_FAILED
     except ValueError as exc:
         _err(str(exc))
         return EXIT_FAILED

@@ -1,32 +1,23 @@
-"""`peyvand sources …` and `peyvand orders export`; wired into peyvand/cli.py by add_commands.
+"""`peyvand sources …` and `peyvand orders export`; found by peyvand/cli.py through
+add_commands (imports adds `orders import`).
 
-Handlers take the parsed arguments and return an exit code, like the other commands there;
-PermissionDenied and ValueError are turned into exit codes by peyvand.cli.main.
+Handlers take the parsed arguments and return an exit code; errors become exit codes in
+peyvand.cli.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 
-
-def _(message: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext(message)
-
-
-def _actor(args: argparse.Namespace):
-    from peyvand.cli import _actor as cli_actor
-
-    return cli_actor(args)
+from peyvand.accounts.cli import actor_of
+from peyvand.cli_common import CommandFailed, _, acting_parser, command_group, output_path
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
     from peyvand.base.site import public_url
     from peyvand.commerce.actions import do_create_source
 
-    source = do_create_source(_actor(args), args.kind, args.name, args.currency)
+    source = do_create_source(actor_of(args), args.kind, args.name, args.currency)
     print(_("Shop “%(name)s” added. In WooCommerce → Settings → Advanced → Webhooks, use:")
           % {"name": source.name})
     print(_("  delivery URL: %(url)s") % {"url": public_url() + source.webhook_path()})
@@ -37,7 +28,7 @@ def cmd_sources_add(args: argparse.Namespace) -> int:
 def cmd_sources_list(args: argparse.Namespace) -> int:
     from peyvand.commerce.queries import sources_with_counts
 
-    for source in sources_with_counts(_actor(args)):
+    for source in sources_with_counts(actor_of(args)):
         state = "" if source.active else " " + _("(paused)")
         print(f"{source.name}{state}\t{source.webhook_path()}\t"
               + _("%(received)d received, %(failed)d failed")
@@ -47,11 +38,10 @@ def cmd_sources_list(args: argparse.Namespace) -> int:
 
 def cmd_sources_retry(args: argparse.Namespace) -> int:
     from peyvand.base.roles import require
-    from peyvand.cli import CommandFailed
     from peyvand.commerce.actions import retry_delivery
     from peyvand.commerce.models import WebhookDelivery
 
-    actor = _actor(args)
+    actor = actor_of(args)
     require(actor, "sources.manage")
     qs = WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED)
     if args.delivery_id is not None:
@@ -65,14 +55,11 @@ def cmd_sources_retry(args: argparse.Namespace) -> int:
 
 def cmd_orders_export(args: argparse.Namespace) -> int:
     from peyvand.base.roles import require
-    from peyvand.cli import CommandFailed
     from peyvand.commerce.export import write_orders_file
 
-    actor = _actor(args)
+    actor = actor_of(args)
     require(actor, "commerce.export")
-    output = os.path.abspath(args.output)
-    if not os.path.isdir(os.path.dirname(output)):
-        raise CommandFailed(_("The folder of %(path)s does not exist.") % {"path": args.output})
+    output = output_path(args.output)
     count = write_orders_file(actor, args.format, output)
     print(_("Exported %(count)d orders to %(path)s.") % {"count": count, "path": output})
     return 0
@@ -91,19 +78,13 @@ def _delivery_id(value: str) -> int:
     return number
 
 
-def add_commands(subparsers, acting: argparse.ArgumentParser | None = None) -> dict:
-    """Add `sources` and `orders` to the `peyvand` command; `acting` is the parent parser
-    holding --as (one is made when not given)."""
-    if acting is None:
-        acting = argparse.ArgumentParser(add_help=False)
-        acting.add_argument("--as", dest="as_user", metavar="USER",
-                            help=_("act as this user, with their role"))
-
-    sources = subparsers.add_parser("sources", help=_("shops that send orders by webhook"),
+def add_commands(subparsers) -> None:
+    """Add `sources` and `orders` to the `peyvand` command."""
+    acting = acting_parser()
+    source_commands = command_group(subparsers, "sources",
+                                    help=_("shops that send orders by webhook"),
                                     description=_("Connect shops (WooCommerce) that send "
                                                   "orders, customers and products."))
-    source_commands = sources.add_subparsers(dest="sources_command", metavar="ACTION",
-                                             required=True)
     add = source_commands.add_parser(
         "add", parents=[acting], help=_("connect a shop and print its webhook URL and secret"),
         description=_("Connect a shop; prints the webhook URL path and the secret to enter "
@@ -126,10 +107,8 @@ def add_commands(subparsers, acting: argparse.ArgumentParser | None = None) -> d
                        help=_("only this delivery"))
     retry.set_defaults(func=cmd_sources_retry)
 
-    orders = subparsers.add_parser("orders", help=_("import and export orders"),
+    order_commands = command_group(subparsers, "orders", help=_("import and export orders"),
                                    description=_("Import and export orders."))
-    order_commands = orders.add_subparsers(dest="orders_command", metavar="ACTION",
-                                           required=True)
     export = order_commands.add_parser(
         "export", parents=[acting], help=_("write all orders to a CSV or XLSX file"),
         description=_("Write every order to a file; the export is written to the audit log."))
@@ -137,4 +116,3 @@ def add_commands(subparsers, acting: argparse.ArgumentParser | None = None) -> d
                         help=_("file format"))
     export.add_argument("--output", required=True, metavar="FILE", help=_("file to write"))
     export.set_defaults(func=cmd_orders_export)
-    return {"orders": order_commands, "sources": source_commands}

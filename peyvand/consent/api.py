@@ -28,6 +28,7 @@ from peyvand.api_common import (  # noqa: I001
     Status,
     api_actor,
     csv_answer,
+    error_response,
     one_of,
     page_of,
 )
@@ -387,10 +388,8 @@ def _public_form(slug: str) -> SignupForm:
 
 
 def _gone(request):
-    from peyvand.api import _error
-
     message = translation.gettext("This form no longer accepts sign-ups.")
-    return _error(request, 410, message, {"form": message})
+    return error_response(request, 410, message, {"form": message})
 
 
 # --- one contact --------------------------------------------------------------------------------
@@ -583,8 +582,6 @@ def submit_signup(request, slug: str, payload: SignupIn):
     A shop's system signing up its customers sends its API token
     (`Authorization: Bearer …`): the ledger then records that token's user as the one who
     submitted it (source api); the person still confirms themselves."""
-    from peyvand.api import _error
-
     actor = _submitting_actor(request)
     form = _public_form(slug)
     if not form.active:
@@ -601,7 +598,7 @@ def submit_signup(request, slug: str, payload: SignupIn):
         try:
             result = actions.do_submit_signup(form, data, signup)
         except SignupThrottled as exc:
-            return _error(request, 429, str(exc))
+            return error_response(request, 429, str(exc))
     return Status(202, {"status": "accepted", "email_sent": result.email_sent,
                         "code_token": result.code_token})
 
@@ -610,8 +607,6 @@ def submit_signup(request, slug: str, payload: SignupIn):
                                                          PUBLIC_ERRORS: ErrorOut})
 def confirm_code(request, slug: str, payload: CodeIn):
     """Public: confirm a mobile sign-up with the texted code (5 tries, 10 minutes)."""
-    from peyvand.api import _error
-
     try:
         signup = actions.signup_for_token("signup_code", payload.token, actions.STARTED_MAX_AGE)
         if signup.form.slug != slug:
@@ -619,8 +614,8 @@ def confirm_code(request, slug: str, payload: CodeIn):
         result = actions.do_confirm_code(payload.token, payload.code, ip=client_ip(request),
                                          user_agent=user_agent_of(request))
     except LinkInvalid as exc:
-        return _error(request, 410 if isinstance(exc, LinkExpired) else 400, str(exc.message),
-                      {"token": str(exc.message)})
+        return error_response(request, 410 if isinstance(exc, LinkExpired) else 400,
+                              str(exc.message), {"token": str(exc.message)})
     return {"status": result.status, "channels": result.channels}
 
 
@@ -637,8 +632,6 @@ def incentives(request):
 def consent_churn(request, query: Query[ChurnQuery]):
     """Opt-outs per period as a share of the reachable base at the period start, by
     channel, topic, reason, source, form or campaign; `format=csv` for a file."""
-    from peyvand.api import _error
-
     errors = {}
     if query.period not in PERIODS:
         errors["period"] = "week, month"
@@ -649,7 +642,7 @@ def consent_churn(request, query: Query[ChurnQuery]):
     if query.format not in ("json", "csv"):
         errors["format"] = "json, csv"
     if errors:
-        return _error(request, 400, translation.gettext("Invalid input."), errors)
+        return error_response(request, 400, translation.gettext("Invalid input."), errors)
     report = churn(api_actor(request), period=query.period, by=query.by,
                    periods=query.periods, calendar=query.calendar, language="en")
     if query.format == "csv":

@@ -1,58 +1,44 @@
 """`peyvand consent …`: proof of consent, churn, SMS gateway hooks, ledger check.
 
-Handlers take the parsed arguments and return an exit code like the other commands;
-PermissionDenied and ValueError become exit codes in peyvand.cli.
+Handlers take the parsed arguments and return an exit code like the other commands; errors
+become exit codes in peyvand.cli.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 
-
-def _(message: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext(message)
-
-
-def _output(path: str) -> str:
-    from peyvand.cli import CommandFailed
-
-    output = os.path.abspath(path)
-    if not os.path.isdir(os.path.dirname(output)):
-        raise CommandFailed(_("The folder of %(path)s does not exist.") % {"path": path})
-    return output
+from peyvand.accounts.cli import actor_of
+from peyvand.cli_common import _, acting_parser, command_group, output_path, write_private
+from peyvand.contacts.cli import contact_number, contact_of
 
 
 def cmd_proof(args: argparse.Namespace) -> int:
     from peyvand.base.roles import require
-    from peyvand.cli import _actor, _contact, _write_private
     from peyvand.consent.actions import do_export_proof, proof_csv
 
-    actor = _actor(args)
+    actor = actor_of(args)
     require(actor, "consent.export")
-    output = _output(args.output)
-    contact = _contact(actor, args.contact_id)
+    output = output_path(args.output)
+    contact = contact_of(actor, args.contact_id)
     data = do_export_proof(actor, contact, args.format)
     text = proof_csv(data) if args.format == "csv" else \
         json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-    _write_private(output, text)
+    write_private(output, text)
     print(_("Wrote the proof of consent of contact #%(id)s (%(rows)d changes) to %(path)s.")
           % {"id": contact.pk, "rows": len(data["history"]), "path": output})
     return 0
 
 
 def cmd_churn(args: argparse.Namespace) -> int:
-    from peyvand.cli import _actor
     from peyvand.consent.churn import churn, churn_csv
 
-    report = churn(_actor(args), period=args.period, by=args.by, periods=args.periods,
+    report = churn(actor_of(args), period=args.period, by=args.by, periods=args.periods,
                    calendar=args.calendar, language="en")
     text = churn_csv(report)
     if args.output:
-        output = _output(args.output)
+        output = output_path(args.output)
         with open(output, "w", encoding="utf-8") as fh:
             fh.write(text)
         print(_("Wrote %(count)d rows to %(path)s.") % {"count": len(report.rows),
@@ -65,10 +51,9 @@ def cmd_churn(args: argparse.Namespace) -> int:
 def cmd_sms_hook_add(args: argparse.Namespace) -> int:
     from django.urls import reverse
 
-    from peyvand.cli import _actor
     from peyvand.consent.actions import do_add_sms_gateway
 
-    gateway = do_add_sms_gateway(_actor(args), args.name)
+    gateway = do_add_sms_gateway(actor_of(args), args.name)
     print(_("Gateway “%(name)s” added. Have it post incoming SMS (from, text) to:")
           % {"name": gateway.name})
     print("  https://<this server>" + reverse("consent:sms_hook", args=[gateway.token]))
@@ -77,11 +62,10 @@ def cmd_sms_hook_add(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from peyvand.base.roles import require
-    from peyvand.cli import _actor
     from peyvand.consent.ledger import cached_state, rebuild, replay_contact
     from peyvand.consent.models import ConsentChange, ConsentState
 
-    actor = _actor(args)
+    actor = actor_of(args)
     require(actor, "consent.export" if args.repair else "consent.view")
     ids = set(ConsentChange.objects.values_list("contact_id", flat=True).distinct())
     ids |= set(ConsentState.objects.values_list("contact_id", flat=True).distinct())
@@ -98,25 +82,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if wrong and not args.repair else 0
 
 
-def add_commands(subparsers, acting: argparse.ArgumentParser | None = None) -> None:
-    """Add `consent` to the `peyvand` command; `acting` is the parent parser holding --as."""
-    from peyvand.cli import _contact_id
+def add_commands(subparsers) -> None:
+    """Add `consent` to the `peyvand` command."""
     from peyvand.consent.churn import CALENDARS, DIMENSIONS, PERIODS
 
-    if acting is None:
-        acting = argparse.ArgumentParser(add_help=False)
-        acting.add_argument("--as", dest="as_user", metavar="USER",
-                            help=_("act as this user, with their role"))
-    consent = subparsers.add_parser("consent", help=_("consent: proof, churn, SMS hooks"),
-                                    description=_("Permission marketing: proof of consent, "
-                                                  "churn, SMS gateway hooks."))
-    commands = consent.add_subparsers(dest="consent_command", metavar="ACTION", required=True)
+    acting = acting_parser()
+    commands = command_group(subparsers, "consent", help=_("consent: proof, churn, SMS hooks"),
+                             description=_("Permission marketing: proof of consent, "
+                                           "churn, SMS gateway hooks."))
 
     proof = commands.add_parser(
         "proof", parents=[acting], help=_("write one contact's proof of consent"),
         description=_("Write every consent change of one contact, with the exact texts they "
                       "agreed to, IP and time; the export is written to the audit log."))
-    proof.add_argument("contact_id", type=_contact_id, metavar="CONTACT_ID",
+    proof.add_argument("contact_id", type=contact_number, metavar="CONTACT_ID",
                        help=_("the contact's number"))
     proof.add_argument("--output", required=True, metavar="FILE", help=_("file to write"))
     proof.add_argument("--format", choices=["json", "csv"], default="json",

@@ -1,8 +1,9 @@
 """`peyvand contacts import FILE [--map COLUMN=field ...] [--tag T] [--report REJECTED.csv]
-[--consent-column FIELD=COLUMN ... --attest TEXT]`.
+[--consent-column FIELD=COLUMN ... --attest TEXT]` and `peyvand orders import FILE`.
 
-Wire it with `add_commands(<the subparsers of the `contacts` command>)`; the handler returns
-the exit code. It runs in this process (no worker needed) and records a Job row like the UI.
+`add_commands` adds them to the `contacts` and `orders` groups their owners (contacts,
+commerce) made; the handlers return the exit code. They run in this process (no worker
+needed) and record a Job row like the UI.
 """
 
 from __future__ import annotations
@@ -12,14 +13,26 @@ import os
 import sys
 from typing import TextIO
 
-
-def _(message: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext(message)
+from peyvand.accounts.cli import actor_of
+from peyvand.cli_common import (
+    EXIT_DENIED,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    CommandFailed,
+    _,
+    acting_parser,
+    command_group,
+)
 
 
 def add_commands(subparsers) -> None:
+    """Add `contacts import` and `orders import` to the `peyvand` command."""
+    add_contact_commands(command_group(subparsers, "contacts"))
+    add_order_commands(command_group(subparsers, "orders"), acting_parser())
+
+
+def add_contact_commands(subparsers) -> None:
     """Add `import` to the given subparsers (those of `peyvand contacts`)."""
     parser = subparsers.add_parser(
         "import", help=_("import contacts from a CSV or XLSX file"),
@@ -154,8 +167,6 @@ def cmd_contacts_import(args: argparse.Namespace) -> int:
     try:
         consent_mapping = parse_consent_columns(args.consent_columns)
     except ValueError as exc:
-        from peyvand.cli import EXIT_USAGE
-
         print(str(exc), file=sys.stderr)
         return EXIT_USAGE
 
@@ -191,12 +202,11 @@ def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str | li
     from django.core.exceptions import PermissionDenied
 
     from peyvand.base.jobs import create_job, fail_job, finish_job, start_job
-    from peyvand.cli import EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, _actor
     from peyvand.imports.contacts import ImportFailed, job_progress
 
     err = sys.stderr
     try:
-        actor = _actor(args)
+        actor = actor_of(args)
         mapping = parse_map(args.mapping)
     except CommandFailed as exc:
         print(str(exc), file=err)

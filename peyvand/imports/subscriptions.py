@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.dates import parse_date
+from peyvand.base.errors import Invalid
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_text
 from peyvand.base.roles import require
 from peyvand.consent.models import Channel, Topic
@@ -106,12 +107,11 @@ def opted_in_at(cell: Any, field_name: str = PREFIX + "opted_in_at") -> dt.datet
     return moment
 
 
-class SubscriptionsInvalid(ValueError):
+class SubscriptionsInvalid(Invalid):
     """What the importer said about subscriptions cannot be used; `errors` by field."""
 
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__(" ".join(errors.values()))
+    def __str__(self) -> str:
+        return " ".join(str(reason) for reason in self.errors.values())
 
 
 @dataclass

@@ -1,32 +1,23 @@
-"""`peyvand insights refresh [--as-of DATE]`; wired into peyvand/cli.py by add_commands.
+"""`peyvand insights refresh [--as-of DATE]`; found by peyvand/cli.py through add_commands.
 
-Handlers take the parsed arguments and return an exit code, like the other commands there;
-PermissionDenied and ValueError are turned into exit codes by peyvand.cli.main.
+Handlers take the parsed arguments and return an exit code; errors become exit codes in
+peyvand.cli.
 """
 
 from __future__ import annotations
 
 import argparse
 
-
-def _(message: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext(message)
+from peyvand.accounts.cli import actor_of
+from peyvand.cli_common import _, acting_parser, command_group
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from peyvand.base.normalise import InvalidValue
-    from peyvand.cli import CommandFailed
-    from peyvand.cli import _actor as cli_actor
     from peyvand.insights.actions import refresh_all
     from peyvand.insights.queries import latest_fit
 
-    actor = cli_actor(args)
-    try:
-        run = refresh_all(actor, args.as_of)
-    except InvalidValue as exc:
-        raise CommandFailed(str(exc.message))
+    actor = actor_of(args)
+    run = refresh_all(actor, args.as_of)
     print(_("Insights as of %(day)s: %(contacts)d contacts, %(customers)d customers, in "
             "%(seconds).1f s.") % {"day": run.as_of.isoformat(), "contacts": run.contacts,
                                    "customers": run.customers, "seconds": run.seconds})
@@ -43,16 +34,12 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands, acting: argparse.ArgumentParser | None = None) -> None:
-    """Add `insights` to the `peyvand` command; `acting` holds --as."""
-    if acting is None:
-        acting = argparse.ArgumentParser(add_help=False)
-        acting.add_argument("--as", dest="as_user", metavar="USER",
-                            help=_("act as this user, with their role"))
-    insights = commands.add_parser("insights", help=_("customer insights: RFM, value, "
-                                                      "lifetime value"),
-                                   description=_("Compute customer insights."))
-    sub = insights.add_subparsers(dest="insights_command", metavar="ACTION", required=True)
+def add_commands(commands) -> None:
+    """Add `insights` to the `peyvand` command."""
+    acting = acting_parser()
+    sub = command_group(commands, "insights", help=_("customer insights: RFM, value, "
+                                                     "lifetime value"),
+                        description=_("Compute customer insights."))
     refresh = sub.add_parser(
         "refresh", parents=[acting], help=_("recompute every contact's insights"),
         description=_("Recompute metrics, RFM, tiers, the ladder, purchase cycles, the "

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
+from peyvand.base.errors import Invalid
 from peyvand.base.normalise import normalise_text
 from peyvand.base.roles import OWNER, can, require
 from peyvand.contacts.models import Contact, Identity, Tag
@@ -44,10 +45,8 @@ from peyvand.messaging.smtp import parse_smtp_url
 from peyvand.messaging.templates_engine import TemplateInvalid, compile_parts
 
 
-class MessagingInvalid(Exception):
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+class MessagingInvalid(Invalid):
+    """Messaging input refused; `errors` by field."""
 
 
 def _str(raw: dict, name: str, limit: int | None = None) -> str:

@@ -40,7 +40,6 @@ from peyvand.messaging.queries import (
     template_of,
     templates,
 )
-from peyvand.messaging.templates_engine import TemplateInvalid
 
 router = Router(tags=["messaging"])
 ClassName = Annotated[str, one_of(*MessageClass.values)]
@@ -172,10 +171,6 @@ class ReceivedOut(Schema):
     content_digest: str
 
 
-def _invalid(exc: MessagingInvalid | TemplateInvalid):
-    return Status(400, {"detail": str(exc), "errors": exc.errors})
-
-
 def _template_body(payload: TemplateIn, current=None) -> dict:
     raw = payload.model_dump(exclude_unset=True)
     if current is not None:  # PATCH-like PUT: keys not given keep their value
@@ -198,10 +193,7 @@ def list_templates(request, paging: Query[Paging]):
 def create_template(request, payload: TemplateIn):
     """Jinja2 (sandboxed). Syntax errors and sandbox violations answer 400 with
     {"errors": {"html": "line 3: ..."}}."""
-    try:
-        return Status(201, do_save_template(api_actor(request), _template_body(payload)))
-    except MessagingInvalid as exc:
-        return _invalid(exc)
+    return Status(201, do_save_template(api_actor(request), _template_body(payload)))
 
 
 @router.get("/templates/{template_id}", response={200: TemplateOut, ERRORS: ErrorOut})
@@ -213,10 +205,7 @@ def get_template(request, template_id: int):
 def update_template(request, template_id: int, payload: TemplateIn):
     actor = api_actor(request)
     current = template_of(actor, template_id)
-    try:
-        return do_save_template(actor, _template_body(payload, current), current)
-    except MessagingInvalid as exc:
-        return _invalid(exc)
+    return do_save_template(actor, _template_body(payload, current), current)
 
 
 @router.delete("/templates/{template_id}", response={204: None, ERRORS: ErrorOut})
@@ -224,8 +213,8 @@ def delete_template(request, template_id: int):
     actor = api_actor(request)
     try:
         do_delete_template(actor, template_of(actor, template_id))
-    except MessagingInvalid as exc:
-        return Status(409, {"detail": str(exc), "errors": exc.errors})
+    except MessagingInvalid as exc:  # every refusal here is the template's state: 409
+        raise MessagingInvalid(exc.errors, status=409) from exc
     return Status(204, None)
 
 
@@ -250,12 +239,9 @@ def create_broadcast(request, payload: BroadcastIn):
     """Send a marketing template to a tag. A broadcast is always marketing (consent,
     unsubscribe link, approval): `class`, when given, must be "marketing". One by anyone but
     the owner waits for approval (GET …/preview, then POST …/approve with its digest)."""
-    try:
-        with transaction.atomic():
-            item = do_create_broadcast(api_actor(request), payload.template, payload.tag,
-                                       payload.message_class)
-    except MessagingInvalid as exc:
-        return _invalid(exc)
+    with transaction.atomic():
+        item = do_create_broadcast(api_actor(request), payload.template, payload.tag,
+                                   payload.message_class)
     return Status(201, _broadcast_out(item))
 
 
@@ -270,10 +256,8 @@ def preview_broadcast(request, broadcast_id: int):
     """What the broadcast sends, rendered for a sample contact of its audience in Persian and
     in English, and the digest an approval must name. After approval: the frozen words."""
     actor = api_actor(request)
-    try:
-        return broadcast_preview(actor, broadcast_of(actor, broadcast_id))
-    except TemplateInvalid as exc:  # the template fails for this contact: the author's to fix
-        return _invalid(exc)
+    # A template failing for this contact is the author's to fix: 400, naming the part.
+    return broadcast_preview(actor, broadcast_of(actor, broadcast_id))
 
 
 @router.post("/broadcasts/{broadcast_id}/approve",
@@ -284,8 +268,8 @@ def approve_broadcast(request, broadcast_id: int, payload: ApproveIn):
     actor = api_actor(request)
     try:
         item = do_approve_broadcast(actor, broadcast_of(actor, broadcast_id), payload.digest)
-    except MessagingInvalid as exc:
-        return Status(409, {"detail": str(exc), "errors": exc.errors})
+    except MessagingInvalid as exc:  # every refusal here is the broadcast's state: 409
+        raise MessagingInvalid(exc.errors, status=409) from exc
     return _broadcast_out(item)
 
 
@@ -304,12 +288,9 @@ def send_message(request, payload: MessageIn):
     It passes the OutboundGate: transactional messages never go to an address that bounced
     or a person who complained; alerts need consent. 201 queued; 200 when this key was sent
     already (the same message, not a second one); 400 what is wrong."""
-    try:
-        with transaction.atomic():
-            row, created = do_send_message(api_actor(request), payload.template,
-                                           payload.contact, payload.key)
-    except MessagingInvalid as exc:
-        return _invalid(exc)
+    with transaction.atomic():
+        row, created = do_send_message(api_actor(request), payload.template,
+                                       payload.contact, payload.key)
     return Status(201 if created else 200, _message_out(row, created))
 
 

@@ -5,26 +5,18 @@ from __future__ import annotations
 
 import argparse
 
-
-def _(message: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext(message)
+from peyvand.accounts.cli import actor_of
+from peyvand.cli_common import CommandFailed, _, acting_parser
 
 
 def cmd_send(args: argparse.Namespace) -> int:
     from django.db import transaction
 
-    from peyvand.cli import CommandFailed
-    from peyvand.cli import _actor as cli_actor
-    from peyvand.messaging.actions import MessagingInvalid, do_create_broadcast
+    from peyvand.messaging.actions import do_create_broadcast
 
-    try:
-        with transaction.atomic():
-            item = do_create_broadcast(cli_actor(args), args.template, args.tag,
-                                       args.message_class)
-    except MessagingInvalid as exc:
-        raise CommandFailed(" ".join(str(v) for v in exc.errors.values())) from None
+    with transaction.atomic():
+        item = do_create_broadcast(actor_of(args), args.template, args.tag,
+                                   args.message_class)
     print(_("Broadcast #%(id)s: %(queued)d messages queued, %(missing)d contacts without "
             "an address.") % {"id": item.pk, "queued": item.queued_count,
                               "missing": item.no_address_count})
@@ -35,11 +27,9 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_sender(args: argparse.Namespace) -> int:
     from peyvand.base.roles import require
-    from peyvand.cli import CommandFailed
-    from peyvand.cli import _actor as cli_actor
     from peyvand.messaging.sender import SenderBusy, send_all
 
-    require(cli_actor(args), "messages.send")
+    require(actor_of(args), "messages.send")
     try:
         stats = send_all(connections=args.connections, processes=args.processes,
                          until_empty=not args.forever)
@@ -50,8 +40,9 @@ def cmd_sender(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands, acting) -> None:
-    """Add this app's subcommands to the top-level `peyvand` subparsers."""
+def add_commands(commands) -> None:
+    """Add `send` and `sender` to the `peyvand` command."""
+    acting = acting_parser()
     send = commands.add_parser("send", parents=[acting],
                                help=_("send a marketing template to the contacts of a tag"))
     send.add_argument("--template", required=True, help=_("the template's name"))

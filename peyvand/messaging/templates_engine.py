@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SecurityError
 
+from peyvand.base.errors import Invalid
 from peyvand.base.templatetags.peyvand_ui import fadigits
 from peyvand.messaging.sandbox import LimitedSandbox, render_budget
 
@@ -40,10 +41,8 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 }
 
 
-class TemplateInvalid(Exception):
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+class TemplateInvalid(Invalid):
+    """A template that does not compile or render; `errors` by part (subject, html, text)."""
 
 
 def _line_of(exc: BaseException) -> int | None:

@@ -5,35 +5,24 @@ from __future__ import annotations
 import argparse
 import json
 
-
-def _(message: str) -> str:
-    from django.utils.translation import gettext
-
-    return gettext(message)
-
-
-def _actor(args: argparse.Namespace):
-    from peyvand.cli import _actor as cli_actor
-
-    return cli_actor(args)
+from peyvand.accounts.cli import actor_of
+from peyvand.cli_common import CommandFailed, _, acting_parser, command_group
 
 
 def cmd_drain(args: argparse.Namespace) -> int:
     from peyvand.tracking.actions import do_drain
 
-    print(_("%(count)d opens and clicks stored.") % {"count": do_drain(_actor(args))})
+    print(_("%(count)d opens and clicks stored.") % {"count": do_drain(actor_of(args))})
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from peyvand.tracking.queries import message_stats, source_stats
 
-    actor = _actor(args)
+    actor = actor_of(args)
     if args.source:
         stats = source_stats(actor, args.source)
         if stats is None:
-            from peyvand.cli import CommandFailed
-
             raise CommandFailed(_("Messaging is not set up, so sendings cannot be counted."))
     else:
         stats = message_stats(actor, args.message_id)
@@ -42,12 +31,11 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_bounces_poll(args: argparse.Namespace) -> int:
-    from peyvand.cli import CommandFailed
     from peyvand.tracking.actions import do_poll_bounces
 
     kind, url = ("imap", args.imap) if args.imap else ("pop", args.pop)
     try:
-        result = do_poll_bounces(_actor(args), url, kind, delete=args.delete)
+        result = do_poll_bounces(actor_of(args), url, kind, delete=args.delete)
     except OSError as exc:
         raise CommandFailed(_("Could not read the mailbox: %(error)s") % {"error": exc})
     except Exception as exc:  # imaplib.IMAP4.error, poplib.error_proto: login refused etc.
@@ -64,7 +52,7 @@ def cmd_bounces_serve(args: argparse.Namespace) -> int:
     from peyvand.base.roles import require
     from peyvand.tracking import inbound
 
-    require(_actor(args), "channels.manage")
+    require(actor_of(args), "channels.manage")
     print(_("Receiving bounces on %(host)s:%(port)s (Ctrl-C to stop).")
           % {"host": args.host, "port": args.port})
     inbound.run(args.host, args.port)
@@ -76,10 +64,8 @@ def cmd_sms_send(args: argparse.Namespace) -> int:
     from peyvand.tracking.actions import do_send_test_sms
 
     try:
-        sent = do_send_test_sms(_actor(args), args.to, args.text)
+        sent = do_send_test_sms(actor_of(args), args.to, args.text)
     except SmsError as exc:
-        from peyvand.cli import CommandFailed
-
         raise CommandFailed(str(exc))
     encoding, parts, chars = count(args.text)
     print(_("Sent through %(gateway)s as %(id)s (%(parts)d part(s), %(encoding)s, "
@@ -91,7 +77,7 @@ def cmd_sms_send(args: argparse.Namespace) -> int:
 def cmd_sms_poll(args: argparse.Namespace) -> int:
     from peyvand.tracking.actions import do_poll_sms
 
-    print(_("%(count)d SMS changed status.") % {"count": do_poll_sms(_actor(args))})
+    print(_("%(count)d SMS changed status.") % {"count": do_poll_sms(actor_of(args))})
     return 0
 
 
@@ -102,13 +88,13 @@ def _port(value: str) -> int:
     return number
 
 
-def add_commands(commands, acting) -> None:
-    """Add this app's subcommands to the top-level `peyvand` subparsers."""
+def add_commands(commands) -> None:
+    """Add `tracking`, `bounces` and `sms` to the `peyvand` command."""
     from peyvand.tracking.inbound import DEFAULT_PORT
 
-    tracking = commands.add_parser("tracking", help=_("opens and clicks"),
-                                   description=_("Opens and clicks of sent messages."))
-    sub = tracking.add_subparsers(dest="tracking_command", metavar="ACTION", required=True)
+    acting = acting_parser()
+    sub = command_group(commands, "tracking", help=_("opens and clicks"),
+                        description=_("Opens and clicks of sent messages."))
     drain = sub.add_parser("drain", parents=[acting],
                            help=_("store the opens and clicks waiting in the spool now"))
     drain.set_defaults(func=cmd_drain)
@@ -121,11 +107,9 @@ def add_commands(commands, acting) -> None:
                        help=_("every message of one sending, e.g. broadcast:12"))
     stats.set_defaults(func=cmd_stats)
 
-    bounces = commands.add_parser("bounces", help=_("bounces and spam complaints"),
-                                  description=_("Read bounce and complaint reports; hard "
-                                                "bounces and complaints stop e-mail to the "
-                                                "person."))
-    sub = bounces.add_subparsers(dest="bounces_command", metavar="ACTION", required=True)
+    sub = command_group(commands, "bounces", help=_("bounces and spam complaints"),
+                        description=_("Read bounce and complaint reports; hard bounces and "
+                                      "complaints stop e-mail to the person."))
     poll = sub.add_parser("poll", parents=[acting], help=_("read reports from a mailbox"))
     source = poll.add_mutually_exclusive_group(required=True)
     source.add_argument("--imap", metavar="URL", help="imaps://user:password@host/INBOX")
@@ -139,9 +123,8 @@ def add_commands(commands, acting) -> None:
     serve.add_argument("--port", type=_port, default=DEFAULT_PORT)
     serve.set_defaults(func=cmd_bounces_serve)
 
-    sms = commands.add_parser("sms", help=_("SMS gateway"),
-                              description=_("Try the SMS gateway named by PEYVAND_SMS_URL."))
-    sub = sms.add_subparsers(dest="sms_command", metavar="ACTION", required=True)
+    sub = command_group(commands, "sms", help=_("SMS gateway"),
+                        description=_("Try the SMS gateway named by PEYVAND_SMS_URL."))
     send = sub.add_parser("send", parents=[acting], help=_("send a test SMS"))
     send.add_argument("to", metavar="MOBILE")
     send.add_argument("text", metavar="TEXT")

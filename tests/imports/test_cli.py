@@ -10,7 +10,7 @@ import pytest
 
 from peyvand.base.models import Job
 from peyvand.contacts.models import Contact
-from peyvand.imports.cli import add_commands
+from peyvand.imports.cli import add_contact_commands as add_commands
 from tests.imports.conftest import read_report
 
 pytestmark = pytest.mark.django_db

@@ -27,7 +27,7 @@ from peyvand.consent.models import (
 from peyvand.consent.queries import consent_decision
 from peyvand.contacts.actions import do_create_contact
 from peyvand.contacts.models import Contact
-from peyvand.imports.cli import add_commands
+from peyvand.imports.cli import add_contact_commands as add_commands
 from peyvand.imports.contacts import ImportFailed, import_contacts
 from peyvand.imports.subscriptions import Subscriptions
 from tests.imports.conftest import read_report

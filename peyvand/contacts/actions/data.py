@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from peyvand.base.dates import parse_date
+from peyvand.base.errors import Invalid
 from peyvand.base.normalise import (
     InvalidValue,
     normalise_email,
@@ -25,23 +26,31 @@ SCALARS = ("first_name", "last_name", "language", "timezone", "birthday", "natio
 _TIMEZONES: set[str] = set()
 
 
-class ContactInvalid(ValueError):
+class ContactInvalid(Invalid):
     """Input that cannot be saved; `errors` maps each field to what is wrong with it."""
 
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+# The API names an identity by the input field that carries it.
+_IDENTITY_FIELD = {"email": "email", "phone": "phone", "external": "external_ids"}
 
 
-class IdentityConflict(ValueError):
-    """An identity being attached already belongs to another contact."""
+class IdentityConflict(Invalid):
+    """An identity being attached already belongs to another contact (409, naming it)."""
+
+    status = 409
 
     def __init__(self, field_name: str, value: str, owner_id: int):
+        message = _("%(value)s already belongs to contact #%(id)s; merge the two contacts "
+                    "instead.") % {"value": value, "id": owner_id}
+        super().__init__({_IDENTITY_FIELD.get(field_name, field_name): message},
+                         owner_id=owner_id)
         self.field = field_name
         self.value = value
         self.owner_id = owner_id
-        super().__init__(_("%(value)s already belongs to contact #%(id)s; merge the two "
-                           "contacts instead.") % {"value": value, "id": owner_id})
+        self.message = message
+
+    def __str__(self) -> str:
+        return str(self.message)
 
 
 @dataclass
