@@ -25,6 +25,7 @@ from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.dates import parse_date
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_text
+from peyvand.base.queue import enqueue_on_commit
 from peyvand.base.roles import require
 from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
 from peyvand.commerce.models import (
@@ -838,7 +839,7 @@ def retry_delivery(actor: Actor, delivery: WebhookDelivery) -> bool:
     if delivery.status == WebhookDelivery.Status.PROCESSED:
         return False
     pk = delivery.pk
-    transaction.on_commit(lambda: process_delivery_task(pk))
+    enqueue_on_commit(process_delivery_task, pk)
     return True
 
 

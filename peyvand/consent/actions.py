@@ -39,6 +39,7 @@ from peyvand.base.normalise import (
     normalise_phone,
     normalise_text,
 )
+from peyvand.base.queue import enqueue_on_commit
 from peyvand.base.roles import require
 from peyvand.base.signing import LinkInvalid, make_token, read_token
 from peyvand.consent import ledger
@@ -547,8 +548,7 @@ def _send_code(signup: Signup, contact: Contact, to: str, language: str, *,
         else:
             text = _("Your confirmation code: %(code)s") % {"code": code}
     key = f"signup:{signup.pk}:code:{signup.codes_sent}"
-    transaction.on_commit(lambda: send_confirmation_sms_task(contact.pk, text, to, key,
-                                                             notice))
+    enqueue_on_commit(send_confirmation_sms_task, contact.pk, text, to, key, notice)
 
 
 @transaction.atomic
@@ -655,15 +655,15 @@ def do_submit_signup(form: SignupForm, raw: dict[str, Any], request: SignupReque
         email = clean.email
         if set(pending) & PROVES[Identity.Kind.EMAIL]:
             link = request.link_base.rstrip("/") + confirm_path(signup)
-            transaction.on_commit(lambda: send_confirmation_email_task(
-                contact.pk, link, language, email, title, f"signup:{signup.pk}:link"))
+            enqueue_on_commit(send_confirmation_email_task, contact.pk, link, language, email,
+                              title, f"signup:{signup.pk}:link")
         else:
             sent = LinkSent.objects.create(contact=contact, nonce=secrets.token_urlsafe(16),
                                            reason=LinkReason.SUBSCRIBED)
             link = request.link_base.rstrip("/") + reverse(
                 "consent:preferences", args=[preferences_token(contact.pk, sent.nonce)])
-            transaction.on_commit(lambda: send_subscribed_notice_task(
-                contact.pk, link, language, email, title, f"signup:{signup.pk}:notice"))
+            enqueue_on_commit(send_subscribed_notice_task, contact.pk, link, language, email,
+                              title, f"signup:{signup.pk}:notice")
     if clean.phone and set(clean.channels) & {Channel.SMS, Channel.PHONE}:
         if not _throttled_address(clean.phone):
             notice = not set(pending) & {Channel.SMS, Channel.PHONE}
@@ -1144,8 +1144,7 @@ def do_send_preference_link(actor: Actor, contact: Contact) -> LinkSent:
 
     link = sent_preferences_url(contact.pk, sent.nonce)
     language, key = contact.language, f"prefs-link:{sent.pk}"
-    transaction.on_commit(lambda: send_preference_link_task(contact.pk, link, language,
-                                                            address, key))
+    enqueue_on_commit(send_preference_link_task, contact.pk, link, language, address, key)
     masked = mask_address(address)
     record_audit(actor, "consent.send_link", target_type="contact", target_id=contact.pk,
                  summary=_("Preference link sent to %(address)s") % {"address": masked},
