@@ -65,6 +65,7 @@ def _actor(args: argparse.Namespace):
 
     from peyvand.base.actor import Actor
 
+    # PEYVAND_USER belongs to the shell, like --as: not a setting of the site.
     name = getattr(args, "as_user", None) or os.environ.get("PEYVAND_USER", "").strip()
     if not name:
         return Actor.operator()
@@ -719,6 +720,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before Django starts, so the environment is the only place to say which settings.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peyvand.settings")
     import django
 

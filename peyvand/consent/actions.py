@@ -92,10 +92,6 @@ STARTED_MAX_AGE = dt.timedelta(days=1)
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 class ConsentInvalid(ContactInvalid):
     """Input the permission floor refuses; `errors` maps each field to the reason."""
 
@@ -361,8 +357,8 @@ def start_token(form: SignupForm) -> str:
 
 def check_rate(ip: str | None) -> None:
     """Count one submission from `ip`; SignupThrottled past the limit in the window."""
-    limit = int(_setting("CONSENT_SIGNUP_LIMIT", 10))
-    window = int(_setting("CONSENT_SIGNUP_WINDOW", 3600))
+    limit = settings.CONSENT_SIGNUP_LIMIT
+    window = settings.CONSENT_SIGNUP_WINDOW
     if ratelimit.hit("consent:signup:ip", ip or "-", window) > limit:
         raise SignupThrottled(_("Too many sign-ups from your network. Please try again later."))
 
@@ -376,7 +372,7 @@ def check_started(form: SignupForm, token: str) -> None:
     if data.get("f") != form.slug:
         raise ConsentInvalid({"form": _("Please check your details and send the form again.")})
     elapsed = time.time() - float(data.get("t") or 0)
-    if elapsed < float(_setting("CONSENT_MIN_FILL_SECONDS", 3)):
+    if elapsed < settings.CONSENT_MIN_FILL_SECONDS:
         raise ConsentInvalid({"form": _("That was quick! Please check your details and send "
                                         "the form again.")})
 
@@ -518,7 +514,7 @@ def _code_hash(nonce: str, code: str) -> str:
 def _throttled_address(address: str) -> bool:
     """At most a few confirmations a day to one address, whoever asks for them."""
     return ratelimit.hit("consent:confirm", address, 24 * 3600) \
-        > int(_setting("CONSENT_CONFIRMATIONS_PER_DAY", 3))
+        > settings.CONSENT_CONFIRMATIONS_PER_DAY
 
 
 def confirm_path(signup: Signup) -> str:
@@ -937,7 +933,7 @@ def sms_gateway(token: str) -> str | None:
     """The name of the gateway a hook token belongs to, or None."""
     if not token:
         return None
-    configured = str(_setting("PEYVAND_SMS_INBOUND_TOKEN", "") or "")
+    configured = settings.PEYVAND_SMS_INBOUND_TOKEN
     if configured and constant_time_compare(configured, token):
         return "default"
     row = SmsInbound.objects.filter(token=token, active=True).values_list("name", flat=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import re
 import socket
 import ssl
@@ -20,9 +19,11 @@ from collections import deque
 from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import lru_cache
-from urllib.parse import parse_qs, unquote, urlparse
 
 from django.conf import settings
+
+from peyvand.base import smtp_url
+from peyvand.base.smtp_url import SmtpUrl
 
 SENT, DEFERRED, FAILED = "sent", "deferred", "failed"
 
@@ -48,41 +49,31 @@ class SmtpConfig:
         return self.from_address.rpartition("@")[2] or "localhost"
 
 
-def parse_smtp_url(url: str) -> SmtpConfig:
-    parts = urlparse(url)
-    # The same schemes settings.py accepts for PEYVAND_SMTP_URL.
-    if parts.scheme not in ("smtp", "smtp+starttls", "smtps") or not parts.hostname:
-        raise ValueError("An SMTP URL looks like smtp://user:pass@host:587?starttls=1")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    flag = parts.scheme == "smtp+starttls" or \
-        query.get("starttls", "0").lower() in ("1", "true", "yes")
-    default_port = 465 if parts.scheme == "smtps" else 587 if flag else 25
-    return SmtpConfig(
-        host=parts.hostname, port=parts.port or default_port,
-        username=unquote(parts.username or ""), password=unquote(parts.password or ""),
-        use_tls=parts.scheme == "smtps", start_tls=flag and parts.scheme != "smtps",
-        connections=int(query.get("connections", 10)))
+def parse_smtp_url(url: str | SmtpUrl) -> SmtpConfig:
+    """The config for a URL (ValueError when it is none), or for one settings.py parsed."""
+    given = url if isinstance(url, SmtpUrl) else smtp_url.parse_smtp_url(url)
+    return SmtpConfig(host=given.host, port=given.port, username=given.username,
+                      password=given.password, use_tls=given.use_tls,
+                      start_tls=given.start_tls, connections=given.connections)
 
 
 def smtp_config() -> SmtpConfig:
     from peyvand.messaging.models import SendingSettings
 
     row = SendingSettings.objects.order_by("id").first()
-    url = os.environ.get("PEYVAND_SMTP_URL", "").strip() or (row.smtp_url if row else "")
+    url = settings.PEYVAND_SMTP or (row.smtp_url if row else "")
     if url:
         config = parse_smtp_url(url)
     else:  # nothing configured: everything lands in the local catcher, nothing leaves
-        config = SmtpConfig(host=os.environ.get("PEYVAND_CATCHER_HOST") or "127.0.0.1",
-                            port=int(os.environ.get("PEYVAND_CATCHER_PORT") or 1025),
+        config = SmtpConfig(host=settings.CATCHER_HOST, port=settings.CATCHER_PORT,
                             catcher=True)
     if row is not None:
         config.connections = row.connections or config.connections
         config.rate = row.rate_per_second
         config.domain_rate = row.domain_rate_per_second
         config.from_name = row.from_name
-    config.connections = int(os.environ.get("PEYVAND_SMTP_CONNECTIONS") or config.connections)
-    given = ((row.from_address if row else "") or os.environ.get("PEYVAND_MAIL_FROM", "").strip()
-             or settings.DEFAULT_FROM_EMAIL)
+    config.connections = settings.SMTP_CONNECTIONS or config.connections
+    given = (row.from_address if row else "") or settings.DEFAULT_FROM_EMAIL
     name, config.from_address = parseaddr(given)  # "Peyvand <no-reply@…>" is allowed
     config.from_name = config.from_name or name
     return config

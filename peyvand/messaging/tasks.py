@@ -30,5 +30,5 @@ def send_due() -> None:
 
 def kick() -> None:
     """Start sending after the current transaction commits (tests turn this off)."""
-    if getattr(settings, "MESSAGING_AUTOSEND", True):
+    if settings.MESSAGING_AUTOSEND:
         enqueue_on_commit(send_outbox)

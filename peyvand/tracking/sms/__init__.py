@@ -8,7 +8,6 @@ A `base=` query parameter points an adapter at another API root (tests, proxies)
 
 from __future__ import annotations
 
-import os
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from peyvand.tracking.sms.base import (
@@ -49,5 +48,5 @@ def gateway_from_url(url: str) -> SmsGateway:
 def get_gateway() -> SmsGateway:
     from django.conf import settings
 
-    url = getattr(settings, "PEYVAND_SMS_URL", "") or os.environ.get("PEYVAND_SMS_URL", "")
+    url = settings.PEYVAND_SMS_URL
     return gateway_from_url(url or "catcher://")
