@@ -16,6 +16,7 @@ import socket
 import ssl
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import lru_cache
@@ -80,30 +81,37 @@ def smtp_config() -> SmtpConfig:
 
 
 class TokenBucket:
-    def __init__(self, rate: float, burst: float | None = None):
+    # clock and sleep are time's own except in tests, which drive a fake clock.
+    def __init__(self, rate: float, burst: float | None = None, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.rate = rate
         self.capacity = burst or max(1.0, rate)
+        self.clock, self.sleep = clock, sleep
         self.tokens = self.capacity
-        self.stamp = time.monotonic()
+        self.stamp = clock()
 
     async def take(self) -> None:
         if self.rate <= 0:
             return
         while True:
-            now = time.monotonic()
+            now = self.clock()
             self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
             self.stamp = now
             if self.tokens >= 1:
                 self.tokens -= 1
                 return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
+            await self.sleep((1 - self.tokens) / self.rate)
 
 
 class Limits:
     """The sender's bucket and one bucket per recipient domain."""
 
-    def __init__(self, rate: float, domain_rate: float):
-        self.sender = TokenBucket(rate)
+    def __init__(self, rate: float, domain_rate: float, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+        self.clock, self.sleep = clock, sleep
+        self.sender = TokenBucket(rate, clock=clock, sleep=sleep)
         self.domain_rate = domain_rate
         self.domains: dict[str, TokenBucket] = {}
 
@@ -111,7 +119,8 @@ class Limits:
         if self.domain_rate > 0:
             bucket = self.domains.get(domain)
             if bucket is None:
-                bucket = self.domains[domain] = TokenBucket(self.domain_rate)
+                bucket = self.domains[domain] = TokenBucket(self.domain_rate, clock=self.clock,
+                                                            sleep=self.sleep)
             await bucket.take()
         await self.sender.take()
 
