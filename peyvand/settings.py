@@ -19,7 +19,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -33,8 +32,6 @@ from peyvand.base.smtp_url import parse_smtp_url
 BASE_DIR = Path(__file__).resolve().parent
 HOME = Path(os.environ.get("PEYVAND_HOME") or "var").resolve()
 HOME.mkdir(parents=True, exist_ok=True)
-
-TESTING = "pytest" in sys.modules or os.environ.get("PEYVAND_TESTING") == "1"
 
 
 def _secret_key() -> str:
@@ -148,8 +145,6 @@ if DEBUG and not all(is_loopback_host(h) for h in ALLOWED_HOSTS):
         "host names (127.0.0.1, ::1, localhost). Not loopback: "
         + ", ".join(h for h in ALLOWED_HOSTS if not is_loopback_host(h))
         + " (from PEYVAND_ALLOWED_HOSTS and the host of PEYVAND_PUBLIC_URL).")
-if TESTING:
-    ALLOWED_HOSTS += ["testserver"]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -240,7 +235,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Queue and cache ----------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
-HUEY_IMMEDIATE = os.environ.get("PEYVAND_HUEY_IMMEDIATE", "1" if TESTING else "0") == "1"
+# PEYVAND_HUEY_IMMEDIATE=1 runs tasks in the calling process, without a worker (the test
+# settings, peyvand.settings_test, default to it).
+HUEY_IMMEDIATE = os.environ.get("PEYVAND_HUEY_IMMEDIATE", "0") == "1"
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -270,8 +267,6 @@ else:
             "LOCATION": str(HOME / "cache"),
         }
     }
-if TESTING and not REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Where rate-limit counts live (base.ratelimit): Redis with REDIS_URL, else the default cache
 # (the file cache); "database" shares them between web servers that share only the database.
 RATE_LIMIT_BACKEND = os.environ.get("PEYVAND_RATE_LIMIT_BACKEND", "").strip() \
@@ -328,7 +323,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG
 
 EXPORT_DIR = HOME / "exports"
 # Staged import uploads (imports.uploads); None: $PEYVAND_HOME/imports, following HOME.
