@@ -346,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before Django starts, so the environment is the only place to say which settings.
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peyvand.settings")
     import django
 

@@ -8,10 +8,11 @@ of a process costs ~16 µs a request, more than the whole tracking handler, so 2
 A process serves one request at a time, as gunicorn's sync workers do: while a slow page
 holds one, the others answer, hence at least two even on one CPU (where granian warns that
 workers outnumber cores). Heavy work belongs in Huey, not in a page.
-PEYVAND_WEB_WORKERS and PEYVAND_WEB_THREADS override both.
+The settings WEB_WORKERS and WEB_THREADS (PEYVAND_WEB_WORKERS, PEYVAND_WEB_THREADS) override
+both.
 
 The bulk sender is sized by CPUs too: up to one sending process per CPU (at most four),
-PEYVAND_SENDER_PROCESSES overrides it.
+SENDER_PROCESSES (PEYVAND_SENDER_PROCESSES) overrides it.
 """
 
 from __future__ import annotations
@@ -19,13 +20,10 @@ from __future__ import annotations
 import os
 import sys
 
+from django.conf import settings
+
 MAX_CPUS = 4
 THREADS = 1
-
-
-def _count(name: str, default: int) -> int:
-    given = os.environ.get(name, "").strip()
-    return int(given) if given.isdigit() and int(given) > 0 else default
 
 
 def _cpus() -> int:
@@ -33,15 +31,15 @@ def _cpus() -> int:
 
 
 def web_workers() -> int:
-    return _count("PEYVAND_WEB_WORKERS", max(2, _cpus()))
+    return settings.WEB_WORKERS or max(2, _cpus())
 
 
 def sender_processes() -> int:
-    return _count("PEYVAND_SENDER_PROCESSES", _cpus())
+    return settings.SENDER_PROCESSES or _cpus()
 
 
 def web_threads() -> int:
-    return _count("PEYVAND_WEB_THREADS", THREADS)
+    return settings.WEB_THREADS or THREADS
 
 
 def granian_command(host: str, port: int, app: str = "peyvand.wsgi:application",

@@ -9,6 +9,9 @@ PEYVAND_ALLOWED_HOSTS  comma-separated; default 127.0.0.1,localhost (+ PEYVAND_P
 PEYVAND_PUBLIC_URL  where customers reach the site; https:// turns on secure cookies and HSTS
 PEYVAND_TRUSTED_PROXIES  comma-separated addresses/CIDRs of reverse proxies whose
                X-Forwarded-For and X-Forwarded-Proto are believed
+Every other PEYVAND_* variable is read below, next to the setting it fills, with its default.
+Code reads these settings from django.conf.settings, never the environment: one place to look,
+and tests change them with pytest-django's `settings` fixture.
 """
 
 from __future__ import annotations
@@ -16,21 +19,19 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-import sys
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from peyvand.base.http import is_loopback_host
+from peyvand.base.smtp_url import parse_smtp_url
 
 BASE_DIR = Path(__file__).resolve().parent
 HOME = Path(os.environ.get("PEYVAND_HOME") or "var").resolve()
 HOME.mkdir(parents=True, exist_ok=True)
-
-TESTING = "pytest" in sys.modules or os.environ.get("PEYVAND_TESTING") == "1"
 
 
 def _secret_key() -> str:
@@ -50,6 +51,16 @@ def _secret_key() -> str:
             with os.fdopen(fd, "w") as fh:
                 fh.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, "").strip() or default)
+
+
+def _env_count(name: str) -> int | None:
+    """A positive whole number from the environment; None (size it yourself) otherwise."""
+    given = os.environ.get(name, "").strip()
+    return int(given) if given.isdigit() and int(given) > 0 else None
 
 
 SECRET_KEY = _secret_key()
@@ -134,8 +145,6 @@ if DEBUG and not all(is_loopback_host(h) for h in ALLOWED_HOSTS):
         "host names (127.0.0.1, ::1, localhost). Not loopback: "
         + ", ".join(h for h in ALLOWED_HOSTS if not is_loopback_host(h))
         + " (from PEYVAND_ALLOWED_HOSTS and the host of PEYVAND_PUBLIC_URL).")
-if TESTING:
-    ALLOWED_HOSTS += ["testserver"]
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -227,7 +236,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Queue and cache ----------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "").strip()
-HUEY_IMMEDIATE = os.environ.get("PEYVAND_HUEY_IMMEDIATE", "1" if TESTING else "0") == "1"
+# PEYVAND_HUEY_IMMEDIATE=1 runs tasks in the calling process, without a worker (the test
+# settings, peyvand.settings_test, default to it).
+HUEY_IMMEDIATE = os.environ.get("PEYVAND_HUEY_IMMEDIATE", "0") == "1"
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -257,8 +268,6 @@ else:
             "LOCATION": str(HOME / "cache"),
         }
     }
-if TESTING and not REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Where rate-limit counts live (base.ratelimit): Redis with REDIS_URL, else the default cache
 # (the file cache); "database" shares them between web servers that share only the database.
 RATE_LIMIT_BACKEND = os.environ.get("PEYVAND_RATE_LIMIT_BACKEND", "").strip() \
@@ -315,9 +324,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
-WHITENOISE_AUTOREFRESH = DEBUG or TESTING
+WHITENOISE_AUTOREFRESH = DEBUG
 
 EXPORT_DIR = HOME / "exports"
+# Staged import uploads (imports.uploads); None: $PEYVAND_HOME/imports, following HOME.
+IMPORT_DIR: Path | None = None
 # Import files past these are refused with the reason (imports.limits). A million-row contact
 # file is about 200 MB of CSV, or an XLSX unpacking to about 1 GB with 3 million texts.
 _MB = 1024 * 1024
@@ -333,22 +344,31 @@ IMPORT_XLSX_MAX_SHARED_STRINGS = int(os.environ.get("PEYVAND_IMPORT_XLSX_MAX_SHA
 # --- Outbound mail ------------------------------------------------------------------------
 # PEYVAND_SMTP_URL: smtp://user:pass@host:587?starttls=1, smtp+starttls://…, smtps://…:465.
 # Unset: everything goes to the built-in catcher (peyvand.mailcatcher), never the internet.
+# PEYVAND_SMTP is the URL parsed once (base.smtp_url.SmtpUrl), None when unset; it wins over
+# the sending settings row of the UI (messaging.smtp).
 SMTP_URL = os.environ.get("PEYVAND_SMTP_URL", "").strip()
-CATCHER_PORT = int(os.environ.get("PEYVAND_CATCHER_PORT", "1025"))
+# The built-in catcher's address (PEYVAND_CATCHER_HOST, PEYVAND_CATCHER_PORT).
+CATCHER_HOST = os.environ.get("PEYVAND_CATCHER_HOST", "").strip() or "127.0.0.1"
+CATCHER_PORT = _env_int("PEYVAND_CATCHER_PORT", 1025)
+# PEYVAND_SMTP_CONNECTIONS: the sender's SMTP sessions, over the URL's and the UI's; None:
+# theirs.
+SMTP_CONNECTIONS = _env_count("PEYVAND_SMTP_CONNECTIONS")
+PEYVAND_SMTP = None
 if SMTP_URL:
-    _smtp = urlsplit(SMTP_URL)
-    if _smtp.scheme not in ("smtp", "smtp+starttls", "smtps"):
-        raise ImproperlyConfigured("PEYVAND_SMTP_URL must be smtp://, smtp+starttls:// or smtps://")
-    _starttls = _smtp.scheme == "smtp+starttls" or "starttls=1" in _smtp.query
-    EMAIL_HOST = _smtp.hostname or "localhost"
-    EMAIL_PORT = _smtp.port or (465 if _smtp.scheme == "smtps" else 587 if _starttls else 25)
-    EMAIL_HOST_USER = unquote(_smtp.username or "")
-    EMAIL_HOST_PASSWORD = unquote(_smtp.password or "")
-    EMAIL_USE_SSL, EMAIL_USE_TLS = _smtp.scheme == "smtps", _starttls
+    try:
+        PEYVAND_SMTP = parse_smtp_url(SMTP_URL)
+    except ValueError:
+        raise ImproperlyConfigured("PEYVAND_SMTP_URL must be smtp://, smtp+starttls:// or smtps://"
+                                   " with a host, such as smtp://user:pass@host:587?starttls=1")
+    EMAIL_HOST, EMAIL_PORT = PEYVAND_SMTP.host, PEYVAND_SMTP.port
+    EMAIL_HOST_USER, EMAIL_HOST_PASSWORD = PEYVAND_SMTP.username, PEYVAND_SMTP.password
+    EMAIL_USE_SSL, EMAIL_USE_TLS = PEYVAND_SMTP.use_tls, PEYVAND_SMTP.start_tls
 else:
-    EMAIL_HOST, EMAIL_PORT = "127.0.0.1", CATCHER_PORT
+    EMAIL_HOST, EMAIL_PORT = CATCHER_HOST, CATCHER_PORT
 EMAIL_TIMEOUT = 20
-DEFAULT_FROM_EMAIL = os.environ.get("PEYVAND_MAIL_FROM", "Peyvand <no-reply@localhost>")
+# PEYVAND_MAIL_FROM: the From of messages when the UI's sending settings give none.
+DEFAULT_FROM_EMAIL = (os.environ.get("PEYVAND_MAIL_FROM", "").strip()
+                      or "Peyvand <no-reply@localhost>")
 # Authors' templates (messaging.sandbox): a render stops past this many seconds, loop steps
 # (all loops together) or characters (per part, and per value a template makes).
 TEMPLATE_RENDER_SECONDS = float(os.environ.get("PEYVAND_TEMPLATE_RENDER_SECONDS", "1"))
@@ -363,7 +383,49 @@ PEYVAND_DKIM_SELECTOR = os.environ.get("PEYVAND_DKIM_SELECTOR", "").strip()
 PEYVAND_DKIM_DOMAIN = os.environ.get("PEYVAND_DKIM_DOMAIN", "").strip()
 # The domain of bounce+<token>@… return paths (tracking.bounces); "" falls back to localhost.
 PEYVAND_BOUNCE_DOMAIN = os.environ.get("PEYVAND_BOUNCE_DOMAIN", "").strip()
+# Where VERP bounces and feedback-loop (ARF) reports come in (tracking.inbound): the SMTP
+# listener's address, and the address a provider's complaint reports are sent to.
+INBOUND_SMTP_HOST = os.environ.get("PEYVAND_INBOUND_SMTP_HOST", "").strip() or "127.0.0.1"
+INBOUND_SMTP_PORT = _env_int("PEYVAND_INBOUND_SMTP_PORT", 2526)
+PEYVAND_FBL_ADDRESS = os.environ.get("PEYVAND_FBL_ADDRESS", "").strip().lower()
+# The SMS gateway (messaging's channels): catcher://, kavenegar://KEY@?sender=…,
+# smsir://KEY@?line=…; "" is the catcher, which sends nothing.
+PEYVAND_SMS_URL = os.environ.get("PEYVAND_SMS_URL", "").strip()
+# The shared secret an SMS gateway's inbound (reply/STOP) webhook must carry.
 PEYVAND_SMS_INBOUND_TOKEN = os.environ.get("PEYVAND_SMS_INBOUND_TOKEN", "")
+# Queueing a message starts the sender once the transaction commits; tests turn it off and
+# run the sender themselves.
+MESSAGING_AUTOSEND = True
+
+# --- Sizing (peyvand.serving): None sizes by the CPUs ------------------------------------
+WEB_WORKERS = _env_count("PEYVAND_WEB_WORKERS")
+WEB_THREADS = _env_count("PEYVAND_WEB_THREADS")
+SENDER_PROCESSES = _env_count("PEYVAND_SENDER_PROCESSES")
+
+# --- Tracking -----------------------------------------------------------------------------
+# Where the tracking endpoints spool hits before the worker loads them (tracking.spool);
+# "": $PEYVAND_HOME/tracking-spool.
+TRACKING_SPOOL = os.environ.get("PEYVAND_TRACKING_SPOOL", "").strip()
+# Interest scores halve in this many days (tracking.interests).
+TRACKING_INTEREST_HALF_LIFE_DAYS = _env_int("PEYVAND_TRACKING_INTEREST_HALF_LIFE_DAYS", 30)
+# This many soft bounces within the days make an address stop receiving (tracking.bounces).
+TRACKING_SOFT_BOUNCE_LIMIT = _env_int("PEYVAND_TRACKING_SOFT_BOUNCE_LIMIT", 3)
+TRACKING_SOFT_BOUNCE_DAYS = _env_int("PEYVAND_TRACKING_SOFT_BOUNCE_DAYS", 30)
+# An open or click this soon after sending is a machine's (scanners, prefetch), not a person's
+# (tracking.events).
+TRACKING_MACHINE_OPEN_SECONDS = _env_int("PEYVAND_TRACKING_MACHINE_OPEN_SECONDS", 3)
+TRACKING_MACHINE_CLICK_SECONDS = _env_int("PEYVAND_TRACKING_MACHINE_CLICK_SECONDS", 10)
+
+# --- Consent: public sign-up forms and links ---------------------------------------------
+# Sign-ups one address (IP) may submit in the window (seconds) before it is refused.
+CONSENT_SIGNUP_LIMIT = _env_int("PEYVAND_CONSENT_SIGNUP_LIMIT", 10)
+CONSENT_SIGNUP_WINDOW = _env_int("PEYVAND_CONSENT_SIGNUP_WINDOW", 3600)
+# A form filled faster than this many seconds is a robot's.
+CONSENT_MIN_FILL_SECONDS = _env_int("PEYVAND_CONSENT_MIN_FILL_SECONDS", 3)
+# Confirmation messages one e-mail address or phone number receives a day.
+CONSENT_CONFIRMATIONS_PER_DAY = _env_int("PEYVAND_CONSENT_CONFIRMATIONS_PER_DAY", 3)
+# Days a preference or unsubscribe link in a message stays valid.
+CONSENT_LINK_MAX_AGE_DAYS = _env_int("PEYVAND_CONSENT_LINK_MAX_AGE_DAYS", 400)
 
 LOGGING = {
     "version": 1,

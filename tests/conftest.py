@@ -48,9 +48,9 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
-def _one_sender_process(monkeypatch):
+def _one_sender_process(settings):
     # A helper sender process would open the real database, not the test one.
-    monkeypatch.setenv("PEYVAND_SENDER_PROCESSES", "1")
+    settings.SENDER_PROCESSES = 1
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ def actor_of(args: argparse.Namespace):
 
     from peyvand.base.actor import Actor
 
+    # PEYVAND_USER belongs to the shell, like --as: not a setting of the site.
     name = getattr(args, "as_user", None) or os.environ.get("PEYVAND_USER", "").strip()
     if not name:
         return Actor.operator()

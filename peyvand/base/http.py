@@ -28,7 +28,7 @@ def _networks(values: tuple[str, ...]) -> tuple[Network, ...]:
 
 
 def trusted_proxies() -> tuple[Network, ...]:
-    return _networks(tuple(getattr(settings, "PEYVAND_TRUSTED_PROXIES", ())))
+    return _networks(tuple(settings.PEYVAND_TRUSTED_PROXIES))
 
 
 def parse_address(value: str) -> Address | None:

@@ -209,7 +209,7 @@ class CacheLimiter(Limiter):
 
 def limiter() -> Limiter:
     """The limiter the settings choose (RATE_LIMIT_BACKEND)."""
-    backend = getattr(settings, "RATE_LIMIT_BACKEND", "cache")
+    backend = settings.RATE_LIMIT_BACKEND
     if backend == "redis":
         return RedisLimiter()
     if backend == "database":

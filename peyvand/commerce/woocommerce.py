@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.normalise import InvalidValue, normalise_email, normalise_phone
+from peyvand.base.queue import enqueue_on_commit
 from peyvand.commerce import actions
 from peyvand.commerce.models import ShopSource, WebhookDelivery
 from peyvand.commerce.money import parse_decimal
@@ -96,7 +97,7 @@ def receive(source: ShopSource, body: bytes, headers: Mapping[str, str]) -> Rece
     from peyvand.commerce.tasks import process_delivery_task
 
     pk = delivery.pk
-    transaction.on_commit(lambda: process_delivery_task(pk))
+    enqueue_on_commit(process_delivery_task, pk)
     return Received("received", delivery)
 
 

@@ -21,7 +21,7 @@ from peyvand.consent.models import Channel, ContactKey
 from peyvand.contacts.models import Contact
 
 # Links in old messages must keep working for about a year; then the page says so (410).
-LINK_MAX_AGE = dt.timedelta(days=getattr(settings, "CONSENT_LINK_MAX_AGE_DAYS", 400))
+LINK_MAX_AGE = dt.timedelta(days=settings.CONSENT_LINK_MAX_AGE_DAYS)
 
 
 def contact_key(contact_id: int) -> str:

@@ -31,6 +31,7 @@ from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
 from peyvand.base.models import Job
+from peyvand.base.queue import enqueue_on_commit
 from peyvand.base.roles import require
 from peyvand.base.scrub import Needles, rewrite_rows, scrub_folder
 from peyvand.contacts.actions import contact_snapshot
@@ -262,7 +263,7 @@ def do_start_export_job(actor: Actor, fmt: str) -> Job:
     job = create_job(actor, JOB_KIND, {"format": fmt})
     from peyvand.contacts.tasks import export_contacts_task
 
-    transaction.on_commit(lambda: export_contacts_task(job.pk))
+    enqueue_on_commit(export_contacts_task, job.pk)
     return job
 
 

@@ -49,6 +49,7 @@ from peyvand.base.audit import record_audit
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
 from peyvand.base.models import Job
 from peyvand.base.normalise import InvalidValue
+from peyvand.base.queue import enqueue_on_commit
 from peyvand.base.roles import require
 from peyvand.consent.actions import (
     ConsentInvalid,
@@ -666,7 +667,7 @@ def do_start_import_job(actor: Actor, upload_path: Path, filename: str, targets:
     mark_started(upload_path, job)
     from peyvand.imports.tasks import import_contacts_task
 
-    transaction.on_commit(lambda: import_contacts_task(job.pk))
+    enqueue_on_commit(import_contacts_task, job.pk)
     return job
 
 

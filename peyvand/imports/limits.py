@@ -42,20 +42,16 @@ class FileRefused(InvalidValue):
         super().__init__("file", message)
 
 
-def setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 def max_upload_bytes() -> int:
-    return setting("IMPORT_MAX_UPLOAD_BYTES", 1024 * MB)
+    return settings.IMPORT_MAX_UPLOAD_BYTES
 
 
 def max_rows() -> int:
-    return setting("IMPORT_MAX_ROWS", 2_000_000)
+    return settings.IMPORT_MAX_ROWS
 
 
 def max_columns() -> int:
-    return setting("IMPORT_MAX_COLUMNS", 500)
+    return settings.IMPORT_MAX_COLUMNS
 
 
 def number(value: int) -> str:
@@ -162,11 +158,11 @@ def check_xlsx(path: Path) -> None:
     with archive:
         infos = archive.infolist()
         total = sum(info.file_size for info in infos)
-        limit = setting("IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES", 2048 * MB)
+        limit = settings.IMPORT_XLSX_MAX_UNCOMPRESSED_BYTES
         if total > limit:
             raise FileRefused(_("The XLSX file unpacks to more than %(limit)s.")
                               % {"limit": size(limit)})
-        ratio = setting("IMPORT_XLSX_MAX_RATIO", 100)
+        ratio = settings.IMPORT_XLSX_MAX_RATIO
         for info in infos:
             if info.file_size > RATIO_GRACE_BYTES \
                     and info.file_size > ratio * max(1, info.compress_size):
@@ -174,7 +170,7 @@ def check_xlsx(path: Path) -> None:
                     "The XLSX file is packed more than %(ratio)s to 1 (%(part)s), as files "
                     "built to exhaust a server are; spreadsheets are not.")
                     % {"ratio": number(ratio), "part": info.filename[:80]})
-        strings_limit = setting("IMPORT_XLSX_MAX_SHARED_STRINGS", 3_000_000)
+        strings_limit = settings.IMPORT_XLSX_MAX_SHARED_STRINGS
         try:
             for info in infos:
                 if not info.filename.lower().endswith((".xml", ".rels", ".vml")):

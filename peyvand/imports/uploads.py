@@ -27,7 +27,7 @@ _SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
 
 def import_root() -> Path:
-    return Path(getattr(settings, "IMPORT_DIR", None) or Path(settings.HOME) / "imports")
+    return Path(settings.IMPORT_DIR or Path(settings.HOME) / "imports")
 
 
 @dataclass

@@ -24,6 +24,7 @@ from peyvand.base.dates import parse_date
 from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, start_job
 from peyvand.base.models import Job
 from peyvand.base.normalise import InvalidValue
+from peyvand.base.queue import enqueue_on_commit
 from peyvand.base.roles import require
 from peyvand.commerce.models import Order, Refund
 from peyvand.insights import pipeline
@@ -115,7 +116,7 @@ def queue_refresh(actor: Actor, as_of: Any = None) -> Job:
     job = create_job(actor, REFRESH_JOB, {"as_of": day.isoformat()})
     from peyvand.insights.tasks import refresh_job_task
 
-    transaction.on_commit(lambda: refresh_job_task(job.pk))
+    enqueue_on_commit(refresh_job_task, job.pk)
     return job
 
 

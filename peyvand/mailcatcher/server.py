@@ -58,9 +58,9 @@ def main() -> int:
     import django
 
     django.setup()
-    port = int(os.environ.get("PEYVAND_CATCHER_PORT") or DEFAULT_PORT)
-    host = os.environ.get("PEYVAND_CATCHER_HOST") or "127.0.0.1"
-    run(host, port)
+    from django.conf import settings
+
+    run(settings.CATCHER_HOST, settings.CATCHER_PORT)
     return 0
 
 

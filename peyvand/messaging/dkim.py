@@ -111,13 +111,13 @@ _OVER = list(OVERSIGNED)  # a name with no instance left signs as nothing (RFC 6
 
 def signer_from_settings() -> DkimSigner | None:
     """The signer settings ask for (PEYVAND_DKIM_KEY_FILE …), None when DKIM is off."""
-    path = getattr(settings, "PEYVAND_DKIM_KEY_FILE", "")
+    path = settings.PEYVAND_DKIM_KEY_FILE
     if not path:
         return None
-    domain = getattr(settings, "PEYVAND_DKIM_DOMAIN", "")
+    domain = settings.PEYVAND_DKIM_DOMAIN
     if not domain:
         from email.utils import parseaddr
 
         domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
-    return DkimSigner(domain=domain, selector=getattr(settings, "PEYVAND_DKIM_SELECTOR", ""),
+    return DkimSigner(domain=domain, selector=settings.PEYVAND_DKIM_SELECTOR,
                       private_key_pem=Path(path).read_bytes())

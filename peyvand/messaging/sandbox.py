@@ -46,19 +46,12 @@ from markupsafe import soft_str
 
 from peyvand.base.templatetags.peyvand_ui import fadigits
 
-RENDER_SECONDS = 1.0
-MAX_LOOP_ITERATIONS = 10_000
-MAX_OUTPUT = 1_000_000
 MAX_INT_BITS = 16_384  # Python prints at most 4,300 digits anyway
 _STR_METHODS_REFUSED = frozenset({"translate", "maketrans"})  # a table can grow any string
 
 
 class TemplateLimit(TemplateRuntimeError):
     """A render went past a limit; the message is for the template's author."""
-
-
-def _limit(name: str, default: float) -> Any:
-    return getattr(settings, name, default)
 
 
 def max_size() -> int:
@@ -97,9 +90,8 @@ _budget: ContextVar[Budget | None] = ContextVar("template_budget", default=None)
 
 @cache
 def _limits() -> tuple[float, int, int]:
-    return (float(_limit("TEMPLATE_RENDER_SECONDS", RENDER_SECONDS)),
-            int(_limit("TEMPLATE_MAX_LOOP_ITERATIONS", MAX_LOOP_ITERATIONS)),
-            int(_limit("TEMPLATE_MAX_OUTPUT", MAX_OUTPUT)))
+    return (settings.TEMPLATE_RENDER_SECONDS, settings.TEMPLATE_MAX_LOOP_ITERATIONS,
+            settings.TEMPLATE_MAX_OUTPUT)
 
 
 @receiver(setting_changed)

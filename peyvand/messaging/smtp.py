@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import re
 import socket
 import ssl
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.utils import parseaddr
 from functools import lru_cache
-from urllib.parse import parse_qs, unquote, urlparse
 
 from django.conf import settings
+
+from peyvand.base import smtp_url
+from peyvand.base.smtp_url import SmtpUrl
 
 SENT, DEFERRED, FAILED = "sent", "deferred", "failed"
 
@@ -52,71 +54,68 @@ class SmtpConfig:
         return self.from_address.rpartition("@")[2] or "localhost"
 
 
-def parse_smtp_url(url: str) -> SmtpConfig:
-    parts = urlparse(url)
-    # The same schemes settings.py accepts for PEYVAND_SMTP_URL.
-    if parts.scheme not in ("smtp", "smtp+starttls", "smtps") or not parts.hostname:
-        raise ValueError("An SMTP URL looks like smtp://user:pass@host:587?starttls=1")
-    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-    flag = parts.scheme == "smtp+starttls" or \
-        query.get("starttls", "0").lower() in ("1", "true", "yes")
-    default_port = 465 if parts.scheme == "smtps" else 587 if flag else 25
-    return SmtpConfig(
-        host=parts.hostname, port=parts.port or default_port,
-        username=unquote(parts.username or ""), password=unquote(parts.password or ""),
-        use_tls=parts.scheme == "smtps", start_tls=flag and parts.scheme != "smtps",
-        connections=int(query.get("connections", 10)))
+def parse_smtp_url(url: str | SmtpUrl) -> SmtpConfig:
+    """The config for a URL (ValueError when it is none), or for one settings.py parsed."""
+    given = url if isinstance(url, SmtpUrl) else smtp_url.parse_smtp_url(url)
+    return SmtpConfig(host=given.host, port=given.port, username=given.username,
+                      password=given.password, use_tls=given.use_tls,
+                      start_tls=given.start_tls, connections=given.connections)
 
 
 def smtp_config() -> SmtpConfig:
     from peyvand.messaging.models import SendingSettings
 
     row = SendingSettings.objects.order_by("id").first()
-    url = os.environ.get("PEYVAND_SMTP_URL", "").strip() or (row.smtp_url if row else "")
+    url = settings.PEYVAND_SMTP or (row.smtp_url if row else "")
     if url:
         config = parse_smtp_url(url)
     else:  # nothing configured: everything lands in the local catcher, nothing leaves
-        config = SmtpConfig(host=os.environ.get("PEYVAND_CATCHER_HOST") or "127.0.0.1",
-                            port=int(os.environ.get("PEYVAND_CATCHER_PORT") or 1025),
+        config = SmtpConfig(host=settings.CATCHER_HOST, port=settings.CATCHER_PORT,
                             catcher=True)
     if row is not None:
         config.connections = row.connections or config.connections
         config.rate = row.rate_per_second
         config.domain_rate = row.domain_rate_per_second
         config.from_name = row.from_name
-    config.connections = int(os.environ.get("PEYVAND_SMTP_CONNECTIONS") or config.connections)
-    given = ((row.from_address if row else "") or os.environ.get("PEYVAND_MAIL_FROM", "").strip()
-             or settings.DEFAULT_FROM_EMAIL)
+    config.connections = settings.SMTP_CONNECTIONS or config.connections
+    given = (row.from_address if row else "") or settings.DEFAULT_FROM_EMAIL
     name, config.from_address = parseaddr(given)  # "Peyvand <no-reply@…>" is allowed
     config.from_name = config.from_name or name
     return config
 
 
 class TokenBucket:
-    def __init__(self, rate: float, burst: float | None = None):
+    # clock and sleep are time's own except in tests, which drive a fake clock.
+    def __init__(self, rate: float, burst: float | None = None, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
         self.rate = rate
         self.capacity = burst or max(1.0, rate)
+        self.clock, self.sleep = clock, sleep
         self.tokens = self.capacity
-        self.stamp = time.monotonic()
+        self.stamp = clock()
 
     async def take(self) -> None:
         if self.rate <= 0:
             return
         while True:
-            now = time.monotonic()
+            now = self.clock()
             self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
             self.stamp = now
             if self.tokens >= 1:
                 self.tokens -= 1
                 return
-            await asyncio.sleep((1 - self.tokens) / self.rate)
+            await self.sleep((1 - self.tokens) / self.rate)
 
 
 class Limits:
     """The sender's bucket and one bucket per recipient domain."""
 
-    def __init__(self, rate: float, domain_rate: float):
-        self.sender = TokenBucket(rate)
+    def __init__(self, rate: float, domain_rate: float, *,
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep):
+        self.clock, self.sleep = clock, sleep
+        self.sender = TokenBucket(rate, clock=clock, sleep=sleep)
         self.domain_rate = domain_rate
         self.domains: dict[str, TokenBucket] = {}
 
@@ -124,7 +123,8 @@ class Limits:
         if self.domain_rate > 0:
             bucket = self.domains.get(domain)
             if bucket is None:
-                bucket = self.domains[domain] = TokenBucket(self.domain_rate)
+                bucket = self.domains[domain] = TokenBucket(self.domain_rate, clock=self.clock,
+                                                            sleep=self.sleep)
             await bucket.take()
         await self.sender.take()
 

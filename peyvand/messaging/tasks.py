@@ -4,10 +4,11 @@ deferred messages whose time has come."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
+
+from peyvand.base.queue import enqueue_on_commit
 
 
 @db_task()
@@ -29,5 +30,5 @@ def send_due() -> None:
 
 def kick() -> None:
     """Start sending after the current transaction commits (tests turn this off)."""
-    if getattr(settings, "MESSAGING_AUTOSEND", True):
-        transaction.on_commit(send_outbox)
+    if settings.MESSAGING_AUTOSEND:
+        enqueue_on_commit(send_outbox)

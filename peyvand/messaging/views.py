@@ -3,6 +3,7 @@ contact-strategy rules and sending settings. Thin: parse, call actions/queries, 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -232,8 +233,5 @@ def sending_settings(request):
         else:
             messages.success(request, _("Sending settings saved."))
             return redirect("messaging:settings")
-    import os
-
     return render(request, "messaging/settings.html", {
-        "values": values, "errors": errors,
-        "from_env": bool(os.environ.get("PEYVAND_SMTP_URL", "").strip())})
+        "values": values, "errors": errors, "from_env": settings.PEYVAND_SMTP is not None})

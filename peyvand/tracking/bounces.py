@@ -18,7 +18,6 @@ import email
 import email.policy
 import hmac
 import logging
-import os
 import re
 from dataclasses import dataclass, field
 from email.message import Message
@@ -52,8 +51,7 @@ MAX_RAW = 256 * 1024
 # --- VERP addresses --------------------------------------------------------------------------
 
 def bounce_domain() -> str:
-    return (getattr(settings, "PEYVAND_BOUNCE_DOMAIN", "")
-            or os.environ.get("PEYVAND_BOUNCE_DOMAIN", "") or "localhost")
+    return settings.PEYVAND_BOUNCE_DOMAIN or "localhost"
 
 
 def _stream_keys() -> tuple[bytes, bytes]:
@@ -298,8 +296,8 @@ def _identify(parsed: Parsed, envelope_to: list[str]) -> tuple[int | None, int |
 
 
 def soft_limit() -> tuple[int, dt.timedelta]:
-    return (getattr(settings, "TRACKING_SOFT_BOUNCE_LIMIT", 3),
-            dt.timedelta(days=getattr(settings, "TRACKING_SOFT_BOUNCE_DAYS", 30)))
+    return (settings.TRACKING_SOFT_BOUNCE_LIMIT,
+            dt.timedelta(days=settings.TRACKING_SOFT_BOUNCE_DAYS))
 
 
 @transaction.atomic

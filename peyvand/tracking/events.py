@@ -53,18 +53,14 @@ def classify_ua(user_agent: str) -> str:
     return UaClass.UNKNOWN
 
 
-def _setting(name: str, default):
-    return getattr(settings, name, default)
-
-
 def machine_reason(kind: str, ua_class: str, seconds_after_send: float | None) -> str:
     """Why a hit is a machine's, or "" for a person's (as far as anyone can tell)."""
     if ua_class == UaClass.BOT:
         return "scanner"
     if kind == KIND_OPEN and ua_class == UaClass.APPLE_MPP:
         return "privacy-proxy"
-    limit = (_setting("TRACKING_MACHINE_OPEN_SECONDS", 3) if kind == KIND_OPEN
-             else _setting("TRACKING_MACHINE_CLICK_SECONDS", 10))
+    limit = (settings.TRACKING_MACHINE_OPEN_SECONDS if kind == KIND_OPEN
+             else settings.TRACKING_MACHINE_CLICK_SECONDS)
     if seconds_after_send is not None and 0 <= seconds_after_send < limit:
         return "too-fast"
     return ""

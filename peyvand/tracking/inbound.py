@@ -26,8 +26,7 @@ IMAP_ERROR = imaplib.IMAP4.error
 
 
 def fbl_address() -> str:
-    return (getattr(settings, "PEYVAND_FBL_ADDRESS", "")
-            or os.environ.get("PEYVAND_FBL_ADDRESS", "")).strip().lower()
+    return settings.PEYVAND_FBL_ADDRESS.strip().lower()
 
 
 def accepts(address: str) -> bool:
@@ -157,9 +156,7 @@ def main() -> int:
     import django
 
     django.setup()
-    port = int(os.environ.get("PEYVAND_INBOUND_SMTP_PORT") or DEFAULT_PORT)
-    host = os.environ.get("PEYVAND_INBOUND_SMTP_HOST") or "127.0.0.1"
-    run(host, port)
+    run(settings.INBOUND_SMTP_HOST, settings.INBOUND_SMTP_PORT)
     return 0
 
 

@@ -18,7 +18,7 @@ from peyvand.tracking.models import InterestScore
 
 
 def half_life() -> dt.timedelta:
-    return dt.timedelta(days=getattr(settings, "TRACKING_INTEREST_HALF_LIFE_DAYS", 30))
+    return dt.timedelta(days=settings.TRACKING_INTEREST_HALF_LIFE_DAYS)
 
 
 def decayed(score: float, since: dt.datetime, at: dt.datetime) -> float:

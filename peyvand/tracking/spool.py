@@ -44,7 +44,7 @@ _CLEAN = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 def spool_dir() -> Path:
     if _dir:
         return _dir[0]
-    given = getattr(settings, "TRACKING_SPOOL", "") or os.environ.get("PEYVAND_TRACKING_SPOOL")
+    given = settings.TRACKING_SPOOL
     path = Path(given) if given else Path(settings.HOME) / "tracking-spool"
     path.mkdir(parents=True, exist_ok=True)
     _dir[:] = [path]

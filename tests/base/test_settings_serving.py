@@ -12,7 +12,8 @@ import pytest
 
 NAMES = ["SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
          "SECURE_PROXY_SSL_HEADER", "SECURE_SSL_REDIRECT", "CSRF_TRUSTED_ORIGINS",
-         "ALLOWED_HOSTS", "PEYVAND_TRUSTED_PROXIES", "PUBLIC_ORIGIN", "PUBLIC_PORT", "DEBUG"]
+         "ALLOWED_HOSTS", "PEYVAND_TRUSTED_PROXIES", "PUBLIC_ORIGIN", "PUBLIC_PORT", "DEBUG",
+         "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_USE_TLS", "EMAIL_USE_SSL"]
 SCRIPT = ("import json, peyvand.settings as s; "
           f"print(json.dumps({{n: getattr(s, n, None) for n in {NAMES!r}}}))")
 
@@ -76,6 +77,10 @@ def test_hsts_can_be_turned_down(tmp_path):
     ({"PEYVAND_TRUSTED_PROXIES": "::/0"}, "may not trust every address"),
     ({"PEYVAND_PUBLIC_URL": "https://crm.example.com", "PEYVAND_HSTS_SECONDS": "a year"},
      "PEYVAND_HSTS_SECONDS"),
+    ({"PEYVAND_SMTP_URL": "ftp://mail.example"}, "PEYVAND_SMTP_URL must be smtp://"),
+    ({"PEYVAND_SMTP_URL": "smtp://"}, "PEYVAND_SMTP_URL must be smtp://"),
+    ({"PEYVAND_SMTP_URL": "smtp://mail.example?connections=many"},
+     "PEYVAND_SMTP_URL must be smtp://"),
 ])
 def test_unusable_values_refuse_to_start(tmp_path, env, reason):
     refused = load(tmp_path, **env).get("refused", "")
@@ -98,3 +103,12 @@ def test_debug_on_loopback_names_starts(tmp_path):
     s = load(tmp_path, PEYVAND_DEBUG="1",
              PEYVAND_ALLOWED_HOSTS="127.0.0.1,localhost,[::1],app.localhost,127.0.0.2")
     assert s["DEBUG"] is True
+
+
+def test_the_smtp_url_is_parsed_once_into_the_mail_settings(tmp_path):
+    s = load(tmp_path, PEYVAND_SMTP_URL="smtp://u%40x:pw@mail.example?starttls=true")
+    assert (s["EMAIL_HOST"], s["EMAIL_PORT"], s["EMAIL_HOST_USER"]) == \
+        ("mail.example", 587, "u@x")
+    assert s["EMAIL_USE_TLS"] is True and s["EMAIL_USE_SSL"] is False
+    s = load(tmp_path, PEYVAND_CATCHER_PORT="2025")
+    assert (s["EMAIL_HOST"], s["EMAIL_PORT"]) == ("127.0.0.1", 2025)

@@ -125,7 +125,6 @@ def test_erasure_leaves_no_copy_in_a_real_sqlite_file_and_home(tmp_path):
            "DJANGO_SETTINGS_MODULE": "peyvand.settings", "PEYVAND_PUBLIC_URL":
            "https://crm.example", "PEYVAND_BOUNCE_DOMAIN": "bounces.example",
            "PEYVAND_SENDER_PROCESSES": "1"}
-    env.pop("PEYVAND_TESTING", None)
     run = subprocess.run([sys.executable, "-m", "tests.contacts.everywhere", str(tmp_path)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]

@@ -71,7 +71,7 @@ def test_up_serves_healthz_and_stops_both_processes(tmp_path):
     port, catcher_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "PEYVAND_HUEY_IMMEDIATE", "PEYVAND_USER",
-                        "PEYVAND_SMTP_URL")}
+                        "PEYVAND_SMTP_URL", "DJANGO_SETTINGS_MODULE")}
     env.update(PEYVAND_HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8",
                PEYVAND_CATCHER_PORT=str(catcher_port))
     log = (tmp_path / "up.log").open("w+")

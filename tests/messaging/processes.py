@@ -32,7 +32,7 @@ def _pg_admin():
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend_env(request, tmp_path):
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "PEYVAND_SMTP_URL", "PEYVAND_TESTING",
+           if k not in ("DATABASE_URL", "REDIS_URL", "PEYVAND_SMTP_URL", "DJANGO_SETTINGS_MODULE",
                         "PEYVAND_HUEY_IMMEDIATE")}
     env.update(PEYVAND_HOME=str(tmp_path), PYTHONPATH=str(ROOT), PEYVAND_LOG_LEVEL="WARNING")
     if request.param == "sqlite":

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif("peyvand.mailcatcher" not in settings.INSTALLED_
 
 @pytest.mark.django_db(transaction=True)
 def test_broadcast_lands_in_the_catcher_and_its_page(make_contact, template, owner_actor,
-                                                     monkeypatch, client):
+                                                     settings, client):
     from django.urls import reverse
 
     from peyvand.mailcatcher.models import CaughtMail
@@ -23,8 +23,8 @@ def test_broadcast_lands_in_the_catcher_and_its_page(make_contact, template, own
     from peyvand.messaging.smtp import smtp_config
 
     port = free_port()
-    monkeypatch.delenv("PEYVAND_SMTP_URL", raising=False)
-    monkeypatch.setenv("PEYVAND_CATCHER_PORT", str(port))
+    settings.PEYVAND_SMTP = None
+    settings.CATCHER_PORT = port
     assert smtp_config().catcher and smtp_config().port == port
     server = make_server("127.0.0.1", port)
     server.start()

@@ -52,7 +52,8 @@ def test_a_sender_running_threads_starts_its_helper_as_a_new_process(tmp_path):
     import os
 
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "PEYVAND_SMTP_URL", "PEYVAND_TESTING")}
+           if k not in ("DATABASE_URL", "REDIS_URL", "PEYVAND_SMTP_URL",
+                        "DJANGO_SETTINGS_MODULE")}
     env.update(PEYVAND_HOME=str(tmp_path), PYTHONPATH=str(proc.ROOT))
     # As in a Huey consumer: another thread runs while the sender starts its helper.
     script = ("import sys, threading; threading.Thread(target=threading.Event().wait, "

@@ -190,10 +190,10 @@ def test_rows_left_sending_by_a_dead_sender_are_resent_and_flagged(audience, tem
 @pytest.mark.skipif("postgresql" in django_settings.DATABASES["default"]["ENGINE"],
                     reason="slot files are SQLite's way; PostgreSQL uses advisory locks "
                            "(test_crash)")
-def test_sqlite_senders_hold_one_slot_each_up_to_the_limit(config, monkeypatch):
+def test_sqlite_senders_hold_one_slot_each_up_to_the_limit(config, settings):
     from peyvand.messaging.sender_slots import holds_a_slot
 
-    monkeypatch.setenv("PEYVAND_SENDER_PROCESSES", "2")
+    settings.SENDER_PROCESSES = 2
     first, second, third = (Sender(config=config) for _ in range(3))
     first._acquire()
     second._acquire()
@@ -216,11 +216,11 @@ def test_sqlite_senders_hold_one_slot_each_up_to_the_limit(config, monkeypatch):
 
 @pytest.mark.skipif("postgresql" in django_settings.DATABASES["default"]["ENGINE"],
                     reason="PostgreSQL writers wait on row locks, not on a turn")
-def test_sqlite_senders_take_turns_writing(config, monkeypatch):
+def test_sqlite_senders_take_turns_writing(config, settings):
     import threading
     import time
 
-    monkeypatch.setenv("PEYVAND_SENDER_PROCESSES", "2")
+    settings.SENDER_PROCESSES = 2
     first, second = Sender(config=config), Sender(config=config)
     first._acquire()
     second._acquire()
@@ -246,11 +246,11 @@ def test_sqlite_senders_take_turns_writing(config, monkeypatch):
 @pytest.mark.skipif("postgresql" in django_settings.DATABASES["default"]["ENGINE"],
                     reason="PostgreSQL writers wait on row locks, not on a turn")
 def test_results_wait_while_another_sender_writes(make_contact, template, owner_actor, config,
-                                                  monkeypatch):
+                                                  settings):
     from peyvand.messaging.sender import Job
     from peyvand.messaging.smtp import SENT, Outcome
 
-    monkeypatch.setenv("PEYVAND_SENDER_PROCESSES", "2")
+    settings.SENDER_PROCESSES = 2
     StrategyRule.objects.all().delete()
     make_contact("turn@example.com", tags=["turn"])
     do_create_broadcast(owner_actor, template("turn"), "turn")
@@ -322,13 +322,14 @@ def test_quiet_hours_defer_an_sms_broadcast_to_the_end_of_the_window(make_contac
     assert row.next_attempt_at > timezone.now()
 
 
-def test_cli_sender_sends_what_is_due(audience, template, owner_actor, sink, monkeypatch,
+def test_cli_sender_sends_what_is_due(audience, template, owner_actor, sink, settings,
                                       capsys):
+    from peyvand.base.smtp_url import parse_smtp_url
     from peyvand.cli import main
 
     controller, handler = sink
     StrategyRule.objects.all().delete()
-    monkeypatch.setenv("PEYVAND_SMTP_URL", f"smtp://127.0.0.1:{controller.port}")
+    settings.PEYVAND_SMTP = parse_smtp_url(f"smtp://127.0.0.1:{controller.port}")
     do_create_broadcast(owner_actor, template(), "vip")
     assert main(["sender", "--connections", "2"]) == 0
     assert "3 sent" in capsys.readouterr().out
@@ -390,7 +391,7 @@ def test_a_template_that_fails_for_one_contact_fails_only_that_message(make_cont
     assert row.smtp_reply.startswith("template:") and "'missing'" in row.smtp_reply
 
 
-def test_smtp_urls_and_from_address(monkeypatch, db):
+def test_smtp_urls_and_from_address(settings, db):
     from peyvand.messaging.smtp import parse_smtp_url, smtp_config
 
     c = parse_smtp_url("smtp+starttls://u%40x:p%3Aw@mail.example")
@@ -398,7 +399,7 @@ def test_smtp_urls_and_from_address(monkeypatch, db):
         ("mail.example", 587, True, False, "u@x", "p:w")
     c = parse_smtp_url("smtps://mail.example")
     assert (c.port, c.use_tls, c.start_tls) == (465, True, False)
-    monkeypatch.setenv("PEYVAND_MAIL_FROM", "فروشگاه <news@shop.example>")
+    settings.DEFAULT_FROM_EMAIL = "فروشگاه <news@shop.example>"
     config = smtp_config()
     assert (config.from_address, config.from_name, config.domain) == \
         ("news@shop.example", "فروشگاه", "shop.example")

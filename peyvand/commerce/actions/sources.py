@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.normalise import normalise_text
+from peyvand.base.queue import enqueue_on_commit
 from peyvand.base.roles import require
 from peyvand.commerce.actions.checks import CommerceInvalid
 from peyvand.commerce.models import ShopSource, WebhookDelivery
@@ -64,5 +65,5 @@ def retry_delivery(actor: Actor, delivery: WebhookDelivery) -> bool:
     if delivery.status == WebhookDelivery.Status.PROCESSED:
         return False
     pk = delivery.pk
-    transaction.on_commit(lambda: process_delivery_task(pk))
+    enqueue_on_commit(process_delivery_task, pk)
     return True

@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from typing import Any
 
-from django.conf import settings
 from django.utils.translation import gettext as _
 
 from peyvand.base.normalise import normalise_text
@@ -24,10 +23,6 @@ CODE_ATTEMPTS = 5
 CODES_PER_SIGNUP = 3
 STARTED_MAX_AGE = dt.timedelta(days=1)
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-
-
-def setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
 
 
 class ConsentInvalid(ContactInvalid):

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from peyvand.base import ratelimit
 from peyvand.base.actor import Actor
 from peyvand.base.normalise import InvalidValue, normalise_email, normalise_phone, normalise_text
+from peyvand.base.queue import enqueue_on_commit
 from peyvand.base.signing import LinkInvalid, make_token, read_token
 from peyvand.consent import ledger
 from peyvand.consent.actions.common import (
@@ -23,7 +25,6 @@ from peyvand.consent.actions.common import (
     STARTED_MAX_AGE,
     ConsentInvalid,
     SignupThrottled,
-    setting,
 )
 from peyvand.consent.actions.forms import key_list
 from peyvand.consent.actions.preferences import current_states
@@ -90,8 +91,8 @@ def start_token(form: SignupForm) -> str:
 
 def check_rate(ip: str | None) -> None:
     """Count one submission from `ip`; SignupThrottled past the limit in the window."""
-    limit = int(setting("CONSENT_SIGNUP_LIMIT", 10))
-    window = int(setting("CONSENT_SIGNUP_WINDOW", 3600))
+    limit = settings.CONSENT_SIGNUP_LIMIT
+    window = settings.CONSENT_SIGNUP_WINDOW
     if ratelimit.hit("consent:signup:ip", ip or "-", window) > limit:
         raise SignupThrottled(_("Too many sign-ups from your network. Please try again later."))
 
@@ -105,7 +106,7 @@ def check_started(form: SignupForm, token: str) -> None:
     if data.get("f") != form.slug:
         raise ConsentInvalid({"form": _("Please check your details and send the form again.")})
     elapsed = time.time() - float(data.get("t") or 0)
-    if elapsed < float(setting("CONSENT_MIN_FILL_SECONDS", 3)):
+    if elapsed < settings.CONSENT_MIN_FILL_SECONDS:
         raise ConsentInvalid({"form": _("That was quick! Please check your details and send "
                                         "the form again.")})
 
@@ -247,7 +248,7 @@ def code_hash(nonce: str, code: str) -> str:
 def _throttled_address(address: str) -> bool:
     """At most a few confirmations a day to one address, whoever asks for them."""
     return ratelimit.hit("consent:confirm", address, 24 * 3600) \
-        > int(setting("CONSENT_CONFIRMATIONS_PER_DAY", 3))
+        > settings.CONSENT_CONFIRMATIONS_PER_DAY
 
 
 def confirm_path(signup: Signup) -> str:
@@ -277,8 +278,7 @@ def send_code(signup: Signup, contact: Contact, to: str, language: str, *,
         else:
             text = _("Your confirmation code: %(code)s") % {"code": code}
     key = f"signup:{signup.pk}:code:{signup.codes_sent}"
-    transaction.on_commit(lambda: send_confirmation_sms_task(contact.pk, text, to, key,
-                                                             notice))
+    enqueue_on_commit(send_confirmation_sms_task, contact.pk, text, to, key, notice)
 
 
 @transaction.atomic
@@ -385,15 +385,15 @@ def do_submit_signup(form: SignupForm, raw: dict[str, Any], request: SignupReque
         email = clean.email
         if set(pending) & PROVES[Identity.Kind.EMAIL]:
             link = request.link_base.rstrip("/") + confirm_path(signup)
-            transaction.on_commit(lambda: send_confirmation_email_task(
-                contact.pk, link, language, email, title, f"signup:{signup.pk}:link"))
+            enqueue_on_commit(send_confirmation_email_task, contact.pk, link, language, email,
+                              title, f"signup:{signup.pk}:link")
         else:
             sent = LinkSent.objects.create(contact=contact, nonce=secrets.token_urlsafe(16),
                                            reason=LinkReason.SUBSCRIBED)
             link = request.link_base.rstrip("/") + reverse(
                 "consent:preferences", args=[preferences_token(contact.pk, sent.nonce)])
-            transaction.on_commit(lambda: send_subscribed_notice_task(
-                contact.pk, link, language, email, title, f"signup:{signup.pk}:notice"))
+            enqueue_on_commit(send_subscribed_notice_task, contact.pk, link, language, email,
+                              title, f"signup:{signup.pk}:notice")
     if clean.phone and set(clean.channels) & {Channel.SMS, Channel.PHONE}:
         if not _throttled_address(clean.phone):
             notice = not set(pending) & {Channel.SMS, Channel.PHONE}

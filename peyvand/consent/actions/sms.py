@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
+from django.conf import settings
 from django.db import transaction
 from django.utils.crypto import constant_time_compare
 from django.utils.text import slugify
@@ -15,7 +16,7 @@ from peyvand.base.audit import record_audit
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_phone, normalise_text
 from peyvand.base.roles import require
 from peyvand.consent import ledger
-from peyvand.consent.actions.common import ConsentInvalid, setting
+from peyvand.consent.actions.common import ConsentInvalid
 from peyvand.consent.ledger import Change
 from peyvand.consent.models import Action, Channel, ConsentState, SmsInbound, Source, Status
 from peyvand.contacts.models import Contact, Identity
@@ -39,7 +40,7 @@ def sms_gateway(token: str) -> str | None:
     """The name of the gateway a hook token belongs to, or None."""
     if not token:
         return None
-    configured = str(setting("PEYVAND_SMS_INBOUND_TOKEN", "") or "")
+    configured = settings.PEYVAND_SMS_INBOUND_TOKEN
     if configured and constant_time_compare(configured, token):
         return "default"
     row = SmsInbound.objects.filter(token=token, active=True).values_list("name", flat=True)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.normalise import ascii_digits, normalise_text
+from peyvand.base.queue import enqueue_on_commit
 from peyvand.base.roles import require
 from peyvand.consent import ledger
 from peyvand.consent.actions.common import (
@@ -176,8 +177,7 @@ def do_send_preference_link(actor: Actor, contact: Contact) -> LinkSent:
 
     link = sent_preferences_url(contact.pk, sent.nonce)
     language, key = contact.language, f"prefs-link:{sent.pk}"
-    transaction.on_commit(lambda: send_preference_link_task(contact.pk, link, language,
-                                                            address, key))
+    enqueue_on_commit(send_preference_link_task, contact.pk, link, language, address, key)
     masked = mask_address(address)
     record_audit(actor, "consent.send_link", target_type="contact", target_id=contact.pk,
                  summary=_("Preference link sent to %(address)s") % {"address": masked},

@@ -51,7 +51,7 @@ def gateway_from_url(url: str) -> SmsGateway:
 def get_gateway() -> SmsGateway:
     from django.conf import settings
 
-    url = getattr(settings, "PEYVAND_SMS_URL", "") or os.environ.get("PEYVAND_SMS_URL", "")
+    url = settings.PEYVAND_SMS_URL
     return gateway_from_url(url or "catcher://")
 
 

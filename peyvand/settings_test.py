@@ -1,0 +1,31 @@
+"""The test suite's settings (pyproject's pytest DJANGO_SETTINGS_MODULE): peyvand.settings with
+what tests need on top. Processes a test starts (`peyvand up`, senders) run peyvand.settings,
+as a server does.
+
+Under pytest-xdist each worker gets its own PEYVAND_HOME below the run's, before the settings
+read it: sender slot files, the rate-limit lock, exports and spools are per process there, and
+two workers must not take each other's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_worker = os.environ.get("PYTEST_XDIST_WORKER")
+if _worker:
+    os.environ["PEYVAND_HOME"] = str(Path(os.environ.get("PEYVAND_HOME") or "var") / _worker)
+
+from peyvand.settings import *  # noqa: E402, F403
+from peyvand.settings import ALLOWED_HOSTS, HUEY, REDIS_URL  # noqa: E402
+
+# Django's test client asks for this host.
+ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]
+# Tasks run in the calling thread unless a test says otherwise (tests.huey_helpers.real_queue,
+# or PEYVAND_HUEY_IMMEDIATE=0).
+HUEY_IMMEDIATE = os.environ.get("PEYVAND_HUEY_IMMEDIATE", "1") == "1"
+HUEY = {**HUEY, "immediate": HUEY_IMMEDIATE}
+if not REDIS_URL:
+    # Each test process its own cache; the Redis CI step keeps Redis to test it.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+WHITENOISE_AUTOREFRESH = True
