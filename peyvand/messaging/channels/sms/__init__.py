@@ -8,7 +8,6 @@ A `base=` query parameter points an adapter at another API root (tests, proxies)
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote, urlsplit
 
