@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import Http404
 from ninja import Field, Router, Schema
 
 from peyvand.api_common import ERRORS, ErrorOut, api_actor
@@ -88,10 +87,7 @@ def get_message_stats(request, message_id: int):
 @router.get("/sources/{source}/stats", response={200: SourceStatsOut, ERRORS: ErrorOut})
 def get_source_stats(request, source: str):
     """Totals over every message of one sending, e.g. `broadcast:12`."""
-    stats = source_stats(api_actor(request), source)
-    if stats is None:
-        raise Http404
-    return stats
+    return source_stats(api_actor(request), source)
 
 
 @router.get("/contacts/{contact_id}/engagement", response={200: EngagementOut, ERRORS: ErrorOut})
