@@ -12,6 +12,9 @@ PEYVAND_TRUSTED_PROXIES  comma-separated addresses/CIDRs of reverse proxies whos
 Every other PEYVAND_* variable is read below, next to the setting it fills, with its default.
 Code reads these settings from django.conf.settings, never the environment: one place to look,
 and tests change them with pytest-django's `settings` fixture.
+
+Over 400 lines on purpose: every setting is declared here, each with its variable, default and
+why, so this is the one page an operator reads; splitting it would hide some of them.
 """
 
 from __future__ import annotations

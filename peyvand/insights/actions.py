@@ -139,43 +139,43 @@ def run_refresh_job(job_id: int) -> None:
 def do_save_settings(actor: Actor, values: dict[str, Any]) -> InsightSettings:
     """Change the rules; the next refresh applies them. Raises ValidationError."""
     require(actor, "insights.configure")
-    settings = InsightSettings.objects.select_for_update().filter(pk=1).first() or \
+    rules = InsightSettings.objects.select_for_update().filter(pk=1).first() or \
         get_settings()
     unknown = set(values) - set(EDITABLE)
     if unknown:
         raise ValidationError({k: _("Unknown setting.") for k in sorted(unknown)})
-    before = {k: getattr(settings, k) for k in values}
+    before = {k: getattr(rules, k) for k in values}
     for name, value in values.items():
-        setattr(settings, name, value)
-    settings.full_clean()
+        setattr(rules, name, value)
+    rules.full_clean()
     errors = {}
-    if not 1 <= settings.rfm_bins <= 10:
+    if not 1 <= rules.rfm_bins <= 10:
         errors["rfm_bins"] = _("Between 1 and 10 bins.")
-    if not 1 <= settings.top_percent <= 99:
+    if not 1 <= rules.top_percent <= 99:
         errors["top_percent"] = _("A share from 1 to 99 percent.")
-    if settings.growable_ratio < 0:
+    if rules.growable_ratio < 0:
         errors["growable_ratio"] = _("Cannot be negative.")
-    if not 0 <= settings.discount_rate < 1:
+    if not 0 <= rules.discount_rate < 1:
         errors["discount_rate"] = _("A yearly rate from 0 to 0.99 (0.15 is 15%).")
-    if not 1 <= settings.horizon_weeks <= 520:
+    if not 1 <= rules.horizon_weeks <= 520:
         errors["horizon_weeks"] = _("From 1 to 520 weeks.")
-    if settings.holdout_weeks > 260:
+    if rules.holdout_weeks > 260:
         errors["holdout_weeks"] = _("At most 260 weeks.")
-    if settings.engagement_half_life_days < 1:
+    if rules.engagement_half_life_days < 1:
         errors["engagement_half_life_days"] = _("At least one day.")
     for name in ("cost_per_order", "cost_per_return", "cost_per_ticket"):
-        if getattr(settings, name) < 0:
+        if getattr(rules, name) < 0:
             errors[name] = _("Cannot be negative.")
     if errors:
         raise ValidationError(errors)
-    settings.updated_by_label = actor.label
-    settings.save()
-    changed = {k: [str(before[k]), str(getattr(settings, k))] for k in values
-               if before[k] != getattr(settings, k)}
+    rules.updated_by_label = actor.label
+    rules.save()
+    changed = {k: [str(before[k]), str(getattr(rules, k))] for k in values
+               if before[k] != getattr(rules, k)}
     if changed:
         record_audit(actor, "insights.settings", target_type="insight_settings", target_id=1,
                      summary=", ".join(sorted(changed)), details={"changed": changed})
-    return settings
+    return rules
 
 
 # --- hooks the contacts floor calls -------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""A person submitting a sign-up form: checks, the contact, the confirmation mail or code."""
+"""A person submitting a sign-up form: checks, the contact, the confirmation mail or code.
+
+Just over 400 lines: the checks, the throttles and the confirmation sent are one submission's
+path, read in order."""
 
 from __future__ import annotations
 
