@@ -29,3 +29,12 @@ if not REDIS_URL:
     # Each test process its own cache; the Redis CI step keeps Redis to test it.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 WHITENOISE_AUTOREFRESH = True
+
+# SQLite tests use a database file (one per xdist worker, under its PEYVAND_HOME), as a server
+# does: in-memory shared-cache SQLite refuses a second thread's write at once ("database table
+# is locked") where a file waits its busy timeout, so the sender and the mail catcher running
+# in threads of one test would race.
+from peyvand.settings import DATABASES, HOME  # noqa: E402
+
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(HOME / "test.sqlite3")}
