@@ -11,16 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from peyvand.api import api as ninja_api
-from peyvand.base.actor import Actor
 from peyvand.base.normalise.text import unstorable_text_reason
-from peyvand.commerce.actions import do_upsert_order
-from peyvand.consent.actions import do_save_form, do_save_topic
-from peyvand.consent.models import Topic
-from peyvand.contacts.actions import do_create_contact
-from peyvand.contacts.fields import do_save_custom_field
-from peyvand.contacts.tag_actions import do_create_tag
-from peyvand.messaging.actions import do_create_broadcast, do_save_template
-from tests.fixtures.faces import send
+from tests.fixtures.faces import one_of_everything, send
 
 pytestmark = pytest.mark.django_db
 
@@ -93,26 +85,11 @@ def first_bad_text(value, path=()):
 
 
 @pytest.fixture
-def world(system):
+def world(db):
     """One of everything a body's URL can name."""
-    contact = do_create_contact(system, {"email": "someone@example.com"})
-    do_create_tag(system, "vip")
-    do_save_custom_field(system, key="size", label_fa="سایز", label_en="Size", type="number")
-    topic = Topic.objects.first() or do_save_topic(system, {"key": "news", "name_fa": "خبر",
-                                                              "name_en": "News"})
-    do_save_form(system, {"slug": "join", "name": "Join", "title_fa": "عضویت", "title_en": "Join",
-                          "identity": "either", "channels": ["email", "sms"],
-                          "topics": [topic.key], "consent_text_fa": "می‌خواهم.",
-                          "consent_text_en": "I want to."})
-    template = do_save_template(system, {"name": "hello", "subject": "Hi", "html": "<p>Hi</p>",
-                                         "text": "Hi"})
-    order = do_upsert_order(system, {"source": "api", "external_id": "o-1",
-                                     "contact_id": str(contact.pk), "currency": "IRR",
-                                     "lines": [{"sku": "A", "quantity": "1",
-                                                "unit_price": "1000"}]}).order
-    # A marketer's broadcast waits for approval: the approve body has something to act on.
-    marketer = Actor(user=None, role="marketer", via="api", label="marketer")
-    broadcast = do_create_broadcast(marketer, template, "vip")
+    w = one_of_everything()
+    contact, topic, template, order, broadcast = (w.contact, w.topic, w.template, w.order,
+                                                   w.broadcast)
     return {"contact_id": contact.pk, "name": "vip", "slug": "join", "template_id": template.pk,
             "order_id": order.pk, "broadcast_id": broadcast.pk, "fields/{key}": "size",
             "topics/{key}": topic.key}

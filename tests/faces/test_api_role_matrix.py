@@ -6,21 +6,14 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 
 from peyvand.accounts.actions import do_create_token, do_create_user
 from peyvand.accounts.models import ApiToken
 from peyvand.api import api as ninja_api
 from peyvand.base.actor import Actor
 from peyvand.base.roles import CAPABILITIES, can
-from peyvand.commerce.actions import do_upsert_order
-from peyvand.consent.actions import do_save_form, do_save_topic
-from peyvand.consent.models import Topic
-from peyvand.contacts.actions import do_create_contact
-from peyvand.contacts.fields import do_save_custom_field
-from peyvand.contacts.tag_actions import do_create_tag
-from peyvand.messaging.actions import do_create_broadcast, do_save_template
-from tests.fixtures.faces import ROLES, send
+from tests.fixtures.faces import ROLES, one_of_everything, send
 
 pytestmark = pytest.mark.django_db
 
@@ -144,36 +137,11 @@ def sample(schema: dict):
 
 
 @pytest.fixture(scope="module")
-def module_db(django_db_setup, django_db_blocker):
-    """One world and one set of users for the whole module, rolled back at its end: each
-    test's own transaction nests inside."""
-    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-    with django_db_blocker.unblock(), transaction.atomic(), fast:
-        yield
-        transaction.set_rollback(True)
-
-
-@pytest.fixture(scope="module")
 def world(module_db):
     """One of everything a path names."""
-    system = Actor.system("test")
-    contact = do_create_contact(system, {"email": "someone@example.com"})
-    do_create_tag(system, "vip")
-    do_save_custom_field(system, key="size", label_fa="سایز", label_en="Size", type="number")
-    topic = Topic.objects.first() or do_save_topic(system, {"key": "news", "name_fa": "خبر",
-                                                              "name_en": "News"})
-    do_save_form(system, {"slug": "join", "name": "Join", "title_fa": "عضویت", "title_en": "Join",
-                          "identity": "either", "channels": ["email", "sms"],
-                          "topics": [topic.key], "consent_text_fa": "می‌خواهم.",
-                          "consent_text_en": "I want to."})
-    template = do_save_template(system, {"name": "hello", "subject": "Hi", "html": "<p>Hi</p>",
-                                         "text": "Hi"})
-    order = do_upsert_order(system, {"source": "api", "external_id": "o-1",
-                                     "contact_id": str(contact.pk), "currency": "IRR",
-                                     "lines": [{"sku": "A", "quantity": "1",
-                                                "unit_price": "1000"}]}).order
-    marketer = Actor(user=None, role="marketer", via="api", label="marketer")
-    broadcast = do_create_broadcast(marketer, template, "vip")
+    w = one_of_everything()
+    contact, topic, template, order, broadcast = (w.contact, w.topic, w.template, w.order,
+                                                   w.broadcast)
     return {"contact_id": contact.pk, "other_id": contact.pk, "name": "vip", "key": "size",
             "slug": "join", "template_id": template.pk, "order_id": order.pk,
             "broadcast_id": broadcast.pk, "source": "api", "message_id": 999999,

@@ -9,7 +9,7 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.test import Client, override_settings
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from peyvand.accounts.actions import do_create_token, do_create_user
@@ -17,17 +17,13 @@ from peyvand.accounts.models import ApiToken
 from peyvand.base.actor import Actor
 from peyvand.base.models import Job
 from peyvand.base.roles import CAPABILITIES, can
-from peyvand.commerce.actions import do_create_source, do_upsert_order
+from peyvand.commerce.actions import do_create_source
 from peyvand.commerce.models import WebhookDelivery
-from peyvand.consent.actions import do_save_form, do_save_topic
-from peyvand.consent.models import Topic
 from peyvand.contacts.actions import do_create_contact
-from peyvand.contacts.fields import do_save_custom_field
-from peyvand.contacts.tag_actions import do_create_tag
 from peyvand.mailcatcher.models import CaughtMail
-from peyvand.messaging.actions import do_create_broadcast, do_save_template
 from peyvand.messaging.models import OutboxMessage
 from peyvand.messaging.strategy import do_save_rule
+from tests.fixtures.faces import one_of_everything
 
 pytestmark = pytest.mark.django_db
 
@@ -157,44 +153,21 @@ ROUTES = dict(sorted((name, route) for name, route in _walk(get_resolver().url_p
 
 
 @pytest.fixture(scope="module")
-def module_db(django_db_setup, django_db_blocker):
-    """One world and one set of users for the whole module, rolled back at its end: each
-    test's own transaction nests inside."""
-    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
-    with django_db_blocker.unblock(), transaction.atomic(), fast:
-        yield
-        transaction.set_rollback(True)
-
-
-@pytest.fixture(scope="module")
 def world(module_db):
     """One of everything a URL names, keyed by the path word before the number (".../tags/7/"
     names a tag)."""
     system = Actor.system("test")
-    contact = do_create_contact(system, {"email": "someone@example.com"})
+    w = one_of_everything(via="ui")
+    contact, topic, form, template, broadcast, order = (w.contact, w.topic, w.form,
+                                                         w.template, w.broadcast, w.order)
+    tag = w.tag
     other = do_create_contact(system, {"email": "other@example.com"})
-    topic = Topic.objects.first() or do_save_topic(system, {"key": "news", "name_fa": "خبر",
-                                                              "name_en": "News"})
-    form = do_save_form(system, {"slug": "join", "name": "Join", "title_fa": "عضویت",
-                                 "title_en": "Join", "identity": "either",
-                                 "channels": ["email", "sms"], "topics": [topic.key],
-                                 "consent_text_fa": "می‌خواهم.", "consent_text_en": "I want to."})
-    template = do_save_template(system, {"name": "hello", "subject": "Hi", "html": "<p>Hi</p>",
-                                         "text": "Hi"})
-    tag = do_create_tag(system, "vip")
-    marketer = Actor(user=None, role="marketer", via="ui", label="marketer")
-    broadcast = do_create_broadcast(marketer, template, "vip")
     source = do_create_source(system, "woocommerce", "Shop")
-    order = do_upsert_order(system, {"source": "api", "external_id": "o-1",
-                                     "contact_id": str(contact.pk), "currency": "IRR",
-                                     "lines": [{"sku": "A", "quantity": "1",
-                                                "unit_price": "1000"}]}).order
     target = User.objects.create_user("target", password="Correct-Horse-42")
     return {
         "contacts": contact.pk, "merge": other.pk,
         "tags": tag.pk,
-        "fields": do_save_custom_field(system, key="size", label_fa="سایز", label_en="Size",
-                                       type="number").pk,
+        "fields": w.field.pk,
         "users": target.pk,
         "orders": order.pk, "sources": source.pk,
         "deliveries": WebhookDelivery.objects.create(source=source, topic="order.updated").pk,
