@@ -4,31 +4,17 @@ import datetime as dt
 
 import pytest
 
-from peyvand.cli import main
 from peyvand.insights.models import CustomerMetrics, RefreshRun
 from tests.insights.conftest import contact, order
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def english_terminal(monkeypatch):
-    monkeypatch.setenv("LC_ALL", "C.UTF-8")
-    monkeypatch.delenv("PEYVAND_USER", raising=False)
-
-
-def run(capsys, *args):
-    capsys.readouterr()
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def test_refresh_as_of_a_past_day_ignores_later_orders(capsys):
+def test_refresh_as_of_a_past_day_ignores_later_orders(cli):
     c = contact()
     order(c.pk, dt.date(2024, 1, 10), 100_000)
     order(c.pk, dt.date(2024, 8, 1), 900_000)
-    code, out, _err = run(capsys, "insights", "refresh", "--as-of", "1403/04/10")
+    code, out, _err = cli("insights", "refresh", "--as-of", "1403/04/10")
     assert code == 0, out
     assert "as of 2024-06-30" in out and "1 customers" in out
     assert "too few repeat customers" in out
@@ -37,14 +23,14 @@ def test_refresh_as_of_a_past_day_ignores_later_orders(capsys):
     assert RefreshRun.objects.get().actor_label.startswith("operator:")
 
 
-def test_refresh_refuses_bad_dates_and_roles(capsys, make_user):
-    code, _out, err = run(capsys, "insights", "refresh", "--as-of", "2999-01-01")
+def test_refresh_refuses_bad_dates_and_roles(cli, make_user):
+    code, _out, err = cli("insights", "refresh", "--as-of", "2999-01-01")
     assert code == 1 and "future" in err
-    code, _out, err = run(capsys, "insights", "refresh", "--as-of", "yesterday")
+    code, _out, err = cli("insights", "refresh", "--as-of", "yesterday")
     assert code == 1 and "not a date" in err
     make_user("rev", "reviewer")
-    code, _out, err = run(capsys, "insights", "refresh", "--as", "rev")
+    code, _out, err = cli("insights", "refresh", "--as", "rev")
     assert code == 3 and "insights.configure" in err
     assert not RefreshRun.objects.exists()
-    code, out, _err = run(capsys, "insights", "--help")
+    code, out, _err = cli("insights", "--help")
     assert code == 0 and "refresh" in out

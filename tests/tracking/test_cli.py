@@ -2,31 +2,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from peyvand.cli import main
 from peyvand.tracking import inbound
 from peyvand.tracking.models import BounceReport, SmsSend
 
 from .helpers import call, environ, open_token
 from .test_inbound import FakeImap
-
-
-@pytest.fixture(autouse=True)
-def english_terminal(monkeypatch):
-    monkeypatch.setenv("LC_ALL", "C.UTF-8")
-    monkeypatch.delenv("PEYVAND_USER", raising=False)
-
-
-@pytest.fixture
-def cli(capsys):
-    def run(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
 
 
 def test_drain_and_stats(cli, contact):
