@@ -409,6 +409,7 @@ def field_create(request):
 
 @login_required
 def field_edit(request, pk: int):
+    require(ui_actor(request), "schema.manage")  # before the lookup, as _field_form's own
     return _field_form(request, get_object_or_404(CustomField, pk=pk))
 
 

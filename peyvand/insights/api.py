@@ -24,6 +24,7 @@ from peyvand.api_common import (  # noqa: I001
     page_of,
 )
 from peyvand.base.normalise import InvalidValue
+from peyvand.base.roles import require
 from peyvand.insights import queries
 from peyvand.insights.actions import queue_refresh
 from peyvand.insights.models import DueStatus, Relationship, Segment, Stage, Tier
@@ -338,6 +339,7 @@ def recommendations(request, filters: Query[RecommendationFilter]):
     """Products bought together: `?product=SKU` for a product page or cart, `?contact=ID`
     for a signed-in shopper (what they already bought is left out)."""
     actor = api_actor(request)
+    require(actor, "insights.view")  # the role first, then what the query string says
     if bool(filters.product) == (filters.contact is not None):
         raise InvalidValue("product", _("Give either a product SKU or a contact id."), "")
     if filters.product:

@@ -209,7 +209,9 @@ def rule_list(request):
 @login_required
 @require_POST
 def rule_delete(request, pk: int):
-    do_delete_rule(ui_actor(request), get_object_or_404(StrategyRule, pk=pk))
+    actor = ui_actor(request)
+    require(actor, "messages.author")  # before the lookup: no role learns which ids exist
+    do_delete_rule(actor, get_object_or_404(StrategyRule, pk=pk))
     messages.success(request, _("Rule deleted."))
     return redirect("messaging:rule_list")
 

@@ -104,8 +104,6 @@ MATRIX = {
     "GET /api/v1/tokens/{token_id}": SELF,
     "DELETE /api/v1/tokens/{token_id}": SELF,
 }
-# Query strings an operation needs to reach its role check.
-QUERIES = {"GET /api/v1/recommendations": "product=A"}
 
 SPEC = ninja_api.get_openapi_schema(path_prefix="/api/v1")
 OPERATIONS = sorted(f"{method.upper()} {path}" for path, ops in SPEC["paths"].items()
@@ -173,8 +171,6 @@ def request_for(operation: str, world: dict, token_id: int) -> tuple[str, str, o
     url = path.format(**values)
     query = [f"{p['name']}={values.get(p['name'], 1)}" for p in op.get("parameters", [])
              if p["in"] == "query" and p.get("required")]
-    if operation in QUERIES:
-        query.append(QUERIES[operation])
     if query:
         url += "?" + "&".join(query)
     body = op.get("requestBody", {}).get("content", {}).get("application/json")

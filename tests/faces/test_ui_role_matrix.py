@@ -244,3 +244,12 @@ def test_each_role_is_refused_exactly_without_the_capability(world, clients, nam
     assert seen == wanted, f"{name} needs {needs}: True is 403"
     anonymous = visit(Client(), url_for(name, world, clients[NO_ROLE].token_id))
     assert anonymous.status_code == 302 and "/accounts/login/" in anonymous["Location"], name
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MATRIX if "<int:" in ROUTES[n]
+                                        and MATRIX[n] != SELF))
+def test_a_refused_role_cannot_tell_which_ids_exist(clients, name):
+    # The role check comes before the lookup: a missing id is the same 403 as a real one.
+    kwargs = {key: 999999 for key in re.findall(r"<int:(\w+)>", ROUTES[name])}
+    kwargs.update({key: "x" for key in re.findall(r"<(?:str|slug):(\w+)>", ROUTES[name])})
+    assert visit(clients[NO_ROLE], reverse(name, kwargs=kwargs)).status_code == 403, name

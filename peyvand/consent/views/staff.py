@@ -75,6 +75,7 @@ def topic_edit(request, pk: int | None = None):
 @require_POST
 def topic_delete(request, pk: int):
     actor = ui_actor(request)
+    require(actor, "forms.manage")  # before the lookup: no role learns which ids exist
     topic = get_object_or_404(Topic, pk=pk)
     outcome = actions.do_delete_topic(actor, topic)
     messages.success(request, _("Topic deleted.") if outcome == "deleted" else
@@ -138,6 +139,7 @@ def form_detail(request, pk: int):
 @require_POST
 def form_delete(request, pk: int):
     actor = ui_actor(request)
+    require(actor, "forms.manage")  # before the lookup: no role learns which ids exist
     outcome = actions.do_delete_form(actor, get_object_or_404(SignupForm, pk=pk))
     messages.success(request, _("Form deleted.") if outcome == "deleted" else
                      _("People signed up with this form, so it was closed instead of deleted."))
