@@ -10,12 +10,11 @@
 
 from __future__ import annotations
 
-import json
-
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from peyvand.api_common import error_response
 from peyvand.base.normalise import InvalidValue, check_storable_text
 
 API_PREFIX = "/api/v1/"
@@ -23,12 +22,6 @@ API_PREFIX = "/api/v1/"
 
 def _is_api(request) -> bool:
     return request.path.startswith(API_PREFIX)
-
-
-def api_error(status: int, reason: str, errors: dict[str, str] | None = None) -> HttpResponse:
-    body = {"detail": str(reason), "errors": {str(k): str(v) for k, v in (errors or {}).items()}}
-    return HttpResponse(json.dumps(body), status=status,
-                        content_type="application/json; charset=utf-8")
 
 
 class RefuseUnstorableQuery:
@@ -66,7 +59,8 @@ class JsonApiErrors:
         response = self.get_response(request)
         if (response.status_code >= 400 and _is_api(request)
                 and not response.get("Content-Type", "").startswith("application/json")):
-            replaced = api_error(response.status_code, _reason(response.status_code, response))
+            replaced = error_response(request, response.status_code,
+                                      _reason(response.status_code, response))
             for header in ("Allow", "WWW-Authenticate", "Retry-After"):
                 if header in response:
                     replaced[header] = response[header]
