@@ -364,6 +364,7 @@ def preview_merge(request, contact_id: int, other_id: DB_INT):
 def merge_contacts(request, contact_id: int, payload: MergeIn):
     """Merge `other_id` into this contact, which survives and wins every conflict."""
     actor = api_actor(request)
+    require(actor, "contacts.merge")  # the role first, then which contacts exist
     contact = access_contact(actor, contact_id)
     survivor = do_merge_contacts(actor, contact, [_other(actor, payload.other_id)])
     return _load(survivor.pk)
