@@ -102,6 +102,7 @@ def _soft_delete_in(sample: str) -> bool:
                for line in sample.splitlines())
 
 
+@pytest.mark.slow
 def test_schemathesis_finds_nothing(api, monkeypatch):
     monkeypatch.setattr(WSGITransport, "send", _send_in_process)
     failures, counts = run_schemathesis(api.key)

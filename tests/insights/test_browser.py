@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["fa", "en"])
 def test_dashboard_screenshot(page, live_server, sign_in, shot, lang):
     from peyvand.base.actor import Actor

@@ -43,11 +43,13 @@ def _send(env, tmp_path, *command: str) -> str:
     return out
 
 
+@pytest.mark.slow
 def test_a_helper_is_the_sender_forked(backend_env, tmp_path):
     out = _send(backend_env, tmp_path)
     assert re.search(r"helper sender \d+ forked", out), out
 
 
+@pytest.mark.slow
 def test_a_sender_running_threads_starts_its_helper_as_a_new_process(tmp_path):
     import os
 
