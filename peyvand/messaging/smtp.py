@@ -43,7 +43,7 @@ class SmtpConfig:
     start_tls: bool = False  # ?starttls=1
     from_address: str = ""
     from_name: str = ""
-    connections: int = 10
+    connections: int = smtp_url.DEFAULT_CONNECTIONS
     rate: float = 0  # messages per second for this sender; 0: no limit
     domain_rate: float = 0  # per recipient domain
     catcher: bool = False
