@@ -169,6 +169,7 @@ INSTALLED_APPS = [
     "peyvand.insights",
     "peyvand.messaging",
     "peyvand.tracking",
+    "peyvand.audiences",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,72 @@
+"""Reads on segments: who matches a rule now, counted and paged, for every face."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from peyvand.audiences.models import Segment, SegmentChange, SegmentMember
+from peyvand.audiences.rules import compile_rules
+from peyvand.base.actor import Actor
+from peyvand.base.roles import require
+from peyvand.contacts.models import Contact
+
+PAGE_SIZE = 50
+
+
+def matching(rules: Any, *, now: dt.datetime | None = None,
+             segment_id: int | None = None) -> QuerySet:
+    """Live (not erased) contacts the rule matches now: one query, however deep the rule."""
+    q = compile_rules(rules, now=now, expanding=(segment_id,) if segment_id else ())
+    return Contact.objects.live().filter(q)
+
+
+def preview(actor: Actor, rules: Any, *, page: int = 1,
+            page_size: int = PAGE_SIZE) -> dict[str, Any]:
+    """The count and one page of members, newest first: what the rule builder shows while a
+    rule is being written."""
+    require(actor, "segments.view")
+    require(actor, "contacts.view")
+    qs = matching(rules)
+    page = max(1, page)
+    items = list(qs.order_by("-created_at", "-id")[(page - 1) * page_size:page * page_size])
+    return {"count": qs.count(), "items": items, "page": page, "page_size": page_size}
+
+
+def access_segment(actor: Actor, segment_id: Any) -> Segment:
+    require(actor, "segments.view")
+    try:
+        pk = int(segment_id)
+    except (TypeError, ValueError):
+        raise Http404
+    segment = Segment.objects.filter(pk=pk).first()
+    if segment is None:
+        raise Http404
+    return segment
+
+
+def segments(actor: Actor) -> QuerySet:
+    require(actor, "segments.view")
+    return Segment.objects.all()
+
+
+def members_now(segment: Segment) -> QuerySet:
+    return matching(segment.rules, segment_id=segment.pk)
+
+
+def materialised_members(segment: Segment) -> QuerySet:
+    """Who the last refresh found (journeys and snapshots read this; counting reads the rule)."""
+    return Contact.objects.filter(pk__in=SegmentMember.objects.filter(segment=segment)
+                                  .values("contact_id"))
+
+
+def changes(segment: Segment) -> QuerySet:
+    return SegmentChange.objects.filter(segment=segment).select_related("contact")
+
+
+def segments_of(contact_id: int) -> QuerySet:
+    """Segments a contact was in at their last refresh."""
+    return Segment.objects.filter(members__contact_id=contact_id)

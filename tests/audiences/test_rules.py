@@ -1,0 +1,51 @@
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from peyvand.audiences.queries import matching
+from peyvand.audiences.rules import compile_rules
+from peyvand.base.errors import Invalid
+from peyvand.commerce.models import Order
+from peyvand.contacts.models import Contact, ContactTag, Tag
+
+pytestmark = pytest.mark.django_db
+
+
+def _names(rules):
+    return set(matching(rules).values_list("first_name", flat=True))
+
+
+def test_each_group_of_paths_compiles_to_the_expected_people():
+    ali = Contact.objects.create(first_name="Ali", language="fa", birthday=dt.date(1991, 3, 21))
+    bob = Contact.objects.create(first_name="Bob", language="en")
+    now = timezone.now()
+    Order.objects.create(source="x", external_id="1", contact=ali, placed_at=now,
+                         currency="IRR", total=500)
+    Order.objects.create(source="x", external_id="2", contact=ali, currency="IRR", total=700,
+                         placed_at=now - dt.timedelta(days=400))
+    ContactTag.objects.create(contact=bob, tag=Tag.objects.create(name="vip"))
+    spent = {"field": "orders.total_spent", "op": "gt", "value": 1000}
+    assert _names(spent) == {"Ali"}
+    assert _names({**spent, "in_last": {"days": 365}}) == set()
+    assert _names({"field": "orders.count", "op": "lt", "value": 1}) == {"Bob"}
+    recent = {"field": "orders.first_at", "op": "within_last", "value": {"days": 3}}
+    assert _names({**recent, "field": "orders.last_at"}) == {"Ali"}
+    assert _names({"not": recent}) == {"Ali", "Bob"}
+    assert _names({"field": "contact.tags", "op": "has", "value": "vip"}) == {"Bob"}
+    assert _names({"any": [{"field": "contact.tags", "op": "has_not", "value": ["vip"]}]}) == {
+        "Ali"}
+    assert _names({"field": "consent.email", "op": "eq", "value": "none"}) == {"Ali", "Bob"}
+    assert _names({"field": "engagement.clicked", "op": "within_last",
+                   "value": {"days": 90}}) == set()
+    assert _names({"field": "insights.tier", "op": "ne", "value": "rest"}) == set()
+    assert _names({"field": "contact.birthday", "op": "within_next",
+                   "value": {"days": 366}}) == {"Ali"}
+
+
+def test_an_op_the_type_cannot_take_is_refused_naming_the_node():
+    with pytest.raises(Invalid) as refused:
+        compile_rules({"all": [{"field": "orders.count", "op": "contains", "value": 1}]})
+    assert refused.value.errors == {
+        "rules.all[0].op": "orders.count (number) cannot take 'contains'; "
+                           "it takes eq, ne, lt, lte, gt, gte, between, is_set, is_not_set"}
