@@ -18,3 +18,20 @@ class AudiencesConfig(AppConfig):
             # capabilities (contacts.export, messaging's) on top of this one.
             "segments.act": {OWNER, MARKETER},
         })
+
+        from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
+        from peyvand.contacts.hooks import EXPORT_HOOKS, MERGE_HOOKS
+        from peyvand.contacts.timeline import register_kind
+
+        MERGE_HOOKS.register("peyvand.audiences.actions.on_merge")
+        EXPORT_HOOKS.register("peyvand.audiences.actions.export_sections")
+        # Orders move spend, counts and products: refresh kept-up-to-date segments soon.
+        ORDER_CHANGED_HOOKS.register("peyvand.audiences.actions.mark_data_changed")
+        register_kind("segment.entered", _("Entered a segment"), owner=self.label,
+                      summary=segment_change_summary)
+        register_kind("segment.left", _("Left a segment"), owner=self.label,
+                      summary=segment_change_summary)
+
+
+def segment_change_summary(event, *_args, **_kwargs) -> str:
+    return str((event.data or {}).get("name", ""))
