@@ -104,14 +104,18 @@ def do_delete_segment(actor: Actor, segment: Segment) -> None:
 
 def _names(rule: Any, segment_id: int) -> bool:
     """Whether a rule refers to the segment."""
-    if isinstance(rule, dict):
-        if rule.get("field") == "segment":
-            value = rule.get("value")
-            return value == segment_id or (isinstance(value, list) and segment_id in value)
-        return any(_names(child, segment_id) for key in ("all", "any", "not")
-                   for child in (rule.get(key) if isinstance(rule.get(key), list)
-                                 else [rule.get(key)]) if key in rule)
-    return False
+    if not isinstance(rule, dict):
+        return False
+    if rule.get("field") == "segment":
+        value = rule.get("value")
+        return value == segment_id or (isinstance(value, list) and segment_id in value)
+    children: list[Any] = []
+    for key in ("all", "any"):
+        if isinstance(rule.get(key), list):
+            children.extend(rule[key])
+    if "not" in rule:
+        children.append(rule["not"])
+    return any(_names(child, segment_id) for child in children)
 
 
 # ---- membership -----------------------------------------------------------------------------
