@@ -21,6 +21,8 @@ from peyvand.audiences.predicates import (
     OPS_BY_TYPE,
     Context,
     date_predicate,
+    everyone,
+    no_one,
     number_predicate,
     parse_days,
     parse_texts,
@@ -252,7 +254,7 @@ def _order_aggregate(aggregate: Callable[[], Any], *, zero_default: bool,
             return _scalar(op, lambda: contacts_in(grouped), lambda: contacts_in(
                 grouped.filter(pred(op))))
         if op in ("is_set", "is_not_set"):
-            return Q() if op == "is_set" else Q(pk__in=[])
+            return everyone() if op == "is_set" else no_one()
         if zero_satisfies(op, value, ctx):
             return ~contacts_in(grouped.filter(~pred(op)))
         return contacts_in(grouped.filter(pred(op)))

@@ -55,6 +55,16 @@ class Context:
         return Invalid({f"{self.node}{where}": reason})
 
 
+def everyone() -> Q:
+    """Every contact, as a `Q` that holds under `~` and `|` (an empty `Q()` negates to itself
+    and is dropped from an `|`, so `{"not": {"all": []}}` would match everyone)."""
+    return ~Q(pk__in=[])
+
+
+def no_one() -> Q:
+    return Q(pk__in=[])
+
+
 def day_start(day: dt.date) -> dt.datetime:
     """Midnight starting `day` in the server's time zone: datetimes compare by that day."""
     return timezone.make_aware(dt.datetime.combine(day, dt.time()))

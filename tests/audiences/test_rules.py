@@ -49,3 +49,14 @@ def test_an_op_the_type_cannot_take_is_refused_naming_the_node():
     assert refused.value.errors == {
         "rules.all[0].op": "orders.count (number) cannot take 'contains'; "
                            "it takes eq, ne, lt, lte, gt, gte, between, is_set, is_not_set"}
+
+
+def test_an_empty_group_or_an_always_true_condition_holds_under_not_and_any():
+    # An empty Q() negates to itself and is dropped from an `|`: `not` of "everyone" matched
+    # everyone, and `any` of it no one.
+    Contact.objects.create(first_name="Ali")
+    assert _names({"not": {"all": []}}) == set()
+    assert _names({"any": [{"all": []}]}) == {"Ali"}
+    assert _names({"any": [{"field": "orders.count", "op": "is_set"}]}) == {"Ali"}
+    assert _names({"not": {"field": "orders.total_spent", "op": "is_set"}}) == set()
+    assert _names({"not": {"any": []}}) == {"Ali"}
