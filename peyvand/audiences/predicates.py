@@ -137,15 +137,16 @@ def text_predicate(name: str, op: str, value: Any, ctx: Context,
             if v not in choices:
                 raise ctx.refuse(_("%(value)r is not one of %(choices)s")
                                  % {"value": v, "choices": ", ".join(choices)}, ".value")
+    # Every op asks for a value: "" is none, even for eq "", contains "" or in [""].
     if op == "eq":
-        return Q(**{name: values[0]})
+        return is_set & Q(**{name: values[0]})
     if op == "ne":
         return is_set & ~Q(**{name: values[0]})
     if op == "in":
-        return Q(**{f"{name}__in": values})
+        return is_set & Q(**{f"{name}__in": values})
     if op == "contains":
-        return Q(**{f"{name}__icontains": values[0]})
-    return Q(**{f"{name}__istartswith": values[0]})  # starts_with
+        return is_set & Q(**{f"{name}__icontains": values[0]})
+    return is_set & Q(**{f"{name}__istartswith": values[0]})  # starts_with
 
 
 def number_predicate(name: str, op: str, value: Any, ctx: Context, *,

@@ -60,3 +60,14 @@ def test_an_empty_group_or_an_always_true_condition_holds_under_not_and_any():
     assert _names({"any": [{"field": "orders.count", "op": "is_set"}]}) == {"Ali"}
     assert _names({"not": {"field": "orders.total_spent", "op": "is_set"}}) == set()
     assert _names({"not": {"any": []}}) == {"Ali"}
+
+
+def test_an_empty_text_is_no_value_whatever_the_op():
+    Contact.objects.create(first_name="", last_name="Empty")
+    Contact.objects.create(first_name="Bob")
+    for op, value in [("eq", ""), ("contains", ""), ("starts_with", ""), ("in", ["", "Bob"])]:
+        found = set(matching({"field": "contact.first_name", "op": op, "value": value})
+                    .values_list("last_name", flat=True))
+        assert "Empty" not in found, op
+    assert set(matching({"field": "contact.first_name", "op": "is_not_set"})
+               .values_list("last_name", flat=True)) == {"Empty"}
