@@ -73,8 +73,9 @@ class Field:
 
 
 def contacts_in(qs: QuerySet, column: str = "contact_id") -> Q:
-    """Contacts whose id is among `qs`'s `column`: one semi-join."""
-    return Q(pk__in=qs.values(column))
+    """Contacts whose id is among `qs`'s `column`: one semi-join. Null ids are left out, or
+    its negation (NOT IN a list holding a null) would match no one."""
+    return Q(pk__in=qs.filter(**{f"{column}__isnull": False}).values(column))
 
 
 def _scalar(op: str, is_set_q: Callable[[], Q], match: Callable[[], Q]) -> Q:

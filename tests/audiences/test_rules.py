@@ -71,3 +71,13 @@ def test_an_empty_text_is_no_value_whatever_the_op():
         assert "Empty" not in found, op
     assert set(matching({"field": "contact.first_name", "op": "is_not_set"})
                .values_list("last_name", flat=True)) == {"Empty"}
+
+
+def test_an_event_of_no_one_does_not_empty_a_negated_condition():
+    from peyvand.tracking.models import TrackingEvent
+
+    Contact.objects.create(first_name="Ali")
+    TrackingEvent.objects.create(hit_id="h1", kind="open", message_id=1, contact=None,
+                                 at=timezone.now())
+    assert _names({"field": "engagement.opened", "op": "has_not", "value": {}}) == {"Ali"}
+    assert _names({"not": {"field": "engagement.opened", "op": "has", "value": {}}}) == {"Ali"}
