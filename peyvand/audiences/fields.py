@@ -311,7 +311,8 @@ def _messages_of(value: dict[str, Any], ctx: Context) -> QuerySet | None:
 
 def _activity(rows: Callable[[], QuerySet], at: str, message: str) -> Compiler:
     """Something a person did or got (a message sent, a human open, a click), ever or within
-    N days, of any message or one broadcast's."""
+    N days, of any message or one broadcast's. not_within_last is "set and before that":
+    done at some time, but not within the last N days."""
     def compile(cond: dict[str, Any], ctx: Context) -> Q:
         op, value = cond["op"], cond.get("value")
         if op in ("within_last", "not_within_last"):
@@ -330,6 +331,8 @@ def _activity(rows: Callable[[], QuerySet], at: str, message: str) -> Compiler:
             qs = (qs.filter(pk__in=messages.values("pk")) if message == "pk"
                   else qs.filter(**{f"{message}__in": messages.values("pk")}))
         q = contacts_in(qs)
+        if op == "not_within_last":
+            return contacts_in(rows()) & ~q
         return q if op in ("has", "within_last") else ~q
 
     return compile
