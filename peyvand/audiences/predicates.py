@@ -173,7 +173,8 @@ def _num(value: Any, ctx: Context, integer: bool) -> Any:
             raise ctx.refuse(_("expected a whole number (money is in minor units), got %(value)r")
                              % {"value": value}, ".value")
         return int(number)
-    return float(number)
+    # Exact: a float (1.1 = 1.100000000000000088…) never equals PostgreSQL's numeric 1.1.
+    return number
 
 
 def date_predicate(name: str, op: str, value: Any, ctx: Context, *, is_datetime: bool) -> Q:

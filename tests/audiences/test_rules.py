@@ -98,3 +98,17 @@ def test_not_within_last_on_an_activity_is_done_but_not_lately():
     assert _names({**stale, "value": {"days": 120}}) == set()
     assert _names({"field": "engagement.clicked", "op": "has_not",
                    "value": {"days": 90}}) == {"Old", "Never"}
+
+
+def test_a_decimal_custom_field_equals_the_number_written():
+    # A float 1.1 is 1.100000000000000088…: never equal to PostgreSQL's numeric 1.1.
+    from peyvand.contacts.models import CustomField, FieldValue
+
+    size = CustomField.objects.create(key="size", label_fa="سایز", label_en="Size",
+                                      type="number")
+    ali = Contact.objects.create(first_name="Ali")
+    FieldValue.objects.create(contact=ali, field=size, number_value="1.1")
+    for op, value in [("eq", 1.1), ("eq", "1.10"), ("lte", 1.1), ("gte", 1.1),
+                      ("between", [1.1, 1.1])]:
+        assert _names({"field": "contact.fields.size", "op": op, "value": value}) == {"Ali"}, op
+    assert _names({"field": "contact.fields.size", "op": "ne", "value": 1.1}) == set()
