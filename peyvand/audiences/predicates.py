@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import DecimalField, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -173,8 +173,12 @@ def _num(value: Any, ctx: Context, integer: bool) -> Any:
             raise ctx.refuse(_("expected a whole number (money is in minor units), got %(value)r")
                              % {"value": value}, ".value")
         return int(number)
-    # Exact: a float (1.1 = 1.100000000000000088…) never equals PostgreSQL's numeric 1.1.
-    return number
+    if number == number.to_integral_value():
+        return int(number)
+    # A fraction goes as an exact decimal expression: as a plain value the column's type
+    # would convert it first (an integer column truncates 2.5 to 2, so r_score lt 2.5 missed
+    # the 2s), and as a float 1.1 is 1.100000000000000088…, never PostgreSQL's numeric 1.1.
+    return Value(number, output_field=DecimalField())
 
 
 def date_predicate(name: str, op: str, value: Any, ctx: Context, *, is_datetime: bool) -> Q:

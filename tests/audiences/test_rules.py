@@ -112,3 +112,24 @@ def test_a_decimal_custom_field_equals_the_number_written():
                       ("between", [1.1, 1.1])]:
         assert _names({"field": "contact.fields.size", "op": op, "value": value}) == {"Ali"}, op
     assert _names({"field": "contact.fields.size", "op": "ne", "value": 1.1}) == set()
+
+
+def test_a_fraction_compares_exactly_with_whole_number_columns():
+    # r_score and the order count are whole numbers: 2.5 was truncated to 2 before comparing.
+    from peyvand.insights.models import CustomerMetrics
+
+    ali = Contact.objects.create(first_name="Ali")
+    Contact.objects.create(first_name="Bob")
+    CustomerMetrics.objects.create(contact=ali, as_of=timezone.localdate(), r_score=2,
+                                   p_alive=0.1)
+    Order.objects.create(source="x", external_id="1", contact=ali, placed_at=timezone.now(),
+                         currency="IRR", total=500)
+    assert _names({"field": "insights.r_score", "op": "lt", "value": 2.5}) == {"Ali"}
+    assert _names({"field": "insights.r_score", "op": "eq", "value": 2.01}) == set()
+    assert _names({"field": "insights.r_score", "op": "between", "value": [1.5, 2.5]}) == {
+        "Ali"}
+    assert _names({"field": "insights.p_alive", "op": "eq", "value": 0.1}) == {"Ali"}
+    assert _names({"field": "orders.count", "op": "eq", "value": 0.5}) == set()
+    assert _names({"field": "orders.count", "op": "lt", "value": 0.5}) == {"Bob"}
+    assert _names({"field": "orders.count", "op": "gte", "value": 0.5}) == {"Ali"}
+    assert _names({"field": "orders.avg_value", "op": "lt", "value": 500.5}) == {"Ali"}
