@@ -21,6 +21,8 @@ from peyvand.audiences.predicates import (
     OPS_BY_TYPE,
     Context,
     date_predicate,
+    everyone,
+    no_one,
     number_predicate,
     parse_days,
     parse_texts,
@@ -71,8 +73,9 @@ class Field:
 
 
 def contacts_in(qs: QuerySet, column: str = "contact_id") -> Q:
-    """Contacts whose id is among `qs`'s `column`: one semi-join."""
-    return Q(pk__in=qs.values(column))
+    """Contacts whose id is among `qs`'s `column`: one semi-join. Null ids are left out, or
+    its negation (NOT IN a list holding a null) would match no one."""
+    return Q(pk__in=qs.filter(**{f"{column}__isnull": False}).values(column))
 
 
 def _scalar(op: str, is_set_q: Callable[[], Q], match: Callable[[], Q]) -> Q:
@@ -252,7 +255,7 @@ def _order_aggregate(aggregate: Callable[[], Any], *, zero_default: bool,
             return _scalar(op, lambda: contacts_in(grouped), lambda: contacts_in(
                 grouped.filter(pred(op))))
         if op in ("is_set", "is_not_set"):
-            return Q() if op == "is_set" else Q(pk__in=[])
+            return everyone() if op == "is_set" else no_one()
         if zero_satisfies(op, value, ctx):
             return ~contacts_in(grouped.filter(~pred(op)))
         return contacts_in(grouped.filter(pred(op)))
@@ -308,7 +311,8 @@ def _messages_of(value: dict[str, Any], ctx: Context) -> QuerySet | None:
 
 def _activity(rows: Callable[[], QuerySet], at: str, message: str) -> Compiler:
     """Something a person did or got (a message sent, a human open, a click), ever or within
-    N days, of any message or one broadcast's."""
+    N days, of any message or one broadcast's. not_within_last is "set and before that":
+    done at some time, but not within the last N days."""
     def compile(cond: dict[str, Any], ctx: Context) -> Q:
         op, value = cond["op"], cond.get("value")
         if op in ("within_last", "not_within_last"):
@@ -327,6 +331,8 @@ def _activity(rows: Callable[[], QuerySet], at: str, message: str) -> Compiler:
             qs = (qs.filter(pk__in=messages.values("pk")) if message == "pk"
                   else qs.filter(**{f"{message}__in": messages.values("pk")}))
         q = contacts_in(qs)
+        if op == "not_within_last":
+            return contacts_in(rows()) & ~q
         return q if op in ("has", "within_last") else ~q
 
     return compile

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import DecimalField, Q, Value
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -53,6 +53,16 @@ class Context:
 
     def refuse(self, reason: Any, where: str = "") -> Invalid:
         return Invalid({f"{self.node}{where}": reason})
+
+
+def everyone() -> Q:
+    """Every contact, as a `Q` that holds under `~` and `|` (an empty `Q()` negates to itself
+    and is dropped from an `|`, so `{"not": {"all": []}}` would match everyone)."""
+    return ~Q(pk__in=[])
+
+
+def no_one() -> Q:
+    return Q(pk__in=[])
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -127,15 +137,16 @@ def text_predicate(name: str, op: str, value: Any, ctx: Context,
             if v not in choices:
                 raise ctx.refuse(_("%(value)r is not one of %(choices)s")
                                  % {"value": v, "choices": ", ".join(choices)}, ".value")
+    # Every op asks for a value: "" is none, even for eq "", contains "" or in [""].
     if op == "eq":
-        return Q(**{name: values[0]})
+        return is_set & Q(**{name: values[0]})
     if op == "ne":
         return is_set & ~Q(**{name: values[0]})
     if op == "in":
-        return Q(**{f"{name}__in": values})
+        return is_set & Q(**{f"{name}__in": values})
     if op == "contains":
-        return Q(**{f"{name}__icontains": values[0]})
-    return Q(**{f"{name}__istartswith": values[0]})  # starts_with
+        return is_set & Q(**{f"{name}__icontains": values[0]})
+    return is_set & Q(**{f"{name}__istartswith": values[0]})  # starts_with
 
 
 def number_predicate(name: str, op: str, value: Any, ctx: Context, *,
@@ -162,7 +173,12 @@ def _num(value: Any, ctx: Context, integer: bool) -> Any:
             raise ctx.refuse(_("expected a whole number (money is in minor units), got %(value)r")
                              % {"value": value}, ".value")
         return int(number)
-    return float(number)
+    if number == number.to_integral_value():
+        return int(number)
+    # A fraction goes as an exact decimal expression: as a plain value the column's type
+    # would convert it first (an integer column truncates 2.5 to 2, so r_score lt 2.5 missed
+    # the 2s), and as a float 1.1 is 1.100000000000000088…, never PostgreSQL's numeric 1.1.
+    return Value(number, output_field=DecimalField())
 
 
 def date_predicate(name: str, op: str, value: Any, ctx: Context, *, is_datetime: bool) -> Q:

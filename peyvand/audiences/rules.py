@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from peyvand.audiences.fields import FIELDS, Field, custom_field
 from peyvand.audiences.models import Segment
-from peyvand.audiences.predicates import Context
+from peyvand.audiences.predicates import Context, everyone, no_one
 from peyvand.base.errors import Invalid
 
 MAX_DEPTH = 8
@@ -69,7 +69,7 @@ def _node(rule: Any, ctx: Context, where: str, depth: int) -> Q:
         children = rule[key]
         if not isinstance(children, list):
             raise ctx.refuse(_("%(key)s takes a list of rules") % {"key": key}, f".{key}")
-        q = Q() if key == "all" else Q(pk__in=[])
+        q = everyone() if key == "all" else no_one()
         for i, child in enumerate(children):
             part = _node(child, ctx, f"{where}.{key}[{i}]", depth + 1)
             q = q & part if key == "all" else q | part
@@ -109,7 +109,7 @@ def _segment(cond: dict[str, Any], ctx: Context) -> Q:
             isinstance(i, bool) or not isinstance(i, int) for i in ids):
         raise ctx.refuse(_("expected a segment id (in: a list of them)"), ".value")
     where = ctx.node
-    q = Q(pk__in=[])
+    q = no_one()
     for segment_id in ids:
         if segment_id in ctx.expanding:
             cycle = ctx.refuse(_("segment #%(id)s would include itself") % {"id": segment_id},
