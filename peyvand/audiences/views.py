@@ -136,11 +136,10 @@ def _form_page(request, actor, segment: Segment | None):
             messages.warning(request, _("No segment rule can say this part of the list yet, "
                                         "so it was left out: %(part)s.") % {"part": part})
         form = SegmentForm(initial={"name": name, "rules": rules_text(rules)})
-    status = 400 if request.method == "POST" else 200
     return render(request, "audiences/segment_form.html", {
         "form": form, "segment": segment, "rule_errors": rule_errors,
         "catalogue": _catalogue(actor, language, segment),
-    }, status=status)
+    })
 
 
 @login_required
