@@ -88,7 +88,7 @@ def _one(value: Any, field: Field, currency: str, segments: dict[int, str]) -> s
         return segments.get(value, f"#{_digits(value)}")
     if isinstance(value, (int, float)):
         return _digits(value)
-    return f"“{value}”"
+    return f"«{value}»" if page_language() == "fa" else f"“{value}”"
 
 
 def value_words(cond: dict[str, Any], field: Field, currency: str,

@@ -209,8 +209,9 @@
 
   function daysInput(days, onValue, placeholder) {
     var input = textInput(days === undefined || days === null ? "" : days,
-      {inputmode: "numeric", dir: "ltr", className: "rb-days", "aria-label": S.days,
-       placeholder: placeholder || ""}, function (text) {
+      {inputmode: "numeric", dir: "ltr", className: "rb-days",
+       "aria-label": placeholder ? S.days + " (" + placeholder + ")" : S.days,
+       title: placeholder || "", placeholder: placeholder ? "—" : ""}, function (text) {
         var n = toNumber(text);
         onValue(n === null ? (text === "" ? null : text) : n);
       });
@@ -522,6 +523,9 @@
   }
 
   function scheduleCount() {
+    // The number shown is for an older rule until the answer comes.
+    box.closest("form").classList.add("rb-counting");
+    document.getElementById("live-count-number").removeAttribute("data-count");
     clearTimeout(countTimer);
     countTimer = setTimeout(count, 400);
   }
@@ -538,7 +542,10 @@
     var incomplete = false;
     walk(root, function (n) { if (n.kind === "cond" && !n.field) incomplete = true; });
     if (incomplete) {
+      box.closest("form").classList.remove("rb-counting");
+      countSeq++;  // an answer still on its way is for an older rule
       number.textContent = "—";
+      number.removeAttribute("data-count");
       state.textContent = S.noneYet;
       items.textContent = "";
       return;
@@ -562,6 +569,7 @@
       items.textContent = "";
       if (!answer.ok) {
         number.textContent = "—";
+        number.removeAttribute("data-count");
         state.textContent = answer.data.errors ? S.fixRule : S.failed;
         serverErrors = answer.data.errors || {};
         showErrors(serverErrors);
