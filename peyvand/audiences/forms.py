@@ -121,7 +121,7 @@ def prefill(query: QueryDict, language: str) -> tuple[Any, str, list[str]]:
         rules, name = _from_crosssell(query, language, left_out)
     elif query.get("rules"):
         try:
-            rules = json.loads(query["rules"])
+            rules = json.loads(query.get("rules", ""))
         except ValueError:
             left_out.append(gettext("The rule given in the link (not valid JSON)"))
     return rules, query.get("name", name)[:100], left_out

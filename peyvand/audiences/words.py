@@ -142,7 +142,7 @@ def _describe(rule: Any, fields: dict[str, Field], currency: str, segments: dict
             title = _("No one") if (mode == "all") == negated else _("Everyone")
         return {"kind": "group", "mode": mode, "negated": negated, "title": title,
                 "children": children}
-    field = fields.get(rule.get("field")) if isinstance(rule, dict) else None
+    field = fields.get(str(rule.get("field"))) if isinstance(rule, dict) else None
     if field is None:
         return {"kind": "unknown", "negated": negated, "text": str(rule)}
     window = rule.get("in_last")
