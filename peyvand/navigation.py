@@ -44,6 +44,7 @@ GROUPS: tuple[Group, ...] = (
             "consent:contact", "consent:proof", "consent:send_link")),
         Item(_("Tags"), "contacts:tag_list",
              ("contacts:tag_list", "contacts:tag_rename", "contacts:tag_delete")),
+        Item(_("Segments"), "audiences:list", ("audiences:*",), "segments.view"),
         Item(_("Custom fields"), "contacts:field_list",
              ("contacts:field_list", "contacts:field_create", "contacts:field_edit",
               "contacts:field_delete")),

@@ -27,6 +27,7 @@ urlpatterns = [
     path("mailcatcher/", include("peyvand.mailcatcher.urls")),
     path("insights/", include("peyvand.insights.urls")),
     path("messaging/", include("peyvand.messaging.urls")),
+    path("segments/", include("peyvand.audiences.urls")),
     path("", include("peyvand.public_urls")),  # consent/, t/
     path("", include(home)),
 ]

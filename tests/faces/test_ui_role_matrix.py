@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from peyvand.accounts.actions import do_create_token, do_create_user
 from peyvand.accounts.models import ApiToken
+from peyvand.audiences.actions import do_create_segment
 from peyvand.base.actor import Actor
 from peyvand.base.models import Job
 from peyvand.base.roles import CAPABILITIES, can
@@ -134,6 +135,14 @@ MATRIX = {
     "consent:contact": "consent.view",
     "consent:proof": "consent.export",
     "consent:send_link": "consent.send_link",
+    "audiences:list": "segments.view",
+    "audiences:new": "segments.edit",
+    "audiences:preview": "segments.view",
+    "audiences:products": "segments.view",
+    "audiences:detail": "segments.view",
+    "audiences:edit": "segments.edit",
+    "audiences:delete": "segments.edit",
+    "audiences:refresh": "segments.edit",
 }
 
 
@@ -182,6 +191,7 @@ def world(module_db):
         "rules": do_save_rule(system, {"kind": "cap", "max_count": "3",
                                        "period_hours": "24"}).pk,
         "forms": form.pk, "topics": topic.pk,
+        "segments": do_create_segment(system, "Everyone", {"all": []}).pk,
         "map": "no-such-upload",
     }
 
