@@ -30,4 +30,8 @@ def describe(ids: list[int]) -> list[str]:
 def register() -> None:
     from peyvand.messaging.audience import register_audience_kind
 
-    register_audience_kind("segment", resolve, describe)
+    register_audience_kind("segment", resolve, describe, choices)
+
+
+def choices() -> list[tuple[int, str]]:
+    return list(Segment.objects.order_by("name").values_list("pk", "name"))

@@ -28,6 +28,8 @@ from peyvand.messaging import consent_port
 # Invalid naming what does not exist. describe(ids) -> their names, for people.
 Resolve = Callable[[list[int]], QuerySet]
 Describe = Callable[[list[int]], list[str]]
+# choices() -> [(id, name)] a form offers.
+Choices = Callable[[], list[tuple[int, str]]]
 
 # How many contacts the refusal preview asks consent about; beyond it, the rest is estimated.
 PREVIEW_CAP = 20000
@@ -41,18 +43,47 @@ class AudienceKind:
     name: str
     resolve: Resolve
     describe: Describe
+    choices: Choices | None = None
 
 
 _KINDS: dict[str, AudienceKind] = {}
 
 
-def register_audience_kind(name: str, resolve: Resolve, describe: Describe) -> None:
+def register_audience_kind(name: str, resolve: Resolve, describe: Describe,
+                           choices: Choices | None = None) -> None:
     """Make `{name}s` and `exclude_{name}s` usable in an audience (idempotent by name)."""
-    _KINDS[name] = AudienceKind(name, resolve, describe)
+    _KINDS[name] = AudienceKind(name, resolve, describe, choices)
 
 
 def kinds() -> list[str]:
     return sorted(_KINDS)
+
+
+def choices_of(kind: str) -> list[tuple[int, str]]:
+    """What a form offers for a kind ([] when the kind is not registered)."""
+    found = _KINDS.get(kind)
+    return found.choices() if found and found.choices else []
+
+
+def audience_from_input(*, segments: Any = (), exclude_segments: Any = (),
+                        exclude_tags: Any = (), tags: Any = ()) -> dict[str, Any]:
+    """An audience spec from what a form, the API or the CLI gave: segment ids, tag names
+    (or ids). Empty parts are left out; check_audience checks the rest."""
+    def tag_ids(values: Any) -> list[Any]:
+        out = []
+        for value in values or ():
+            found = Tag.objects.filter(name=str(value)).values_list("pk", flat=True).first()
+            if found is None:
+                if not str(value).isdigit():
+                    raise Invalid({"tags": _("There is no tag named “%(name)s”.")
+                                   % {"name": value}})
+                found = int(value)
+            out.append(found)
+        return out
+
+    raw = {"segments": list(segments or ()), "exclude_segments": list(exclude_segments or ()),
+           "tags": tag_ids(tags), "exclude_tags": tag_ids(exclude_tags)}
+    return {k: v for k, v in raw.items() if v}
 
 
 def _tags(ids: list[int]) -> QuerySet:
@@ -75,7 +106,8 @@ def _contact_count(ids: list[int]) -> list[str]:
     return [_("%(count)d chosen contacts") % {"count": len(ids)}]
 
 
-register_audience_kind("tag", _tags, _tag_names)
+register_audience_kind("tag", _tags, _tag_names,
+                       lambda: list(Tag.objects.order_by("name").values_list("pk", "name")))
 register_audience_kind("contact", _contacts, _contact_count)
 
 
@@ -126,8 +158,9 @@ def audience_members(spec: dict[str, Any]) -> QuerySet:
 def describe_audience(spec: dict[str, Any]) -> dict[str, list[str]]:
     """{"segments": [names], "exclude_tags": [names], …} for pages and the API."""
     out: dict[str, list[str]] = {}
-    for kind in _KINDS.values():
-        for key in _keys(kind.name):
+    for side in (0, 1):  # who is in, then who is left out
+        for kind in _KINDS.values():
+            key = _keys(kind.name)[side]
             if spec.get(key):
                 out[key] = kind.describe(list(spec[key]))
     return out

@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
+from peyvand.base.errors import Invalid
 from peyvand.base.roles import require
 from peyvand.messaging.audience import audience_members, check_audience, refusal_preview
 from peyvand.messaging.broadcast import members_of
@@ -92,7 +93,11 @@ def preview(actor: Actor, template: MessageTemplate, contact_id: int | None) \
 
 def _sample_member(item: Broadcast) -> int | None:
     """A contact of the audience with an address (the first), for the preview."""
-    return (members_of(item).filter(identities__kind__in=("email", "phone"))
+    try:
+        members = members_of(item)
+    except Invalid:  # a segment deleted since: approval refuses it, the preview shows samples
+        return None
+    return (members.filter(identities__kind__in=("email", "phone"))
             .order_by("pk").values_list("pk", flat=True).first())
 
 
@@ -105,8 +110,12 @@ def audience_preview(actor: Actor, item: Broadcast) -> dict[str, Any]:
         count = item.queued_count + item.no_address_count
         return {"count": count, "frozen": True, "queued": item.queued_count,
                 "no_address": item.no_address_count}
-    return {**refusal_preview(members_of(item), content.channel, content.topic),
-            "frozen": False}
+    try:
+        members = members_of(item)
+    except Invalid as exc:
+        return {"count": 0, "frozen": False, "refused": 0, "will_send": 0, "reasons": [],
+                "error": exc.reason}
+    return {**refusal_preview(members, content.channel, content.topic), "frozen": False}
 
 
 def spec_preview(actor: Actor, spec: dict[str, Any], template: MessageTemplate) \
