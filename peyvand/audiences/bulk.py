@@ -202,6 +202,40 @@ def do_start_bulk_action(actor: Actor, *, action: str, target: Any,
     return job
 
 
+def do_bulk_action_now(actor: Actor, *, action: str, target: Any, params: Any = None) -> Job:
+    """The same, run here and now (the CLI): the job is still recorded, with its outcome."""
+    with transaction.atomic():
+        if action not in CAPABILITIES:
+            raise Invalid({"action": _("Choose tag, untag, export or broadcast.")})
+        require(actor, "segments.act")
+        require(actor, CAPABILITIES[action])
+        job = create_job(actor, JOB_KIND, {"action": action,
+                                           "target": check_target(actor, target),
+                                           "params": check_params(actor, action, params)})
+    run_bulk_action(job.pk)
+    job.refresh_from_db()
+    return job
+
+
+def export_to_file(actor: Actor, target: Any, fmt: str, path: Path | str) -> int:
+    """Write the target's people (taken now) to `path` (the CLI); audited; returns how many
+    were written."""
+    from peyvand.contacts.export import write_export_file
+
+    require(actor, "segments.act")
+    require(actor, "contacts.export")
+    clean = check_target(actor, target)
+    fmt = check_params(actor, "export", {"format": fmt})["format"]
+    ids = snapshot(actor, clean)
+    written = write_export_file(actor, fmt, path, ids=ids)
+    record_audit(actor, "segments.export", target_type="segment" if "segment" in clean
+                 else "contact", target_id=clean.get("segment", ""),
+                 summary=f"export {len(ids)} contacts",
+                 details={"action": "export", "count": len(ids), "written": written,
+                          "format": fmt, "target": next(iter(clean))})
+    return written
+
+
 # --- running ---------------------------------------------------------------------------------
 
 def snapshot(actor: Actor, target: dict[str, Any]) -> list[int]:
@@ -306,3 +340,20 @@ def job_label(job: Job) -> str:
 def register() -> None:
     """From AudiencesConfig.ready: the jobs page names these jobs."""
     register_job_kind(JOB_KIND, job_label)
+
+
+def job_of(actor: Actor, job_id: Any) -> Job:
+    """One of these jobs, as the jobs page shows it: the actor's own, or anyone's for who
+    reads the audit log; 404 otherwise."""
+    from django.http import Http404
+
+    from peyvand.base.roles import can
+
+    require(actor, "segments.view")
+    jobs = Job.objects.filter(kind=JOB_KIND)
+    if not can(actor, "audit.view"):
+        jobs = jobs.filter(created_by=actor.user) if actor.user else jobs.none()
+    try:
+        return jobs.get(pk=int(job_id))
+    except (Job.DoesNotExist, TypeError, ValueError):
+        raise Http404 from None
