@@ -104,7 +104,9 @@ def check_target(actor: Actor, target: Any) -> dict[str, Any]:
 def _search(actor: Actor, search: dict[str, str]) -> QuerySet:
     from peyvand.contacts.queries import search_contacts
 
-    return search_contacts(actor, **search)
+    return search_contacts(actor, q=search.get("q", ""), tag=search.get("tag", ""),
+                           field=search.get("field", ""), op=search.get("op", "eq"),
+                           value=search.get("value", ""))
 
 
 def target_members(actor: Actor, target: dict[str, Any]) -> QuerySet:

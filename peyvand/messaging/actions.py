@@ -212,9 +212,6 @@ def _not_for_a_tag(template: MessageTemplate) -> str:
 def _approve(actor: Actor, item: Broadcast) -> None:
     """Freeze the words and the audience, then queue: the sender renders the snapshot, so a
     later edit of the template changes nothing approved."""
-    if item.tag_id is None and not item.audience_spec:
-        raise MessagingInvalid({"tag": _("The tag of this broadcast was deleted: nobody "
-                                         "would receive it.")})
     if item.template.message_class != MessageClass.MARKETING:  # marked since it was made
         raise MessagingInvalid({"template": _not_for_a_tag(item.template)})
     if item.audience_spec:
@@ -225,7 +222,10 @@ def _approve(actor: Actor, item: Broadcast) -> None:
             raise MessagingInvalid(exc.errors) from exc
         item.audience = {**spec, "names": describe_audience(spec)}
     else:
-        tag = Tag.objects.get(pk=item.tag_id)
+        tag = Tag.objects.filter(pk=item.tag_id or 0).first()
+        if tag is None:
+            raise MessagingInvalid({"tag": _("The tag of this broadcast was deleted: nobody "
+                                             "would receive it.")})
         item.audience = {"tag_id": tag.pk, "tag_name": tag.name}
     item.snapshot = freeze(item.template)
     item.status = Broadcast.Status.QUEUED
