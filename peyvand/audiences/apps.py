@@ -27,6 +27,12 @@ class AudiencesConfig(AppConfig):
         EXPORT_HOOKS.register("peyvand.audiences.actions.export_sections")
         # Orders move spend, counts and products: refresh kept-up-to-date segments soon.
         ORDER_CHANGED_HOOKS.register("peyvand.audiences.actions.mark_data_changed")
+        from peyvand.audiences import broadcast_audience, bulk
+
+        # Broadcasts may go to segments (messaging owns the audience interface); bulk jobs
+        # are named on the jobs page.
+        broadcast_audience.register()
+        bulk.register()
         register_kind("segment.entered", _("Entered a segment"), owner=self.label,
                       summary=segment_change_summary)
         register_kind("segment.left", _("Left a segment"), owner=self.label,

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from peyvand.audiences import views
+from peyvand.audiences.actions_views import action_urlpatterns
 
 app_name = "audiences"
 urlpatterns = [
@@ -13,3 +14,5 @@ urlpatterns = [
     path("<int:pk>/delete/", views.segment_delete, name="delete"),
     path("<int:pk>/refresh/", views.segment_refresh, name="refresh"),
 ]
+# Acting on people (tag, untag, export, broadcast): audiences:act.
+urlpatterns += action_urlpatterns

@@ -15,6 +15,22 @@ from peyvand.base.actor import Actor
 from peyvand.base.models import Job
 from peyvand.base.scrub import Needles, stored_text_filter
 
+# kind -> what the jobs page calls it: a label, or a function of the job (to name what it
+# does, "Tag 120 people"); apps register theirs from ready(). Unregistered kinds show as code.
+JOB_KINDS: dict[str, Any] = {}
+
+
+def register_job_kind(kind: str, label: Any) -> None:
+    JOB_KINDS[kind] = label
+
+
+def job_kind_label(job: Job) -> str:
+    label = JOB_KINDS.get(job.kind)
+    if label is None:
+        return job.kind
+    return str(label(job) if callable(label) else label)
+
+
 # Actors without a user row (CLI operator, system) are rebuilt from these when the job runs.
 _USERLESS_VIA = ("cli", "system")
 

@@ -63,6 +63,12 @@ class Job(models.Model):
         return f"{self.kind} #{self.pk} ({self.status})"
 
     @property
+    def kind_label(self) -> str:
+        from peyvand.base.jobs import job_kind_label
+
+        return job_kind_label(self)
+
+    @property
     def percent(self) -> int | None:
         if not self.total:
             return None

@@ -1,4 +1,5 @@
-"""Bulk export of all live contacts to CSV or JSON, shared by the CLI and the background job.
+"""Bulk export of all live contacts (or of a given set of them: a segment's snapshot) to CSV,
+XLSX or JSON, shared by the CLI and the background jobs.
 
 Contacts are read in primary-key chunks (keyset pagination), so memory stays flat however
 many there are. No transaction is held open while writing: on SQLite one would lock out
@@ -62,8 +63,15 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def _chunks(prefetch: list[Any]) -> Iterator[list[Contact]]:
+def _chunks(prefetch: list[Any], ids: list[int] | None = None) -> Iterator[list[Contact]]:
     qs = Contact.objects.live().order_by("pk").prefetch_related(*prefetch)
+    if ids is not None:  # a chosen set: read in the same order, a chunk of ids at a time
+        ordered = sorted(set(ids))
+        for start in range(0, len(ordered), CHUNK):
+            batch = list(qs.filter(pk__in=ordered[start:start + CHUNK]))
+            if batch:
+                yield batch
+        return
     last = 0
     while True:
         batch = list(qs.filter(pk__gt=last)[:CHUNK])
@@ -106,30 +114,33 @@ def xlsx_cell(value: Any) -> Any:
     return csv_cell(value)
 
 
-def _write_csv(fileobj: IO[str], progress: Progress | None, total: int) -> int:
+def _write_csv(fileobj: IO[str], progress: Progress | None, total: int,
+               ids: list[int] | None = None) -> int:
     writer = csv.writer(fileobj)
     count = -1
-    for row in _table_rows(progress, total):
+    for row in _table_rows(progress, total, ids):
         writer.writerow([csv_cell(v) for v in row])
         count += 1
     return count
 
 
-def _write_xlsx(fileobj: IO[bytes], progress: Progress | None, total: int) -> int:
+def _write_xlsx(fileobj: IO[bytes], progress: Progress | None, total: int,
+                ids: list[int] | None = None) -> int:
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet("contacts")
     count = -1
-    for row in _table_rows(progress, total):
+    for row in _table_rows(progress, total, ids):
         sheet.append([xlsx_cell(v) for v in row])
         count += 1
     book.save(fileobj)
     return count
 
 
-def _table_rows(progress: Progress | None, total: int) -> Iterator[list[Any]]:
-    """The header, then one row of typed values per live contact."""
+def _table_rows(progress: Progress | None, total: int,
+                ids: list[int] | None = None) -> Iterator[list[Any]]:
+    """The header, then one row of typed values per live contact (of `ids` when given)."""
     fields = list(CustomField.objects.order_by("position", "id"))
     yield CSV_COLUMNS + [_field_header(f.key) for f in fields] + ["created_at"]
     prefetch = [
@@ -138,7 +149,7 @@ def _table_rows(progress: Progress | None, total: int) -> Iterator[list[Any]]:
         Prefetch("field_values", queryset=FieldValue.objects.select_related("field")),
     ]
     count = 0
-    for batch in _chunks(prefetch):
+    for batch in _chunks(prefetch, ids):
         for c in batch:
             idents = list(c.identities.all())
             values = {fv.field_id: fv.value for fv in c.field_values.all()}
@@ -155,14 +166,15 @@ def _table_rows(progress: Progress | None, total: int) -> Iterator[list[Any]]:
             progress(count, total)
 
 
-def _write_json(fileobj: IO[str], progress: Progress | None, total: int) -> int:
+def _write_json(fileobj: IO[str], progress: Progress | None, total: int,
+                ids: list[int] | None = None) -> int:
     # contact_snapshot is the one definition of "what we hold about a person"; an empty
     # timeline prefetch keeps the (possibly long) timeline out of a bulk export.
     prefetch = ["identities", "tags", "notes",
                 Prefetch("timeline", queryset=TimelineEvent.objects.none())]
     fileobj.write("[")
     count = 0
-    for batch in _chunks(prefetch):
+    for batch in _chunks(prefetch, ids):
         for c in batch:
             snapshot = contact_snapshot(c)
             snapshot.pop("timeline", None)
@@ -176,26 +188,32 @@ def _write_json(fileobj: IO[str], progress: Progress | None, total: int) -> int:
 
 
 def write_contacts_export(actor: Actor, fmt: str, fileobj: IO,
-                          progress: Progress | None = None) -> int:
-    """Write every live contact to `fileobj` (text for csv/json, binary for xlsx); audited;
-    returns how many were written."""
+                          progress: Progress | None = None, *,
+                          ids: list[int] | None = None) -> int:
+    """Write every live contact (those of `ids` only, when given) to `fileobj` (text for
+    csv/json, binary for xlsx); audited; returns how many were written."""
     require(actor, "contacts.export")
     check_format(fmt)
-    total = Contact.objects.live().count()
+    total = Contact.objects.live().count() if ids is None else len(set(ids))
     if progress:
         progress(0, total)
     writers: dict[str, Callable[..., int]] = {"csv": _write_csv, "xlsx": _write_xlsx,
                                               "json": _write_json}
     write = writers[fmt]
-    count = write(fileobj, progress, total)
+    count = write(fileobj, progress, total, ids)
+    details: dict[str, Any] = {"count": count, "format": fmt}
+    if ids is not None:
+        details["chosen"] = True  # a set (a segment, a search), not the whole book
     record_audit(actor, "contacts.export", target_type="contact",
-                 summary=f"{count} contacts as {fmt}", details={"count": count, "format": fmt})
+                 summary=f"{count} contacts as {fmt}", details=details)
     return count
 
 
 def write_export_file(actor: Actor, fmt: str, path: Path | str,
-                      progress: Progress | None = None) -> int:
-    """Export to `path`, which appears only once complete and is readable by its owner only."""
+                      progress: Progress | None = None, *,
+                      ids: list[int] | None = None) -> int:
+    """Export to `path`, which appears only once complete and is readable by its owner only;
+    every live contact, or those of `ids`."""
     require(actor, "contacts.export")
     check_format(fmt)
     path = Path(path)
@@ -206,7 +224,7 @@ def write_export_file(actor: Actor, fmt: str, path: Path | str,
         encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
         with (open(fd, "wb") if fmt == "xlsx"
               else open(fd, "w", encoding=encoding, newline="")) as fh:
-            count = write_contacts_export(actor, fmt, fh, progress)
+            count = write_contacts_export(actor, fmt, fh, progress, ids=ids)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -241,7 +259,8 @@ def erase_from_exports(needles: Needles, since: dt.datetime | None = None) -> di
     outcomes = scrub_folder(root, needles, since=since, rewrite=lambda path: (
         path.suffix.lower() in (".csv", ".xlsx", ".json")))
     for outcome in outcomes:
-        for job in Job.objects.filter(kind=JOB_KIND, result__path=str(outcome.path)):
+        # Any job that wrote this file: the whole-book export, or one of a segment's.
+        for job in Job.objects.filter(result__path=str(outcome.path)):
             result = dict(job.result)
             if outcome.action == "deleted":
                 result.pop("path", None)  # nothing left to download

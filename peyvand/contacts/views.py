@@ -108,9 +108,11 @@ def contact_list(request):
     filtered = any(args.values()) or bool(form.errors)
     # "Nothing yet" and "nothing matches" need different next steps.
     empty_db = not page.object_list and not filtered and not Contact.objects.live().exists()
+    # The bulk bar's "all N matching" acts on this search (its names on the act page).
+    bulk_fields = [("tag_filter" if k == "tag" else k, v) for k, v in args.items() if v]
     return render(request, "contacts/contact_list.html", {
         "form": form, "page": page, "filtered": filtered, "empty_db": empty_db,
-        "custom_fields": custom_fields,
+        "custom_fields": custom_fields, "bulk_fields": bulk_fields,
     }, status=status)
 
 

@@ -31,6 +31,7 @@ from peyvand.base.roles import OWNER, can, require
 from peyvand.contacts.models import Contact, Identity, Tag
 from peyvand.messaging import broadcast as broadcasting
 from peyvand.messaging import consent_port, tasks
+from peyvand.messaging.audience import check_audience, describe_audience
 from peyvand.messaging.content import content_digest, freeze
 from peyvand.messaging.models import (
     AUTHORED_CLASSES,
@@ -158,11 +159,14 @@ def _template(value: Any) -> MessageTemplate:
 
 
 @transaction.atomic
-def do_create_broadcast(actor: Actor, template: Any, tag: Any,
-                        message_class: str | None = None) -> Broadcast:
-    """A marketing template to every contact of a tag. The owner's go out at once (frozen
-    as they are); anyone else's wait for approval by a holder of messages.approve.
-    `message_class`, when given, must be marketing: asking for another is refused."""
+def do_create_broadcast(actor: Actor, template: Any, tag: Any = None,
+                        message_class: str | None = None, *,
+                        audience: dict[str, Any] | None = None) -> Broadcast:
+    """A marketing template to every contact of a tag, or of an audience
+    (messaging.audience: segments, tags, chosen contacts, with exclusions). The owner's go
+    out at once (frozen as they are); anyone else's wait for approval by a holder of
+    messages.approve. `message_class`, when given, must be marketing: asking for another is
+    refused."""
     require(actor, "messages.send")
     if message_class not in (None, "", MessageClass.MARKETING):
         raise MessagingInvalid({"class": _(
@@ -171,19 +175,29 @@ def do_create_broadcast(actor: Actor, template: Any, tag: Any,
             "messages go to one person at a time, from a template the owner marked so, "
             "through the API (POST /api/v1/messages/transactional).")})
     template = _template(template)
-    tag_obj = tag if isinstance(tag, Tag) else Tag.objects.filter(name=str(tag or "")).first()
     errors = {}
-    if tag_obj is None:
-        errors["tag"] = _("There is no tag named “%(name)s”.") % {"name": tag}
+    tag_obj, spec = None, {}
+    if audience:
+        try:
+            spec = check_audience(audience)
+        except Invalid as exc:
+            errors.update(exc.errors)
+    else:
+        tag_obj = tag if isinstance(tag, Tag) else \
+            Tag.objects.filter(name=str(tag or "")).first()
+        if tag_obj is None:
+            errors["tag"] = _("There is no tag named “%(name)s”.") % {"name": tag}
     if template.message_class != MessageClass.MARKETING:
         errors["template"] = _not_for_a_tag(template)
-    if errors or tag_obj is None:
+    if errors or (tag_obj is None and not spec):
         raise MessagingInvalid(errors)
-    item = Broadcast.objects.create(template=template, tag=tag_obj, tag_name=tag_obj.name,
-                                    message_class=MessageClass.MARKETING,
+    item = Broadcast.objects.create(template=template, tag=tag_obj,
+                                    tag_name=tag_obj.name if tag_obj else "",
+                                    audience_spec=spec, message_class=MessageClass.MARKETING,
                                     created_by=actor.label)
     record_audit(actor, "messaging.broadcast_created", target_type="broadcast",
-                 target_id=item.pk, summary=f"{template.name} → {tag_obj.name}")
+                 target_id=item.pk, summary=f"{template.name} → {item.audience_label}"[:300],
+                 details={"audience": spec} if spec else None)
     if actor.role == OWNER:
         _approve(actor, item)
     return item
@@ -198,14 +212,22 @@ def _not_for_a_tag(template: MessageTemplate) -> str:
 def _approve(actor: Actor, item: Broadcast) -> None:
     """Freeze the words and the audience, then queue: the sender renders the snapshot, so a
     later edit of the template changes nothing approved."""
-    if item.tag_id is None:
-        raise MessagingInvalid({"tag": _("The tag of this broadcast was deleted: nobody "
-                                         "would receive it.")})
     if item.template.message_class != MessageClass.MARKETING:  # marked since it was made
         raise MessagingInvalid({"template": _not_for_a_tag(item.template)})
-    tag = Tag.objects.get(pk=item.tag_id)
+    if item.audience_spec:
+        # What was chosen may have gone since (a deleted segment): refused, never guessed.
+        try:
+            spec = check_audience(item.audience_spec)
+        except Invalid as exc:
+            raise MessagingInvalid(exc.errors) from exc
+        item.audience = {**spec, "names": describe_audience(spec)}
+    else:
+        tag = Tag.objects.filter(pk=item.tag_id or 0).first()
+        if tag is None:
+            raise MessagingInvalid({"tag": _("The tag of this broadcast was deleted: nobody "
+                                             "would receive it.")})
+        item.audience = {"tag_id": tag.pk, "tag_name": tag.name}
     item.snapshot = freeze(item.template)
-    item.audience = {"tag_id": tag.pk, "tag_name": tag.name}
     item.status = Broadcast.Status.QUEUED
     item.approved_by, item.approved_at = actor.label, timezone.now()
     item.save(update_fields=["snapshot", "audience", "status", "approved_by", "approved_at"])

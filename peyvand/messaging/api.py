@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from peyvand.api_common import (  # noqa: I001
@@ -28,15 +29,18 @@ from peyvand.messaging.actions import (
     do_save_template,
     do_send_message,
 )
+from peyvand.messaging.audience import audience_from_input
 from peyvand.messaging.content import lacks_unsubscribe_link
 from peyvand.messaging.models import Channel, MessageClass, MessageTemplate
 from peyvand.messaging.queries import (
+    audience_preview,
     broadcast_of,
     broadcast_preview,
     broadcasts,
     message_of,
     progress,
     received,
+    spec_preview,
     template_of,
     templates,
 )
@@ -89,7 +93,11 @@ class TemplatePage(Schema):
 
 class BroadcastIn(Body):
     template: str
-    tag: str
+    tag: str | None = Field(None, description="a tag's name: its contacts receive it")
+    segments: list[int] = Field([], description="segment ids whose people receive it "
+                                               "(with or instead of the tag)")
+    exclude_segments: list[int] = Field([], description="segment ids whose people do not")
+    exclude_tags: list[str] = Field([], description="tag names whose contacts do not")
     message_class: str | None = Field(
         None, alias="class", description="marketing, the only class a broadcast may have; "
                                          "any other is refused (400)")
@@ -110,6 +118,37 @@ class BroadcastOut(Schema):
     counts: dict[str, int]
     digest: str = Field(..., description="the approved words' digest ('' until approved)")
     audience: dict[str, Any]
+    audience_spec: dict[str, Any] = Field(..., description="what was asked for: segments, "
+                                          "tags, exclusions ({} for a broadcast to one tag)")
+    audience_label: str
+
+
+class AudienceReason(Schema):
+    reason: str
+    count: int
+    text: str
+
+
+class AudienceOut(Schema):
+    count: int = Field(..., description="people in the audience now (or when it was queued)")
+    frozen: bool = Field(..., description="queued: the people were taken then")
+    reachable: int | None = None
+    refused: int | None = Field(None, description="how many the gate would refuse now")
+    will_send: int | None = None
+    estimate: bool = False
+    evaluated: int | None = None
+    reasons: list[AudienceReason] = []
+    queued: int | None = None
+    no_address: int | None = None
+    error: str | None = Field(None, description="why nobody can be counted (a deleted segment)")
+
+
+class AudiencePreviewIn(Body):
+    template: str
+    tag: str | None = None
+    segments: list[int] = []
+    exclude_segments: list[int] = []
+    exclude_tags: list[str] = []
 
 
 class BroadcastPage(Schema):
@@ -224,7 +263,17 @@ def _broadcast_out(item) -> dict:
             "approved_by": item.approved_by, "queued": item.queued_count,
             "no_address": item.no_address_count, "counts": progress(item)["counts"],
             "digest": item.snapshot.digest if item.snapshot else "",
-            "audience": item.audience}
+            "audience": item.audience, "audience_spec": item.audience_spec,
+            "audience_label": item.audience_label}
+
+
+def _audience_in(payload) -> dict | None:
+    if not (payload.segments or payload.exclude_segments or payload.exclude_tags):
+        return None
+    return audience_from_input(segments=payload.segments,
+                               exclude_segments=payload.exclude_segments,
+                               exclude_tags=payload.exclude_tags,
+                               tags=[payload.tag] if payload.tag else [])
 
 
 @router.get("/broadcasts", response={200: BroadcastPage, ERRORS: ErrorOut}, by_alias=True)
@@ -236,19 +285,41 @@ def list_broadcasts(request, paging: Query[Paging]):
 
 @router.post("/broadcasts", response={201: BroadcastOut, ERRORS: ErrorOut}, by_alias=True)
 def create_broadcast(request, payload: BroadcastIn):
-    """Send a marketing template to a tag. A broadcast is always marketing (consent,
-    unsubscribe link, approval): `class`, when given, must be "marketing". One by anyone but
-    the owner waits for approval (GET …/preview, then POST …/approve with its digest)."""
+    """Send a marketing template to a tag, or to segments (and tags), minus excluded segments
+    and tags. A broadcast is always marketing (consent, unsubscribe link, approval): `class`,
+    when given, must be "marketing". One by anyone but the owner waits for approval
+    (GET …/audience and …/preview, then POST …/approve with its digest)."""
     with transaction.atomic():
         item = do_create_broadcast(api_actor(request), payload.template, payload.tag,
-                                   payload.message_class)
+                                   payload.message_class, audience=_audience_in(payload))
     return Status(201, _broadcast_out(item))
+
+
+@router.post("/broadcasts/audience", response={200: AudienceOut, ERRORS: ErrorOut})
+def preview_audience(request, payload: AudiencePreviewIn):
+    """Whom an audience would reach, before any broadcast is made of it: the count and
+    how many the gate would refuse, by reason. (Declared before /broadcasts/{id}.)"""
+    actor = api_actor(request)
+    template = MessageTemplate.objects.filter(name=payload.template).first()
+    if template is None:
+        raise MessagingInvalid({"template": _("There is no template named “%(name)s”.")
+                                % {"name": payload.template}})
+    spec = _audience_in(payload) or audience_from_input(tags=[payload.tag or ""])
+    return spec_preview(actor, spec, template)
 
 
 @router.get("/broadcasts/{broadcast_id}", response={200: BroadcastOut, ERRORS: ErrorOut},
             by_alias=True)
 def get_broadcast(request, broadcast_id: int):
     return _broadcast_out(broadcast_of(api_actor(request), broadcast_id))
+
+
+@router.get("/broadcasts/{broadcast_id}/audience", response={200: AudienceOut, ERRORS: ErrorOut})
+def broadcast_audience(request, broadcast_id: int):
+    """Whom it reaches: before approval, the audience now and how many the gate would refuse,
+    by reason; once queued, the count taken then."""
+    actor = api_actor(request)
+    return audience_preview(actor, broadcast_of(actor, broadcast_id))
 
 
 @router.get("/broadcasts/{broadcast_id}/preview", response={200: PreviewOut, ERRORS: ErrorOut})

@@ -1,12 +1,19 @@
-"""An approved broadcast becomes outbox rows: one per contact of its frozen audience (a tag)
-that has an address, each rendered later from the frozen snapshot."""
+"""An approved broadcast becomes outbox rows: one per contact of its frozen audience (a tag,
+or an audience of segments and tags with exclusions) that has an address, each rendered
+later from the frozen snapshot.
+
+The outbox rows are the audience's snapshot: its members are resolved once, by the one query
+this reads, when the broadcast is queued; whoever joins a segment afterwards is not sent it.
+"""
 
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import QuerySet
 
-from peyvand.contacts.models import ContactTag, Identity
+from peyvand.contacts.models import Contact, ContactTag
 from peyvand.messaging import consent_port
+from peyvand.messaging.audience import audience_members, with_addresses
 from peyvand.messaging.models import Broadcast, OutboxMessage
 
 _CHUNK = 2000
@@ -17,16 +24,11 @@ def enqueue(broadcast: Broadcast) -> int:
     content = broadcast.snapshot
     if content is None:
         raise ValueError("a broadcast is queued only once approved (its snapshot frozen)")
-    kind = Identity.Kind.EMAIL if content.channel == "email" else Identity.Kind.PHONE
-    tag_id = broadcast.audience.get("tag_id") or 0  # tag deleted: nobody
-    members = ContactTag.objects.filter(tag_id=tag_id, contact__erased_at__isnull=True)
-    addresses = (Identity.objects.filter(kind=kind, contact_id__in=members.values("contact_id"))
-                 .order_by("contact_id", "-is_primary", "id")
-                 .values_list("contact_id", "value"))
+    addresses = with_addresses(members_of(broadcast), content.channel)
     # Messages that will carry consent links: their keys are made now, once per contact,
     # rather than by the sender in the middle of a send.
     links = content.carries_consent_links(broadcast.message_class)
-    queued, last, batch = 0, None, []
+    queued, batch = 0, []
     source = broadcast.source
 
     def write(rows: list[OutboxMessage]) -> int:
@@ -35,10 +37,11 @@ def enqueue(broadcast: Broadcast) -> int:
         return len(OutboxMessage.objects.bulk_create(rows, ignore_conflicts=True))
 
     with transaction.atomic():
+        total = 0
         for contact_id, value in addresses.iterator(chunk_size=_CHUNK):
-            if contact_id == last:
-                continue  # the primary (or oldest) address only
-            last = contact_id
+            total += 1
+            if value is None:
+                continue  # no address on this channel: counted, not queued
             batch.append(OutboxMessage(
                 source=source, broadcast=broadcast, template_id=broadcast.template_id,
                 snapshot=content, contact_id=contact_id, channel=content.channel,
@@ -49,9 +52,22 @@ def enqueue(broadcast: Broadcast) -> int:
                 batch = []
         if batch:
             queued += write(batch)
-        total = members.count()
+        changes = {}
+        if broadcast.audience_spec:
+            changes["audience"] = {**broadcast.audience, "count": total}
         Broadcast.objects.filter(pk=broadcast.pk).update(
             status=Broadcast.Status.QUEUED, queued_count=queued,
-            no_address_count=max(0, total - queued))
+            no_address_count=max(0, total - queued), **changes)
     broadcast.refresh_from_db()
     return queued
+
+
+def members_of(broadcast: Broadcast) -> QuerySet:
+    """Its live contacts now: the frozen audience once approved, what was asked before."""
+    if broadcast.audience_spec:
+        return audience_members(broadcast.audience if broadcast.snapshot_id
+                                else broadcast.audience_spec)
+    tag_id = (broadcast.audience.get("tag_id") if broadcast.snapshot_id
+              else broadcast.tag_id) or 0  # tag deleted: nobody
+    return Contact.objects.live().filter(
+        pk__in=ContactTag.objects.filter(tag_id=tag_id).values("contact_id"))

@@ -6,17 +6,26 @@ from __future__ import annotations
 import argparse
 
 from peyvand.accounts.cli import actor_of
-from peyvand.cli_common import CommandFailed, _, acting_parser
+from peyvand.cli_common import EXIT_USAGE, CommandFailed, _, acting_parser
 
 
 def cmd_send(args: argparse.Namespace) -> int:
     from django.db import transaction
 
     from peyvand.messaging.actions import do_create_broadcast
+    from peyvand.messaging.audience import audience_from_input
 
+    if not (args.tag or args.segment):
+        raise CommandFailed(_("Say whom to send to: --tag or --segment."), EXIT_USAGE)
+    audience = None
+    if args.segment or args.exclude_segment or args.exclude_tag:
+        audience = audience_from_input(segments=args.segment,
+                                       exclude_segments=args.exclude_segment,
+                                       exclude_tags=args.exclude_tag,
+                                       tags=[args.tag] if args.tag else [])
     with transaction.atomic():
         item = do_create_broadcast(actor_of(args), args.template, args.tag,
-                                   args.message_class)
+                                   args.message_class, audience=audience)
     print(_("Broadcast #%(id)s: %(queued)d messages queued, %(missing)d contacts without "
             "an address.") % {"id": item.pk, "queued": item.queued_count,
                               "missing": item.no_address_count})
@@ -44,9 +53,16 @@ def add_commands(commands) -> None:
     """Add `send` and `sender` to the `peyvand` command."""
     acting = acting_parser()
     send = commands.add_parser("send", parents=[acting],
-                               help=_("send a marketing template to the contacts of a tag"))
+                               help=_("send a marketing template to the contacts of a tag "
+                                      "or the people of segments"))
     send.add_argument("--template", required=True, help=_("the template's name"))
-    send.add_argument("--tag", required=True, help=_("the tag whose contacts receive it"))
+    send.add_argument("--tag", help=_("the tag whose contacts receive it"))
+    send.add_argument("--segment", type=int, action="append", default=[],
+                      help=_("a segment (its number) whose people receive it; repeatable"))
+    send.add_argument("--exclude-segment", type=int, action="append", default=[],
+                      help=_("a segment whose people do not receive it; repeatable"))
+    send.add_argument("--exclude-tag", action="append", default=[],
+                      help=_("a tag whose contacts do not receive it; repeatable"))
     # The other classes are accepted here so that asking for one is refused with the reason.
     send.add_argument("--class", dest="message_class", default=None,
                       choices=["marketing", "alert", "transactional"],

@@ -147,11 +147,15 @@ class Broadcast(models.Model):
                                  related_name="broadcasts")
     tag = models.ForeignKey("contacts.Tag", null=True, on_delete=models.SET_NULL,
                             related_name="+")
-    tag_name = models.CharField(max_length=64)  # kept when the tag is deleted
+    tag_name = models.CharField(max_length=64, blank=True)  # kept when the tag is deleted
+    # Any other audience (messaging.audience): {"segments": [..], "exclude_tags": [..], …};
+    # empty for a broadcast to one tag.
+    audience_spec = models.JSONField(default=dict, blank=True)
     # Always marketing since broadcasts may be nothing else; older rows keep what they were.
     message_class = models.CharField(max_length=16, choices=MessageClass.choices,
                                      default=MessageClass.MARKETING)
-    # Frozen at approval: the words approved and who they go to ({"tag_id", "tag_name"}).
+    # Frozen at approval: the words approved and who they go to ({"tag_id", "tag_name"}, or
+    # the audience spec with its names and the count of members resolved when queued).
     snapshot = models.ForeignKey(ContentSnapshot, null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="broadcasts")
     audience = models.JSONField(default=dict, blank=True)
@@ -167,11 +171,20 @@ class Broadcast(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.template_id} → {self.tag_name}"
+        return f"#{self.pk} {self.template_id} → {self.audience_label}"
 
     @property
     def source(self) -> str:
         return f"broadcast:{self.pk}"
+
+    @property
+    def audience_label(self) -> str:
+        """Whom it goes to, in a line: the tag's name, or the parts of its audience."""
+        if not self.audience_spec:
+            return self.tag_name
+        from peyvand.messaging.audience import audience_label
+
+        return audience_label(self.audience_spec)
 
 
 class OutboxMessage(models.Model):

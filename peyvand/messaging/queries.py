@@ -10,7 +10,10 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
+from peyvand.base.errors import Invalid
 from peyvand.base.roles import require
+from peyvand.messaging.audience import audience_members, check_audience, refusal_preview
+from peyvand.messaging.broadcast import members_of
 from peyvand.messaging.content import PLACEHOLDER_LINKS, lacks_unsubscribe_link, prepare
 from peyvand.messaging.models import Broadcast, MessageTemplate, OutboxMessage, StrategyRule
 from peyvand.messaging.outbox import counts_by_state
@@ -88,13 +91,39 @@ def preview(actor: Actor, template: MessageTemplate, contact_id: int | None) \
     return {"subject": subject, "html": html, "text": text}
 
 
-def _sample_member(tag_id: int | None) -> int | None:
+def _sample_member(item: Broadcast) -> int | None:
     """A contact of the audience with an address (the first), for the preview."""
-    from peyvand.contacts.models import ContactTag
+    try:
+        members = members_of(item)
+    except Invalid:  # a segment deleted since: approval refuses it, the preview shows samples
+        return None
+    return (members.filter(identities__kind__in=("email", "phone"))
+            .order_by("pk").values_list("pk", flat=True).first())
 
-    return (ContactTag.objects.filter(tag_id=tag_id or 0, contact__erased_at__isnull=True,
-                                      contact__identities__kind__in=("email", "phone"))
-            .order_by("contact_id").values_list("contact_id", flat=True).first())
+
+def audience_preview(actor: Actor, item: Broadcast) -> dict[str, Any]:
+    """Whom the broadcast reaches: the audience now and how many the gate would refuse, by
+    reason (before approval); once queued, what was resolved then (its outbox rows)."""
+    require(actor, "messages.view")
+    content = item.snapshot or item.template
+    if item.snapshot_id:
+        count = item.queued_count + item.no_address_count
+        return {"count": count, "frozen": True, "queued": item.queued_count,
+                "no_address": item.no_address_count}
+    try:
+        members = members_of(item)
+    except Invalid as exc:
+        return {"count": 0, "frozen": False, "refused": 0, "will_send": 0, "reasons": [],
+                "error": exc.reason}
+    return {**refusal_preview(members, content.channel, content.topic), "frozen": False}
+
+
+def spec_preview(actor: Actor, spec: dict[str, Any], template: MessageTemplate) \
+        -> dict[str, Any]:
+    """The same for an audience not yet made into a broadcast (the form's preview button)."""
+    require(actor, "messages.view")
+    return {**refusal_preview(audience_members(check_audience(spec)), template.channel,
+                              template.topic), "frozen": False}
 
 
 def broadcast_preview(actor: Actor, item: Broadcast) -> dict[str, Any]:
@@ -105,8 +134,7 @@ def broadcast_preview(actor: Actor, item: Broadcast) -> dict[str, Any]:
     require(actor, "messages.view")
     content = item.snapshot or item.template
     prepared = prepare(content)
-    tag_id = item.audience.get("tag_id") if item.snapshot else item.tag_id
-    sample = _sample_member(tag_id)
+    sample = _sample_member(item)
     base = dict(SAMPLE_CONTEXT)
     if sample is not None:
         base = contexts_for([sample], links=False).get(sample, base)

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from peyvand.base.errors import Invalid
 from peyvand.base.roles import can, require
 from peyvand.base.views import paginate, ui_actor
 from peyvand.contacts.models import Tag
@@ -25,6 +26,7 @@ from peyvand.messaging.actions import (
     do_save_sending_settings,
     do_save_template,
 )
+from peyvand.messaging.audience import audience_from_input, choices_of
 from peyvand.messaging.content import lacks_unsubscribe_link
 from peyvand.messaging.models import (
     AUTHORED_CLASSES,
@@ -108,27 +110,54 @@ def template_delete(request, pk: int):
     return redirect("messaging:template_list")
 
 
+def _posted_audience(post) -> dict | None:
+    """The audience the form chose: None for a broadcast to one tag (the older form)."""
+    if not any(post.getlist(k) for k in ("segments", "exclude_segments", "exclude_tags")):
+        return None
+    return audience_from_input(segments=post.getlist("segments"),
+                               exclude_segments=post.getlist("exclude_segments"),
+                               exclude_tags=post.getlist("exclude_tags"),
+                               tags=[post["tag"]] if post.get("tag") else [])
+
+
 @login_required
 def broadcast_list(request):
     actor = ui_actor(request)
     errors: dict[str, str] = {}
+    audience = None
     if request.method == "POST":
         try:
-            item = do_create_broadcast(actor, request.POST.get("template", ""),
-                                       request.POST.get("tag", ""),
-                                       request.POST.get("class") or None)
-        except MessagingInvalid as exc:
-            errors = exc.errors
-        else:
-            messages.success(request, _("Broadcast created."))
-            return redirect("messaging:broadcast_detail", item.pk)
+            spec = _posted_audience(request.POST)
+            if "preview" in request.POST:
+                # Whom it would reach, and whom the gate would refuse, before anything exists.
+                template = MessageTemplate.objects.filter(
+                    name=request.POST.get("template", "")).first()
+                if template is None:
+                    raise MessagingInvalid({"template": _("Choose a template.")})
+                audience = queries.spec_preview(
+                    actor, spec or audience_from_input(tags=[request.POST.get("tag", "")]),
+                    template)
+            else:
+                item = do_create_broadcast(actor, request.POST.get("template", ""),
+                                           request.POST.get("tag", ""),
+                                           request.POST.get("class") or None, audience=spec)
+                messages.success(request, _("Broadcast created."))
+                return redirect("messaging:broadcast_detail", item.pk)
+        except Invalid as exc:
+            errors = {("audience" if k in ("segments", "tags") else k): v
+                      for k, v in exc.errors.items()}
     page = paginate(request, queries.broadcasts(actor), 25)
     rows = [(b, queries.progress(b)) for b in page.object_list]
     return render(request, "messaging/broadcast_list.html", {
-        "page": page, "rows": rows, "errors": errors,
+        "page": page, "rows": rows, "errors": errors, "audience": audience,
+        "chosen": request.POST if request.method == "POST" else {},
+        "chosen_segments": request.POST.getlist("segments"),
+        "chosen_excluded": request.POST.getlist("exclude_segments"),
+        "chosen_excluded_tags": request.POST.getlist("exclude_tags"),
         # broadcasts are always marketing: only marketing templates are offered
         "templates": queries.templates(actor).filter(message_class=MessageClass.MARKETING),
-        "tags": Tag.objects.order_by("name"), "may_send": can(actor, "messages.send")})
+        "tags": Tag.objects.order_by("name"), "segments": choices_of("segment"),
+        "may_send": can(actor, "messages.send")})
 
 
 @login_required
@@ -145,6 +174,7 @@ def broadcast_detail(request, pk: int):
             preview_error = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
     return render(request, "messaging/broadcast_detail.html", {
         "item": item, "progress": progress, "shown": shown, "preview_error": preview_error,
+        "audience": queries.audience_preview(actor, item),
         "state_rows": [(v, label, progress["counts"][v]) for v, label in
                        OutboxMessage.State.choices],
         "may_approve": can(actor, "messages.approve") and awaiting and shown is not None})
