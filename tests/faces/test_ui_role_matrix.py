@@ -143,6 +143,7 @@ MATRIX = {
     "audiences:edit": "segments.edit",
     "audiences:delete": "segments.edit",
     "audiences:refresh": "segments.edit",
+    "audiences:act": "segments.act",
 }
 
 
