@@ -25,11 +25,10 @@ from peyvand.audiences.actions import (
 from peyvand.audiences.api_queries import (
     RULES_EXAMPLE,
     field_catalogue,
-    live_count,
     live_members,
     rules_description,
+    segment_data,
 )
-from peyvand.audiences.models import Segment
 from peyvand.base.roles import require
 from peyvand.contacts.api import ContactOut, ContactPage, _contact_out, _with_fields
 from peyvand.contacts.models import Contact
@@ -125,13 +124,6 @@ class RefreshOut(Schema):
 
 # --- helpers ------------------------------------------------------------------------------------
 
-def _segment_out(segment: Segment) -> dict[str, Any]:
-    return {"id": segment.pk, "name": segment.name, "description": segment.description,
-            "rules": segment.rules, "count": live_count(segment),
-            "refreshed_at": segment.refreshed_at, "member_count": segment.member_count,
-            "auto_refresh": segment.auto_refresh, "created_at": segment.created_at}
-
-
 def _contacts_out(contacts: list[Contact]) -> list[dict[str, Any]]:
     """Contacts as the contacts API lists them, in the order given."""
     found = {c.pk: c for c in _with_fields(Contact.objects.filter(pk__in=[c.pk for c in contacts]))}
@@ -160,7 +152,7 @@ def preview_segment(request, payload: PreviewIn):
 def list_segments(request, paging: Query[Paging]):
     """Segments by name; `count` is live (the rule now), `member_count` the last refresh's."""
     page, count = page_of(queries.segments(api_actor(request)), paging)
-    return {"items": [_segment_out(s) for s in page], "count": count, "page": paging.page,
+    return {"items": [segment_data(s) for s in page], "count": count, "page": paging.page,
             "page_size": paging.page_size}
 
 
@@ -169,12 +161,12 @@ def create_segment(request, payload: SegmentIn):
     segment = do_create_segment(api_actor(request), payload.name, payload.rules,
                                 description=payload.description,
                                 auto_refresh=payload.auto_refresh)
-    return Status(201, _segment_out(segment))
+    return Status(201, segment_data(segment))
 
 
 @router.get("/segments/{segment_id}", response={200: SegmentOut, ERRORS: ErrorOut})
 def get_segment(request, segment_id: int):
-    return _segment_out(queries.access_segment(api_actor(request), segment_id))
+    return segment_data(queries.access_segment(api_actor(request), segment_id))
 
 
 @router.patch("/segments/{segment_id}", response={200: SegmentOut, ERRORS: ErrorOut})
@@ -184,7 +176,7 @@ def update_segment(request, segment_id: int, payload: SegmentPatch):
     actor = api_actor(request)
     segment = queries.access_segment(actor, segment_id)
     changes = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
-    return _segment_out(do_update_segment(actor, segment, **changes))
+    return segment_data(do_update_segment(actor, segment, **changes))
 
 
 @router.delete("/segments/{segment_id}", response={204: None, ERRORS: ErrorOut})

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from peyvand.audiences.fields import FIELDS, GROUPS
 from peyvand.audiences.models import Segment
 from peyvand.audiences.predicates import OPS_BY_TYPE
-from peyvand.audiences.queries import members_now
+from peyvand.audiences.queries import matching, members_now
 from peyvand.audiences.rules import MAX_CONDITIONS, MAX_DEPTH, all_fields
 from peyvand.base.actor import Actor
 from peyvand.base.errors import Invalid
@@ -27,6 +27,20 @@ def live_count(segment: Segment) -> int | None:
         return members_now(segment).count()
     except Invalid:
         return None
+
+
+def segment_data(segment: Segment) -> dict[str, Any]:
+    """A segment as the API and `--json` show it: the live count beside the last refresh's."""
+    return {"id": segment.pk, "name": segment.name, "description": segment.description,
+            "rules": segment.rules, "count": live_count(segment),
+            "refreshed_at": segment.refreshed_at, "member_count": segment.member_count,
+            "auto_refresh": segment.auto_refresh, "created_at": segment.created_at}
+
+
+def count_rules(actor: Actor, rules: Any) -> int:
+    """How many people a rule not saved matches now (Invalid naming the node otherwise)."""
+    require(actor, "segments.view")
+    return matching(rules).count()
 
 
 def live_members(actor: Actor, segment: Segment) -> QuerySet:
