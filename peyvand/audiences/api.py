@@ -56,7 +56,7 @@ class SegmentPatch(Body):
     auto_refresh: bool | None = None
 
 
-class PreviewIn(Body):
+class SegmentPreviewIn(Body):
     rules: Rules
 
 
@@ -82,12 +82,12 @@ class SegmentPage(Schema):
     page_size: int
 
 
-class PreviewOut(Schema):
+class SegmentPreviewOut(Schema):
     count: int
     items: list[ContactOut] = Field(description="the first page, newest contact first")
 
 
-class ChoiceOut(Schema):
+class PathChoiceOut(Schema):
     value: str
     label: str
 
@@ -98,23 +98,23 @@ class PathOut(Schema):
     group: str
     label: str
     ops: list[str]
-    choices: list[ChoiceOut]
+    choices: list[PathChoiceOut]
     in_last: bool = Field(description="takes \"in_last\": {\"days\": N}")
     help: str
 
 
-class GroupOut(Schema):
+class PathGroupOut(Schema):
     key: str
     label: str
 
 
 class FieldCatalogueOut(Schema):
-    groups: list[GroupOut]
+    groups: list[PathGroupOut]
     items: list[PathOut]
     count: int
 
 
-class RefreshOut(Schema):
+class SegmentRefreshOut(Schema):
     count: int = Field(description="members now")
     entered: int
     left: int
@@ -141,8 +141,8 @@ def segment_fields(request):
     return field_catalogue((translation.get_language() or "en")[:2])
 
 
-@router.post("/segments/preview", response={200: PreviewOut, ERRORS: ErrorOut})
-def preview_segment(request, payload: PreviewIn):
+@router.post("/segments/preview", response={200: SegmentPreviewOut, ERRORS: ErrorOut})
+def preview_segment(request, payload: SegmentPreviewIn):
     """The count of a rule not saved yet, and its first page of contacts."""
     result = queries.preview(api_actor(request), payload.rules)
     return {"count": result["count"], "items": _contacts_out(result["items"])}
@@ -196,7 +196,7 @@ def segment_contacts(request, segment_id: int, paging: Query[Paging]):
             "page": paging.page, "page_size": paging.page_size}
 
 
-@router.post("/segments/{segment_id}/refresh", response={200: RefreshOut, ERRORS: ErrorOut})
+@router.post("/segments/{segment_id}/refresh", response={200: SegmentRefreshOut, ERRORS: ErrorOut})
 def refresh_segment(request, segment_id: int):
     """Bring the materialised membership up to date now (who entered and left is recorded,
     journeys hear of it)."""

@@ -284,5 +284,23 @@ def test_the_openapi_documents_the_rule_grammar(client):
                   "contact.fields.<key>", "rules.all[1].op", "/api/v1/segments/fields"):
         assert words in rules["description"], words
     assert rules["examples"][0]["all"][0]["field"] == "orders.total_spent"
-    assert spec["components"]["schemas"]["PreviewIn"]["properties"]["rules"]["description"] \
-        == rules["description"]
+    preview = spec["components"]["schemas"]["SegmentPreviewIn"]["properties"]["rules"]
+    assert preview["description"] == rules["description"]
+
+
+def test_the_schema_names_are_the_segments_own():
+    # ninja names an OpenAPI component after its class: a name another router uses would
+    # silently replace that router's schema in the document.
+    import inspect
+
+    from ninja import Schema
+
+    from peyvand.audiences import api as mine
+    from peyvand.base.app_modules import app_modules
+
+    def schemas(module):
+        return {name for name, c in inspect.getmembers(module, inspect.isclass)
+                if c.__module__ == module.__name__ and issubclass(c, Schema)}
+
+    others = set().union(*(schemas(m) for m in app_modules("api") if m is not mine))
+    assert "SegmentOut" in schemas(mine) and not schemas(mine) & others
