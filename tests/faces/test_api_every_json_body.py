@@ -87,16 +87,21 @@ def first_bad_text(value, path=()):
 @pytest.fixture
 def world(db):
     """One of everything a body's URL can name."""
+    from peyvand.audiences.actions import do_create_segment
+    from peyvand.base.actor import Actor
+
     w = one_of_everything()
+    segment = do_create_segment(Actor.system("test"), "everyone", {"all": []})
     contact, topic, template, order, broadcast = (w.contact, w.topic, w.template, w.order,
                                                    w.broadcast)
     return {"contact_id": contact.pk, "name": "vip", "slug": "join", "template_id": template.pk,
             "order_id": order.pk, "broadcast_id": broadcast.pk, "fields/{key}": "size",
-            "topics/{key}": topic.key}
+            "topics/{key}": topic.key, "segment_id": segment.pk}
 
 
 def url_for(path: str, world: dict) -> str:
-    for name in ("contact_id", "name", "slug", "template_id", "order_id", "broadcast_id"):
+    for name in ("contact_id", "name", "slug", "template_id", "order_id", "broadcast_id",
+                 "segment_id"):
         path = path.replace("{" + name + "}", str(world[name]))
     for prefix in ("fields/{key}", "topics/{key}"):
         path = path.replace(prefix, prefix.replace("{key}", world[prefix]))

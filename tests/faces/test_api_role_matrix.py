@@ -100,6 +100,15 @@ MATRIX = {
     "GET /api/v1/messages/{message_id}/stats": "messages.view",
     "GET /api/v1/sources/{source}/stats": "messages.view",
     "GET /api/v1/contacts/{contact_id}/engagement": "contacts.view",
+    "GET /api/v1/segments": "segments.view",
+    "POST /api/v1/segments": "segments.edit",
+    "GET /api/v1/segments/fields": "segments.view",
+    "POST /api/v1/segments/preview": "segments.view",
+    "GET /api/v1/segments/{segment_id}": "segments.view",
+    "PATCH /api/v1/segments/{segment_id}": "segments.edit",
+    "DELETE /api/v1/segments/{segment_id}": "segments.edit",
+    "GET /api/v1/segments/{segment_id}/contacts": "segments.view",
+    "POST /api/v1/segments/{segment_id}/refresh": "segments.edit",
     "GET /api/v1/tokens": SELF,
     "GET /api/v1/tokens/{token_id}": SELF,
     "DELETE /api/v1/tokens/{token_id}": SELF,
@@ -137,13 +146,17 @@ def sample(schema: dict):
 @pytest.fixture(scope="module")
 def world(module_db):
     """One of everything a path names."""
+    from peyvand.audiences.actions import do_create_segment
+
     w = one_of_everything()
+    segment = do_create_segment(Actor.system("test"), "everyone", {"all": []})
     contact, topic, template, order, broadcast = (w.contact, w.topic, w.template, w.order,
                                                    w.broadcast)
     return {"contact_id": contact.pk, "other_id": contact.pk, "name": "vip", "key": "size",
             "slug": "join", "template_id": template.pk, "order_id": order.pk,
             "broadcast_id": broadcast.pk, "source": "api", "message_id": 999999,
-            "job_id": 999999, "token_id": 999999, "topic": topic.key}
+            "job_id": 999999, "token_id": 999999, "topic": topic.key,
+            "segment_id": segment.pk}
 
 
 @pytest.fixture(scope="module")
