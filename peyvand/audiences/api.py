@@ -22,6 +22,7 @@ from peyvand.audiences.actions import (
     do_refresh_segment,
     do_update_segment,
 )
+from peyvand.audiences.api_actions import router as actions_router
 from peyvand.audiences.api_queries import (
     RULES_EXAMPLE,
     field_catalogue,
@@ -164,12 +165,12 @@ def create_segment(request, payload: SegmentIn):
     return Status(201, segment_data(segment))
 
 
-@router.get("/segments/{segment_id}", response={200: SegmentOut, ERRORS: ErrorOut})
+@router.get("/segments/{int:segment_id}", response={200: SegmentOut, ERRORS: ErrorOut})
 def get_segment(request, segment_id: int):
     return segment_data(queries.access_segment(api_actor(request), segment_id))
 
 
-@router.patch("/segments/{segment_id}", response={200: SegmentOut, ERRORS: ErrorOut})
+@router.patch("/segments/{int:segment_id}", response={200: SegmentOut, ERRORS: ErrorOut})
 def update_segment(request, segment_id: int, payload: SegmentPatch):
     """Change what is given. A new rule starts the membership afresh: the next refresh is a
     baseline."""
@@ -179,7 +180,7 @@ def update_segment(request, segment_id: int, payload: SegmentPatch):
     return segment_data(do_update_segment(actor, segment, **changes))
 
 
-@router.delete("/segments/{segment_id}", response={204: None, ERRORS: ErrorOut})
+@router.delete("/segments/{int:segment_id}", response={204: None, ERRORS: ErrorOut})
 def delete_segment(request, segment_id: int):
     """Delete a segment; 409 while another segment's rule names it."""
     actor = api_actor(request)
@@ -187,7 +188,7 @@ def delete_segment(request, segment_id: int):
     return Status(204, None)
 
 
-@router.get("/segments/{segment_id}/contacts", response={200: ContactPage, ERRORS: ErrorOut})
+@router.get("/segments/{int:segment_id}/contacts", response={200: ContactPage, ERRORS: ErrorOut})
 def segment_contacts(request, segment_id: int, paging: Query[Paging]):
     """Who the rule matches now, newest contact first, as the contacts list shows them."""
     actor = api_actor(request)
@@ -196,9 +197,14 @@ def segment_contacts(request, segment_id: int, paging: Query[Paging]):
             "page": paging.page, "page_size": paging.page_size}
 
 
-@router.post("/segments/{segment_id}/refresh", response={200: SegmentRefreshOut, ERRORS: ErrorOut})
+@router.post("/segments/{int:segment_id}/refresh",
+             response={200: SegmentRefreshOut, ERRORS: ErrorOut})
 def refresh_segment(request, segment_id: int):
     """Bring the materialised membership up to date now (who entered and left is recorded,
     journeys hear of it)."""
     actor = api_actor(request)
     return do_refresh_segment(actor, queries.access_segment(actor, segment_id))
+
+
+# Acting on people (tag, untag, export, broadcast) as jobs: its own module, one router.
+router.add_router("", actions_router)

@@ -17,7 +17,7 @@ from peyvand.api_common import ERRORS, Body, ErrorOut, Status, api_actor
 from peyvand.audiences.bulk import do_start_bulk_action, job_of
 from peyvand.base.models import Job
 
-router = Router(tags=["segments"])
+router = Router()  # mounted in audiences.api, whose tag it takes
 
 ACTION_DOC = ("tag / untag (params {\"tag\": name}), export (params {\"format\": \"csv\" | "
               "\"xlsx\"}), broadcast (params {\"template\": id or name, \"exclude_segments\"?, "

@@ -190,9 +190,9 @@ def do_start_bulk_action(actor: Actor, *, action: str, target: Any,
                          params: Any = None) -> Job:
     """Queue the action on the target's people; the worker takes their snapshot when it
     starts, once this transaction has committed."""
+    require(actor, "segments.act")  # before anything about the input is said
     if action not in CAPABILITIES:
         raise Invalid({"action": _("Choose tag, untag, export or broadcast.")})
-    require(actor, "segments.act")
     require(actor, CAPABILITIES[action])
     clean_target = check_target(actor, target)
     clean_params = check_params(actor, action, params)
@@ -207,9 +207,9 @@ def do_start_bulk_action(actor: Actor, *, action: str, target: Any,
 def do_bulk_action_now(actor: Actor, *, action: str, target: Any, params: Any = None) -> Job:
     """The same, run here and now (the CLI): the job is still recorded, with its outcome."""
     with transaction.atomic():
+        require(actor, "segments.act")
         if action not in CAPABILITIES:
             raise Invalid({"action": _("Choose tag, untag, export or broadcast.")})
-        require(actor, "segments.act")
         require(actor, CAPABILITIES[action])
         job = create_job(actor, JOB_KIND, {"action": action,
                                            "target": check_target(actor, target),

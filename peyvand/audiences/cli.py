@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from peyvand.accounts.cli import actor_of
+from peyvand.audiences.cli_actions import add_action_commands
 from peyvand.cli_common import EXIT_FAILED, EXIT_OK, CommandFailed, _, acting_parser, command_group
 
 
@@ -253,5 +254,5 @@ def add_commands(commands) -> None:
     target.add_argument("--all", action="store_true", help=_("every segment"))
     refresh.set_defaults(func=cmd_refresh)
 
-    # Bulk actions on members (`segments export`, …) are added to this same group by
-    # peyvand/audiences/cli_actions.py: add_action_commands(sub).
+    # Acting on members (`segments export`, `tag`, `untag`) lives in its own module.
+    add_action_commands(sub)

@@ -21,6 +21,7 @@ from peyvand.api_common import (  # noqa: I001
     one_of,
     page_of,
 )
+from peyvand.base.roles import require
 from peyvand.messaging.actions import (
     MessagingInvalid,
     do_approve_broadcast,
@@ -300,6 +301,7 @@ def preview_audience(request, payload: AudiencePreviewIn):
     """Whom an audience would reach, before any broadcast is made of it: the count and
     how many the gate would refuse, by reason. (Declared before /broadcasts/{id}.)"""
     actor = api_actor(request)
+    require(actor, "messages.view")  # before the lookup: a refused role learns no names
     template = MessageTemplate.objects.filter(name=payload.template).first()
     if template is None:
         raise MessagingInvalid({"template": _("There is no template named “%(name)s”.")

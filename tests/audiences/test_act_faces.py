@@ -21,8 +21,7 @@ from peyvand.contacts.models import ContactTag
 from peyvand.messaging.models import Broadcast, MessageTemplate
 from tests.messaging.conftest import opt
 
-pytestmark = [pytest.mark.django_db,
-              pytest.mark.urls("tests.audiences.urls_wired")]
+pytestmark = pytest.mark.django_db
 
 SYSTEM = Actor.system("test")
 VIP = {"field": "contact.tags", "op": "has", "value": "vip"}

@@ -13,7 +13,7 @@ from peyvand.contacts.actions import do_create_contact
 from peyvand.contacts.models import ContactTag
 from tests.messaging.conftest import post
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.audiences.urls_wired")]
+pytestmark = [pytest.mark.django_db]
 SYSTEM = Actor.system("test")
 
 
