@@ -61,7 +61,7 @@ TABLES = ["contacts_contact", "commerce_order", "tracking_trackingevent",
           "insights_customermetrics"]
 # Indexes the measured statements should use (name: what for); printed with the plans.
 INDEXES = {
-    "order_sales_by_contact": "commerce 0003: sales per contact and time, read alone",
+    "order_by_contact_time": "commerce 0003: sales per contact and time, read alone",
     "tracking_human_kind_at": "tracking 0003: human opens/clicks by time, read alone",
     "insights_cu_value_t_60ec17_idx": "insights 0002: contacts in a value tier",
 }
@@ -221,7 +221,7 @@ def load(conn, sqlite: bool, contacts: int, orders: int, events: int) -> dict[st
         "hit_id": "CAST(i AS TEXT)",
         "kind": f"CASE WHEN {r} < 0.35 THEN 'click' ELSE 'open' END",
         "message_id": f"1 + CAST(floor(2000 * {r}) AS INTEGER)",
-        "contact_id": f"{first} + mod(CAST(floor({contacts} * {r} * {r}) AS INTEGER) * 7919, "
+        "contact_id": f"{first} + mod(CAST(floor({contacts} * {r} * {r}) AS BIGINT) * 7919, "
                       f"{contacts})",
         "at": db.stamp(f"{now - EVENT_SPAN} + i * {EVENT_SPAN / events}"),
         "ua_class": "'browser'",
@@ -232,8 +232,6 @@ def load(conn, sqlite: bool, contacts: int, orders: int, events: int) -> dict[st
         "value_tier": f"CASE WHEN c.id - {first} < {contacts // 20} OR {r} < 0.05 "
                       f"THEN 'most_valuable' ELSE 'rest' END",
         "updated_at": db.stamp(str(now))},
-        "contacts_contact c WHERE EXISTS (SELECT 1 FROM commerce_order o "
-        "WHERE o.contact_id = c.id)" if sqlite else
         "contacts_contact c WHERE c.id IN (SELECT DISTINCT contact_id FROM commerce_order)"))
 
     def finish() -> None:
@@ -496,7 +494,10 @@ def main(argv: list[str] | None = None) -> int:
             drop_database(args.database_url)
         elif args.keep and not args.sqlite:
             print(f"kept {args.database_url}")
-        shutil.rmtree(work, ignore_errors=True)
+        if args.sqlite and args.keep:
+            print(f"kept {work / 'home'}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 
