@@ -35,6 +35,7 @@ from peyvand.contacts.timeline import append_event_rows
 logger = logging.getLogger(__name__)
 
 CHANGE_CHUNK = 5000
+ANALYZE_AFTER = 10_000  # members written or removed by one refresh
 DIRTY_KEY = "audiences:dirty"
 
 
@@ -151,7 +152,11 @@ def refresh_segment(segment: Segment, *, now: dt.datetime | None = None) -> dict
                                f"SELECT segment_id, contact_id, %s, %s FROM {members} "
                                f"WHERE {left_where[0]}",
                                (SegmentChange.Kind.LEFT, at, *left_where[1]))
-            cursor.execute(f"DELETE FROM {members} WHERE {left_where[0]}", left_where[1])
+            if baseline:  # nothing to compare with: write the answer as it is
+                cursor.execute(f"DELETE FROM {members} WHERE segment_id = %s", (segment.pk,))
+                entered_from = (f"FROM ({match_sql}) m", match_params)
+            else:
+                cursor.execute(f"DELETE FROM {members} WHERE {left_where[0]}", left_where[1])
             left = cursor.rowcount
             if not baseline:
                 cursor.execute(f"INSERT INTO {changes} (segment_id, contact_id, kind, at) "
@@ -161,6 +166,10 @@ def refresh_segment(segment: Segment, *, now: dt.datetime | None = None) -> dict
                            f"SELECT %s, m.id, %s {entered_from[0]}",
                            (segment.pk, at, *entered_from[1]))
             entered = cursor.rowcount
+            if connection.vendor == "postgresql" and max(entered, left) >= ANALYZE_AFTER:
+                # Planned on a table PostgreSQL still thinks small, the next refresh's
+                # anti-joins would rescan the members for every contact.
+                cursor.execute(f"ANALYZE {members}")
         count = SegmentMember.objects.filter(segment=segment).count()
         Segment.objects.filter(pk=segment.pk).update(member_count=count, refreshed_at=now)
         if not baseline and (entered or left):
