@@ -1,7 +1,7 @@
 """Writing segments and materialising their membership.
 
 A refresh compares the rule's answer now with the members the last refresh found, in SQL
-(INSERT … SELECT and DELETE … NOT IN over the compiled rule), so 1,000,000 members never pass
+(INSERT … SELECT and DELETE … NOT EXISTS over the compiled rule), so 1,000,000 members never pass
 through Python. Who entered or left is recorded (SegmentChange, the contact's timeline) and
 handed to SEGMENT_CHANGED_HOOKS. The first refresh of a segment, and the first after its rule
 changed, is a baseline: its members are recorded without "entered" rows, so editing a rule
@@ -35,6 +35,7 @@ from peyvand.contacts.timeline import append_event_rows
 logger = logging.getLogger(__name__)
 
 CHANGE_CHUNK = 5000
+ANALYZE_AFTER = 10_000  # members written or removed by one refresh
 DIRTY_KEY = "audiences:dirty"
 
 
@@ -137,10 +138,13 @@ def refresh_segment(segment: Segment, *, now: dt.datetime | None = None) -> dict
                                                 segment_id=segment.pk).values("id"))
         members = connection.ops.quote_name(SegmentMember._meta.db_table)
         changes = connection.ops.quote_name(SegmentChange._meta.db_table)
-        left_where = (f"segment_id = %s AND contact_id NOT IN ({match_sql})",
-                      (segment.pk, *match_params))
-        entered_from = (f"FROM ({match_sql}) m WHERE m.id NOT IN "
-                        f"(SELECT contact_id FROM {members} WHERE segment_id = %s)",
+        # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN as a hashed sub-plan only while
+        # the hash fits in work_mem, else it rescans the sub-query for every row (hours at a
+        # million members); NOT EXISTS becomes an anti-join that spills (bench/segments.py).
+        left_where = (f"segment_id = %s AND NOT EXISTS (SELECT 1 FROM ({match_sql}) m "
+                      f"WHERE m.id = {members}.contact_id)", (segment.pk, *match_params))
+        entered_from = (f"FROM ({match_sql}) m WHERE NOT EXISTS (SELECT 1 FROM {members} s "
+                        f"WHERE s.segment_id = %s AND s.contact_id = m.id)",
                         (*match_params, segment.pk))
         with connection.cursor() as cursor:
             if not baseline:
@@ -148,7 +152,11 @@ def refresh_segment(segment: Segment, *, now: dt.datetime | None = None) -> dict
                                f"SELECT segment_id, contact_id, %s, %s FROM {members} "
                                f"WHERE {left_where[0]}",
                                (SegmentChange.Kind.LEFT, at, *left_where[1]))
-            cursor.execute(f"DELETE FROM {members} WHERE {left_where[0]}", left_where[1])
+            if baseline:  # nothing to compare with: write the answer as it is
+                cursor.execute(f"DELETE FROM {members} WHERE segment_id = %s", (segment.pk,))
+                entered_from = (f"FROM ({match_sql}) m", match_params)
+            else:
+                cursor.execute(f"DELETE FROM {members} WHERE {left_where[0]}", left_where[1])
             left = cursor.rowcount
             if not baseline:
                 cursor.execute(f"INSERT INTO {changes} (segment_id, contact_id, kind, at) "
@@ -158,6 +166,10 @@ def refresh_segment(segment: Segment, *, now: dt.datetime | None = None) -> dict
                            f"SELECT %s, m.id, %s {entered_from[0]}",
                            (segment.pk, at, *entered_from[1]))
             entered = cursor.rowcount
+            if connection.vendor == "postgresql" and max(entered, left) >= ANALYZE_AFTER:
+                # Planned on a table PostgreSQL still thinks small, the next refresh's
+                # anti-joins would rescan the members for every contact.
+                cursor.execute(f"ANALYZE {members}")
         count = SegmentMember.objects.filter(segment=segment).count()
         Segment.objects.filter(pk=segment.pk).update(member_count=count, refreshed_at=now)
         if not baseline and (entered or left):

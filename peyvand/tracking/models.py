@@ -39,7 +39,11 @@ class TrackingEvent(models.Model):
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["contact", "kind", "at"]),
-                   models.Index(fields=["message_id", "kind"])]
+                   models.Index(fields=["message_id", "kind"]),
+                   # Who opened or clicked in the last N days, people only (segments): one
+                   # range of the index, read alone (bench/segments.py).
+                   models.Index(fields=["kind", "at", "contact"], name="tracking_human_kind_at",
+                                condition=models.Q(machine=False))]
         constraints = [models.UniqueConstraint(fields=["message_id", "contact"],
                                                condition=models.Q(unique_open=True),
                                                name="tracking_one_unique_open")]
