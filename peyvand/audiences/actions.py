@@ -254,10 +254,3 @@ def on_merge(survivor_id: int, merged_id: int) -> None:
     SegmentChange.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     SegmentMember.objects.filter(contact_id=merged_id).delete()
     mark_data_changed()
-
-
-def export_sections(contact_id: int) -> dict[str, Any]:
-    """Subject-access export: the segments the person was in at their last refresh."""
-    names = list(Segment.objects.filter(members__contact_id=contact_id)
-                 .values_list("name", flat=True))
-    return {"segments": names} if names else {}

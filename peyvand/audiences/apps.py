@@ -24,7 +24,7 @@ class AudiencesConfig(AppConfig):
         from peyvand.contacts.timeline import register_kind
 
         MERGE_HOOKS.register("peyvand.audiences.actions.on_merge")
-        EXPORT_HOOKS.register("peyvand.audiences.actions.export_sections")
+        EXPORT_HOOKS.register("peyvand.audiences.personal_data.export_sections")
         # Orders move spend, counts and products: refresh kept-up-to-date segments soon.
         ORDER_CHANGED_HOOKS.register("peyvand.audiences.actions.mark_data_changed")
         from peyvand.audiences import broadcast_audience, bulk
