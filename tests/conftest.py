@@ -86,7 +86,8 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
         return (yield)
     finally:
         # After the fixtures' teardown: the transactional test's tables are empty by now.
-        if _SEED_ROWS in item.config.stash and _transactional(item):
+        # After the last test the test database itself is gone (nextitem is None).
+        if nextitem is not None and _SEED_ROWS in item.config.stash and _transactional(item):
             _put_back_seed_rows(item.config)
 
 
