@@ -229,12 +229,14 @@ def random_check(response):
         assert isinstance(response.json()["id"], int)
 
 
+@pytest.mark.slow
 @RANDOM
 @given(body=contact_bodies)
 def test_random_json_to_post_contacts_is_never_a_500(api, all_field_types, body):
     random_check(send(api, "post", "/api/v1/contacts", json.dumps(body)))
 
 
+@pytest.mark.slow
 @RANDOM
 @given(body=contact_bodies)
 def test_random_json_to_patch_contact_is_never_a_500(api, all_field_types, contact, body):

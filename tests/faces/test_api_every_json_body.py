@@ -10,13 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from peyvand.api import api as ninja_api
 from peyvand.base.normalise.text import unstorable_text_reason
-from tests.fixtures.faces import one_of_everything, send
+from tests.fixtures.faces import one_of_everything, openapi_spec, send
 
 pytestmark = pytest.mark.django_db
 
-SPEC = ninja_api.get_openapi_schema(path_prefix="/api/v1")
+SPEC = openapi_spec()
 JSON_BODIES = [
     (method.upper(), path, op["requestBody"]["content"]["application/json"]["schema"])
     for path, ops in SPEC["paths"].items() for method, op in ops.items()

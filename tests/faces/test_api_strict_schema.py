@@ -12,9 +12,12 @@ from tests.fixtures.faces import send
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def spec(client):
-    return client.get("/api/v1/openapi.json").json()
+@pytest.fixture(scope="module")
+def spec(module_db):
+    """What /api/v1/openapi.json serves, fetched once for the module's tests that read it."""
+    from django.test import Client
+
+    return Client().get("/api/v1/openapi.json").json()
 
 
 def body_schema(spec, path, method):

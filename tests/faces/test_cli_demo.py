@@ -11,6 +11,7 @@ def test_demo_people_are_deterministic():
     assert demo_people(40) == demo_people(40)
 
 
+@pytest.mark.slow
 def test_demo_loads_once_and_repeats_without_duplicates(cli):
     code, out, err = cli("demo")
     assert code == 0, err
@@ -58,6 +59,7 @@ def test_demo_owner_is_created_once():
     assert ensure_demo_owner() is None
 
 
+@pytest.mark.slow
 def test_demo_shop_has_orders_with_a_pyramid_and_planted_pairs(cli):
     from peyvand.commerce.models import Order, OrderLine, Product
     from peyvand.demo import PRODUCTS
@@ -75,6 +77,7 @@ def test_demo_shop_has_orders_with_a_pyramid_and_planted_pairs(cli):
     assert Order.objects.count() == orders
 
 
+@pytest.mark.slow
 def test_demo_fills_the_insights(cli):
     from peyvand.insights.models import CustomerMetrics
 
@@ -82,6 +85,7 @@ def test_demo_fills_the_insights(cli):
     assert CustomerMetrics.objects.filter(order_count__gt=1).exists()
 
 
+@pytest.mark.slow
 def test_demo_people_signed_up_and_a_broadcast_reaches_the_subscribed(cli, owner_actor):
     """The demo's sign-ups are what the form and the confirmation link record; the gate lets
     the confirmed through and refuses the rest."""
@@ -121,6 +125,7 @@ def test_demo_people_signed_up_and_a_broadcast_reaches_the_subscribed(cli, owner
     assert never.exists() and verdict(never.first().pk) == "no_consent"
 
 
+@pytest.mark.slow
 def test_demo_consent_refuses_contacts_the_demo_did_not_make(cli, owner_actor):
     import datetime as dt
 
