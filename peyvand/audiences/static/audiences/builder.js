@@ -199,8 +199,10 @@
   }
 
   function dateInput(value, onValue, label) {
+    // data-datepicker: the shared picker (peyvand/datepicker.js) gives it a calendar button.
     return textInput(showDate(value), {dir: "ltr", placeholder: S.datePlaceholder,
-                                       "aria-label": label, className: "rb-date"},
+                                       "aria-label": label, className: "rb-date",
+                                       "data-datepicker": ""},
       function (text) {
         var iso = toIso(text);
         onValue(iso || (text === "" ? undefined : text));  // the server names what is wrong
