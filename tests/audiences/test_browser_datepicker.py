@@ -147,3 +147,37 @@ def test_pick_a_day_for_a_date_condition(page, live_server, sign_in, shot, lang)
     page.wait_for_selector(POPUP)
     page.click("h1")
     assert page.locator(POPUP).count() == 0
+
+    # Between: a picker for each end, side by side without running off the page.
+    page.select_option(f"{COND} select.rb-op", "between")
+    assert page.locator(f"{COND} .dp-toggle").count() == 2
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_jalali_month_lengths_come_from_the_browser(page, live_server, sign_in):
+    sign_in(page, "fa", "marketer")
+    page.goto(f"{live_server.url}/segments/new/")
+    page.click(".rb-group[data-path='rules'] > .rb-group-actions .rb-add-condition")
+    page.select_option(f"{COND} select.rb-field", "contact.created_at")
+    date_input = page.locator(f"{COND} input.rb-date")
+    # 1403 is a leap year: Esfand has 30 days, and Persian digits are read as typed.
+    date_input.fill("۱۴۰۳/۱۲/۳۰")
+    page.click(f"{COND} .dp-toggle")
+    assert _focused_day(page) == "1403/12/30"
+    assert page.locator(f"{POPUP} .dp-day").count() == 30
+    page.keyboard.press("PageDown")  # Farvardin 1404 has 31 days: the same day of the month
+    assert _focused_day(page) == "1404/01/30"
+    page.keyboard.press("ArrowDown")  # on into Ordibehesht
+    assert _focused_day(page) == "1404/02/06"
+    page.keyboard.press("Escape")
+    # 1402 is not: Esfand 30 does not exist, so the picker opens on today.
+    date_input.fill("1402/12/30")
+    page.click(f"{COND} .dp-toggle")
+    assert page.evaluate("document.activeElement.getAttribute('aria-current')") == "date"
+    page.keyboard.press("Enter")
+    today = page.evaluate("""(() => { const d = new Date();
+        return [d.getFullYear(), d.getMonth() + 1, d.getDate()]; })()""")
+    assert json.loads(page.input_value("#id_rules"))["all"][0]["value"] == (
+        dt.date(*today).isoformat())
