@@ -298,8 +298,10 @@
   function init() {
     var lang = document.documentElement.lang || "en";
     fa = lang === "fa" || lang.indexOf("fa-") === 0;
+    // No translated labels (the page did not include includes/datepicker.html): no picker.
     var source = document.getElementById("datepicker-strings");
-    strings = source ? source.dataset : {};
+    if (!source) return;
+    strings = source.dataset;
     var name = fa ? "persian" : "gregory";
     var locale = (fa ? "fa-IR" : lang) + "-u-ca-" + name;
     calendar = numeric(name);
