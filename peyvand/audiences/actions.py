@@ -175,11 +175,13 @@ def _compare(cursor: Any, segment_id: int, at: Any, match_sql: str,
     contacts; bench/segments.py). The table lives in this transaction only."""
     answer = connection.ops.quote_name(ANSWER_TABLE)
     cursor.execute(f"CREATE TEMPORARY TABLE {answer} AS {match_sql}", match_params)
+    # Indexed, so an anti-join planned as a nested loop looks each member up: PostgreSQL
+    # plans one when the members' statistics predate this segment's rows (a 6,130-member
+    # segment at 100k, below ANALYZE_AFTER: 37M comparisons, 2.4 s, without the index).
+    cursor.execute(f"CREATE INDEX {connection.ops.quote_name(ANSWER_TABLE + '_id')} "
+                   f"ON {answer} (id)")
     if connection.vendor == "postgresql":
         cursor.execute(f"ANALYZE {answer}")  # autovacuum never sees temporary tables
-    else:  # SQLite's anti-joins look each contact up
-        cursor.execute(f"CREATE INDEX {connection.ops.quote_name(ANSWER_TABLE + '_id')} "
-                       f"ON {answer} (id)")
     # NOT EXISTS, not NOT IN: PostgreSQL plans NOT IN as a hashed sub-plan only while the
     # hash fits in work_mem, else it rescans the sub-query for every row (hours at a million
     # members); NOT EXISTS becomes an anti-join that spills (bench/segments.py).
