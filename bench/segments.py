@@ -17,9 +17,10 @@ Then, in a fresh child process (so its peak RSS is the measurement's alone):
 
   1. the segment "spent more than X in the last 365 days AND clicked any campaign in the
      last 90 days AND NOT in the most valuable tier", counted as Peyvand counts it
-     (`audiences.queries.matching(rule).count()`) and by hand-written SQL, alternately,
-     --repeat times each on a warm cache; medians, their ratio and both answers (they must
-     agree);
+     (`audiences.queries.count_of(matching(rule))`) and by hand-written SQL, alternately,
+     --repeat times each on a warm cache, both with the session settings Peyvand gives its
+     segment queries (on PostgreSQL: jit off for the connection, work_mem 64MB in the
+     query's transaction); medians, their ratio and both answers (they must agree);
   2. EXPLAIN (ANALYZE, BUFFERS) of both (EXPLAIN QUERY PLAN on SQLite), and whether each
      index this benchmark depends on appears in the plans;
   3. materialising membership (`audiences.actions.refresh_segment`) of the segment of every
@@ -61,6 +62,7 @@ TABLES = ["contacts_contact", "commerce_order", "tracking_trackingevent",
           "insights_customermetrics"]
 # Indexes the measured statements should use (name: what for); printed with the plans.
 INDEXES = {
+    "order_sales_by_time": "commerce 0004: a window of everyone's sales, read alone",
     "order_by_contact_time": "commerce 0003: sales per contact and time, read alone",
     "tracking_human_kind_at": "tracking 0003: human opens/clicks by time, read alone",
     "insights_cu_value_t_60ec17_idx": "insights 0002: contacts in a value tier",
@@ -286,7 +288,7 @@ def measure(opts: dict) -> dict:
 
     from peyvand.audiences.actions import refresh_segment
     from peyvand.audiences.models import Segment
-    from peyvand.audiences.queries import matching
+    from peyvand.audiences.queries import count_of, matching, segment_work_memory
 
     sqlite = connection.vendor == "sqlite"
     out: dict = {"vendor": connection.vendor, "rss_start_mb": round(peak_rss_mb())}
@@ -302,13 +304,20 @@ def measure(opts: dict) -> dict:
     qs = matching(rule(opts["spent_over"]), now=NOW)
     recorder = Recorder()
     with connection.execute_wrapper(recorder):
-        peyvand_count = qs.count()
-    count_sql, count_params = recorder.calls[-1]["sql"], recorder.calls[-1]["params"]
+        peyvand_count = count_of(qs)
+    count_sql, count_params = next((c["sql"], c["params"]) for c in recorder.calls
+                                   if "COUNT(" in c["sql"].upper())
+    if not sqlite:  # what the measured statements run with
+        with segment_work_memory(), connection.cursor() as cursor:
+            out["settings"] = {}
+            for name in ("jit", "work_mem", "max_parallel_workers_per_gather"):
+                cursor.execute(f"SHOW {name}")
+                out["settings"][name] = cursor.fetchone()[0]
     out["peyvand_sql"] = count_sql % tuple(
         repr(p) if isinstance(p, str) else p for p in count_params)
 
-    def hand() -> int:
-        with connection.cursor() as cursor:
+    def hand() -> int:  # the same session settings as Peyvand's count
+        with segment_work_memory(), connection.cursor() as cursor:
             cursor.execute(HAND_COUNT, hand_params)
             return cursor.fetchone()[0]
 
@@ -316,7 +325,7 @@ def measure(opts: dict) -> dict:
     peyvand_s, hand_s = [], []
     for _ in range(opts["repeat"]):
         started = time.perf_counter()
-        assert qs.count() == peyvand_count
+        assert count_of(qs) == peyvand_count
         peyvand_s.append(time.perf_counter() - started)
         started = time.perf_counter()
         assert hand() == hand_count
@@ -327,7 +336,7 @@ def measure(opts: dict) -> dict:
                     "peyvand_median_s": round(statistics.median(peyvand_s), 3),
                     "hand_median_s": round(statistics.median(hand_s), 3)}
     out["count"]["ratio"] = round(statistics.median(peyvand_s) / statistics.median(hand_s), 2)
-    with connection.cursor() as cursor:
+    with segment_work_memory(), connection.cursor() as cursor:
         out["plans"] = {"peyvand": _plan(cursor, count_sql, count_params, sqlite),
                         "hand": _plan(cursor, HAND_COUNT, hand_params, sqlite)}
     out["rss_count_mb"] = round(peak_rss_mb())
@@ -347,14 +356,7 @@ def measure(opts: dict) -> dict:
                          "statements": [{"s": round(c["s"], 3), "sql": _shape(c["sql"])}
                                         for c in recorder.calls if c["s"] >= 0.01]})
             if attempt == "steady":
-                with connection.cursor() as cursor:
-                    writes = [c for c in recorder.calls
-                              if c["sql"].lstrip().startswith(("DELETE", "INSERT"))]
-                    runs[-1]["plans"] = [
-                        {"sql": _shape(c["sql"]),
-                         "plan": _plan(cursor, c["sql"], c["params"], sqlite)
-                         if sqlite else _explain_rolled_back(cursor, c["sql"], c["params"])}
-                        for c in writes]
+                runs[-1]["plans"] = _explain_refresh(recorder.calls, sqlite)
         out["refresh"][name] = runs
     out["rss_refresh_mb"] = round(peak_rss_mb())
 
@@ -379,14 +381,31 @@ def measure(opts: dict) -> dict:
     return out
 
 
-def _explain_rolled_back(cursor, sql: str, params) -> list[str]:
-    """EXPLAIN ANALYZE runs a write: do it in a transaction that is rolled back."""
-    from django.db import transaction
+def _explain_refresh(calls: list[dict], sqlite: bool) -> list[dict]:
+    """The plans of a refresh's writes, replayed in their order (each needs the temporary
+    answer table the ones before it made) in a transaction that is rolled back: EXPLAIN
+    ANALYZE runs what it explains."""
+    from django.db import connection, transaction
 
-    with transaction.atomic():
-        plan = _plan(cursor, sql, params, sqlite=False)
+    from peyvand.audiences.actions import ANSWER_TABLE
+    from peyvand.audiences.queries import segment_work_memory
+
+    tables = ("audiences_segmentmember", "audiences_segmentchange", ANSWER_TABLE)
+    plans = []
+    with transaction.atomic(), segment_work_memory(), connection.cursor() as cursor:
+        for call in calls:
+            sql = call["sql"].lstrip()
+            if not (sql.startswith(("DELETE", "INSERT", "CREATE", "ANALYZE"))
+                    and any(table in sql for table in tables)):
+                continue
+            explained = sql.startswith(("DELETE", "INSERT", "CREATE TEMPORARY"))
+            if explained:
+                plans.append({"sql": _shape(sql), "plan": _plan(cursor, sql, call["params"],
+                                                                 sqlite)})
+            if sqlite or not explained:  # EXPLAIN QUERY PLAN runs nothing
+                cursor.execute(call["sql"], call["params"])
         transaction.set_rollback(True)
-    return plan
+    return plans
 
 
 # --- report ---------------------------------------------------------------------------------
@@ -410,6 +429,17 @@ def report(result: dict, args) -> None:
     for name, state in result["indexes"].items():
         print(f"  {name}: {'present' if state['exists'] else 'MISSING'}, "
               f"{'used' if state['used'] else 'not used'} in the plans above ({INDEXES[name]})")
+        for which, plan in result["plans"].items():  # the count plans' lines that say so
+            for i, line in enumerate(plan):
+                if name in line:
+                    print(f"    {which}: {line.strip()}")
+                    for more in plan[i + 1:i + 4]:  # its Index Cond, Heap Fetches
+                        if result["vendor"] != "postgresql" or more.strip().startswith("->"):
+                            break
+                        print(f"    {which}:   {more.strip()}")
+    if result.get("settings"):
+        print("session of the measured statements: " + ", ".join(
+            f"{k} = {v}" for k, v in result["settings"].items()))
     print(f"\ncount: {c['peyvand']:,} contacts ({100 * c['peyvand'] / result['contacts']:.1f}%), "
           f"hand-written SQL {c['hand']:,}"
           + ("" if c["peyvand"] == c["hand"] else "  ** ANSWERS DIFFER **"))

@@ -216,6 +216,11 @@ if DATABASE_URL:
     if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
         raise ImproperlyConfigured("DATABASE_URL must be a postgres:// URL (or unset for SQLite).")
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # JIT off: it pays only for long analytical scans, and compiling took ~4 s of a 1M-contact
+    # segment count (docs/benchmarks.md, Segments); short OLTP queries never gain from it.
+    # Options given in the URL (?options=...) come after, so they win.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options["options"] = " ".join(["-c jit=off", _pg_options.get("options", "")]).strip()
 else:
     DATABASES = {
         "default": {

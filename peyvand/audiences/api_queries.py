@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from peyvand.audiences.fields import FIELDS, GROUPS
 from peyvand.audiences.models import Segment
 from peyvand.audiences.predicates import OPS_BY_TYPE
-from peyvand.audiences.queries import matching, members_now
+from peyvand.audiences.queries import count_of, matching, members_now
 from peyvand.audiences.rules import MAX_CONDITIONS, MAX_DEPTH, all_fields
 from peyvand.base.actor import Actor
 from peyvand.base.errors import Invalid
@@ -24,7 +24,7 @@ def live_count(segment: Segment) -> int | None:
     it names was deleted, a segment it names changed), so one broken segment does not break
     a whole list."""
     try:
-        return members_now(segment).count()
+        return count_of(members_now(segment))
     except Invalid:
         return None
 
@@ -40,7 +40,7 @@ def segment_data(segment: Segment) -> dict[str, Any]:
 def count_rules(actor: Actor, rules: Any) -> int:
     """How many people a rule not saved matches now (Invalid naming the node otherwise)."""
     require(actor, "segments.view")
-    return matching(rules).count()
+    return count_of(matching(rules))
 
 
 def live_members(actor: Actor, segment: Segment) -> QuerySet:

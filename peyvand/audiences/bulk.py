@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from peyvand.audiences.models import Segment
-from peyvand.audiences.queries import matching
+from peyvand.audiences.queries import count_of, matching
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.errors import Invalid
@@ -126,7 +126,7 @@ def target_members(actor: Actor, target: dict[str, Any]) -> QuerySet:
 def count_target(actor: Actor, target: Any) -> int:
     """How many people the target holds now (the confirm page asks before acting)."""
     require(actor, "segments.view")
-    return target_members(actor, check_target(actor, target)).count()
+    return count_of(target_members(actor, check_target(actor, target)))
 
 
 def _segment_name(target: dict[str, Any]) -> str:

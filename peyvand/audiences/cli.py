@@ -131,11 +131,11 @@ def _rules_given(args: argparse.Namespace) -> Any:
 
 def cmd_count(args: argparse.Namespace) -> int:
     from peyvand.audiences.api_queries import count_rules
-    from peyvand.audiences.queries import members_now
+    from peyvand.audiences.queries import count_of, members_now
 
     actor = actor_of(args)
     if args.segment is not None:
-        count = members_now(_segment(actor, args.segment)).count()
+        count = count_of(members_now(_segment(actor, args.segment)))
     else:
         count = count_rules(actor, _rules_given(args))
     if args.json:

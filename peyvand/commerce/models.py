@@ -140,7 +140,12 @@ class Order(models.Model):
         # reads sales from the index alone (bench/segments.py). Not a partial index: SQLite
         # cannot match one against bound parameters.
         indexes = [models.Index(fields=["contact", "placed_at", "total", "status", "deleted_at"],
-                                name="order_by_contact_time")]
+                                name="order_by_contact_time"),
+                   # Segments' "spent in the last N days" over every buyer at once: one
+                   # range of the window, read from the index alone (bench/segments.py).
+                   models.Index(fields=["placed_at", "contact", "total", "status"],
+                                condition=models.Q(deleted_at__isnull=True),
+                                name="order_sales_by_time")]
 
     def __str__(self) -> str:
         return f"#{self.number or self.external_id}"
