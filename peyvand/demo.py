@@ -210,7 +210,33 @@ def load_demo(count: int = 300) -> DemoSummary:
     from peyvand.insights.actions import refresh_all
 
     refresh_all(actor)
+    load_demo_segments(actor)
     return summary
+
+
+# Segments a shop starts from (docs/subsystems/audiences.md): win-back, birthdays, best
+# customers who read e-mail. Names in both languages, as the demo's owner may read either.
+DEMO_SEGMENTS = [
+    ("بازگرداندن مشتریان · Win-back", {"all": [
+        {"field": "orders.count", "op": "gte", "value": 2},
+        {"field": "orders.last_at", "op": "not_within_last", "value": {"days": 90}},
+        {"not": {"field": "insights.tier", "op": "eq", "value": "most_valuable"}}]}),
+    ("تولد در هفتهٔ پیش رو · Birthdays this week", {
+        "field": "contact.birthday", "op": "within_next", "value": {"days": 7}}),
+    ("بهترین مشتریان ایمیلی · Best customers on e-mail", {"all": [
+        {"field": "insights.tier", "op": "eq", "value": "most_valuable"},
+        {"field": "consent.email", "op": "eq", "value": "in"}]}),
+]
+
+
+def load_demo_segments(actor: Actor) -> None:
+    """The demo's segments, made once and counted (their first refresh is the baseline)."""
+    from peyvand.audiences.actions import do_create_segment, refresh_segment
+    from peyvand.audiences.models import Segment
+
+    for name, rules in DEMO_SEGMENTS:
+        if not Segment.objects.filter(name=name).exists():
+            refresh_segment(do_create_segment(actor, name, rules))
 
 
 # (sku, name_fa, name_en, category, price in toman); products listed in pairs that are often

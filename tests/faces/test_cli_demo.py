@@ -84,6 +84,19 @@ def test_demo_fills_the_insights(cli):
     assert cli("demo")[0] == 0
     assert CustomerMetrics.objects.filter(order_count__gt=1).exists()
 
+    # Segments to start from, counted on the insights the demo just computed; a second load
+    # makes none again.
+    from peyvand.audiences.models import Segment
+    from peyvand.audiences.queries import members_now
+
+    segments = list(Segment.objects.order_by("pk"))
+    assert len(segments) == 3
+    for segment in segments:
+        assert segment.refreshed_at is not None
+        assert segment.member_count == members_now(segment).count()
+    assert segments[0].member_count > 0 and segments[2].member_count > 0  # win-back, best
+    assert cli("demo")[0] == 0 and Segment.objects.count() == 3
+
 
 @pytest.mark.slow
 def test_demo_people_signed_up_and_a_broadcast_reaches_the_subscribed(cli, owner_actor):
