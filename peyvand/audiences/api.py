@@ -31,7 +31,7 @@ from peyvand.audiences.api_queries import (
     segment_data,
 )
 from peyvand.base.roles import require
-from peyvand.contacts.api import ContactOut, ContactPage, _contact_out, _with_fields
+from peyvand.contacts.api import ContactOut, ContactPage, contact_out, with_fields
 from peyvand.contacts.models import Contact
 
 router = Router(tags=["segments"])
@@ -127,8 +127,8 @@ class SegmentRefreshOut(Schema):
 
 def _contacts_out(contacts: list[Contact]) -> list[dict[str, Any]]:
     """Contacts as the contacts API lists them, in the order given."""
-    found = {c.pk: c for c in _with_fields(Contact.objects.filter(pk__in=[c.pk for c in contacts]))}
-    return [_contact_out(found[c.pk]) for c in contacts]
+    found = {c.pk: c for c in with_fields(Contact.objects.filter(pk__in=[c.pk for c in contacts]))}
+    return [contact_out(found[c.pk]) for c in contacts]
 
 
 # --- segments -----------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ def segment_contacts(request, segment_id: int, paging: Query[Paging]):
     """Who the rule matches now, newest contact first, as the contacts list shows them."""
     actor = api_actor(request)
     page, count = page_of(live_members(actor, queries.access_segment(actor, segment_id)), paging)
-    return {"items": [_contact_out(c) for c in _with_fields(page)], "count": count,
+    return {"items": [contact_out(c) for c in with_fields(page)], "count": count,
             "page": paging.page, "page_size": paging.page_size}
 
 

@@ -20,6 +20,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from peyvand.audiences import calendar
+from peyvand.audiences.models import CalendarDay
 from peyvand.audiences.predicates import (
     OPS_BY_TYPE,
     Context,
@@ -110,8 +111,6 @@ def _birthday(cond: dict[str, Any], ctx: Context) -> Q:
     assert days is not None
     calendar.ensure_days(ctx.today.year + 1)
     gregorian, jalali = calendar.month_days(ctx.today, min(days, 366))
-    from peyvand.audiences.models import CalendarDay
-
     fa = Q(language=Contact.Language.FA)
     return ((fa & Q(birthday__in=CalendarDay.objects.filter(jalali_md__in=jalali)
                     .values("day")))

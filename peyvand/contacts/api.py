@@ -248,13 +248,13 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _with_fields(qs: QuerySet) -> QuerySet:
+def with_fields(qs: QuerySet) -> QuerySet:
     return with_identities(qs).prefetch_related(
         Prefetch("field_values", queryset=FieldValue.objects.select_related("field")))
 
 
-def _contact_out(contact: Contact) -> dict[str, Any]:
-    """Reads only prefetched relations (see _with_fields), so lists cost fixed queries."""
+def contact_out(contact: Contact) -> dict[str, Any]:
+    """Reads only prefetched relations (see with_fields), so lists cost fixed queries."""
     idents = list(contact.identities.all())
     data = {name: getattr(contact, name) for name in (
         "id", "display_name", "first_name", "last_name", "language", "timezone", "birthday",
@@ -269,7 +269,7 @@ def _contact_out(contact: Contact) -> dict[str, Any]:
 
 
 def _load(pk: int) -> dict[str, Any]:
-    return _contact_out(_with_fields(Contact.objects.filter(pk=pk)).get())
+    return contact_out(with_fields(Contact.objects.filter(pk=pk)).get())
 
 
 def _other(actor: Actor, other_id: int) -> Contact:
@@ -313,7 +313,7 @@ def list_contacts(request, filters: Query[ContactFilter]):
     qs = search_contacts(api_actor(request), q=filters.q, tag=filters.tag, field=filters.field,
                          op=filters.op, value=filters.value)
     page, count = page_of(qs, filters)
-    items = [_contact_out(c) for c in _with_fields(page)]
+    items = [contact_out(c) for c in with_fields(page)]
     return {"items": items, "count": count, "page": filters.page,
             "page_size": filters.page_size}
 
