@@ -38,7 +38,7 @@ from peyvand.base.jobs import (
     job_actor,
     register_job_kind,
     set_progress,
-    start_job,
+    take_job,
 )
 from peyvand.base.models import Job
 from peyvand.base.normalise import normalise_text
@@ -247,13 +247,9 @@ def snapshot(actor: Actor, target: dict[str, Any]) -> list[int]:
 
 def run_bulk_action(job_id: int) -> dict[str, Any] | None:
     """Body of the task: take the snapshot, act on it chunk by chunk, record the outcome."""
-    job = Job.objects.filter(pk=job_id, kind=JOB_KIND).first()
+    job, done = take_job(job_id, JOB_KIND)
     if job is None:
-        logger.warning("bulk action job %s does not exist", job_id)
-        return None
-    if job.status != Job.Status.QUEUED:  # delivered twice: do not act twice
-        return job.result
-    start_job(job)
+        return done
     action, target, params = job.params["action"], job.params["target"], job.params["params"]
     try:
         actor = job_actor(job)

@@ -6,6 +6,7 @@ another process changed, and so a progress tick is one cheap UPDATE.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -30,6 +31,8 @@ def job_kind_label(job: Job) -> str:
         return job.kind
     return str(label(job) if callable(label) else label)
 
+
+logger = logging.getLogger(__name__)
 
 # Actors without a user row (CLI operator, system) are rebuilt from these when the job runs.
 _USERLESS_VIA = ("cli", "system")
@@ -56,6 +59,20 @@ def job_actor(job: Job) -> Actor:
                      label=info.get("label", ""))
     # The user was deleted after queueing: nobody to act as.
     return Actor(user=None, role="", via="system", label="")
+
+
+def take_job(job_id: int, kind: str) -> tuple[Job | None, dict[str, Any] | None]:
+    """A task's first step: (the queued job, now started, None); or (None, what the task
+    returns) when there is no such job (None) or it was delivered twice (its result), so the
+    work is never done twice."""
+    job = Job.objects.filter(pk=job_id, kind=kind).first()
+    if job is None:
+        logger.warning("%s job %s does not exist", kind, job_id)
+        return None, None
+    if job.status != Job.Status.QUEUED:
+        return None, job.result
+    start_job(job)
+    return job, None
 
 
 def start_job(job: Job) -> None:

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
-from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
+from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, take_job
 from peyvand.base.models import Job
 from peyvand.base.queue import enqueue_on_commit
 from peyvand.base.roles import require
@@ -288,13 +288,9 @@ def do_start_export_job(actor: Actor, fmt: str) -> Job:
 
 def run_export_job(job_id: int) -> dict[str, Any] | None:
     """Body of the export task: write the file under EXPORT_DIR and record it on the job."""
-    job = Job.objects.filter(pk=job_id, kind=JOB_KIND).first()
+    job, done = take_job(job_id, JOB_KIND)
     if job is None:
-        logger.warning("export job %s does not exist", job_id)
-        return None
-    if job.status != Job.Status.QUEUED:  # delivered twice: do not export twice
-        return job.result
-    start_job(job)
+        return done
     fmt = job.params.get("format", "")
     try:
         actor = job_actor(job)

@@ -46,7 +46,7 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
-from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, start_job
+from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, take_job
 from peyvand.base.models import Job
 from peyvand.base.normalise import InvalidValue
 from peyvand.base.queue import enqueue_on_commit
@@ -686,13 +686,9 @@ def run_import_job(job_id: int) -> dict[str, Any] | None:
     """Body of the import task: run the import as the job's creator and record the totals."""
     from peyvand.imports.uploads import resolve
 
-    job = Job.objects.filter(pk=job_id, kind=JOB_KIND).first()
+    job, done = take_job(job_id, JOB_KIND)
     if job is None:
-        logger.warning("import job %s does not exist", job_id)
-        return None
-    if job.status != Job.Status.QUEUED:  # delivered twice: do not import twice
-        return job.result
-    start_job(job)
+        return done
     language = "fa"
     try:
         actor = job_actor(job)
