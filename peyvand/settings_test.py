@@ -38,3 +38,9 @@ from peyvand.settings import DATABASES, HOME  # noqa: E402
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(HOME / "test.sqlite3")}
+
+# Passwords made and checked by tests are not worth PBKDF2's 0.2 s each (about one test in
+# four signs someone in); the production hasher is tested where it matters
+# (tests/accounts/test_password_hashing.py).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                    "django.contrib.auth.hashers.PBKDF2PasswordHasher"]
