@@ -29,7 +29,8 @@ def test_two_proportions_is_statsmodels_pooled_z_test(a, n_a, b, n_b):
     z, p = proportions_ztest([b, a], [n_b, n_a])  # B first: z > 0 when B is higher
     assert result.statistic == pytest.approx(z, **TIGHT)
     assert result.p_value == pytest.approx(p, **TIGHT)
-    assert result.test == stats.Z_TEST and result.alpha == 0.05
+    assert result.test == stats.Z_TEST and result.label == "two-proportion z-test"
+    assert result.alpha == 0.05
     assert result.significant == (p < 0.05)
     assert (result.statistic > 0) == (b / n_b > a / n_a)
 
