@@ -8,6 +8,10 @@ this reads, when the broadcast is queued; whoever joins a segment afterwards is 
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 
@@ -25,6 +29,9 @@ def enqueue(broadcast: Broadcast) -> int:
     if content is None:
         raise ValueError("a broadcast is queued only once approved (its snapshot frozen)")
     addresses = with_addresses(members_of(broadcast), content.channel)
+    local = broadcast.local_hour is not None and broadcast.local_date is not None
+    if local:
+        addresses = addresses.values_list("pk", "address", "timezone")
     # Messages that will carry consent links: their keys are made now, once per contact,
     # rather than by the sender in the middle of a send.
     links = content.carries_consent_links(broadcast.message_class)
@@ -38,7 +45,7 @@ def enqueue(broadcast: Broadcast) -> int:
 
     with transaction.atomic():
         total = 0
-        for contact_id, value in addresses.iterator(chunk_size=_CHUNK):
+        for contact_id, value, *zone in addresses.iterator(chunk_size=_CHUNK):
             total += 1
             if value is None:
                 continue  # no address on this channel: counted, not queued
@@ -46,7 +53,9 @@ def enqueue(broadcast: Broadcast) -> int:
                 source=source, broadcast=broadcast, template_id=broadcast.template_id,
                 snapshot=content, contact_id=contact_id, channel=content.channel,
                 to_address=value, topic=content.topic, message_class=broadcast.message_class,
-                content_type=content.content_type))
+                content_type=content.content_type,
+                next_attempt_at=local_send_time(broadcast, zone[0]) if local
+                else broadcast.send_after))
             if len(batch) >= _CHUNK:
                 queued += write(batch)
                 batch = []
@@ -60,6 +69,20 @@ def enqueue(broadcast: Broadcast) -> int:
             no_address_count=max(0, total - queued), **changes)
     broadcast.refresh_from_db()
     return queued
+
+
+def local_send_time(broadcast: Broadcast, zone_name: str) -> dt.datetime:
+    """When the message leaves for a contact in `zone_name`: the broadcast's local hour on its
+    local date there (the shop's zone when the contact's is unknown), never before
+    `send_after`. A wall time a clock change skips or repeats resolves as zoneinfo does
+    (fold 0)."""
+    try:
+        zone = ZoneInfo(zone_name or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo(settings.TIME_ZONE)
+    assert broadcast.local_date is not None and broadcast.local_hour is not None
+    at = dt.datetime.combine(broadcast.local_date, dt.time(broadcast.local_hour), tzinfo=zone)
+    return max(at, broadcast.send_after) if broadcast.send_after else at
 
 
 def members_of(broadcast: Broadcast) -> QuerySet:

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
+from types import SimpleNamespace
 from typing import Any
 
 from django.utils import translation
@@ -43,13 +44,14 @@ def content_digest(content: Any) -> str:
     return hashlib.sha256(data.encode()).hexdigest()
 
 
-def freeze(template: MessageTemplate) -> ContentSnapshot:
+def freeze(template: MessageTemplate, **overrides: str) -> ContentSnapshot:
     """The snapshot of the template's words as they are now (the same row for the same
-    words)."""
+    words); `overrides` replace frozen fields (a campaign variant's subject, a test send's
+    marked subject) without touching the template."""
+    words = {f: overrides.get(f, getattr(template, f)) for f in SNAPSHOT_FIELDS}
     snapshot, _created = ContentSnapshot.objects.get_or_create(
-        template=template, digest=content_digest(template),
-        defaults={"template_name": template.name,
-                  **{f: getattr(template, f) for f in SNAPSHOT_FIELDS}})
+        template=template, digest=content_digest(SimpleNamespace(**words)),
+        defaults={"template_name": template.name, **words})
     return snapshot
 
 

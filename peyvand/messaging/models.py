@@ -142,6 +142,8 @@ class Broadcast(models.Model):
         AWAITING = "awaiting_approval", _("Awaiting approval")
         QUEUED = "queued", _("Queued")
         REJECTED = "rejected", _("Rejected")
+        # Stopped before every message left (a campaign cancelled): the rest are cancelled.
+        CANCELLED = "cancelled", _("Cancelled")
 
     template = models.ForeignKey(MessageTemplate, on_delete=models.PROTECT,
                                  related_name="broadcasts")
@@ -166,6 +168,13 @@ class Broadcast(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     queued_count = models.PositiveIntegerField(default=0)
     no_address_count = models.PositiveIntegerField(default=0)
+    # A campaign's timing (campaigns): none of its messages leaves before `send_after`; with
+    # `local_hour`, each leaves at that hour of `local_date` in its contact's time zone.
+    send_after = models.DateTimeField(null=True, blank=True)
+    local_date = models.DateField(null=True, blank=True)
+    local_hour = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Test sends (to the sender or a seed list): marked in the subject, never reported.
+    is_test = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -198,6 +207,8 @@ class OutboxMessage(models.Model):
         FAILED = "failed", _("Failed")
         BOUNCED = "bounced", _("Bounced")
         UNKNOWN = "unknown", _("Unknown (in flight at a crash)")
+        # Its broadcast was cancelled before it left: never claimed again.
+        CANCELLED = "cancelled", _("Cancelled")
 
     # "broadcast:12", "api:<key>" or "trigger:<name>:<key>" (single messages), later
     # campaign/journey steps

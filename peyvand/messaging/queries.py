@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
@@ -41,17 +42,26 @@ def broadcast_of(actor: Actor, pk: int) -> Broadcast:
 
 
 def progress(item: Broadcast) -> dict[str, Any]:
-    """Counts by state and how far along the broadcast is (finished = not waiting any more)."""
+    """Counts by state and how far along the broadcast is (finished = not waiting any more),
+    and whether what finished reached anyone: "finished" never stands for "all failed"."""
     counts = counts_by_state(item.messages.all())
     total = sum(counts.values())
     waiting = counts["queued"] + counts["sending"] + counts["deferred"] + counts["unknown"]
     done = total - waiting
+    reached = counts["sent"]
     # A queued broadcast's status stays "queued"; what people ask is whether it is still
-    # going out or over.
+    # going out or over, and whether it reached people.
     if item.status != Broadcast.Status.QUEUED:
         stage, label = item.status, item.get_status_display()
+    elif waiting and not done and item.send_after and item.send_after > timezone.now():
+        stage, label = "scheduled", _("Scheduled")
     elif waiting:
         stage, label = "sending", _("Sending")
+    elif total and not reached:
+        stage, label = "failed", _("Failed: none of %(total)s sent") % {"total": total}
+    elif reached < total:
+        stage, label = "finished_partly", _("Finished: %(sent)s of %(total)s sent") % {
+            "sent": reached, "total": total}
     else:
         stage, label = "finished", _("Finished")
     return {"counts": counts, "total": total, "done": done,
