@@ -67,6 +67,13 @@ GROUPS: tuple[Group, ...] = (
               "commerce:delivery_detail", "commerce:delivery_retry"), "sources.manage"),
     )),
     Group("marketing", _("Marketing"), (
+        Item(_("Campaigns"), "campaigns:list",
+             ("campaigns:list", "campaigns:new", "campaigns:detail", "campaigns:edit",
+              "campaigns:report_csv", "campaigns:submit", "campaigns:approve",
+              "campaigns:reject", "campaigns:cancel", "campaigns:test", "campaigns:schedule"),
+             "campaigns.view"),
+        Item(_("Occasion calendar"), "campaigns:calendar", ("campaigns:calendar",),
+             "campaigns.view"),
         Item(_("Broadcasts"), "messaging:broadcast_list",
              ("messaging:broadcast_list", "messaging:broadcast_detail",
               "messaging:broadcast_outbox", "messaging:broadcast_approve",

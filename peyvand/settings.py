@@ -170,6 +170,7 @@ INSTALLED_APPS = [
     "peyvand.messaging",
     "peyvand.tracking",
     "peyvand.audiences",
+    "peyvand.campaigns",
 ]
 
 MIDDLEWARE = [
@@ -400,6 +401,12 @@ PEYVAND_FBL_ADDRESS = os.environ.get("PEYVAND_FBL_ADDRESS", "").strip().lower()
 # The SMS gateway (messaging's channels): catcher://, kavenegar://KEY@?sender=…,
 # smsir://KEY@?line=…; "" is the catcher, which sends nothing.
 PEYVAND_SMS_URL = os.environ.get("PEYVAND_SMS_URL", "").strip()
+# Lunar (Hijri) occasions: Iran's official day follows moon sighting, usually one day after the
+# Umm al-Qura calendar (192 of 293 dates in 2001-2026; the same day 100 times): campaigns
+# shift lunar days by this many days (peyvand/campaigns/occasions.py).
+PEYVAND_LUNAR_SHIFT = int(os.environ.get("PEYVAND_LUNAR_SHIFT", "1") or 0)
+# What the gateway charges per SMS part, in rial (campaigns estimate a send's cost; 0: unknown).
+PEYVAND_SMS_PART_PRICE = int(os.environ.get("PEYVAND_SMS_PART_PRICE", "0") or 0)
 # The shared secret an SMS gateway's inbound (reply/STOP) webhook must carry.
 PEYVAND_SMS_INBOUND_TOKEN = os.environ.get("PEYVAND_SMS_INBOUND_TOKEN", "")
 # Queueing a message starts the sender once the transaction commits; tests turn it off and

@@ -28,6 +28,7 @@ urlpatterns = [
     path("insights/", include("peyvand.insights.urls")),
     path("messaging/", include("peyvand.messaging.urls")),
     path("segments/", include("peyvand.audiences.urls")),
+    path("campaigns/", include("peyvand.campaigns.urls")),
     path("", include("peyvand.public_urls")),  # consent/, t/
     path("", include(home)),
 ]

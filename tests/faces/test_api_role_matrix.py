@@ -12,7 +12,7 @@ from peyvand.accounts.actions import do_create_token, do_create_user
 from peyvand.accounts.models import ApiToken
 from peyvand.base.actor import Actor
 from peyvand.base.roles import CAPABILITIES, can
-from tests.fixtures.faces import ROLES, one_of_everything, openapi_spec, send
+from tests.fixtures.faces import ROLES, campaign_of, one_of_everything, openapi_spec, send
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,15 @@ MATRIX = {
     "GET /api/v1/segments/actions/{job_id}": "segments.view",
     "POST /api/v1/broadcasts/audience": "messages.view",
     "GET /api/v1/broadcasts/{broadcast_id}/audience": "messages.view",
+    "GET /api/v1/campaigns": "campaigns.view",
+    "POST /api/v1/campaigns": "campaigns.edit",
+    "GET /api/v1/campaigns/{campaign_id}": "campaigns.view",
+    "PATCH /api/v1/campaigns/{campaign_id}": "campaigns.edit",
+    "POST /api/v1/campaigns/{campaign_id}/test": "campaigns.edit",
+    "POST /api/v1/campaigns/{campaign_id}/schedule": "campaigns.edit",
+    "POST /api/v1/campaigns/{campaign_id}/approve": "campaigns.approve",
+    "POST /api/v1/campaigns/{campaign_id}/cancel": "campaigns.edit",
+    "GET /api/v1/campaigns/{campaign_id}/report": "campaigns.view",
     "GET /api/v1/tokens": SELF,
     "GET /api/v1/tokens/{token_id}": SELF,
     "DELETE /api/v1/tokens/{token_id}": SELF,
@@ -160,7 +169,7 @@ def world(module_db):
             "slug": "join", "template_id": template.pk, "order_id": order.pk,
             "broadcast_id": broadcast.pk, "source": "api", "message_id": 999999,
             "job_id": 999999, "token_id": 999999, "topic": topic.key,
-            "segment_id": segment.pk}
+            "segment_id": segment.pk, "campaign_id": campaign_of(template, w.tag).pk}
 
 
 @pytest.fixture(scope="module")

@@ -84,7 +84,8 @@ def test_only_peyvand_apps_count():
     assert [module.__name__ for module in app_modules("api")] == [
         "peyvand.accounts.api", "peyvand.contacts.api", "peyvand.commerce.api",
         "peyvand.imports.api", "peyvand.consent.api", "peyvand.insights.api",
-        "peyvand.messaging.api", "peyvand.tracking.api", "peyvand.audiences.api"]
+        "peyvand.messaging.api", "peyvand.tracking.api", "peyvand.audiences.api",
+        "peyvand.campaigns.api"]
 
 
 def test_a_command_group_has_one_owner_who_comes_first():

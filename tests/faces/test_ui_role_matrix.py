@@ -24,7 +24,7 @@ from peyvand.contacts.actions import do_create_contact
 from peyvand.mailcatcher.models import CaughtMail
 from peyvand.messaging.models import OutboxMessage
 from peyvand.messaging.strategy import do_save_rule
-from tests.fixtures.faces import one_of_everything
+from tests.fixtures.faces import campaign_of, one_of_everything
 
 pytestmark = pytest.mark.django_db
 
@@ -144,6 +144,18 @@ MATRIX = {
     "audiences:delete": "segments.edit",
     "audiences:refresh": "segments.edit",
     "audiences:act": "segments.act",
+    "campaigns:list": "campaigns.view",
+    "campaigns:new": "campaigns.edit",
+    "campaigns:calendar": "campaigns.view",
+    "campaigns:detail": "campaigns.view",
+    "campaigns:edit": "campaigns.edit",
+    "campaigns:report_csv": "campaigns.view",
+    "campaigns:submit": "campaigns.edit",
+    "campaigns:approve": "campaigns.approve",
+    "campaigns:reject": "campaigns.approve",
+    "campaigns:cancel": "campaigns.edit",
+    "campaigns:test": "campaigns.edit",
+    "campaigns:schedule": "campaigns.edit",
 }
 
 
@@ -194,6 +206,7 @@ def world(module_db):
         "forms": form.pk, "topics": topic.pk,
         "segments": do_create_segment(system, "Everyone", {"all": []}).pk,
         "map": "no-such-upload",
+        "campaigns": campaign_of(template, tag).pk,
     }
 
 

@@ -64,6 +64,14 @@
     }
   }
 
+  // A form marked data-confirm asks first (cancelling a campaign, deleting a date).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     syncChoices();
     syncFilterValue();

@@ -1,0 +1,158 @@
+"""Reads for the campaign pages, API and CLI: lists, the pre-send check (audience count, what
+the gate would refuse and why, when it would be done, what an SMS would cost), the report
+(tracking's numbers for the campaign's own outbox sources), the calendar and the fatigue."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from peyvand.base.actor import Actor
+from peyvand.base.roles import require
+from peyvand.campaigns.actions import words_digest
+from peyvand.campaigns.groups import sources_of
+from peyvand.campaigns.models import Campaign, ShopDate, Variant
+from peyvand.messaging.audience import audience_members, refusal_preview
+from peyvand.messaging.channels.sms import segments as sms_parts
+from peyvand.messaging.models import Channel, OutboxMessage, SendingSettings, StrategyRule
+
+# Messages a second when no rate is set: the sender's measured pace into a local SMTP sink
+# is far above this (docs/benchmarks.md), so this stays a cautious estimate.
+ASSUMED_RATE = 50
+
+
+def campaigns(actor: Actor) -> QuerySet[Campaign]:
+    require(actor, "campaigns.view")
+    return Campaign.objects.prefetch_related("variants__template")
+
+
+def campaign_of(actor: Actor, pk: int) -> Campaign:
+    require(actor, "campaigns.view")
+    return get_object_or_404(Campaign.objects.prefetch_related("variants__template"), pk=pk)
+
+
+def shop_dates(actor: Actor) -> QuerySet[ShopDate]:
+    require(actor, "campaigns.view")
+    return ShopDate.objects.all()
+
+
+def check_before_send(actor: Actor, campaign: Campaign) -> dict[str, Any]:
+    """The audience now, how many the gate would refuse and why, when the last message would
+    leave, and for SMS the parts and cost: what the page shows before anything is approved."""
+    require(actor, "campaigns.view")
+    spec = campaign.audience or campaign.audience_spec
+    if not spec:
+        return {"total": 0, "reachable": 0, "reasons": [], "estimate": False}
+    template = next(iter(v.template for v in campaign.variants.all()), None)
+    found = refusal_preview(audience_members(spec), campaign.channel,
+                            template.topic if template else None)
+    found["seconds"] = send_seconds(found.get("reachable", 0))
+    if campaign.channel == Channel.SMS and template is not None:
+        found["sms"] = sms_cost(template.text, found.get("reachable", 0))
+    return found
+
+
+def send_seconds(messages: int) -> int:
+    """How long the sender takes for `messages` at the configured rate."""
+    row = SendingSettings.objects.order_by("id").first()
+    rate = (row.rate_per_second if row and row.rate_per_second else 0) or ASSUMED_RATE
+    return math.ceil(messages / rate) if messages else 0
+
+
+def sms_cost(text: str, reachable: int) -> dict[str, Any]:
+    """Parts per message (GSM-7 or UCS-2, with the «لغو ۱۱» footer) × people × the price per
+    part (PEYVAND_SMS_PART_PRICE, rial; 0: not set)."""
+    encoding, parts, chars = sms_parts.count(sms_parts.ensure_stop_footer(text))
+    price = settings.PEYVAND_SMS_PART_PRICE
+    return {"encoding": encoding, "parts": parts, "characters": chars,
+            "part_price": price, "currency": "IRR", "messages": reachable,
+            "cost": parts * reachable * price if price else None}
+
+
+def preview_digest(campaign: Campaign) -> str:
+    return words_digest(campaign)
+
+
+def waiting_messages(campaign: Campaign) -> int:
+    ids = [b for v in campaign.variants.all() for b in (v.broadcast_id, v.rest_broadcast_id)
+           if b]
+    if not ids:
+        return 0
+    waiting = (OutboxMessage.State.QUEUED, OutboxMessage.State.SENDING,
+               OutboxMessage.State.DEFERRED, OutboxMessage.State.UNKNOWN)
+    return OutboxMessage.objects.filter(broadcast_id__in=ids, state__in=waiting).count()
+
+
+def report(actor: Actor, campaign: Campaign) -> dict[str, Any]:
+    """The campaign's numbers, all and per variant, from tracking's counters over the
+    campaign's own outbox sources (test sends are not among them)."""
+    from peyvand.tracking.report import source_report
+
+    require(actor, "campaigns.view")
+    sources = sources_of(campaign)
+    whole = source_report(sources)
+    whole["variants"] = [
+        {"label": v.label, "template": v.template.name, "subject": v.subject,
+         **source_report(sources_of(campaign, variant=v))}
+        for v in campaign.variants.all()]
+    whole["decision"] = campaign.decision
+    return whole
+
+
+def variant_results(campaign: Campaign, variants: list[Variant]) -> list[Any]:
+    """Each test group's numbers for the A/B decision (the rest is not yet sent)."""
+    from peyvand.campaigns.ab import VariantResult
+    from peyvand.tracking.report import revenue_moments, source_report
+
+    results = []
+    for variant in variants:
+        source = [f"broadcast:{variant.broadcast_id}"] if variant.broadcast_id else []
+        numbers = source_report(source) if source else {}
+        delivered = numbers.get("delivered", 0)
+        moments = revenue_moments(source) if source else (0, 0)
+        results.append(VariantResult(
+            n=delivered,
+            successes={"open_rate": numbers.get("opened", 0),
+                       "click_rate": numbers.get("clicked", 0)}.get(campaign.ab_metric, 0),
+            revenue=moments[0], revenue_sq=moments[1]))
+    return results
+
+
+def fatigue(campaign: Campaign, *, sample: int = 20000) -> dict[str, Any]:
+    """How many campaigns each of this one's contacts would receive in the week it goes
+    (this one included), against the contact strategy's caps: counts of contacts by number
+    of campaigns, over the first `sample` members."""
+    from peyvand.campaigns.actions import send_day
+
+    day = send_day(campaign)
+    start, end = day - dt.timedelta(days=3), day + dt.timedelta(days=3)
+    others = [c for c in Campaign.objects.exclude(pk=campaign.pk).filter(
+        status__in=(Campaign.Status.SCHEDULED, Campaign.Status.AWAITING,
+                    Campaign.Status.SENDING, Campaign.Status.TESTING, Campaign.Status.SENT),
+        channel=campaign.channel) if start <= send_day(c) <= end]
+    spec = campaign.audience or campaign.audience_spec
+    members = list(audience_members(spec).order_by("pk").values_list("pk", flat=True)[:sample]) \
+        if spec else []
+    count: Counter[int] = Counter({pk: 1 for pk in members})
+    for other in others:
+        other_spec = other.audience or other.audience_spec
+        if other_spec:
+            for pk in audience_members(other_spec).filter(pk__in=members).values_list(
+                    "pk", flat=True):
+                count[pk] += 1
+    caps = [{"max": r.max_count, "hours": r.period_hours, "channel": r.channel or "*"}
+            for r in StrategyRule.objects.filter(
+                Q(channel="") | Q(channel=campaign.channel), kind=StrategyRule.Kind.CAP,
+                active=True)]
+    weekly_cap = min((r["max"] * max(1, 168 // max(1, r["hours"])) for r in caps
+                      if r["max"] and r["hours"]), default=None)
+    histogram = Counter(count.values())
+    return {"week": (start, end), "others": others, "members": len(members),
+            "histogram": sorted(histogram.items()), "caps": caps, "weekly_cap": weekly_cap,
+            "over_cap": sum(n for k, n in histogram.items() if weekly_cap and k > weekly_cap)}
