@@ -58,9 +58,11 @@ def test_broadcast_approval_in_the_ui(client_for, make_contact, template):
     rows = reviewer.get(f"/messaging/broadcasts/{item.pk}/outbox/?state=failed").content.decode()
     assert "Denied: no consent on this channel." in rows
     page = reviewer.get(f"/messaging/broadcasts/{item.pk}/").content.decode()
-    assert '<dd id="broadcast-status">Finished</dd>' in page  # nothing waits any more
+    # Nothing waits any more, and nothing reached anyone: never "Finished" (issue 17).
+    assert re.search(r'<dd id="broadcast-status">Failed: none of \d+ sent</dd>', page)
     listing = reviewer.get("/messaging/broadcasts/")
-    assert listing.status_code == 200 and "Finished" in listing.content.decode()
+    assert listing.status_code == 200 and "Finished" not in listing.content.decode()
+    assert re.search(r'class="badge red">Failed: none of \d+ sent<', listing.content.decode())
 
 
 def test_rules_page_adds_and_validates(client_for):
