@@ -42,8 +42,15 @@ def test_demo_loads_once_and_repeats_without_duplicates(cli):
     form = SignupForm.objects.get(slug="newsletter")  # a sign-up page to try double opt-in on
     assert form.title("fa") == "خبرنامهٔ فروشگاه" and form.current_text("en") is not None
 
+    from peyvand.campaigns.models import Campaign
+
+    # A win-back campaign waits for approval on the win-back segment (issue 17).
+    campaign = Campaign.objects.get()
+    assert campaign.status == "awaiting_approval" and campaign.audience_spec["segments"]
+
     code, out, _err = cli("demo")
     assert code == 0 and "0 contacts created, 300 already there, 0 notes added" in out
+    assert Campaign.objects.count() == 1
     assert "0 sign-ups recorded" in out
     assert SignupForm.objects.count() == 1
     assert Contact.objects.count() == 300
