@@ -16,6 +16,7 @@ Who may send what, the rules this module holds:
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -32,6 +33,7 @@ from peyvand.contacts.models import Contact, Identity, Tag
 from peyvand.messaging import broadcast as broadcasting
 from peyvand.messaging import consent_port, tasks
 from peyvand.messaging.audience import check_audience, describe_audience
+from peyvand.messaging.blocks import check_blocks, render_blocks
 from peyvand.messaging.content import content_digest, freeze
 from peyvand.messaging.models import (
     AUTHORED_CLASSES,
@@ -70,7 +72,9 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
         "subject": " ".join(_str(raw, "subject").split()),
         "html": _str(raw, "html"),
         "text": _str(raw, "text"),
+        "blocks": [],
     }
+    blocks = _blocks_of(raw, errors)
     if not clean["name"]:
         errors["name"] = _("Give the template a name.")
     elif MessageTemplate.objects.filter(name=clean["name"]).exclude(
@@ -84,10 +88,17 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
         errors["message_class"] = _("Choose a message class.")
     if len(clean["subject"]) > 300:
         errors["subject"] = _("Keep the subject under 300 characters.")
+    if blocks and clean["channel"] != Channel.EMAIL:
+        errors["blocks"] = _("Blocks design an e-mail; an SMS is plain text.")
+    elif blocks:
+        _design(clean, blocks, template, errors)
+    elif raw.get("mode") == "blocks" and clean["channel"] == Channel.EMAIL \
+            and "blocks" not in errors:  # the form's choice, with nothing designed
+        errors["blocks"] = _("Add at least one block, or choose to write HTML.")
     if clean["channel"] == Channel.EMAIL:
         if not clean["subject"]:
             errors["subject"] = _("An e-mail needs a subject.")
-        if not clean["html"].strip() and not clean["text"].strip():
+        if not blocks and not clean["html"].strip() and not clean["text"].strip():
             errors["html"] = _("Write the message (HTML, plain text or both).")
     elif not clean["text"].strip():
         errors["text"] = _("An SMS needs its text.")
@@ -95,10 +106,58 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
         try:
             compile_parts(clean["subject"], clean["html"], clean["text"], clean["language"])
         except TemplateInvalid as exc:
-            errors.update(exc.errors)
+            if clean["blocks"]:  # the HTML was made here: the fault is in a block's words
+                errors["blocks"] = "; ".join(exc.errors.values())
+            else:
+                errors.update(exc.errors)
     if errors:
         raise MessagingInvalid(errors)
     return clean
+
+
+def _blocks_of(raw: dict[str, Any], errors: dict[str, str]) -> list:
+    """The blocks given: a list (API) or its JSON (the web form); [] for an HTML template."""
+    value = raw.get("blocks")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else []
+        except ValueError:
+            errors["blocks"] = _("The blocks are not valid JSON.")
+            return []
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list):
+        errors["blocks"] = _("Blocks must be a list.")
+        return []
+    return value
+
+
+def _design(clean: dict[str, Any], blocks: list, template: MessageTemplate | None,
+            errors: dict[str, str]) -> None:
+    """A designed e-mail: check the blocks and make its html, and its text unless the author
+    wrote one (a text that is empty, or the one made from the blocks last time, is made
+    again)."""
+    try:
+        clean["blocks"] = check_blocks(blocks, clean["language"])
+        html, text = render_blocks(clean["blocks"], clean["language"], clean["subject"])
+    except Invalid as exc:
+        errors.update(exc.errors)
+        return
+    given = clean["text"].replace("\r\n", "\n").strip()
+    if not given or (template is not None and template.blocks
+                     and given == template.text.strip() and _made(template)):
+        clean["text"] = text
+    clean["html"] = html
+
+
+def _made(template: MessageTemplate) -> bool:
+    """Whether the template's text is the one its blocks make (not the author's own)."""
+    try:
+        made = render_blocks(check_blocks(template.blocks, template.language),
+                             template.language, template.subject)[1]
+    except Invalid:  # a product gone since: the text cannot be told apart, so it is kept
+        return False
+    return made.strip() == template.text.replace("\r\n", "\n").strip()
 
 
 # Classes that skip parts of consent or approval: the owner's to mark and send.
