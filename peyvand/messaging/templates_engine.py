@@ -254,10 +254,10 @@ def _merge_field_queries() -> tuple[QuerySet, QuerySet, dict[str, int]]:
 
 
 def contexts_for(contact_ids: list[int], *, links: bool = True, campaign: str = "",
-                 recommendations: bool = True) -> dict[int, dict[str, Any]]:
+                 recommendations: bool = False) -> dict[int, dict[str, Any]]:
     """Merge fields for many contacts in a fixed number of queries. `recommendations`: each
-    contact's cross-sell products (two more queries; callers that know no template reads
-    them may leave them out)."""
+    contact's cross-sell products too (recommendations_for: two more queries), for content
+    that reads them (a cross-sell block)."""
     from peyvand.contacts.models import display_name
     from peyvand.messaging import consent_port
 

@@ -207,8 +207,9 @@ def test_cross_sell_loop_renders_a_contacts_recommendations(catalogue, make_cont
     assert [r["sku"] for r in found[buyer.pk]] == ["CUP-1", "TEE-1"]
     assert found[buyer.pk][0]["name"] == {"fa": "فنجان", "en": "Cup"}
     assert found[buyer.pk][0]["price"]["fa"] == "۸۰٬۰۰۰ تومان"
-    contexts = contexts_for([buyer.pk, nobody.pk], links=False)
+    contexts = contexts_for([buyer.pk, nobody.pk], links=False, recommendations=True)
     assert contexts[nobody.pk]["recommendations"] == []
+    assert "recommendations" not in contexts_for([buyer.pk], links=False)[buyer.pk]
     blocks = [{"type": "text", "text": "Hi"},
               {"type": "cross_sell", "limit": 1, "title": "For you"}]
     _s, html, text = rendered(blocks, "fa", contexts[buyer.pk])
@@ -310,3 +311,27 @@ def test_api_round_trip_of_blocks(api_for, catalogue):
     plain = post(api, "/api/v1/templates", {"name": "plain", "subject": "s", "text": "t"})
     assert plain.json()["blocks"] == []
     assert MessageTemplate.objects.get(name="designed").blocks == []
+
+
+def test_the_sender_sends_each_contact_their_recommendations(catalogue, make_contact,
+                                                             owner_actor, deliver, system):
+    from peyvand.messaging.actions import do_create_broadcast
+    from tests.outbound import body
+
+    _rules(catalogue)
+    buyer = make_contact("buyer@example.com", tags=["vip"], language="en")
+    make_contact("new@example.com", tags=["vip"], language="en")
+    _buy(buyer, catalogue["MUG-1"])
+    do_save_template(system, {"name": "recs", "language": "en", "subject": "For you",
+                              "blocks": [{"type": "text", "text": "Hi {{ first_name }}"},
+                                         {"type": "cross_sell", "limit": 2,
+                                          "title": "Picked for you"},
+                                         {"type": "footer", "text": "Shop address"}]})
+    do_create_broadcast(owner_actor, "recs", "vip")
+    got = {m["To"].addresses[0].addr_spec: m for m in deliver()}
+    assert len(got) == 2
+    html, text = body(got["buyer@example.com"], "html"), body(got["buyer@example.com"])
+    assert "Picked for you" in html and "Cup" in html and "T-shirt" in html
+    assert "Cup — IRT 80,000" in text
+    assert "Picked for you" not in body(got["new@example.com"], "html")
+    assert "data-unsubscribe-footer" not in html  # the footer block has the link
