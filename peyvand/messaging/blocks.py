@@ -46,7 +46,7 @@ class BlocksInvalid(Invalid):
     """Blocks refused: `errors` keyed "blocks.<index>.<field>", each reason naming both."""
 
 
-def _type_label(kind: str) -> str:
+def type_label(kind: str) -> str:
     return {"heading": _("Heading"), "text": _("Text"), "image": _("Image"),
             "button": _("Button"), "divider": _("Divider"), "columns": _("Columns"),
             "products": _("Products"), "cross_sell": _("Recommendations"),
@@ -64,7 +64,7 @@ class _Checker:
     def refuse(self, where: tuple[tuple[int, str], ...], field: str, reason: str) -> None:
         key = "blocks." + ".".join(f"{i}" for i, _kind in where) + (f".{field}" if field else "")
         place = ", ".join(_("column %(n)s") % {"n": i + 1} if kind == "column" else
-                          _("block %(n)s (%(type)s)") % {"n": i + 1, "type": _type_label(kind)}
+                          _("block %(n)s (%(type)s)") % {"n": i + 1, "type": type_label(kind)}
                           for i, kind in where)
         self.errors.setdefault(key, f"{place[:1].upper()}{place[1:]}"
                                + (f", {field}" if field else "") + f": {reason}")

@@ -335,3 +335,51 @@ def test_the_sender_sends_each_contact_their_recommendations(catalogue, make_con
     assert "Cup — IRT 80,000" in text
     assert "Picked for you" not in body(got["new@example.com"], "html")
     assert "data-unsubscribe-footer" not in html  # the footer block has the link
+
+
+def test_the_editor_page_saves_blocks_and_keeps_html_templates(client_for, catalogue):
+    ui = client_for("marketer")
+    page = ui.get("/messaging/templates/new/").content.decode()
+    assert 'id="block-editor-config"' in page and "messaging/blocks.js" in page
+    assert 'name="mode" value="blocks" checked' in page  # a new e-mail starts designed
+    assert '"sku": "MUG-1"' in page  # the product picker's catalogue
+    form = {"name": "d", "language": "en", "channel": "email", "message_class": "marketing",
+            "subject": "Hi", "mode": "blocks", "html": "ignored",
+            "blocks": json.dumps([{"type": "products", "skus": ["NOPE-9"]}])}
+    r = ui.post("/messaging/templates/new/", form)
+    assert r.status_code == 200 and 'id="block-errors"' in r.content.decode()
+    assert "NOPE-9" in r.content.decode()
+    r = ui.post("/messaging/templates/new/", {**form, "blocks": json.dumps(
+        [{"type": "button", "label": "Go", "href": "https://shop.example"}])})
+    assert r.status_code == 302
+    template = MessageTemplate.objects.get(name="d")
+    assert template.blocks[0]["label"] == "Go" and "ignored" not in template.html
+    page = ui.get(f"/messaging/templates/{template.pk}/").content.decode()
+    assert 'name="mode" value="blocks" checked' in page and "&quot;label&quot;: &quot;Go" in page
+    # Written as HTML: the blocks box is not read, and the template stays HTML.
+    r = ui.post(f"/messaging/templates/{template.pk}/", {**form, "mode": "html",
+                                                          "html": "<p>Mine</p>"})
+    template.refresh_from_db()
+    assert r.status_code == 302 and template.blocks == [] and template.html == "<p>Mine</p>"
+    page = ui.get(f"/messaging/templates/{template.pk}/").content.decode()
+    assert 'name="mode" value="html" checked' in page
+    r = ui.post(f"/messaging/templates/{template.pk}/", {**form, "blocks": "[]"})
+    assert "Add at least one block" in r.content.decode()
+
+
+def test_preview_finds_a_contact_and_switches_width(client_for, make_contact, system,
+                                                    catalogue):
+    template = do_save_template(system, {"name": "d", "language": "fa", "subject": "سلام",
+                                         "blocks": [{"type": "text",
+                                                     "text": "سلام {{ first_name }}"}]})
+    contact = make_contact("maryam@example.com", first_name="مریم", last_name="کریمی")
+    ui = client_for("reviewer", "fa")
+    url = f"/messaging/templates/{template.pk}/preview/"
+    page = ui.get(url + "?q=maryam").content.decode()
+    assert f'href="?contact={contact.pk}&amp;width=desktop"' in page
+    assert "maryam@example.com" in page
+    page = ui.get(url + f"?contact={contact.pk}&width=phone").content.decode()
+    assert "سلام مریم" in page and 'data-width="phone"' in page
+    assert "inline-size:375px" in page
+    page = ui.get(url).content.decode()
+    assert "سلام Sara" in page and "inline-size:600px" in page
