@@ -16,7 +16,6 @@ Who may send what, the rules this module holds:
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -33,7 +32,7 @@ from peyvand.contacts.models import Contact, Identity, Tag
 from peyvand.messaging import broadcast as broadcasting
 from peyvand.messaging import consent_port, tasks
 from peyvand.messaging.audience import check_audience, describe_audience
-from peyvand.messaging.blocks import check_blocks, render_blocks
+from peyvand.messaging.blocks import design, given_blocks
 from peyvand.messaging.content import content_digest, freeze
 from peyvand.messaging.models import (
     AUTHORED_CLASSES,
@@ -74,7 +73,7 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
         "text": _str(raw, "text"),
         "blocks": [],
     }
-    blocks = _blocks_of(raw, errors)
+    blocks = given_blocks(raw, errors)
     if not clean["name"]:
         errors["name"] = _("Give the template a name.")
     elif MessageTemplate.objects.filter(name=clean["name"]).exclude(
@@ -91,7 +90,7 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
     if blocks and clean["channel"] != Channel.EMAIL:
         errors["blocks"] = _("Blocks design an e-mail; an SMS is plain text.")
     elif blocks:
-        _design(clean, blocks, template, errors)
+        design(clean, blocks, template, errors)
     elif raw.get("mode") == "blocks" and clean["channel"] == Channel.EMAIL \
             and "blocks" not in errors:  # the form's choice, with nothing designed
         errors["blocks"] = _("Add at least one block, or choose to write HTML.")
@@ -113,51 +112,6 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
     if errors:
         raise MessagingInvalid(errors)
     return clean
-
-
-def _blocks_of(raw: dict[str, Any], errors: dict[str, str]) -> list:
-    """The blocks given: a list (API) or its JSON (the web form); [] for an HTML template."""
-    value = raw.get("blocks")
-    if isinstance(value, str):
-        try:
-            value = json.loads(value) if value.strip() else []
-        except ValueError:
-            errors["blocks"] = _("The blocks are not valid JSON.")
-            return []
-    if value in (None, ""):
-        return []
-    if not isinstance(value, list):
-        errors["blocks"] = _("Blocks must be a list.")
-        return []
-    return value
-
-
-def _design(clean: dict[str, Any], blocks: list, template: MessageTemplate | None,
-            errors: dict[str, str]) -> None:
-    """A designed e-mail: check the blocks and make its html, and its text unless the author
-    wrote one (a text that is empty, or the one made from the blocks last time, is made
-    again)."""
-    try:
-        clean["blocks"] = check_blocks(blocks, clean["language"])
-        html, text = render_blocks(clean["blocks"], clean["language"], clean["subject"])
-    except Invalid as exc:
-        errors.update(exc.errors)
-        return
-    given = clean["text"].replace("\r\n", "\n").strip()
-    if not given or (template is not None and template.blocks
-                     and given == template.text.strip() and _made(template)):
-        clean["text"] = text
-    clean["html"] = html
-
-
-def _made(template: MessageTemplate) -> bool:
-    """Whether the template's text is the one its blocks make (not the author's own)."""
-    try:
-        made = render_blocks(check_blocks(template.blocks, template.language),
-                             template.language, template.subject)[1]
-    except Invalid:  # a product gone since: the text cannot be told apart, so it is kept
-        return False
-    return made.strip() == template.text.replace("\r\n", "\n").strip()
 
 
 # Classes that skip parts of consent or approval: the owner's to mark and send.

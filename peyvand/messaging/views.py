@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from peyvand.base.errors import Invalid
-from peyvand.base.roles import can, require
 from peyvand.base.language import page_language
+from peyvand.base.roles import can, require
 from peyvand.base.views import paginate, ui_actor
 from peyvand.contacts.models import Tag
 from peyvand.contacts.queries import access_contact, search_contacts, with_identities

@@ -71,7 +71,7 @@
     block.skus.forEach(function (sku, i) {
       var skuInput = el("input", {type: "text", list: datalistId, dir: "ltr", "data-field": "sku",
                                   "aria-label": S.sku, placeholder: S.sku});
-      var linkInput = el("input", {type: "url", dir: "ltr", "data-field": "link",
+      var linkInput = el("input", {type: "text", inputmode: "url", dir: "ltr", "data-field": "link",
                                    "aria-label": S.link, placeholder: S.link});
       skuInput.value = sku;
       linkInput.value = block.links[sku] || "";
