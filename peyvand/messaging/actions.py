@@ -60,7 +60,7 @@ def _str(raw: dict, name: str, limit: int | None = None) -> str:
 
 def check_template(raw: dict[str, Any], template: MessageTemplate | None = None) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    clean = {
+    clean: dict[str, Any] = {
         "name": normalise_text(_str(raw, "name"))[:100],
         "language": _str(raw, "language") or (template.language if template else "fa"),
         "channel": _str(raw, "channel") or (template.channel if template else Channel.EMAIL),

@@ -48,6 +48,14 @@ def type_label(kind: str) -> str:
             "coupon": _("Coupon"), "footer": _("Footer")}.get(kind, kind)
 
 
+def _field_label(name: str) -> str:
+    """The field as the editor names it (a product's link is named by its SKU)."""
+    return {"text": _("text"), "level": _("size"), "src": _("image address"),
+            "alt": _("description"), "href": _("link"), "label": _("button text"),
+            "columns": _("columns"), "skus": _("products"), "limit": _("how many"),
+            "title": _("title"), "code": _("code"), "type": _("type")}.get(name, name)
+
+
 # --- validation --------------------------------------------------------------------------------
 
 class _Checker:
@@ -62,7 +70,7 @@ class _Checker:
                           _("block %(n)s (%(type)s)") % {"n": i + 1, "type": type_label(kind)}
                           for i, kind in where)
         self.errors.setdefault(key, f"{place[:1].upper()}{place[1:]}"
-                               + (f", {field}" if field else "") + f": {reason}")
+                               + (f", {_field_label(field)}" if field else "") + f": {reason}")
 
     def text(self, raw: dict, name: str, where, *, limit: int, required: bool = False) -> str:
         value = raw.get(name)
@@ -130,7 +138,7 @@ def _check_block(c: _Checker, raw: Any, where, skus: dict[str, list]) -> dict[st
         if not isinstance(columns, list) or len(columns) not in (2, 3):
             c.refuse(where, "columns", _("give 2 or 3 columns."))
             return {"type": kind, "columns": []}
-        clean = []
+        clean: list[list[dict[str, Any]]] = []
         for n, column in enumerate(columns):
             at = (*where, (n, "column"))
             if not isinstance(column, list) or len(column) > MAX_IN_COLUMN:
@@ -157,7 +165,7 @@ def _check_block(c: _Checker, raw: Any, where, skus: dict[str, list]) -> dict[st
         names = list(dict.fromkeys(s.strip() for s in given))
         for sku in names:
             skus.setdefault(sku, []).append(where)
-        links_raw = raw.get("links") if isinstance(raw.get("links"), dict) else {}
+        links_raw = raw["links"] if isinstance(raw.get("links"), dict) else {}
         links = {sku: c.link(links_raw, sku, where) for sku in names if links_raw.get(sku)}
         return {"type": kind, "skus": names, "links": {k: v for k, v in links.items() if v}}
     if kind == "cross_sell":

@@ -133,7 +133,7 @@ def test_catalogue_text_cannot_run_as_a_template(catalogue):
     ([{"type": "products", "skus": ["OLD-1"]}], "blocks.0.skus", "OLD-1"),
     ([{"type": "text", "text": "ok"}, {"type": "button", "label": "x",
                                        "href": "javascript:alert(1)"}], "blocks.1.href",
-     "Block 2 (Button), href"),
+     "Block 2 (Button), link: write a full address"),
     ([{"type": "image", "src": "http://x.example/a.png"}], "blocks.0.src", "https://"),
     ([{"type": "heading", "text": "Hi {{ first_name "}], "blocks.0.text", "Block 1 (Heading)"),
     ([{"type": "poem"}], "blocks.0.type", "unknown block type"),
