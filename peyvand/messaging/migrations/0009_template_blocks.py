@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0007_broadcast_audiences'),
+        ('messaging', '0008_broadcast_schedule_and_cancel'),
     ]
 
     operations = [
