@@ -32,6 +32,7 @@ from peyvand.contacts.models import Contact, Identity, Tag
 from peyvand.messaging import broadcast as broadcasting
 from peyvand.messaging import consent_port, tasks
 from peyvand.messaging.audience import check_audience, describe_audience
+from peyvand.messaging.blocks import design, given_blocks
 from peyvand.messaging.content import content_digest, freeze
 from peyvand.messaging.models import (
     AUTHORED_CLASSES,
@@ -59,7 +60,7 @@ def _str(raw: dict, name: str, limit: int | None = None) -> str:
 
 def check_template(raw: dict[str, Any], template: MessageTemplate | None = None) -> dict[str, Any]:
     errors: dict[str, str] = {}
-    clean = {
+    clean: dict[str, Any] = {
         "name": normalise_text(_str(raw, "name"))[:100],
         "language": _str(raw, "language") or (template.language if template else "fa"),
         "channel": _str(raw, "channel") or (template.channel if template else Channel.EMAIL),
@@ -70,7 +71,9 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
         "subject": " ".join(_str(raw, "subject").split()),
         "html": _str(raw, "html"),
         "text": _str(raw, "text"),
+        "blocks": [],
     }
+    blocks = given_blocks(raw, errors)
     if not clean["name"]:
         errors["name"] = _("Give the template a name.")
     elif MessageTemplate.objects.filter(name=clean["name"]).exclude(
@@ -84,10 +87,17 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
         errors["message_class"] = _("Choose a message class.")
     if len(clean["subject"]) > 300:
         errors["subject"] = _("Keep the subject under 300 characters.")
+    if blocks and clean["channel"] != Channel.EMAIL:
+        errors["blocks"] = _("Blocks design an e-mail; an SMS is plain text.")
+    elif blocks:
+        design(clean, blocks, template, errors)
+    elif raw.get("mode") == "blocks" and clean["channel"] == Channel.EMAIL \
+            and "blocks" not in errors:  # the form's choice, with nothing designed
+        errors["blocks"] = _("Add at least one block, or choose to write HTML.")
     if clean["channel"] == Channel.EMAIL:
         if not clean["subject"]:
             errors["subject"] = _("An e-mail needs a subject.")
-        if not clean["html"].strip() and not clean["text"].strip():
+        if not blocks and not clean["html"].strip() and not clean["text"].strip():
             errors["html"] = _("Write the message (HTML, plain text or both).")
     elif not clean["text"].strip():
         errors["text"] = _("An SMS needs its text.")
@@ -95,7 +105,10 @@ def check_template(raw: dict[str, Any], template: MessageTemplate | None = None)
         try:
             compile_parts(clean["subject"], clean["html"], clean["text"], clean["language"])
         except TemplateInvalid as exc:
-            errors.update(exc.errors)
+            if clean["blocks"]:  # the HTML was made here: the fault is in a block's words
+                errors["blocks"] = "; ".join(exc.errors.values())
+            else:
+                errors.update(exc.errors)
     if errors:
         raise MessagingInvalid(errors)
     return clean

@@ -60,6 +60,10 @@ class TemplateIn(Body):
     topic: str | None = None
     message_class: ClassName | None = Field(None, alias="class")
     content_type: str | None = None
+    blocks: list[dict[str, Any]] | None = Field(
+        None, description="an e-mail designed from blocks (heading, text, image, button, "
+                          "divider, columns, products, cross_sell, coupon, footer): its html "
+                          "and, unless written, its text are made from them; [] for HTML")
 
     model_config = {"populate_by_name": True}
 
@@ -75,6 +79,7 @@ class TemplateOut(Schema):
     subject: str
     html: str
     text: str
+    blocks: list[dict[str, Any]] = []
     updated_at: dt.datetime
     unsubscribe_footer: bool = Field(
         ..., description="a marketing e-mail without {{ unsubscribe_url }}: every message "
@@ -216,7 +221,7 @@ def _template_body(payload: TemplateIn, current=None) -> dict:
     if current is not None:  # PATCH-like PUT: keys not given keep their value
         base = {k: getattr(current, k) for k in ("name", "subject", "html", "text", "language",
                                                   "channel", "topic", "message_class",
-                                                  "content_type")}
+                                                  "content_type", "blocks")}
         base.update(raw)
         raw = base
     return raw

@@ -40,6 +40,9 @@ class MessageTemplate(models.Model):
     subject = models.CharField(_("subject"), max_length=300, blank=True)
     html = models.TextField(_("HTML"), blank=True)
     text = models.TextField(_("plain text"), blank=True)
+    # A designed e-mail (messaging.blocks): its html and text are made from these on save.
+    # Empty for a template written as HTML.
+    blocks = models.JSONField(_("blocks"), default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

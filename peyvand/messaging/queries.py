@@ -95,7 +95,8 @@ def preview(actor: Actor, template: MessageTemplate, contact_id: int | None) \
         contact = access_contact(actor, contact_id)
         # The contact's data, but sample consent links: whoever holds the real ones can
         # act as the person, and staff must not (issue 14).
-        context = {**contexts_for([contact.pk], links=False).get(contact.pk, context),
+        context = {**contexts_for([contact.pk], links=False,
+                                  recommendations=True).get(contact.pk, context),
                    **{k: SAMPLE_CONTEXT[k] for k in ("preferences_url", "unsubscribe_url")}}
     subject, html, text = prepare(template).render(context, for_author=True)
     return {"subject": subject, "html": html, "text": text}
@@ -147,7 +148,7 @@ def broadcast_preview(actor: Actor, item: Broadcast) -> dict[str, Any]:
     sample = _sample_member(item)
     base = dict(SAMPLE_CONTEXT)
     if sample is not None:
-        base = contexts_for([sample], links=False).get(sample, base)
+        base = contexts_for([sample], links=False, recommendations=True).get(sample, base)
     base.update(PLACEHOLDER_LINKS)
     languages = [content.language] + [lang for lang in ("fa", "en")
                                       if lang != content.language]

@@ -74,7 +74,8 @@ class MessageBuilder:
         built jobs every HAND_OVER messages (the rest are returned), so the connections are
         fed, and their results recorded, while the chunk is still being built."""
         now = timezone.now()
-        contexts = contexts_for(sorted({r.contact_id for r in rows}), links=False)
+        contexts = contexts_for(sorted({r.contact_id for r in rows}), links=False,
+                                recommendations=self._reads(rows, "recommendations"))
         allowed, done = self._gate(rows, contexts, now)
         jobs: list[Job] = []
         links_by_source = self._links(allowed)
@@ -195,6 +196,17 @@ class MessageBuilder:
         envelope = (tracker().bounce_address(row.pk, contact_id=row.contact_id)
                     or self.config.from_address)
         return Job(row, envelope, row.to_address, data, eight_bit)
+
+    def _reads(self, rows: list[OutboxMessage], key: str) -> bool:
+        """Whether the words of a row read this merge field: recommendations are looked up
+        only for a chunk that shows them (a cross-sell block)."""
+        for snapshot_id in {r.snapshot_id for r in rows if not (r.body_text or r.body_html)}:
+            try:
+                if snapshot_id is not None and key in self._content(snapshot_id)[0].keys:
+                    return True
+            except (TemplateInvalid, TemplateError, ContentSnapshot.DoesNotExist):
+                continue  # the row fails when it is built
+        return False
 
     def _links(self, rows: list[OutboxMessage]) -> dict[str, dict[int, dict[str, str]]]:
         """Consent links (preferences, unsubscribe, one-click) of the rows that carry them,

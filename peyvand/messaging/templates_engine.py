@@ -38,6 +38,9 @@ SAMPLE_CONTEXT: dict[str, Any] = {
     "email": "sara@example.com", "emails": ["sara@example.com"], "phone": "+989121234567",
     "phones": ["+989121234567"], "language": "fa", "fields": {},
     "preferences_url": "https://example.com/p/x", "unsubscribe_url": "https://example.com/u/x",
+    # as contexts_for gives them (recommendations_for), so a cross-sell block shows in previews
+    "recommendations": [{"sku": "SAMPLE-1", "name": {"fa": "محصول نمونه", "en": "Sample product"},
+                         "price": {"fa": "۱۲۰٬۰۰۰ تومان", "en": "IRT 120,000"}}],
 }
 
 
@@ -173,8 +176,13 @@ class Compiled:
         return " ".join(rendered["subject"].split()), html, rendered["text"]
 
 
+# Put in the head of HTML made from blocks (messaging.blocks): MJML inlines its styles itself,
+# and what it leaves in <style> (media queries that stack columns on phones) must stay there.
+DESIGNED_MARKER = '<meta name="generator" content="peyvand-blocks">'
+
+
 def _needs_inline(html: str) -> bool:
-    return "<style" in html.lower()
+    return "<style" in html.lower() and DESIGNED_MARKER not in html
 
 
 def compile_parts(subject: str, html: str, text: str, language: str) -> Compiled:
@@ -245,9 +253,11 @@ def _merge_field_queries() -> tuple[QuerySet, QuerySet, dict[str, int]]:
     return contacts, field_values, column_of
 
 
-def contexts_for(contact_ids: list[int], *, links: bool = True, campaign: str = "") \
-        -> dict[int, dict[str, Any]]:
-    """Merge fields for many contacts in a fixed number of queries."""
+def contexts_for(contact_ids: list[int], *, links: bool = True, campaign: str = "",
+                 recommendations: bool = False) -> dict[int, dict[str, Any]]:
+    """Merge fields for many contacts in a fixed number of queries. `recommendations`: each
+    contact's cross-sell products too (recommendations_for: two more queries), for content
+    that reads them (a cross-sell block)."""
     from peyvand.contacts.models import display_name
     from peyvand.messaging import consent_port
 
@@ -271,13 +281,68 @@ def contexts_for(contact_ids: list[int], *, links: bool = True, campaign: str = 
         ctx = contexts.get(contact_id)
         if ctx is not None:
             ctx["fields"][key] = values[column_of[kind]]  # as FieldValue.value picks it
+    recommended = recommendations_for(list(contexts)) if recommendations else {}
     all_links = consent_port.links_for_many(list(contexts), campaign=campaign) if links else {}
     for contact_id, ctx in contexts.items():
         ctx["email"] = ctx["emails"][0] if ctx["emails"] else ""
         ctx["phone"] = ctx["phones"][0] if ctx["phones"] else ""
+        if recommendations:
+            ctx["recommendations"] = recommended.get(contact_id, [])
         if links:
             found = all_links[contact_id]
             ctx["preferences_url"] = found["preferences"]
             ctx["unsubscribe_url"] = found["unsubscribe"]
             ctx["one_click_url"] = found["one_click"]
     return contexts
+
+
+# How many recommendations each contact's merge data holds (a cross-sell block shows 1 to 6).
+RECOMMENDATIONS = 6
+
+
+def recommendations_for(contact_ids: list[int], limit: int = RECOMMENDATIONS) \
+        -> dict[int, list[dict[str, Any]]]:
+    """insights.crosssell.for_contact for many contacts in two queries (what they bought, then
+    the rules of those products), ranked the same way: products bought with what the contact
+    has, that they do not have yet, scored by the sum of confidences (rules with lift > 1).
+    Each: {"sku", "name": {"fa", "en"}, "price": {"fa", "en"}}, plain data for the merge
+    record."""
+    from peyvand.commerce.models import OrderLine
+    from peyvand.commerce.money import format_money
+    from peyvand.commerce.queries import revenue_orders
+    from peyvand.insights.models import ProductAssociation
+
+    if not contact_ids:
+        return {}
+    owned: dict[int, set[int]] = {}
+    for contact_id, product_id in OrderLine.objects.filter(
+            order__in=revenue_orders().filter(contact_id__in=contact_ids),
+            product__isnull=False).values_list("order__contact_id", "product_id").distinct():
+        owned.setdefault(contact_id, set()).add(product_id)
+    if not owned:
+        return {}
+    rules: dict[int, list[tuple]] = {}
+    for rule in ProductAssociation.objects.filter(
+            product_id__in=set().union(*owned.values()), lift__gt=1,
+            related__active=True).values_list(
+                "product_id", "related_id", "confidence", "lift", "related__sku",
+                "related__name_fa", "related__name_en", "related__price", "related__currency"):
+        rules.setdefault(rule[0], []).append(rule)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for contact_id, products in owned.items():
+        best: dict[int, list] = {}  # related -> [score, best (lift, confidence), row]
+        for product_id in products:
+            for row in rules.get(product_id, ()):
+                if row[1] in products:
+                    continue
+                entry = best.setdefault(row[1], [0.0, (row[3], row[2]), row])
+                entry[0] += row[2]
+                entry[1] = max(entry[1], (row[3], row[2]))
+        ranked = sorted(best.values(), key=lambda e: (-e[0], -e[1][0], e[2][4]))[:limit]
+        out[contact_id] = [{
+            "sku": sku,
+            "name": {"fa": name_fa or name_en or sku, "en": name_en or name_fa or sku},
+            "price": {lang: format_money(price, currency, lang, toman=True)
+                      for lang in ("fa", "en")}}
+            for _s, _b, (_p, _r, _c, _l, sku, name_fa, name_en, price, currency) in ranked]
+    return out

@@ -3,6 +3,9 @@ contact-strategy rules and sending settings. Thin: parse, call actions/queries, 
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -12,9 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from peyvand.base.errors import Invalid
+from peyvand.base.language import page_language
 from peyvand.base.roles import can, require
 from peyvand.base.views import paginate, ui_actor
 from peyvand.contacts.models import Tag
+from peyvand.contacts.queries import access_contact, search_contacts, with_identities
 from peyvand.messaging import queries
 from peyvand.messaging.actions import (
     MARKED_CLASSES,
@@ -27,6 +32,9 @@ from peyvand.messaging.actions import (
     do_save_template,
 )
 from peyvand.messaging.audience import audience_from_input, choices_of
+from peyvand.messaging.blocks import SIMPLE as SIMPLE_BLOCKS
+from peyvand.messaging.blocks import TYPES as BLOCK_TYPES
+from peyvand.messaging.blocks import type_label as _type_label
 from peyvand.messaging.content import lacks_unsubscribe_link
 from peyvand.messaging.models import (
     AUTHORED_CLASSES,
@@ -41,7 +49,45 @@ from peyvand.messaging.strategy import RuleInvalid, do_delete_rule, do_save_rule
 from peyvand.messaging.templates_engine import TemplateInvalid
 
 TEMPLATE_FIELDS = ("name", "language", "channel", "topic", "message_class", "content_type",
-                   "subject", "html", "text")
+                   "subject", "html", "text", "blocks")
+PRODUCTS_LISTED = 500  # the block editor's product picker (a datalist)
+CONTACTS_FOUND = 10  # the preview's contact search
+PREVIEW_WIDTHS = {"desktop": 600, "phone": 375}
+
+
+def _editor_config() -> dict[str, Any]:
+    """What the block editor (messaging/blocks.js) needs: its words and the catalogue."""
+    from peyvand.commerce.models import Product
+
+    language = page_language()
+    products = Product.objects.filter(active=True).order_by("sku")[:PRODUCTS_LISTED]
+    return {"language": language,
+            "products": [{"sku": p.sku, "name": p.name(language)} for p in products],
+            "types": {kind: _type_label(kind) for kind in BLOCK_TYPES},
+            "simple": list(SIMPLE_BLOCKS), "strings": {
+                "add": _("Add a block"), "addInColumn": _("Add to this column"),
+                "up": _("Move up"), "down": _("Move down"), "remove": _("Delete"),
+                "confirmRemove": _("Delete this block?"), "text": _("Text"),
+                "headingText": _("Heading"), "level": _("Size"),
+                "levels": [_("Large"), _("Medium"), _("Small")],
+                "src": _("Image address (https://… or /media/…)"),
+                "alt": _("Describe the image (for those who cannot see it)"),
+                "href": _("Link (https://…)"), "label": _("Button text"),
+                "columns": _("Number of columns"), "column": _("Column %(n)s"),
+                "sku": _("Product (SKU)"), "link": _("Link (optional)"),
+                "addProduct": _("Add a product"), "removeProduct": _("Remove product"),
+                "limit": _("How many products"), "title": _("Title (optional)"),
+                "crossSellHelp": _("Each contact sees products often bought with what they "
+                                   "bought; nothing shows for someone without any."),
+                "code": _("Code (optional)"), "couponText": _("Text above the code"),
+                "couponHelp": _("Leave the code empty for each contact’s own code "
+                                "({{ coupon_code }}): it comes with the loyalty programme, and "
+                                "until then the block shows only with a code written here."),
+                "footerText": _("Shop’s address and details"),
+                "footerHelp": _("An unsubscribe link is added under it."),
+                "empty": _("No blocks yet: add a heading, text or a button to start."),
+                "badJson": _("The blocks below are not valid JSON; fix them or start again."),
+            }}
 
 
 @login_required
@@ -60,6 +106,10 @@ def template_edit(request, pk: int | None = None):
     errors: dict[str, str] = {}
     if request.method == "POST":
         raw = {k: request.POST.get(k, "") for k in TEMPLATE_FIELDS}
+        # Designed with blocks, or written as HTML (then the blocks box is not read).
+        raw["mode"] = mode = "blocks" if request.POST.get("mode") == "blocks" else "html"
+        if mode == "html":
+            raw["blocks"] = "[]"
         try:
             template = do_save_template(actor, raw, template)
         except MessagingInvalid as exc:
@@ -70,10 +120,15 @@ def template_edit(request, pk: int | None = None):
             return redirect("messaging:template_edit", template.pk)
     else:
         values = {k: getattr(template, k) for k in TEMPLATE_FIELDS} if template else \
-            {"language": "fa", "channel": "email", "message_class": "marketing"}
+            {"language": "fa", "channel": "email", "message_class": "marketing", "blocks": []}
+        values["blocks"] = json.dumps(values["blocks"], ensure_ascii=False, indent=1)
+        # A new template starts designed; one written as HTML stays so.
+        mode = "blocks" if template is None or template.blocks else "html"
     may_mark = can(actor, "messages.transactional")
     return render(request, "messaging/template_edit.html", {
-        "template": template, "values": values, "errors": errors,
+        "template": template, "values": values, "errors": errors, "mode": mode,
+        "block_errors": [(k, v) for k, v in errors.items() if k.startswith("blocks")],
+        "editor": _editor_config(),
         "languages": MessageTemplate.Language.choices, "channels": Channel.choices,
         # Only the owner marks a template transactional or alert (see actions).
         "classes": [(c.value, c.label) for c in AUTHORED_CLASSES
@@ -88,13 +143,19 @@ def template_preview(request, pk: int):
     actor = ui_actor(request)
     template = queries.template_of(actor, pk)
     contact = request.GET.get("contact", "").strip()
+    q = request.GET.get("q", "").strip()
+    width = "phone" if request.GET.get("width") == "phone" else "desktop"
     error, rendered = "", None
+    chosen = access_contact(actor, int(contact)) if contact.isdigit() else None
     try:
-        rendered = queries.preview(actor, template, int(contact) if contact.isdigit() else None)
+        rendered = queries.preview(actor, template, chosen.pk if chosen else None)
     except TemplateInvalid as exc:
         error = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
+    found = list(with_identities(search_contacts(actor, q=q))[:CONTACTS_FOUND]) if q else []
     return render(request, "messaging/template_preview.html", {
-        "template": template, "rendered": rendered, "error": error, "contact": contact})
+        "template": template, "rendered": rendered, "error": error, "contact": contact,
+        "chosen": chosen, "q": q, "found": found, "width": width,
+        "width_px": PREVIEW_WIDTHS[width]})
 
 
 @login_required
