@@ -85,6 +85,8 @@ def _when(value: Any, day: Any = None, clock: Any = None) -> dt.datetime | None:
     text = str(value or "").strip()
     if not text and day:
         date = parse_date(day)
+        if date is None:
+            return None
         hour, _sep, minute = ascii_digits(str(clock or "09:00")).strip().partition(":")
         parsed = dt.datetime.combine(date, dt.time(int(hour), int(minute or 0)))
         return timezone.make_aware(parsed, ZoneInfo(settings.TIME_ZONE))
@@ -515,8 +517,8 @@ def _start(campaign: Campaign, now: dt.datetime) -> int:
         campaign.save(update_fields=["status", "decision", "updated_at"])
         return 0
     variants = list(campaign.variants.select_related("snapshot"))
-    timing = {"send_after": campaign.send_at if campaign.schedule == Campaign.Schedule.AT
-              else None}
+    at = campaign.send_at if campaign.schedule == Campaign.Schedule.AT else None
+    timing: dict[str, Any] = {"send_after": at}
     if campaign.schedule == Campaign.Schedule.LOCAL_HOUR:
         timing.update(local_date=campaign.local_date, local_hour=campaign.local_hour)
     members = audience_members(campaign.audience or campaign.audience_spec)
@@ -525,10 +527,11 @@ def _start(campaign: Campaign, now: dt.datetime) -> int:
     if campaign.test_percent and len(variants) > 1:
         _split(campaign, variants, members)
         for variant in variants:
-            hour = {"local_date": (campaign.local_date or timezone.localdate(now)),
+            hour: dict[str, Any] = {"local_date": (campaign.local_date
+                                                   or timezone.localdate(now)),
                     "local_hour": variant.send_hour} if variant.send_hour is not None else {}
             variant.broadcast = start_broadcast(
-                snapshot=variant.snapshot, audience={"campaign_groups": [variant.pk]},
+                snapshot=_frozen(variant), audience={"campaign_groups": [variant.pk]},
                 created_by=by, approved_by=campaign.approved_by, **{**timing, **hour})
             variant.save(update_fields=["broadcast"])
         campaign.status = S.TESTING
@@ -536,13 +539,20 @@ def _start(campaign: Campaign, now: dt.datetime) -> int:
     else:
         variant = variants[0]
         variant.broadcast = start_broadcast(
-            snapshot=variant.snapshot, audience=campaign.audience_spec, created_by=by,
+            snapshot=_frozen(variant), audience=campaign.audience_spec, created_by=by,
             approved_by=campaign.approved_by, **timing)
         variant.save(update_fields=["broadcast"])
         campaign.status = S.SENDING
     campaign.started_at = now
     campaign.save()
     return 1
+
+
+def _frozen(variant: Variant) -> Any:
+    """The words approved for the variant (frozen by do_approve, before any start)."""
+    if variant.snapshot is None:
+        raise Invalid({"status": _("This campaign's words were never approved.")})
+    return variant.snapshot
 
 
 def _split(campaign: Campaign, variants: list[Variant], members) -> None:
@@ -587,7 +597,7 @@ def _decide(campaign: Campaign, now: dt.datetime) -> None:
     result = decide(campaign.ab_metric, variant_results(campaign, variants))
     winner = variants[result.winner if result.winner is not None else 0]
     winner.rest_broadcast = start_broadcast(
-        snapshot=winner.snapshot, audience={"campaign_rests": [campaign.pk]},
+        snapshot=_frozen(winner), audience={"campaign_rests": [campaign.pk]},
         created_by=f"campaign:{campaign.pk}", approved_by=campaign.approved_by)
     winner.save(update_fields=["rest_broadcast"])
     campaign.decision = {
@@ -632,7 +642,7 @@ def do_save_shop_date(actor: Actor, raw: dict[str, Any], row: ShopDate | None = 
     calendar = str(raw.get("calendar") or ShopDate.Calendar.JALALI)
     if calendar not in ShopDate.Calendar.values:
         errors["calendar"] = _("Choose the calendar it repeats on.")
-    if errors:
+    if errors or day is None:
         raise Invalid(errors)
     row = row or ShopDate()
     row.name, row.date, row.calendar = name, day, calendar

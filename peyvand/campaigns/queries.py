@@ -146,12 +146,13 @@ def fatigue(campaign: Campaign, *, sample: int = 20000) -> dict[str, Any]:
             for pk in audience_members(other_spec).filter(pk__in=members).values_list(
                     "pk", flat=True):
                 count[pk] += 1
+    rules = list(StrategyRule.objects.filter(
+        Q(channel="") | Q(channel=campaign.channel), kind=StrategyRule.Kind.CAP, active=True))
     caps = [{"max": r.max_count, "hours": r.period_hours, "channel": r.channel or "*"}
-            for r in StrategyRule.objects.filter(
-                Q(channel="") | Q(channel=campaign.channel), kind=StrategyRule.Kind.CAP,
-                active=True)]
-    weekly_cap = min((r["max"] * max(1, 168 // max(1, r["hours"])) for r in caps
-                      if r["max"] and r["hours"]), default=None)
+            for r in rules]
+    # "N per H hours" allows N × (168 / H) a week (N when H is a week or more).
+    weekly_cap = min((r.max_count * max(1, 168 // r.period_hours) for r in rules
+                      if r.max_count and r.period_hours), default=None)
     histogram = Counter(count.values())
     return {"week": (start, end), "others": others, "members": len(members),
             "histogram": sorted(histogram.items()), "caps": caps, "weekly_cap": weekly_cap,
