@@ -4,7 +4,25 @@ from django.contrib.auth import get_user_model
 from peyvand.contacts.models import Contact, CustomField, Identity, Note, Tag, TimelineEvent
 from peyvand.demo import TAGS, demo_people, ensure_demo_owner
 
-pytestmark = pytest.mark.django_db
+# One worker takes the module (./run test spreads with --dist loadgroup), so the demo is
+# loaded once per run, not once per worker.
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
+
+
+@pytest.fixture(scope="module")
+def first_load(module_db):
+    """The demo loaded once for the module (about 8 s): (exit code, stdout, stderr) of that
+    first run. Each test then runs in its own savepoint, so what one adds (a second load, a
+    contact) is gone for the next; the module's rows are rolled back at its end."""
+    import contextlib
+    import io
+
+    from peyvand.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["demo"])
+    return code, out.getvalue(), err.getvalue()
 
 
 def test_demo_people_are_deterministic():
@@ -12,8 +30,8 @@ def test_demo_people_are_deterministic():
 
 
 @pytest.mark.slow
-def test_demo_loads_once_and_repeats_without_duplicates(cli):
-    code, out, err = cli("demo")
+def test_demo_loads_once_and_repeats_without_duplicates(first_load, cli):
+    code, out, err = first_load
     assert code == 0, err
     assert "300 contacts created" in out
     contacts = Contact.objects.live()
@@ -67,11 +85,11 @@ def test_demo_owner_is_created_once():
 
 
 @pytest.mark.slow
-def test_demo_shop_has_orders_with_a_pyramid_and_planted_pairs(cli):
+def test_demo_shop_has_orders_with_a_pyramid_and_planted_pairs(first_load, cli):
     from peyvand.commerce.models import Order, OrderLine, Product
     from peyvand.demo import PRODUCTS
 
-    assert cli("demo")[0] == 0
+    assert first_load[0] == 0
     orders = Order.objects.count()
     assert orders > 200 and Product.objects.count() == len(PRODUCTS)
     buyers = Order.objects.values("contact_id").order_by().distinct().count()
@@ -85,10 +103,10 @@ def test_demo_shop_has_orders_with_a_pyramid_and_planted_pairs(cli):
 
 
 @pytest.mark.slow
-def test_demo_fills_the_insights(cli):
+def test_demo_fills_the_insights(first_load, cli):
     from peyvand.insights.models import CustomerMetrics
 
-    assert cli("demo")[0] == 0
+    assert first_load[0] == 0
     assert CustomerMetrics.objects.filter(order_count__gt=1).exists()
 
     # Segments to start from, counted on the insights the demo just computed; a second load
@@ -106,7 +124,7 @@ def test_demo_fills_the_insights(cli):
 
 
 @pytest.mark.slow
-def test_demo_people_signed_up_and_a_broadcast_reaches_the_subscribed(cli, owner_actor):
+def test_demo_people_signed_up_and_a_broadcast_reaches_the_subscribed(first_load, owner_actor):
     """The demo's sign-ups are what the form and the confirmation link record; the gate lets
     the confirmed through and refuses the rest."""
     from peyvand.consent.ledger import replay_contact
@@ -114,7 +132,7 @@ def test_demo_people_signed_up_and_a_broadcast_reaches_the_subscribed(cli, owner
     from peyvand.demo import load_demo_consent
     from peyvand.messaging import gate
 
-    code, out, err = cli("demo")
+    code, out, err = first_load
     assert code == 0, err
     signups = Signup.objects.count()
     assert 150 < signups < 260 and f"{signups} sign-ups recorded" in out
@@ -146,7 +164,7 @@ def test_demo_people_signed_up_and_a_broadcast_reaches_the_subscribed(cli, owner
 
 
 @pytest.mark.slow
-def test_demo_consent_refuses_contacts_the_demo_did_not_make(cli, owner_actor):
+def test_demo_consent_refuses_contacts_the_demo_did_not_make(first_load, owner_actor):
     import datetime as dt
 
     from django.utils import timezone
@@ -156,7 +174,7 @@ def test_demo_consent_refuses_contacts_the_demo_did_not_make(cli, owner_actor):
     from peyvand.contacts.actions import do_create_contact
     from peyvand.demo import DEMO_SOURCES
 
-    cli("demo")
+    assert first_load[0] == 0
     real = do_create_contact(owner_actor, {"email": "real@example.com"})
     with pytest.raises(ValueError):
         seed_signup(SignupForm.objects.get(slug="newsletter"), real, demo_sources=DEMO_SOURCES,
