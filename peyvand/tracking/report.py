@@ -126,7 +126,8 @@ def breakdown(sources: list[str], by: str,
         contact_id=OuterRef("contact_id")).values(field)[:1]), Value(""))
     for row in (rows.annotate(label=label_of).values("label").order_by("label")
                 .annotate(**measures)):
-        out[row.pop("label") or NONE] = {**row, "ordered": 0}
+        label = row.pop("label") or NONE
+        out[label] = {**row, "ordered": 0}
     found = dict(CustomerMetrics.objects.filter(contact_id__in=buyers)
                  .values_list("contact_id", field))
     for contact in buyers:
