@@ -31,7 +31,7 @@ def unsubscribes(sources: list[str], since: dt.datetime | None) -> list[tuple[in
         rows = rows.filter(at__gte=since)
     found = set()
     for contact_id, source, reason in rows.values_list("contact_id", "source",
-                                                        "details__reason"):
+                                                        "details__reason").order_by():
         found.add((contact_id, str(reason) if reason else
                    "one_click" if source == Source.ONE_CLICK else "unspecified"))
     return sorted(found)

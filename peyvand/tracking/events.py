@@ -233,7 +233,7 @@ def move_rows(survivor_id: int, merged_id: int) -> None:
     # Messaging's hook (a floor below, so it ran first) dropped the merged contact's copy of
     # a message the survivor also got: its hits stop counting for the sending.
     mine = set(TrackingEvent.objects.filter(contact_id=merged_id)
-               .values_list("message_id", flat=True).distinct())
+               .values_list("message_id", flat=True).order_by().distinct())
     counters.forget_messages(mine - set(outbox.sources_of(mine)))
     # One unique open per message and person: the survivor's own stays when both have one.
     TrackingEvent.objects.filter(

@@ -68,7 +68,9 @@ def with_sources(sources: list[str]) -> QuerySet:
 def _broadcasts(sources: list[str]) -> dict[int, str]:
     """Broadcast id -> source, for the sources that are broadcasts still there."""
     wanted = {int(s.split(":", 1)[1]): s for s in sources if _BROADCAST.fullmatch(s)}
-    return {pk: wanted[pk] for pk in Broadcast.objects.filter(pk__in=wanted)
+    if not wanted:
+        return {}
+    return {pk: wanted[pk] for pk in Broadcast.objects.filter(pk__in=wanted).order_by()
             .values_list("pk", flat=True)}
 
 

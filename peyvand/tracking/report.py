@@ -73,7 +73,7 @@ def _bounces(rows: QuerySet) -> dict[str, int]:
     reports = BounceReport.objects.filter(message_id__in=rows.values("pk"))
     kinds: dict[int, set[str]] = {}
     for message_id, kind in (reports.filter(kind__in=[K.HARD, K.SOFT, K.COMPLAINT])
-                             .values_list("message_id", "kind").distinct()):
+                             .values_list("message_id", "kind").order_by().distinct()):
         kinds.setdefault(message_id, set()).add(kind)
     return {"hard": sum(K.HARD in k for k in kinds.values()),
             "soft": sum(K.SOFT in k and K.HARD not in k for k in kinds.values()),
@@ -88,12 +88,12 @@ def _delivered(rows: QuerySet, states: dict[str, dict[str, int]]) -> int:
         undelivered = (BounceReport.objects.filter(
             kind__in=[BounceReport.Kind.HARD, BounceReport.Kind.SOFT],
             message_id__in=rows.filter(state=S.SENT, channel=Channel.EMAIL).values("pk"))
-            .values("message_id").distinct().count())
+            .values("message_id").order_by().distinct().count())
         delivered += states[Channel.EMAIL].get(S.SENT, 0) - undelivered
     if Channel.SMS in states:
         delivered += (SmsSend.objects.filter(status=SmsSend.Status.DELIVERED,
                                              message_id__in=rows.values("pk"))
-                      .values("message_id").distinct().count())
+                      .values("message_id").order_by().distinct().count())
     return delivered
 
 
