@@ -22,15 +22,19 @@ messages the outbox does not know are not counted (no sending to count them for)
 Later changes to stored hits follow through the same path, as a hit taken away (-1) and put
 back as it now is (+1): `count_reflagged` (the drain finds a burst of clicks over every link
 and flags hits it had stored as a machine's), `before_erasure` (an erasure empties the links
-a person followed: their clicks move to the link ""), `forget_messages` (a merge drops the
-merged contact's copy of a message the survivor also got: its hits stop counting, as in a
-recount, which reads only messages the outbox still has). The rows to change are read
-`FOR UPDATE`, so an erasure and a drain flagging the same hit see each other's result.
+a person followed: their clicks move to the link "", and links nobody else followed go),
+`forget_messages` (a merge drops the merged contact's copy of a message the survivor also
+got: its hits stop counting, as in a recount, which reads only messages the outbox has).
+The rows to change are read `FOR UPDATE`, so an erasure and a drain flagging the same hit
+see each other's result.
 
 `recount(source)` computes the same numbers from the rows, `rebuild_counters(sources)`
 rewrites them from the rows (and fills `local_hour` where it is missing); drains wait for a
 rebuild (a PostgreSQL advisory lock, shared by counting writers, exclusive for a rebuild;
 SQLite runs one writer at a time anyway).
+
+A little over 400 lines on purpose: the increments, the recount that checks them and the
+rebuild say the same definitions three ways and are read together.
 """
 
 from __future__ import annotations
@@ -158,7 +162,8 @@ def count_reflagged(events: Iterable[TrackingEvent]) -> None:
 
 def before_erasure(contact_id: int) -> None:
     """The erasure is about to empty the links this person followed: their human clicks
-    move to the link "" (totals and hours do not change)."""
+    move to the link "" (totals and hours do not change), and a link nobody else followed
+    is forgotten (a link may carry the person's address)."""
     changes = []
     for event in (TrackingEvent.objects.select_for_update()
                   .filter(contact_id=contact_id, kind=CLICK, machine=False).exclude(url="")
@@ -166,6 +171,11 @@ def before_erasure(contact_id: int) -> None:
         hit = Hit.of(event)
         changes += [(hit, -1), (dataclasses.replace(hit, url=""), 1)]
     _apply_counted(changes)
+    # A link only they followed (one made for them: ?u=their address) goes altogether.
+    keys = {url_key(hit.url) for hit, sign in changes if sign < 0}
+    LinkTally.objects.filter(message_id__in={h.message_id for h, _ in changes},
+                             url_key__in=keys, human_clicks=0).delete()
+    SourceLink.objects.filter(url_key__in=keys, clicks=0, clickers=0).delete()
 
 
 def forget_messages(message_ids: set[int]) -> None:
@@ -312,10 +322,11 @@ def _sorted_links(rows: Iterable[tuple[str, int, int]]) -> list[dict[str, Any]]:
     return sorted(links, key=lambda link: (-link["clicks"], -link["unique"], link["url"]))
 
 
-def _hours(rows: Iterable[tuple[str, int, int]]) -> dict[str, list[int]]:
+def _hours(rows: Iterable[tuple[str, int | None, int]]) -> dict[str, list[int]]:
     hours = {OPEN.value: [0] * 24, CLICK.value: [0] * 24}
     for kind, hour, n in rows:
-        hours[kind][hour] += n
+        if hour is not None:
+            hours[kind][hour] += n
     return hours
 
 
@@ -369,7 +380,8 @@ def rebuild_counters(sources: list[str] | None = None) -> int:
 
 
 def _rebuild_links(clicked: list[tuple[int, str, str, int]]) -> None:
-    tallies, links = [], {}
+    tallies: list[LinkTally] = []
+    links: dict[tuple[str, str], SourceLink] = {}
     for message_id, source, url, n in clicked:
         key = url_key(url)
         tallies.append(LinkTally(message_id=message_id, url_key=key, source=source,

@@ -94,8 +94,9 @@ def state_counts(sources: list[str]) -> dict[str, dict[str, int]]:
     channel_of = dict(Broadcast.objects.filter(pk__in=broadcasts).values_list(
         "pk", Coalesce("snapshot__channel", "template__channel")))
     for pk, channel in channel_of.items():
+        # COUNT(*), not COUNT(id): the index alone answers (no id in it).
         found = (OutboxMessage.objects.filter(broadcast_id=pk).values_list("state")
-                 .annotate(n=Count("pk")).order_by())
+                 .annotate(n=Count("*")).order_by())
         for state, n in found:
             into = out.setdefault(channel, {})
             into[state] = into.get(state, 0) + n
@@ -103,7 +104,7 @@ def state_counts(sources: list[str]) -> dict[str, dict[str, int]]:
     others = [s for s in sources if s not in counted]
     if others:
         for channel, state, n in (OutboxMessage.objects.filter(source__in=others)
-                                  .values_list("channel", "state").annotate(n=Count("pk"))
+                                  .values_list("channel", "state").annotate(n=Count("*"))
                                   .order_by()):
             into = out.setdefault(channel, {})
             into[state] = into.get(state, 0) + n
@@ -129,3 +130,14 @@ def table() -> str:
 def source_of(message_id: Any) -> QuerySet:
     """A subquery: the source of the message `message_id` (an OuterRef)."""
     return OutboxMessage.objects.filter(pk=message_id).values("source")[:1]
+
+
+def rows_among(sources: list[str], message_ids: set[int]) -> dict[int, tuple[str, str]]:
+    """message id -> (state, channel) for those of `message_ids` that belong to `sources`:
+    by primary key, a few at a time (a handful of bounce reports against a million rows)."""
+    ids, found = sorted(message_ids), {}
+    for start in range(0, len(ids), 2000):
+        found.update({pk: (state, channel) for pk, state, channel in of_sources(sources)
+                      .filter(pk__in=ids[start:start + 2000]).order_by()
+                      .values_list("pk", "state", "channel")})
+    return found

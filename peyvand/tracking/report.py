@@ -14,6 +14,7 @@ recipient and channel; "ordered" counts people with an attributed order.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from typing import Any
 
@@ -29,7 +30,8 @@ from peyvand.tracking.models import BounceReport, MessageTally, SmsSend
 
 S = OutboxMessage.State
 ACCEPTED = (S.SENT, S.BOUNCED)  # a server took the message
-BREAKDOWNS = {"tier": "value_tier", "rung": "ladder_stage", "segment": None}
+BREAKDOWNS = ("tier", "rung", "segment")
+FIELDS = {"tier": "value_tier", "rung": "ladder_stage"}  # insights' columns
 NONE = "none"  # the label of people with no insights row (no orders yet)
 
 
@@ -37,20 +39,22 @@ def source_report(sources: list[str]) -> dict[str, Any]:
     sources = list(dict.fromkeys(sources))
     counts = counters.read(sources)
     states = outbox.state_counts(sources)
-    rows = outbox.of_sources(sources)
-    bounced = _bounces(rows)
+    since = outbox.first_created(sources)
+    bounced = _bounces(sources, since)
     orders = attributed_rows(sources)
     revenue: dict[str, int] = {}
     for _source, _contact, currency, _n, total in orders:
         revenue[currency] = revenue.get(currency, 0) + total
-    left = consent_port.unsubscribes(sources, outbox.first_created(sources))
+    left = consent_port.unsubscribes(sources, since)
     reasons: dict[str, int] = {}
     for _contact, reason in left:
         reasons[reason] = reasons.get(reason, 0) + 1
+    delivered = (states.get(Channel.EMAIL, {}).get(S.SENT, 0) - bounced["undelivered"]
+                 + (_sms_delivered(sources) if Channel.SMS in states else 0))
     return {
         "sent": sum(n for by_state in states.values() for state, n in by_state.items()
                     if state in ACCEPTED),
-        "delivered": _delivered(rows, states),
+        "delivered": delivered,
         "opened": counts["opened"],
         "machine_opened": counts["machine_opened"],
         "clicked": counts["clicked"],
@@ -67,34 +71,34 @@ def source_report(sources: list[str]) -> dict[str, Any]:
     }
 
 
-def _bounces(rows: QuerySet) -> dict[str, int]:
-    """Messages with a hard bounce; with a soft one and no hard one; with a complaint."""
+def _bounces(sources: list[str], since: dt.datetime | None) -> dict[str, int]:
+    """Messages with a hard bounce report; with a soft one and no hard one; with a
+    complaint; and e-mails in state sent with a hard or soft one (not delivered). The reports
+    received since the sendings were queued, then their messages by primary key: a join
+    from a million outbox rows would read them all."""
     K = BounceReport.Kind
-    reports = BounceReport.objects.filter(message_id__in=rows.values("pk"))
+    reports = BounceReport.objects.filter(kind__in=[K.HARD, K.SOFT, K.COMPLAINT],
+                                          message_id__isnull=False)
+    if since is not None:
+        reports = reports.filter(received_at__gte=since)
     kinds: dict[int, set[str]] = {}
-    for message_id, kind in (reports.filter(kind__in=[K.HARD, K.SOFT, K.COMPLAINT])
-                             .values_list("message_id", "kind").order_by().distinct()):
-        kinds.setdefault(message_id, set()).add(kind)
+    for message_id, kind in reports.values_list("message_id", "kind").order_by().distinct():
+        if message_id is not None:
+            kinds.setdefault(message_id, set()).add(kind)
+    rows = outbox.rows_among(sources, set(kinds))
+    kinds = {pk: k for pk, k in kinds.items() if pk in rows}
     return {"hard": sum(K.HARD in k for k in kinds.values()),
             "soft": sum(K.SOFT in k and K.HARD not in k for k in kinds.values()),
-            "complaint": sum(K.COMPLAINT in k for k in kinds.values())}
+            "complaint": sum(K.COMPLAINT in k for k in kinds.values()),
+            "undelivered": sum(bool(k & {K.HARD, K.SOFT}) and rows[pk] == (S.SENT, Channel.EMAIL)
+                               for pk, k in kinds.items())}
 
 
-def _delivered(rows: QuerySet, states: dict[str, dict[str, int]]) -> int:
-    """E-mail: rows in state sent (a hard bounce makes a row `bounced`) without a bounce
-    report; SMS: messages the gateway reported delivered."""
-    delivered = 0
-    if Channel.EMAIL in states:
-        undelivered = (BounceReport.objects.filter(
-            kind__in=[BounceReport.Kind.HARD, BounceReport.Kind.SOFT],
-            message_id__in=rows.filter(state=S.SENT, channel=Channel.EMAIL).values("pk"))
+def _sms_delivered(sources: list[str]) -> int:
+    """SMS messages of the sendings their gateway reported delivered."""
+    return (SmsSend.objects.filter(status=SmsSend.Status.DELIVERED,
+                                   message_id__in=outbox.of_sources(sources).values("pk"))
             .values("message_id").order_by().distinct().count())
-        delivered += states[Channel.EMAIL].get(S.SENT, 0) - undelivered
-    if Channel.SMS in states:
-        delivered += (SmsSend.objects.filter(status=SmsSend.Status.DELIVERED,
-                                             message_id__in=rows.values("pk"))
-                      .values("message_id").order_by().distinct().count())
-    return delivered
 
 
 def breakdown(sources: list[str], by: str,
@@ -121,7 +125,7 @@ def breakdown(sources: list[str], by: str,
             out[label] = {**rows.filter(contact_id__in=members).aggregate(**measures),
                           "ordered": _count_in(buyers, members)}
         return out
-    field = BREAKDOWNS[by]
+    field = FIELDS[by]
     label_of = Coalesce(Subquery(CustomerMetrics.objects.filter(
         contact_id=OuterRef("contact_id")).values(field)[:1]), Value(""))
     for row in (rows.annotate(label=label_of).values("label").order_by("label")

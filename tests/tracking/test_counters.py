@@ -13,9 +13,15 @@ from django.db import connection, transaction
 
 from peyvand.base.actor import Actor
 from peyvand.contacts.actions import do_erase_contact, do_merge_contacts
-from peyvand.tracking import events
+from peyvand.tracking import counters, events
 from peyvand.tracking.counters import read, rebuild_counters, recount
-from peyvand.tracking.models import MessageTally, SourceCounter, TrackingEvent
+from peyvand.tracking.models import (
+    LinkTally,
+    MessageTally,
+    SourceCounter,
+    SourceLink,
+    TrackingEvent,
+)
 
 from .report_data import APPLE_PROXY, SCANNER, drain, hit, message, minutes, person
 
@@ -122,8 +128,9 @@ def test_hits_on_unknown_messages_are_not_counted(sending):
 
 def test_erasure_moves_the_person_clicks_to_an_empty_link(sending):
     people, (sara, ali, *_rest), _other = sending
+    mine = "https://shop.example/account?u=sara@example.com"  # a link made for her
     drain(hit("click", sara, minutes(1), url="https://shop.example/tea"),
-          hit("click", sara, minutes(9), url="https://shop.example/cake"),
+          hit("click", sara, minutes(9), url=mine),
           hit("click", ali, minutes(2), url="https://shop.example/tea"))
     do_erase_contact(Actor.system("test"), people[0])
     counted = agree()
@@ -131,6 +138,9 @@ def test_erasure_moves_the_person_clicks_to_an_empty_link(sending):
     assert counted["links"] == [
         {"url": "", "clicks": 2, "unique": 1},
         {"url": "https://shop.example/tea", "clicks": 1, "unique": 1}]
+    # Nothing keeps her link, not even as a key: it named her.
+    assert not SourceLink.objects.filter(url=mine).exists()
+    assert not LinkTally.objects.filter(url_key=counters.url_key(mine)).exists()
     # Late hits of the erased person are stored without their link, and counted so.
     drain(hit("click", sara, minutes(20), url="https://shop.example/tea"))
     assert agree()["links"][0] == {"url": "", "clicks": 3, "unique": 1}
