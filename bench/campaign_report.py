@@ -173,7 +173,7 @@ def _orders(db: Loader, first: int, messages: int) -> None:
         "source": "'bench'", "external_id": "'a' || e.message_id", "contact_id": "e.contact_id",
         "placed_at": "e.at + make_interval(secs => 86400 + mod(e.message_id, 200000))",
         "status": "'completed'",
-        "currency": "CASE WHEN mod(e.contact_id, 10) = 0 THEN 'USD' ELSE 'IRR' END",
+        "currency": "CASE WHEN mod(e.contact_id / 1000, 10) = 0 THEN 'USD' ELSE 'IRR' END",
         "total": "1000 * (50 + mod(e.message_id, 3000))", "delivery_status": "'delivered'",
         "created_at": db.stamp(str(now)), "updated_at": db.stamp(str(now))},
         "tracking_trackingevent e WHERE e.kind = 'click' AND e.hit_id LIKE 'c%%-1' "
