@@ -164,6 +164,7 @@ def before_erasure(contact_id: int) -> None:
     """The erasure is about to empty the links this person followed: their human clicks
     move to the link "" (totals and hours do not change), and a link nobody else followed
     is forgotten (a link may carry the person's address)."""
+    counting_lock()  # before any row lock, as every counting writer: no deadlock with a rebuild
     changes = []
     for event in (TrackingEvent.objects.select_for_update()
                   .filter(contact_id=contact_id, kind=CLICK, machine=False).exclude(url="")
@@ -182,6 +183,7 @@ def forget_messages(message_ids: set[int]) -> None:
     """Messages the outbox no longer has: their hits stop counting."""
     if not message_ids:
         return
+    counting_lock()
     events = (TrackingEvent.objects.select_for_update().filter(message_id__in=message_ids)
               .only("message_id", "kind", "url", "local_hour", "machine"))
     _apply_counted([(Hit.of(e), -1) for e in events])

@@ -94,6 +94,7 @@ def drain_spool(batch: int = 2000) -> int:
 
 @transaction.atomic
 def _store(rows: list[tuple]) -> int:
+    counters.counting_lock()  # first: a rebuild of the counters runs alone (PostgreSQL)
     hit_ids = [r[0] for r in rows]
     seen = set(TrackingEvent.objects.filter(hit_id__in=hit_ids)
                .values_list("hit_id", flat=True))
