@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 
 from peyvand.contacts.models import Contact
 from peyvand.contacts.timeline import append_event
-from peyvand.tracking import outbox, spool
+from peyvand.tracking import counters, outbox, spool
 from peyvand.tracking.links import KIND_CLICK, KIND_OPEN
 from peyvand.tracking.models import TrackingEvent, UaClass
 
@@ -94,6 +94,7 @@ def drain_spool(batch: int = 2000) -> int:
 
 @transaction.atomic
 def _store(rows: list[tuple]) -> int:
+    counters.counting_lock()  # first: a rebuild of the counters runs alone (PostgreSQL)
     hit_ids = [r[0] for r in rows]
     seen = set(TrackingEvent.objects.filter(hit_id__in=hit_ids)
                .values_list("hit_id", flat=True))
@@ -107,11 +108,12 @@ def _store(rows: list[tuple]) -> int:
         return 0
     facts = outbox.facts({r[2] for r in rows})
     wanted = {r[3] or (facts.get(r[2], (None, None))[0] or 0) for r in rows}
-    live = set(Contact.objects.filter(pk__in=wanted, erased_at__isnull=True)
-               .values_list("pk", flat=True))
+    people = list(Contact.objects.filter(pk__in=wanted)
+                  .values_list("pk", "erased_at", "timezone"))
+    zones = {pk: zone for pk, _erased, zone in people}
+    live = {pk for pk, erased_at, _zone in people if erased_at is None}
     # An erased person's late hits count for the message, without the link or its topic.
-    erased = set(Contact.objects.filter(pk__in=wanted - live, erased_at__isnull=False)
-                 .values_list("pk", flat=True)) if wanted - live else set()
+    erased = set(zones) - live
     events = []
     for hit_id, kind, message_id, contact_id, issued, url, topic, ua, at in rows:
         outbox_contact, sent_at = facts.get(message_id, (None, None))
@@ -126,10 +128,12 @@ def _store(rows: list[tuple]) -> int:
             contact_id=contact_id if contact_id in live else None,
             url=url if kind == KIND_CLICK and contact_id not in erased else "",
             topic=topic if contact_id not in erased else "", at=when, ua_class=ua_class,
-            machine=bool(reason), machine_reason=reason))
+            machine=bool(reason), machine_reason=reason,
+            local_hour=counters.local_hour(when, zones.get(contact_id))))
     _flag_bursts(events)
     _mark_unique_opens(events)
     TrackingEvent.objects.bulk_create(events)  # IntegrityError if another drain got there
+    counters.count_stored(events)  # in this transaction: the counts commit with the rows
     _follow_up(events)
     return len(events)
 
@@ -158,6 +162,7 @@ def _flag_bursts(events: list[TrackingEvent]) -> None:
         if event.kind == TrackingEvent.Kind.CLICK:
             clicks[event.message_id].append(event)
     window = dt.timedelta(seconds=BURST_SECONDS)
+    stored: list[TrackingEvent] = []  # drained earlier, flagged now
     for message_id, batch in clicks.items():
         earlier = list(TrackingEvent.objects.filter(
             message_id=message_id, kind=TrackingEvent.Kind.CLICK,
@@ -174,17 +179,26 @@ def _flag_bursts(events: list[TrackingEvent]) -> None:
                 left += 1
             if len(urls) >= BURST_LINKS:
                 for hit in timeline[max(left, flagged_to + 1):right + 1]:
-                    _flag(hit)
+                    if not hit.machine:
+                        hit.machine, hit.machine_reason = True, "all-links"
+                        if hit.pk:
+                            stored.append(hit)
                 flagged_to = right
+    _reflag(stored)
 
 
-def _flag(event: TrackingEvent) -> None:
-    if event.machine:
+def _reflag(stored: list[TrackingEvent]) -> None:
+    """Hits drained earlier that a burst shows to be a scanner's: their timeline entry stays,
+    they are no longer counted human. Read again under a row lock and only those still
+    human are changed, so a drain racing this one (or an erasure) never counts one twice."""
+    if not stored:
         return
-    event.machine, event.machine_reason = True, "all-links"
-    if event.pk:  # drained earlier; its timeline entry stays, it is no longer counted human
-        TrackingEvent.objects.filter(pk=event.pk).update(machine=True,
-                                                         machine_reason="all-links")
+    rows = list(TrackingEvent.objects.select_for_update().order_by("pk")
+                .filter(pk__in=[e.pk for e in stored], machine=False)
+                .only("message_id", "kind", "url", "local_hour", "machine"))
+    TrackingEvent.objects.filter(pk__in=[r.pk for r in rows]).update(
+        machine=True, machine_reason="all-links")
+    counters.count_reflagged(rows)
 
 
 def _follow_up(events: list[TrackingEvent]) -> None:
@@ -217,6 +231,11 @@ def move_rows(survivor_id: int, merged_id: int) -> None:
     from peyvand.tracking.interests import merge_interests
     from peyvand.tracking.models import BounceReport, SmsSend
 
+    # Messaging's hook (a floor below, so it ran first) dropped the merged contact's copy of
+    # a message the survivor also got: its hits stop counting for the sending.
+    mine = set(TrackingEvent.objects.filter(contact_id=merged_id)
+               .values_list("message_id", flat=True).order_by().distinct())
+    counters.forget_messages(mine - set(outbox.sources_of(mine)))
     # One unique open per message and person: the survivor's own stays when both have one.
     TrackingEvent.objects.filter(
         contact_id=merged_id, unique_open=True,

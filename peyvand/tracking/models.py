@@ -35,6 +35,10 @@ class TrackingEvent(models.Model):
     # device, a forwarded copy) is one more hit, never one more unique open. Set by the drain;
     # the database holds it to one per (message, contact) even when two drains race.
     unique_open = models.BooleanField(default=False)
+    # The hour of the day (0-23) in the person's time zone when the hit was drained: the
+    # report's "by hour, local time", fixed with the row so a later change of time zone or a
+    # merge never moves a counted hit to another hour (tracking.counters).
+    local_hour = models.SmallIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
@@ -114,7 +118,7 @@ class SmsSend(models.Model):
     to = models.CharField(max_length=32)
     contact = models.ForeignKey("contacts.Contact", null=True, blank=True,
                                 on_delete=models.CASCADE, related_name="sms_sends")
-    message_id = models.BigIntegerField(null=True, blank=True)
+    message_id = models.BigIntegerField(null=True, blank=True, db_index=True)  # (report)
     parts = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED,
                               db_index=True)
@@ -140,3 +144,90 @@ class CatcherSms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.text[:40]}"
+
+
+# --- counters kept by the drain (tracking.counters): what the campaign report reads --------------
+
+class MessageTally(models.Model):
+    """One outbox message's opens and clicks as stored so far; whether it counts as opened by
+    a person, opened by machines only, or clicked follows from these."""
+
+    message_id = models.BigIntegerField(primary_key=True)
+    source = models.CharField(max_length=64)
+    opens = models.IntegerField(default=0)
+    human_opens = models.IntegerField(default=0)
+    clicks = models.IntegerField(default=0)
+    human_clicks = models.IntegerField(default=0)
+
+    class Meta:
+        # A sending's clicked messages (attribution's candidates), one range of the index.
+        indexes = [models.Index(fields=["source", "human_clicks"], name="tracking_tally_source")]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} {self.source}"
+
+
+class LinkTally(models.Model):
+    """Human clicks on one link of one message (its people per link follow)."""
+
+    message_id = models.BigIntegerField()
+    url_key = models.CharField(max_length=32)  # counters.url_key(url): URLs may be long
+    source = models.CharField(max_length=64)
+    human_clicks = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["message_id", "url_key"],
+                                               name="tracking_link_tally_once")]
+
+    def __str__(self) -> str:
+        return f"#{self.message_id} {self.url_key}"
+
+
+class SourceCounter(models.Model):
+    """One sending's totals. opened / machine_opened / clicked count messages (one per
+    recipient and channel); the rest count hits."""
+
+    source = models.CharField(max_length=64, primary_key=True)
+    opens = models.BigIntegerField(default=0)
+    human_opens = models.BigIntegerField(default=0)
+    opened = models.BigIntegerField(default=0)
+    machine_opened = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+    human_clicks = models.BigIntegerField(default=0)
+    clicked = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.source
+
+
+class SourceLink(models.Model):
+    """One link of a sending: human clicks on it and the messages (people) that made them."""
+
+    source = models.CharField(max_length=64)
+    url_key = models.CharField(max_length=32)
+    url = models.TextField(blank=True)
+    clicks = models.BigIntegerField(default=0)
+    clickers = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "url_key"],
+                                               name="tracking_source_link_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.url[:60]}"
+
+
+class SourceHour(models.Model):
+    """Human opens or clicks of a sending in one hour of the day, the person's local time."""
+
+    source = models.CharField(max_length=64)
+    kind = models.CharField(max_length=8, choices=TrackingEvent.Kind.choices)
+    hour = models.PositiveSmallIntegerField()
+    hits = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "kind", "hour"],
+                                               name="tracking_source_hour_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.kind} {self.hour:02d}h"

@@ -2,7 +2,8 @@
 for the subject-access export and erasure. Registered in contacts' hooks from
 TrackingConfig.ready.
 
-After an erasure, events keep their kind, time and reader class (message statistics), SMS
+After an erasure, events keep their kind, time, local hour and reader class (message
+statistics; the sending's link counters move the person's clicks to the link ""), SMS
 sends their status, bounce reports their kind and status code; links followed, interests,
 numbers, addresses and the reports' texts go. Hits still in the spool are stored (as the
 erased contact's, without link) and their lines in the spool files written over.
@@ -19,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from peyvand.base.scrub import Needles, blank_columns, stored_text_filter
+from peyvand.tracking.counters import before_erasure
 from peyvand.tracking.interests import decayed
 from peyvand.tracking.models import (
     BounceReport,
@@ -32,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 # Columns an erasure keeps; every other one (and any added later) is emptied.
 EVENT_KEPT = ("hit_id", "kind", "message_id", "contact", "at", "ua_class", "machine",
-              "machine_reason")
+              "machine_reason", "local_hour")
 SMS_KEPT = ("gateway", "provider_id", "contact", "message_id", "parts", "status", "sent_at",
             "updated_at")
 BOUNCE_KEPT = ("kind", "message_id", "contact", "status", "source", "suppressed",
@@ -71,6 +73,7 @@ def addresses(contact_id: int) -> Iterable[str]:
 
 def erase(contact_id: int) -> dict[str, int]:
     """contacts erase hook: the links someone followed, what they like, their numbers."""
+    before_erasure(contact_id)  # their clicks stop counting for the links they followed
     done = {
         "tracking_events": blank_columns(TrackingEvent.objects.filter(contact_id=contact_id),
                                          EVENT_KEPT),
