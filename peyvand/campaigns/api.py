@@ -239,12 +239,10 @@ def campaign_report(request, campaign_id: int, format: str = "json"):
     """The funnel (sent → delivered → opened by people → clicked → ordered within the
     window → revenue), bounces, complaints, unsubscribes and links, all and per variant;
     `format=csv` for a file."""
-    from peyvand.tracking.report import report_csv
-
     actor = api_actor(request)
     data = queries.report(actor, queries.campaign_of(actor, campaign_id))
     if format == "csv":
-        response = HttpResponse(report_csv(data), content_type="text/csv; charset=utf-8")
+        response = HttpResponse(queries.report_csv(data), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="campaign-{campaign_id}.csv"'
         return response
     return data

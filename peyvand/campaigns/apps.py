@@ -21,4 +21,7 @@ class CampaignsConfig(AppConfig):
 
         # A/B groups as messaging audiences (messaging may not import campaigns).
         groups.register()
-        # WIRE-E: register_window(groups.attribution_windows) once tracking.attribution lands
+        from peyvand.tracking.attribution import register_window
+
+        # How long a campaign's clicks earn orders: its own attribution window.
+        register_window(groups.attribution_windows)

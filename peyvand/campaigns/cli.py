@@ -49,9 +49,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from django.http import Http404
 
-    from peyvand.campaigns.queries import campaign_of, report
-    from peyvand.tracking.report import report_csv
-
+    from peyvand.campaigns.queries import campaign_of, report, report_csv
     actor = actor_of(args)
     try:
         campaign = campaign_of(actor, args.campaign)

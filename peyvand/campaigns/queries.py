@@ -48,7 +48,8 @@ def check_before_send(actor: Actor, campaign: Campaign) -> dict[str, Any]:
     require(actor, "campaigns.view")
     spec = campaign.audience or campaign.audience_spec
     if not spec:
-        return {"total": 0, "reachable": 0, "reasons": [], "estimate": False}
+        return {"count": 0, "reachable": 0, "refused": 0, "will_send": 0, "reasons": [],
+                "estimate": False}
     template = next(iter(v.template for v in campaign.variants.all()), None)
     found = refusal_preview(audience_members(spec), campaign.channel,
                             template.topic if template else None)
@@ -105,10 +106,27 @@ def report(actor: Actor, campaign: Campaign) -> dict[str, Any]:
     return whole
 
 
+def report_csv(data: dict[str, Any]) -> str:
+    """The report as CSV: tracking's rows for the whole campaign, then each variant's, its
+    metric prefixed with the variant ("A:opened")."""
+    from peyvand.tracking.report import report_csv as rows_of
+
+    def numbers(part: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in part.items()
+                if k not in ("variants", "decision", "label", "template", "subject")}
+
+    text = rows_of(numbers(data))
+    for variant in data.get("variants") or []:
+        body = rows_of(numbers(variant)).split("\r\n", 1)[1]  # without its header
+        text += "".join(f"{variant['label']}:{line}\r\n" for line in body.split("\r\n")
+                        if line)
+    return text
+
+
 def variant_results(campaign: Campaign, variants: list[Variant]) -> list[Any]:
     """Each test group's numbers for the A/B decision (the rest is not yet sent)."""
     from peyvand.campaigns.ab import VariantResult
-    from peyvand.tracking.report import revenue_moments, source_report
+    from peyvand.tracking.report import source_report
 
     results = []
     for variant in variants:
@@ -122,6 +140,22 @@ def variant_results(campaign: Campaign, variants: list[Variant]) -> list[Any]:
                        "click_rate": numbers.get("clicked", 0)}.get(campaign.ab_metric, 0),
             revenue=moments[0], revenue_sq=moments[1]))
     return results
+
+
+def revenue_moments(sources: list[str]) -> tuple[int, int]:
+    """(Σ revenue, Σ revenue²) over the recipients with an attributed order, in the currency
+    most of that revenue is in (an A/B test compares like with like; other currencies are
+    left out). Recipients without an order add 0 to both."""
+    from peyvand.tracking.attribution import attributed_rows
+
+    per_contact: dict[str, Counter[int]] = {}
+    for _source, contact_id, currency, _n, revenue in attributed_rows(sources):
+        per_contact.setdefault(currency, Counter())[contact_id] += revenue
+    if not per_contact:
+        return 0, 0
+    main = max(per_contact, key=lambda c: len(per_contact[c]))
+    values = per_contact[main].values()
+    return sum(values), sum(v * v for v in values)
 
 
 def fatigue(campaign: Campaign, *, sample: int = 20000) -> dict[str, Any]:

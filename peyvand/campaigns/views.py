@@ -211,11 +211,9 @@ def campaign_act(request, pk: int, what: str):
 
 @login_required
 def campaign_report_csv(request, pk: int):
-    from peyvand.tracking.report import report_csv
-
     actor = ui_actor(request)
     data = queries.report(actor, queries.campaign_of(actor, pk))
-    response = HttpResponse(report_csv(data), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(queries.report_csv(data), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="campaign-{pk}.csv"'
     return response
 
