@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,11 +34,12 @@ from peyvand.base.errors import Invalid
 from peyvand.base.normalise import ascii_digits, normalise_text
 from peyvand.base.normalise.errors import InvalidValue
 from peyvand.base.roles import can, require
+from peyvand.campaigns import utm
 from peyvand.campaigns.models import Campaign, Recipient, ShopDate, TestSend, Variant
 from peyvand.contacts.models import Identity
 from peyvand.messaging.actions import cancel_broadcast, start_broadcast
 from peyvand.messaging.audience import audience_members, check_audience, describe_audience
-from peyvand.messaging.content import content_digest, freeze
+from peyvand.messaging.content import SNAPSHOT_FIELDS, content_digest, freeze
 from peyvand.messaging.models import Channel, MessageClass, MessageTemplate
 
 S = Campaign.Status
@@ -261,24 +263,24 @@ def do_save_campaign(actor: Actor, raw: dict[str, Any],
     return campaign
 
 
+def variant_words(campaign: Campaign, variant: Variant) -> dict[str, str]:
+    """What a variant sends, as it will be frozen: the template's words, the variant's own
+    subject, and UTM parameters on the literal web links (campaigns.utm)."""
+    words = {f: getattr(variant.template, f) for f in SNAPSHOT_FIELDS}
+    if variant.subject:
+        words["subject"] = variant.subject
+    slug = utm.campaign_slug(campaign.name, campaign.pk)
+    for part in ("html", "text"):
+        words[part] = utm.with_utm(words[part], medium=campaign.channel, campaign=slug,
+                                   html=part == "html")
+    return words
+
+
 def words_digest(campaign: Campaign) -> str:
-    """What a reviewer approves: every variant's words (as they would be frozen) in order."""
-    parts = []
-    for variant in campaign.variants.select_related("template").order_by("label"):
-        words = variant.template
-        if variant.subject:
-            words = _with_subject(words, variant.subject)
-        parts.append(f"{variant.label}:{content_digest(words)}")
+    """What a reviewer approves: every variant's words (as they will be frozen) in order."""
+    parts = [f"{v.label}:{content_digest(SimpleNamespace(**variant_words(campaign, v)))}"
+             for v in campaign.variants.select_related("template").order_by("label")]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
-
-
-def _with_subject(template: MessageTemplate, subject: str) -> Any:
-    from types import SimpleNamespace
-
-    from peyvand.messaging.content import SNAPSHOT_FIELDS
-
-    return SimpleNamespace(**{**{f: getattr(template, f) for f in SNAPSHOT_FIELDS},
-                              "subject": subject})
 
 
 def send_day(campaign: Campaign, now: dt.datetime | None = None) -> dt.date:
@@ -378,8 +380,7 @@ def do_approve(actor: Actor, campaign: Campaign, digest: str | None, *,
     check_campaign({}, campaign)
     _check_quiet(actor, campaign, quiet_override)
     for variant in campaign.variants.select_related("template"):
-        overrides = {"subject": variant.subject} if variant.subject else {}
-        variant.snapshot = freeze(variant.template, **overrides)
+        variant.snapshot = freeze(variant.template, **variant_words(campaign, variant))
         variant.save(update_fields=["snapshot"])
     campaign.audience = {**campaign.audience_spec,
                          "names": describe_audience(campaign.audience_spec)}
@@ -445,12 +446,11 @@ def do_test_send(actor: Actor, campaign: Campaign, contact_ids: list[Any] | None
     row = TestSend.objects.create(campaign=campaign, sent_by=actor.label, recipients=len(ids))
     first = None
     for variant in campaign.variants.select_related("template"):
-        template = variant.template
-        subject = variant.subject or template.subject
+        words = variant_words(campaign, variant)
         if campaign.channel == Channel.EMAIL:
-            subject = TEST_MARK.get(template.language, TEST_MARK["en"]) + subject
-        snapshot = freeze(template, subject=subject) if subject != template.subject else \
-            freeze(template)
+            words["subject"] = TEST_MARK.get(words["language"], TEST_MARK["en"]) + \
+                words["subject"]
+        snapshot = freeze(variant.template, **words)
         broadcast = start_broadcast(
             snapshot=snapshot, audience={"contacts": ids}, created_by=actor.label,
             approved_by=actor.label, is_test=True)

@@ -80,6 +80,20 @@ def preview_digest(campaign: Campaign) -> str:
     return words_digest(campaign)
 
 
+def variant_preview(campaign: Campaign, variant: Variant) -> dict[str, str]:
+    """The variant rendered with sample data from the words that will be frozen (its own
+    subject, UTM on its links), as the sender renders them."""
+    from types import SimpleNamespace
+
+    from peyvand.campaigns.actions import variant_words
+    from peyvand.messaging.content import prepare
+    from peyvand.messaging.templates_engine import SAMPLE_CONTEXT
+
+    words = SimpleNamespace(**variant_words(campaign, variant))
+    subject, html, text = prepare(words).render(dict(SAMPLE_CONTEXT), for_author=True)
+    return {"subject": subject, "html": html, "text": text}
+
+
 def waiting_messages(campaign: Campaign) -> int:
     ids = [b for v in campaign.variants.all() for b in (v.broadcast_id, v.rest_broadcast_id)
            if b]

@@ -26,7 +26,6 @@ from peyvand.campaigns.models import Campaign, ShopDate
 from peyvand.contacts.models import Tag
 from peyvand.messaging.audience import audience_from_input, choices_of
 from peyvand.messaging.models import Channel, MessageClass, MessageTemplate
-from peyvand.messaging.queries import preview as render_preview
 from peyvand.messaging.templates_engine import TemplateInvalid
 
 PLAN_FIELDS = ("name", "channel", "goal", "attribution_days", "occasion", "test_percent",
@@ -128,12 +127,10 @@ def _variant_previews(actor, campaign: Campaign) -> tuple[list[dict[str, Any]], 
     shown, error = [], ""
     for variant in campaign.variants.all():
         try:
-            rendered = render_preview(actor, variant.template, None)
+            rendered = queries.variant_preview(campaign, variant)
         except TemplateInvalid as exc:
             error = "; ".join(f"{k}: {v}" for k, v in exc.errors.items())
             continue
-        if variant.subject:  # the variant's own subject, as written
-            rendered = {**rendered, "subject": variant.subject}
         shown.append({"variant": variant, "rendered": rendered,
                       "language": variant.template.language})
     return shown, error
