@@ -85,6 +85,11 @@ def hours(report: dict[str, Any], lang: str) -> SafeString:
 def overview(actor: Actor, lang: str) -> dict[str, Any]:
     """The last campaigns that went, oldest first, with their rates: a chart to compare them
     and the rows it is drawn from."""
+    rows = overview_rows()
+    return {"rows": rows, "chart": _rates_chart(rows, lang) if rows else None}
+
+
+def overview_rows() -> list[dict[str, Any]]:
     from peyvand.campaigns.groups import sources_of
     from peyvand.campaigns.models import Campaign
     from peyvand.tracking.report import source_report
@@ -101,7 +106,7 @@ def overview(actor: Actor, lang: str) -> dict[str, Any]:
                      "open_rate": numbers.get("opened", 0) / delivered if delivered else 0.0,
                      "click_rate": numbers.get("clicked", 0) / delivered if delivered
                      else 0.0})
-    return {"rows": rows, "chart": _rates_chart(rows, lang) if rows else None}
+    return rows
 
 
 def _rates_chart(rows: list[dict[str, Any]], lang: str) -> SafeString:

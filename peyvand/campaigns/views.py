@@ -24,7 +24,7 @@ from peyvand.base.views import paginate, ui_actor
 from peyvand.campaigns import actions, charts, queries
 from peyvand.campaigns.models import Campaign, ShopDate
 from peyvand.contacts.models import Tag
-from peyvand.messaging.audience import audience_from_input, choices_of
+from peyvand.messaging.audience import audience_from_input, audience_label, choices_of
 from peyvand.messaging.models import Channel, MessageClass, MessageTemplate
 from peyvand.messaging.templates_engine import TemplateInvalid
 
@@ -148,18 +148,32 @@ def campaign_detail(request, pk: int):
         and campaign.status == Campaign.Status.AWAITING,
         "may_override": can(actor, "campaigns.override_quiet"),
         "digest": actions.words_digest(campaign), "quiet": actions.quiet_reason(campaign),
+        "audience_label": _audience_label(campaign),
         "tests": campaign.tests.order_by("-sent_at")[:5],
         "today": input_date(timezone.localdate(), _language()),
     }
     if not started:
         context["check"] = queries.check_before_send(actor, campaign)
+        context["ab"] = queries.ab_plan(campaign, context["check"].get("will_send", 0))
         context["fatigue"] = queries.fatigue(campaign)
         context["shown"], context["preview_error"] = _variant_previews(actor, campaign)
     else:
         context["report"] = queries.report(actor, campaign)
         context["funnel"] = charts.funnel(context["report"], _language())
         context["hours"] = charts.hours(context["report"], _language())
+        chances = campaign.decision.get("p_b_beats_a") or []
+        context["bayes"] = [(actions.LABELS[i], round(p * 100)) for i, p in enumerate(chances)
+                            if i and p is not None]
     return render(request, "campaigns/campaign_detail.html", context)
+
+
+def _audience_label(campaign: Campaign) -> str:
+    from peyvand.base.errors import Invalid as Gone
+
+    try:
+        return audience_label(campaign.audience_spec)
+    except Gone:  # a segment or tag deleted since: said, never hidden
+        return _("part of the audience no longer exists")
 
 
 _DONE = {

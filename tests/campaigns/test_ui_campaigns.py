@@ -96,3 +96,18 @@ def test_the_calendar_shows_occasions_and_the_shops_dates(shop, client_for):
     assert not ShopDate.objects.exists()
     persian = client_for("owner-2", "fa").get("/campaigns/calendar/").content.decode()
     assert "نوروز" in persian or "cal-title" in persian
+
+
+def test_an_ab_test_shows_its_sample_size_before_sending(shop, client_for, template,
+                                                         actor_for):
+    from peyvand.campaigns.actions import do_save_campaign
+    from peyvand.campaigns.stats import sample_size_per_variant
+
+    template("autumn-b", subject="Another")
+    campaign = do_save_campaign(actor_for("owner"), {
+        "name": "Subjects", "audience": {"tags": [shop.pk]}, "test_percent": 50,
+        "variants": [{"template": "autumn"}, {"template": "autumn-b"}]})
+    html = client_for("marketer", "en").get(f"/campaigns/{campaign.pk}/").content.decode()
+    needed = sample_size_per_variant(0.03, 0.2, variants=2)  # no history: a 3% click rate
+    assert f'id="ab-plan" data-needed="{needed}" data-per-group="0"' in html
+    assert "That is too few" in html
