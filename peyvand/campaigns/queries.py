@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.roles import require
@@ -146,6 +147,35 @@ def report(actor: Actor, campaign: Campaign) -> dict[str, Any]:
         for v in campaign.variants.all()]
     whole["decision"] = campaign.decision
     return whole
+
+
+def breakdowns(campaign: Campaign) -> list[dict[str, Any]]:
+    """Sent, opened, clicked and ordered by value tier, loyalty rung and the audience's own
+    segments: who answered, in the shop's words."""
+    from peyvand.audiences.models import Segment
+    from peyvand.audiences.queries import matching
+    from peyvand.insights.models import Stage, Tier
+    from peyvand.tracking.report import NONE, breakdown
+
+    sources = sources_of(campaign)
+    if not sources:
+        return []
+    none = _("no orders yet")
+    tables = []
+    for by, title, labels in (("tier", _("By value tier"), dict(Tier.choices)),
+                              ("rung", _("By loyalty rung"), dict(Stage.choices))):
+        rows = breakdown(sources, by)
+        tables.append({"by": by, "title": title, "rows": [
+            {"label": none if key == NONE else str(labels.get(key, key)), **numbers}
+            for key, numbers in rows.items()]})
+    ids = list(campaign.audience_spec.get("segments", []))
+    if ids:
+        found = {s.name: matching({"field": "segment", "op": "in", "value": [s.pk]})
+                 .values("pk") for s in Segment.objects.filter(pk__in=ids)}
+        rows = breakdown(sources, "segment", found)
+        tables.append({"by": "segment", "title": _("By segment"), "rows": [
+            {"label": key, **numbers} for key, numbers in rows.items()]})
+    return tables
 
 
 def report_csv(data: dict[str, Any]) -> str:

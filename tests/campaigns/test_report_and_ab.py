@@ -77,6 +77,12 @@ def test_the_report_counts_the_campaigns_rows_and_its_window(vip, actor_for, api
                 "revenue", "bounced", "complained", "unsubscribed", "links", "variants"):
         assert key in body, key
     assert body["opened"] == 4 and body["variants"][0]["label"] == "A"
+    from peyvand.campaigns.queries import breakdowns
+
+    tables = {t["by"]: t["rows"] for t in breakdowns(campaign)}
+    # Nobody has insights yet: everyone under "no orders yet", the counts the report's.
+    assert [(r["sent"], r["opened"], r["clicked"]) for r in tables["tier"]] == [(6, 4, 2)]
+    assert sum(r["ordered"] for r in tables["rung"]) == 1
     csv_text = report_csv(numbers)
     assert "opened,,4," in csv_text and "A:opened,,4," in csv_text
     code, out, err = cli("campaigns", "report", str(campaign.pk), "--format", "json")
