@@ -187,8 +187,8 @@ def _check_variants(raw: dict[str, Any], was: Campaign | None, channel: str,
     elif "template" in raw:
         given = [{"template": raw["template"], "subject": raw.get("subject", "")}]
     elif was is not None:
-        return [{"template": v.template, "subject": v.subject, "send_hour": v.send_hour}
-                for v in was.variants.all()]
+        return [{"template": v.template, "subject": v.subject, "from_name": v.from_name,
+                 "send_hour": v.send_hour} for v in was.variants.all()]
     else:
         given = []
     if not isinstance(given, list) or not 1 <= len(given) <= 4:
@@ -204,10 +204,15 @@ def _check_variants(raw: dict[str, Any], was: Campaign | None, channel: str,
             errors[field] = _("“%(name)s” is a template for another channel.") % {
                 "name": template.name}
         subject = " ".join(str(item.get("subject") or "").split())[:300]
+        sender = " ".join(str(item.get("from_name") or "").split())
+        if len(sender) > 100 or any(c in sender for c in "<>@\"\r\n"):
+            errors[f"{field}.from_name"] = _("A sender name is up to 100 characters, "
+                                             "without an address.")
         hour = _int(item, "send_hour")
         if hour is not None and not 0 <= hour <= 23:
             errors[f"{field}.send_hour"] = _("Give an hour from 0 to 23.")
-        clean.append({"template": template, "subject": subject, "send_hour": hour})
+        clean.append({"template": template, "subject": subject, "from_name": sender,
+                      "send_hour": hour})
     return clean
 
 
@@ -234,7 +239,8 @@ def _save_variants(campaign: Campaign, variants: list[dict[str, Any]]) -> None:
     campaign.variants.all().delete()
     Variant.objects.bulk_create([
         Variant(campaign=campaign, label=LABELS[i], template=v["template"],
-                subject=v["subject"], send_hour=v.get("send_hour"))
+                subject=v["subject"], from_name=v.get("from_name", ""),
+                send_hour=v.get("send_hour"))
         for i, v in enumerate(variants)])
 
 
@@ -265,10 +271,12 @@ def do_save_campaign(actor: Actor, raw: dict[str, Any],
 
 def variant_words(campaign: Campaign, variant: Variant) -> dict[str, str]:
     """What a variant sends, as it will be frozen: the template's words, the variant's own
-    subject, and UTM parameters on the literal web links (campaigns.utm)."""
+    subject and sender name, and UTM parameters on the literal web links (campaigns.utm)."""
     words = {f: getattr(variant.template, f) for f in SNAPSHOT_FIELDS}
     if variant.subject:
         words["subject"] = variant.subject
+    if variant.from_name:
+        words["from_name"] = variant.from_name
     slug = utm.campaign_slug(campaign.name, campaign.pk)
     for part in ("html", "text"):
         words[part] = utm.with_utm(words[part], medium=campaign.channel, campaign=slug,

@@ -21,6 +21,8 @@ class VariantIn(Schema):
     template: str = Field(description="the template's name (or number)")
     subject: str = Field("", description="another subject for this variant (\"\": the "
                                          "template's)")
+    from_name: str = Field("", description="another sender name for this variant (\"\": "
+                                           "the sending settings')")
     send_hour: int | None = Field(None, description="a local hour this variant is sent at "
                                                     "(testing the send hour)")
 
@@ -78,6 +80,7 @@ class VariantOut(Schema):
     label: str
     template: str
     subject: str
+    from_name: str
     send_hour: int | None
     broadcast: int | None
     rest_broadcast: int | None

@@ -19,7 +19,7 @@ def campaign_data(campaign: Campaign) -> dict[str, Any]:
         "ab_metric": campaign.ab_metric, "test_hours": campaign.test_hours,
         "decide_at": campaign.decide_at, "decision": campaign.decision,
         "variants": [{"label": v.label, "template": v.template.name, "subject": v.subject,
-                      "send_hour": v.send_hour,
+                      "from_name": v.from_name, "send_hour": v.send_hour,
                       "broadcast": v.broadcast_id, "rest_broadcast": v.rest_broadcast_id}
                      for v in campaign.variants.all()],
         "created_at": campaign.created_at, "created_by": campaign.created_by,

@@ -90,6 +90,7 @@ class Variant(models.Model):
     template = models.ForeignKey("messaging.MessageTemplate", on_delete=models.PROTECT,
                                  related_name="+")
     subject = models.CharField(_("subject"), max_length=300, blank=True)  # "" = template's
+    from_name = models.CharField(_("sender name"), max_length=100, blank=True)  # "": settings'
     send_hour = models.PositiveSmallIntegerField(null=True, blank=True)  # local hour to test
     snapshot = models.ForeignKey("messaging.ContentSnapshot", null=True, blank=True,
                                  on_delete=models.PROTECT, related_name="+")

@@ -57,6 +57,7 @@ def _posted(post) -> dict[str, Any]:
             hour = post.get(f"send_hour_{label}", "").strip()
             variants.append({"template": template,
                              "subject": post.get(f"subject_{label}", ""),
+                             "from_name": post.get(f"from_name_{label}", ""),
                              "send_hour": hour or None})
     raw["variants"] = variants
     return raw
@@ -72,7 +73,8 @@ def _form_values(campaign: Campaign | None) -> dict[str, Any]:
     tag_names = dict(Tag.objects.values_list("pk", "name"))
     return {**{k: getattr(campaign, k) for k in PLAN_FIELDS},
             "variants": {v.label: {"template": v.template.name, "subject": v.subject,
-                                   "send_hour": v.send_hour} for v in campaign.variants.all()},
+                                   "from_name": v.from_name, "send_hour": v.send_hour}
+                         for v in campaign.variants.all()},
             "segments": [str(i) for i in spec.get("segments", [])],
             "exclude_segments": [str(i) for i in spec.get("exclude_segments", [])],
             "tags": [tag_names.get(i, "") for i in spec.get("tags", [])],
@@ -97,6 +99,7 @@ def campaign_edit(request, pk: int | None = None):
             values = {**{k: post.get(k, "") for k in PLAN_FIELDS},
                       "variants": {label: {"template": post.get(f"template_{label}", ""),
                                            "subject": post.get(f"subject_{label}", ""),
+                                           "from_name": post.get(f"from_name_{label}", ""),
                                            "send_hour": post.get(f"send_hour_{label}", "")}
                                    for label in actions.LABELS},
                       **{k: post.getlist(k) for k in ("segments", "exclude_segments", "tags",

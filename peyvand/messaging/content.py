@@ -38,20 +38,26 @@ PLACEHOLDER_LINKS = {"preferences_url": "https://example.invalid/preferences",
 
 
 def content_digest(content: Any) -> str:
-    """sha256 of a template's or a snapshot's words (the fields a snapshot freezes)."""
-    data = json.dumps([getattr(content, f) for f in SNAPSHOT_FIELDS], ensure_ascii=False,
-                      separators=(",", ":"))
-    return hashlib.sha256(data.encode()).hexdigest()
+    """sha256 of a template's or a snapshot's words (the fields a snapshot freezes, and the
+    sender's name when a campaign variant gives its own: only then, so every digest made
+    before sender names existed stays the same)."""
+    data: list[Any] = [getattr(content, f) for f in SNAPSHOT_FIELDS]
+    sender = getattr(content, "from_name", "")
+    if sender:
+        data.append({"from_name": sender})
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def freeze(template: MessageTemplate, **overrides: str) -> ContentSnapshot:
     """The snapshot of the template's words as they are now (the same row for the same
-    words); `overrides` replace frozen fields (a campaign variant's subject, a test send's
-    marked subject) without touching the template."""
+    words); `overrides` replace frozen fields (a campaign variant's subject or sender name, a
+    test send's marked subject) without touching the template."""
     words = {f: overrides.get(f, getattr(template, f)) for f in SNAPSHOT_FIELDS}
+    sender = overrides.get("from_name", "")
     snapshot, _created = ContentSnapshot.objects.get_or_create(
-        template=template, digest=content_digest(SimpleNamespace(**words)),
-        defaults={"template_name": template.name, **words})
+        template=template, digest=content_digest(SimpleNamespace(**words, from_name=sender)),
+        defaults={"template_name": template.name, "from_name": sender, **words})
     return snapshot
 
 

@@ -81,6 +81,8 @@ class ContentSnapshot(models.Model):
     subject = models.CharField(max_length=300, blank=True)
     html = models.TextField(blank=True)
     text = models.TextField(blank=True)
+    # A campaign variant's own sender name (an A/B test of it); "": the sending settings'.
+    from_name = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

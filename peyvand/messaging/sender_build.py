@@ -62,10 +62,11 @@ class MessageBuilder:
         if snapshot_id is None:
             raise ContentSnapshot.DoesNotExist("no frozen content")
         if snapshot_id not in self._prepared:
-            self._prepared[snapshot_id] = prepare(ContentSnapshot.objects.get(pk=snapshot_id))
+            snapshot = ContentSnapshot.objects.get(pk=snapshot_id)
+            self._prepared[snapshot_id] = prepare(snapshot)
             self._mime[snapshot_id] = MimeTemplate(
-                from_name=self.config.from_name, from_address=self.config.from_address,
-                domain=self.config.domain)
+                from_name=snapshot.from_name or self.config.from_name,
+                from_address=self.config.from_address, domain=self.config.domain)
         return self._prepared[snapshot_id], self._mime[snapshot_id]
 
     def _prepare(self, rows: list[OutboxMessage],

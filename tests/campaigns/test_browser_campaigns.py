@@ -29,9 +29,9 @@ WORDS = {"fa": {"heading": "حراج پاییزه", "text": "سلام {{ first_n
 
 
 def _people() -> list[int]:
+    from peyvand.base.actor import Actor
     from peyvand.consent.ledger import Change, append
     from peyvand.contacts.actions import do_create_contact
-    from peyvand.base.actor import Actor
 
     made = []
     for i, name in enumerate(("Sara", "Reza", "Mina", "Omid")):

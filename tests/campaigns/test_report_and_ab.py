@@ -146,3 +146,29 @@ def test_without_a_significant_winner_the_control_goes_to_the_rest(make_contact,
     assert "control" in campaign.decision["reason"]
     assert a.rest_broadcast is not None
     assert Campaign.objects.get().status == "sending"
+
+
+def test_a_sender_name_variant_goes_out_under_its_own_name(make_contact, template, actor_for,
+                                                          deliver):
+    """An A/B test of the sender name: B's messages carry B's name in From; A's the
+    settings' name; the digest the reviewer approved covers the name."""
+    owner = actor_for("owner")
+    for i in range(60):
+        make_contact(first_name=f"P{i}", tags=["all"])
+    template("a")
+    campaign = actions.do_save_campaign(owner, {
+        "name": "Who from", "audience": {"tags": [Tag.objects.get(name="all").pk]},
+        "variants": [{"template": "a"}, {"template": "a", "from_name": "Sara at the shop"}],
+        "test_percent": 50})
+    before = actions.words_digest(campaign)
+    actions.do_submit(owner, campaign)
+    campaign = actions.do_approve(owner, campaign, before)
+    a, b = campaign.variants.order_by("label")
+    assert (a.snapshot.from_name, b.snapshot.from_name) == ("", "Sara at the shop")
+    to_b = set(b.broadcast.messages.values_list("to_address", flat=True))
+    received = deliver()
+    assert received and {m["To"].addresses[0].addr_spec for m in received} >= to_b
+    for message in received:
+        sender = message["From"].addresses[0].display_name
+        mine = message["To"].addresses[0].addr_spec in to_b
+        assert sender == ("Sara at the shop" if mine else "Shop"), sender
