@@ -98,7 +98,10 @@ def test_design_plan_test_schedule_approve_and_read(page, browser, live_server, 
     page.click("#save-schedule")
     page.wait_for_selector("[data-status=awaiting_approval]")
     shown = page.frame_locator("#campaign-preview iframe.rendered-html").first
-    assert WORDS[lang]["button"] in shown.locator("body").inner_text()  # painted
+    assert WORDS[lang]["button"] in shown.locator("body").inner_text()
+    # Headless Chromium paints a frame only once it has been in view.
+    page.locator("#campaign-preview iframe.rendered-html").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(200)
     shot(page, f"campaign-{lang}-check")
 
     reviewer = browser.new_page()
