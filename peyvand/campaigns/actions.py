@@ -252,6 +252,7 @@ def do_save_campaign(actor: Actor, raw: dict[str, Any],
     require(actor, "campaigns.edit")
     if campaign is not None:
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        _not_adopted(campaign)
         if campaign.status not in EDITABLE:
             raise Invalid({"status": _("An approved campaign is not changed: cancel it and "
                                        "make a new one.")})
@@ -332,6 +333,7 @@ def do_submit(actor: Actor, campaign: Campaign) -> Campaign:
     """Ask for approval (a draft or a rejected one)."""
     require(actor, "campaigns.edit")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _not_adopted(campaign)
     if campaign.status not in (S.DRAFT, S.REJECTED):
         raise Invalid({"status": _("Only a draft is sent for approval.")})
     check_campaign({}, campaign)  # what was fine then may have gone since (a segment)
@@ -348,6 +350,7 @@ def do_schedule(actor: Actor, campaign: Campaign, raw: dict[str, Any]) -> Campai
     the time (an approval approves words and audience, not the hour)."""
     require(actor, "campaigns.edit")
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    _not_adopted(campaign)
     if campaign.status not in NOT_STARTED:
         raise Invalid({"status": _("It has started: its time cannot change.")})
     errors: dict[str, str] = {}
@@ -378,6 +381,7 @@ def do_approve(actor: Actor, campaign: Campaign, digest: str | None, *,
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != S.AWAITING:
         raise Invalid({"status": _("This campaign is not awaiting approval.")})
+    _not_adopted(campaign)
     if not digest:
         raise Invalid({"digest": _("Look at the messages before approving them: an approval "
                                    "names the words it approves (the digest of the "
@@ -409,6 +413,7 @@ def do_reject(actor: Actor, campaign: Campaign, reason: str = "") -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.status != S.AWAITING:
         raise Invalid({"status": _("This campaign is not awaiting approval.")})
+    _not_adopted(campaign)
     campaign.status = S.REJECTED
     campaign.decision = {**campaign.decision, "rejected": normalise_text(reason)[:500]}
     campaign.save(update_fields=["status", "decision", "updated_at"])
@@ -517,6 +522,13 @@ def _starts_by(campaign: Campaign) -> dt.datetime:
     return campaign.approved_at or timezone.now()
 
 
+def _not_adopted(campaign: Campaign) -> None:
+    """A broadcast made the older way is approved (or rejected) on its own page."""
+    if "adopted_from" in campaign.decision or "migrated_from" in campaign.decision:
+        raise Invalid({"status": _("This campaign is a broadcast: approve or reject it on "
+                                   "its broadcast page.")})
+
+
 def _start(campaign: Campaign, now: dt.datetime) -> int:
     reason = "" if campaign.quiet_override else quiet_reason(campaign, now)
     if reason:  # became quiet since it was approved (a date the shop added): held, said why
@@ -525,6 +537,9 @@ def _start(campaign: Campaign, now: dt.datetime) -> int:
         campaign.save(update_fields=["status", "decision", "updated_at"])
         return 0
     variants = list(campaign.variants.select_related("snapshot"))
+    if any(v.broadcast_id for v in variants):  # started already: never a second time
+        Campaign.objects.filter(pk=campaign.pk).update(status=S.SENDING)
+        return 0
     at = campaign.send_at if campaign.schedule == Campaign.Schedule.AT else None
     timing: dict[str, Any] = {"send_after": at}
     if campaign.schedule == Campaign.Schedule.LOCAL_HOUR:

@@ -21,6 +21,10 @@ class CampaignsConfig(AppConfig):
 
         # A/B groups as messaging audiences (messaging may not import campaigns).
         groups.register()
+        from peyvand.messaging.hooks import BROADCAST_CREATED_HOOKS
+
+        # A broadcast made the older way is listed as a campaign too.
+        BROADCAST_CREATED_HOOKS.register("peyvand.campaigns.adopted.adopt")
         from peyvand.tracking.attribution import register_window
 
         # How long a campaign's clicks earn orders: its own attribution window.

@@ -1,5 +1,6 @@
-"""Background work of campaigns: every minute, start the approved ones whose time has come,
-decide the A/B tests that are due (and send their rest), and mark the finished ones sent."""
+"""Background work of campaigns: every minute, follow the broadcasts made the older way, start
+the approved campaigns whose time has come, decide the A/B tests that are due (and send their
+rest), and mark the finished ones sent."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 @lock_task("campaigns-tick")
 def campaigns_tick() -> None:
     from peyvand.campaigns.actions import decide_due, finish_sent, start_due
+    from peyvand.campaigns.adopted import follow_broadcasts
 
+    follow_broadcasts()
     start_due()
     decide_due()
     finish_sent()

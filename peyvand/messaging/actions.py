@@ -34,6 +34,7 @@ from peyvand.messaging import consent_port, tasks
 from peyvand.messaging.audience import check_audience, describe_audience
 from peyvand.messaging.blocks import design, given_blocks
 from peyvand.messaging.content import content_digest, freeze
+from peyvand.messaging.hooks import BROADCAST_CREATED_HOOKS
 from peyvand.messaging.models import (
     AUTHORED_CLASSES,
     Broadcast,
@@ -214,6 +215,8 @@ def do_create_broadcast(actor: Actor, template: Any, tag: Any = None,
                  details={"audience": spec} if spec else None)
     if actor.role == OWNER:
         _approve(actor, item)
+    for hook in BROADCAST_CREATED_HOOKS:  # campaigns lists it as one
+        hook(item)
     return item
 
 

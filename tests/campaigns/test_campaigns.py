@@ -221,3 +221,30 @@ def test_broadcasts_made_before_became_campaigns(shop, actor_for):
     assert by_broadcast[sent.pk].name == "autumn → vip"
     assert by_broadcast[sent.pk].created_at == sent.created_at
     assert OutboxMessage.objects.filter(broadcast=sent).count() == 4  # nothing lost
+
+
+def test_a_broadcast_made_the_older_way_is_a_campaign_that_follows_it(shop, actor_for):
+    from peyvand.campaigns.adopted import follow_broadcasts
+    from peyvand.messaging.actions import do_approve_broadcast, do_create_broadcast
+    from peyvand.messaging.content import content_digest
+
+    owner, marketer, reviewer = actor_for("owner"), actor_for("marketer"), actor_for("reviewer")
+    at_once = do_create_broadcast(owner, "autumn", "vip")
+    waiting = do_create_broadcast(marketer, "autumn", "vip")
+    by_broadcast = {c.variants.get().broadcast_id: c for c in Campaign.objects.all()}
+    assert by_broadcast[at_once.pk].status == "sending"
+    adopted = by_broadcast[waiting.pk]
+    assert adopted.status == "awaiting_approval" and adopted.name == "autumn → vip"
+    for refused in (lambda: actions.do_approve(owner, adopted, actions.words_digest(adopted)),
+                    lambda: actions.do_save_campaign(owner, {"name": "x"}, adopted),
+                    lambda: actions.do_schedule(owner, adopted, {"schedule": "now"})):
+        with pytest.raises(Invalid) as said:
+            refused()
+        assert "broadcast page" in said.value.errors["status"]
+    do_approve_broadcast(reviewer, waiting, content_digest(waiting.template))
+    assert follow_broadcasts() == 1
+    adopted.refresh_from_db()
+    assert adopted.status == "sending" and adopted.approved_by == "reviewer-user"
+    assert actions.start_due() == 0  # never a second broadcast
+    assert Broadcast.objects.count() == 2
+    assert sources_of(adopted) == [f"broadcast:{waiting.pk}"]
