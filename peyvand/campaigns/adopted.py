@@ -9,7 +9,7 @@ from __future__ import annotations
 from peyvand.campaigns.models import Campaign, Variant
 from peyvand.messaging.models import Broadcast, OutboxMessage
 
-STATUS = {Broadcast.Status.AWAITING: Campaign.Status.AWAITING,
+STATUS: dict[str, str] = {Broadcast.Status.AWAITING: Campaign.Status.AWAITING,
           Broadcast.Status.QUEUED: Campaign.Status.SENDING,
           Broadcast.Status.REJECTED: Campaign.Status.REJECTED,
           Broadcast.Status.CANCELLED: Campaign.Status.CANCELLED}
@@ -36,7 +36,7 @@ def adopt(broadcast: Broadcast) -> Campaign | None:
 
 
 def _status(broadcast: Broadcast) -> str:
-    status = STATUS.get(broadcast.status, Campaign.Status.SENDING)
+    status: str = STATUS.get(broadcast.status, Campaign.Status.SENDING)
     if status == Campaign.Status.SENDING and not broadcast.messages.filter(
             state__in=WAITING).exists():
         return Campaign.Status.SENT
@@ -51,7 +51,8 @@ def follow_broadcasts() -> int:
                                             decision__has_key="adopted_from"):
         variant = campaign.variants.select_related("broadcast").first()
         broadcast = variant.broadcast if variant else None
-        if broadcast is None or broadcast.status == Broadcast.Status.AWAITING:
+        if variant is None or broadcast is None or \
+                broadcast.status == Broadcast.Status.AWAITING:
             continue
         Variant.objects.filter(pk=variant.pk).update(snapshot_id=broadcast.snapshot_id)
         Campaign.objects.filter(pk=campaign.pk).update(
