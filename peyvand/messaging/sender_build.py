@@ -18,7 +18,7 @@ from peyvand.messaging.channels import sms
 from peyvand.messaging.content import Prepared, prepare
 from peyvand.messaging.dkim import DkimSigner
 from peyvand.messaging.mime import MimeTemplate
-from peyvand.messaging.models import ContentSnapshot, OutboxMessage
+from peyvand.messaging.models import ContentSnapshot, MessageClass, OutboxMessage
 from peyvand.messaging.sender_helpers import Stats
 from peyvand.messaging.smtp import SmtpConfig
 from peyvand.messaging.strategy import active_rules
@@ -26,6 +26,10 @@ from peyvand.messaging.templates_engine import TemplateInvalid, contexts_for
 from peyvand.messaging.tracker import tracker
 
 S = OutboxMessage.State
+
+# SMS whose links become short tracked links; transactional texts (order and account
+# notices) go as written.
+TRACKED_SMS = (MessageClass.MARKETING, MessageClass.ALERT)
 
 # While a chunk is built, its messages go to the connections this many at a time, and the
 # results that came back meanwhile are recorded: a connection waits for its result to be on
@@ -234,7 +238,13 @@ class MessageBuilder:
 
     def _send_sms(self, row: OutboxMessage, text: str, now) -> None:
         """Through the SMS channel's gateway (catcher, Kavenegar, SMS.ir); a refusal is retried
-        like an SMTP 4xx until the attempts run out."""
+        like an SMTP 4xx until the attempts run out. Links in marketing and alert texts made
+        from templates become short tracked links first (the stop footer, added by the
+        channel, stays last); texts Peyvand writes itself are not tracked, as in e-mail."""
+        written = bool(row.body_text or row.body_html)
+        if not written and row.message_class in TRACKED_SMS and "://" in text:
+            with self._turn():  # it may write (the links' rows): on SQLite senders take turns
+                text = tracker().rewrite_sms(text, row.pk, contact_id=row.contact_id)
         accepted, reply = False, ""
         try:
             sent = sms.deliver(row.to_address, text, marketing=row.message_class == "marketing")

@@ -1,11 +1,12 @@
 """How a sent message is followed: its links rewritten through click URLs, an open pixel,
-a VERP return path that names it, and a record of each SMS handed to a gateway.
+a VERP return path that names it, an SMS's links made short tracked links, and a record of
+each SMS handed to a gateway.
 
 Tracking sits above messaging, so messaging owns this small interface and tracking plugs
 itself in at start-up (`register_tracker` in its apps.ready()), the way messaging plugs its
 outbox into consent's delivery. It registers a dotted path, imported the first time a message
 is built (as base.hooks does), so starting a process loads none of tracking's services.
-Without a registration PLAIN applies: links untouched, no pixel, the
+Without a registration PLAIN applies: links untouched (in e-mail and SMS), no pixel, the
 From address as return path, no record of an SMS beyond its outbox row.
 
 The sender knows each message's contact and passes it on (`contact_id=`), so a tracker need
@@ -34,10 +35,17 @@ class Tracker:
     bounce_address: Callable[..., str]
     # (SentSms, *, contact_id, message_id) -> None: follow the SMS' delivery from here
     sms_sent: Callable[..., object]
+    # (text, message id, *, contact_id) -> the SMS text with its links made short tracked
+    # links (before the gateway, so the stop footer still comes last)
+    rewrite_sms: Callable[..., str]
 
 
 def _links_untouched(html: str, message_id: int, *, contact_id: int) -> str:
     return html
+
+
+def _text_untouched(text: str, message_id: int, *, contact_id: int) -> str:
+    return text
 
 
 def _nothing(*args, **kwargs) -> str:
@@ -49,7 +57,7 @@ def _not_followed(sent: SentSms, *, contact_id: int, message_id: int) -> None:
 
 
 PLAIN = Tracker(rewrite_links=_links_untouched, open_pixel_url=_nothing,
-                bounce_address=_nothing, sms_sent=_not_followed)
+                bounce_address=_nothing, sms_sent=_not_followed, rewrite_sms=_text_untouched)
 
 # The tracker in use: the dotted path of a Tracker tracking registers in its apps.ready()
 # (none means PLAIN), and what it names once imported.

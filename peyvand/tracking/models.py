@@ -1,4 +1,5 @@
-"""What tracking keeps: hits on opens and clicks, interest scores, bounce reports, SMS sends."""
+"""What tracking keeps: hits on opens and clicks, interest scores, bounce reports, SMS sends
+and their short links."""
 
 from __future__ import annotations
 
@@ -144,6 +145,29 @@ class CatcherSms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.text[:40]}"
+
+
+class ShortLink(models.Model):
+    """One URL of one SMS as `/t/s/<code>` (tracking.sms_links): a sealed click token is
+    far too long for an SMS, so the link names a row instead."""
+
+    code = models.CharField(max_length=8, unique=True)  # random, from sms_links.ALPHABET
+    message_id = models.BigIntegerField()  # messaging's OutboxMessage.pk
+    # Null once the contact is gone (merged): a hit then takes the outbox row's contact,
+    # which the merge moved to the survivor.
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="short_links")
+    url = models.TextField()
+    url_key = models.CharField(max_length=32)  # counters.url_key(url): URLs may be long
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        # The same (message, URL) gets the same code when the message is built again.
+        constraints = [models.UniqueConstraint(fields=["message_id", "url_key"],
+                                               name="tracking_short_link_once")]
+
+    def __str__(self) -> str:
+        return f"{self.code} #{self.message_id}"
 
 
 # --- counters kept by the drain (tracking.counters): what the campaign report reads --------------

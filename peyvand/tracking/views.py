@@ -1,4 +1,5 @@
-"""Open pixel and click redirect through Django, when the WSGI fast path is not in front."""
+"""Open pixel, click redirect and SMS short link through Django, when the WSGI fast path is
+not in front (and the pages it leaves to Django: a bad click token, an unknown short code)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_safe
 
-from peyvand.tracking.fastpath import GIF, record
+from peyvand.tracking.fastpath import GIF, record, record_short
 from peyvand.tracking.links import KIND_CLICK, KIND_OPEN
 
 
@@ -28,6 +29,16 @@ def click(request, token: str):
     if hit is None:
         return _no_store(render(request, "tracking/bad_link.html", status=400))
     response = HttpResponseRedirect(hit.url)
+    response["Referrer-Policy"] = "no-referrer"
+    return _no_store(response)
+
+
+@require_safe
+def short(request, code: str):
+    url = record_short(code, request.headers.get("user-agent", ""))
+    if url is None:
+        return _no_store(render(request, "tracking/unknown_short_link.html", status=404))
+    response = HttpResponseRedirect(url)
     response["Referrer-Policy"] = "no-referrer"
     return _no_store(response)
 

@@ -51,6 +51,7 @@ NOT_IN_MATRIX = {
     "hooks:woocommerce": "a shop's webhook, authenticated by its source's secret",
     "tracking:open": "open pixel, signed",
     "tracking:click": "click redirect, signed",
+    "tracking:short": "SMS short link, anonymous (the code is unguessable)",
 }
 
 # URL name -> the capability the page needs.
