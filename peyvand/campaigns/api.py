@@ -11,13 +11,14 @@ from ninja import Field, Query, Router, Schema
 
 from peyvand.api_common import ERRORS, Body, ErrorOut, Paging, Status, api_actor, page_of
 from peyvand.base.roles import require
-from peyvand.campaigns import actions, queries
+from peyvand.campaigns import actions, queries, sending
 from peyvand.campaigns.api_data import campaign_data
+from peyvand.campaigns.words import words_digest
 
 router = Router(tags=["campaigns"])
 
 
-class VariantIn(Schema):
+class CampaignVariantIn(Schema):
     template: str = Field(description="the template's name (or number)")
     subject: str = Field("", description="another subject for this variant (\"\": the "
                                          "template's)")
@@ -33,8 +34,8 @@ class CampaignIn(Body):
     audience: dict[str, Any] = Field(description="{\"segments\": [ids], \"tags\": [ids], "
                                                  "\"contacts\": [ids], and exclude_ of each}")
     template: str | None = Field(None, description="one variant: the template's name")
-    variants: list[VariantIn] | None = Field(None, description="2-4 variants for an A/B test "
-                                                               "(A is the control)")
+    variants: list[CampaignVariantIn] | None = Field(
+        None, description="2-4 variants for an A/B test (A is the control)")
     goal: str = "clicks"
     attribution_days: int = 5
     occasion: str = ""
@@ -47,7 +48,7 @@ class CampaignPatch(Body):
     name: str | None = None
     audience: dict[str, Any] | None = None
     template: str | None = None
-    variants: list[VariantIn] | None = None
+    variants: list[CampaignVariantIn] | None = None
     goal: str | None = None
     attribution_days: int | None = None
     occasion: str | None = None
@@ -56,7 +57,7 @@ class CampaignPatch(Body):
     test_hours: int | None = None
 
 
-class ScheduleIn(Body):
+class CampaignScheduleIn(Body):
     schedule: str = Field("now", description="now | at | local_hour")
     send_at: str | None = Field(None, description="ISO 8601, e.g. 2026-12-24T09:30+03:30 "
                                                   "(without a zone: the shop's)")
@@ -65,18 +66,18 @@ class ScheduleIn(Body):
     quiet_override: bool = Field(False, description="the owner sends on a quiet date")
 
 
-class ApproveIn(Body):
+class CampaignApproveIn(Body):
     digest: str = Field(description="the digest from GET /campaigns/{id} (`digest`): the "
                                     "words the reviewer saw")
     quiet_override: bool = False
 
 
-class TestIn(Body):
+class CampaignTestIn(Body):
     contacts: list[int] = Field(default_factory=list, description="seed contacts (empty: "
                                                                   "yourself, by your e-mail)")
 
 
-class VariantOut(Schema):
+class CampaignVariantOut(Schema):
     label: str
     template: str
     subject: str
@@ -105,7 +106,7 @@ class CampaignOut(Schema):
     test_hours: int
     decide_at: dt.datetime | None
     decision: dict[str, Any]
-    variants: list[VariantOut]
+    variants: list[CampaignVariantOut]
     created_at: dt.datetime
     created_by: str
     approved_by: str
@@ -121,21 +122,21 @@ class CampaignPage(Schema):
     page_size: int
 
 
-class TestOut(Schema):
+class CampaignTestOut(Schema):
     recipients: int
 
 
-class CancelOut(Schema):
+class CampaignCancelOut(Schema):
     stopped: int = Field(description="messages that had not left and never will")
 
 
-class LinkOut(Schema):
+class ReportLinkOut(Schema):
     url: str
     clicks: int
     unique: int
 
 
-class ReportNumbers(Schema):
+class CampaignNumbers(Schema):
     sent: int
     delivered: int
     opened: int
@@ -147,22 +148,22 @@ class ReportNumbers(Schema):
     bounced: dict[str, int]
     complained: int
     unsubscribed: int
-    links: list[LinkOut]
+    links: list[ReportLinkOut]
 
 
-class VariantReport(ReportNumbers):
+class CampaignVariantReport(CampaignNumbers):
     label: str
     template: str
     subject: str
 
 
-class ReportOut(ReportNumbers):
-    variants: list[VariantReport]
+class CampaignReportOut(CampaignNumbers):
+    variants: list[CampaignVariantReport]
     decision: dict[str, Any]
 
 
 def _out(campaign) -> dict[str, Any]:
-    return {**campaign_data(campaign), "digest": actions.words_digest(campaign)}
+    return {**campaign_data(campaign), "digest": words_digest(campaign)}
 
 
 @router.get("/campaigns", response={200: CampaignPage, ERRORS: ErrorOut})
@@ -200,18 +201,18 @@ def update_campaign(request, campaign_id: int, payload: CampaignPatch):
     return _out(actions.do_save_campaign(actor, raw, campaign))
 
 
-@router.post("/campaigns/{int:campaign_id}/test", response={200: TestOut, ERRORS: ErrorOut})
-def test_campaign(request, campaign_id: int, payload: TestIn):
+@router.post("/campaigns/{int:campaign_id}/test", response={200: CampaignTestOut, ERRORS: ErrorOut})
+def test_campaign(request, campaign_id: int, payload: CampaignTestIn):
     """Each variant now, to seed contacts or yourself, marked as a test; never reported."""
     actor = api_actor(request)
     require(actor, "campaigns.edit")
-    row = actions.do_test_send(actor, queries.campaign_of(actor, campaign_id), payload.contacts)
+    row = sending.do_test_send(actor, queries.campaign_of(actor, campaign_id), payload.contacts)
     return {"recipients": row.recipients}
 
 
 @router.post("/campaigns/{int:campaign_id}/schedule",
              response={200: CampaignOut, ERRORS: ErrorOut})
-def schedule_campaign(request, campaign_id: int, payload: ScheduleIn):
+def schedule_campaign(request, campaign_id: int, payload: CampaignScheduleIn):
     """Set when it goes; a draft is sent for approval at the same time."""
     actor = api_actor(request)
     require(actor, "campaigns.edit")
@@ -221,7 +222,7 @@ def schedule_campaign(request, campaign_id: int, payload: ScheduleIn):
 
 @router.post("/campaigns/{int:campaign_id}/approve",
              response={200: CampaignOut, ERRORS: ErrorOut})
-def approve_campaign(request, campaign_id: int, payload: ApproveIn):
+def approve_campaign(request, campaign_id: int, payload: CampaignApproveIn):
     """Approve the words shown (by digest); it goes when its schedule says."""
     actor = api_actor(request)
     require(actor, "campaigns.approve")
@@ -230,14 +231,16 @@ def approve_campaign(request, campaign_id: int, payload: ApproveIn):
                                    quiet_override=payload.quiet_override))
 
 
-@router.post("/campaigns/{int:campaign_id}/cancel", response={200: CancelOut, ERRORS: ErrorOut})
+@router.post("/campaigns/{int:campaign_id}/cancel",
+             response={200: CampaignCancelOut, ERRORS: ErrorOut})
 def cancel_campaign(request, campaign_id: int):
     actor = api_actor(request)
     require(actor, "campaigns.edit")
     return {"stopped": actions.do_cancel(actor, queries.campaign_of(actor, campaign_id))}
 
 
-@router.get("/campaigns/{int:campaign_id}/report", response={200: ReportOut, ERRORS: ErrorOut})
+@router.get("/campaigns/{int:campaign_id}/report",
+            response={200: CampaignReportOut, ERRORS: ErrorOut})
 def campaign_report(request, campaign_id: int, format: str = "json"):
     """The funnel (sent → delivered → opened by people → clicked → ordered within the
     window → revenue), bounces, complaints, unsubscribes and links, all and per variant;

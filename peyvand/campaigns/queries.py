@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.roles import require
-from peyvand.campaigns.actions import words_digest
 from peyvand.campaigns.groups import sources_of
 from peyvand.campaigns.models import Campaign, ShopDate, Variant
+from peyvand.campaigns.words import words_digest
 from peyvand.messaging.audience import audience_members, refusal_preview
 from peyvand.messaging.channels.sms import segments as sms_parts
 from peyvand.messaging.models import Channel, OutboxMessage, SendingSettings, StrategyRule
@@ -98,7 +98,10 @@ def send_seconds(messages: int) -> int:
 def sms_cost(text: str, reachable: int) -> dict[str, Any]:
     """Parts per message (GSM-7 or UCS-2, with the «لغو ۱۱» footer) × people × the price per
     part (PEYVAND_SMS_PART_PRICE, rial; 0: not set)."""
-    encoding, parts, chars = sms_parts.count(sms_parts.ensure_stop_footer(text))
+    from peyvand.tracking.sms_links import text_as_sent
+
+    # As sent: links shortened (tracking), then the stop footer.
+    encoding, parts, chars = sms_parts.count(sms_parts.ensure_stop_footer(text_as_sent(text)))
     price = settings.PEYVAND_SMS_PART_PRICE
     return {"encoding": encoding, "parts": parts, "characters": chars,
             "part_price": price, "currency": "IRR", "messages": reachable,
@@ -114,7 +117,7 @@ def variant_preview(campaign: Campaign, variant: Variant) -> dict[str, str]:
     subject, UTM on its links), as the sender renders them."""
     from types import SimpleNamespace
 
-    from peyvand.campaigns.actions import variant_words
+    from peyvand.campaigns.words import variant_words
     from peyvand.messaging.content import prepare
     from peyvand.messaging.templates_engine import SAMPLE_CONTEXT
 
@@ -234,7 +237,7 @@ def fatigue(campaign: Campaign, *, sample: int = 20000) -> dict[str, Any]:
     """How many campaigns each of this one's contacts would receive in the week it goes
     (this one included), against the contact strategy's caps: counts of contacts by number
     of campaigns, over the first `sample` members."""
-    from peyvand.campaigns.actions import send_day
+    from peyvand.campaigns.sending import send_day
 
     day = send_day(campaign)
     start, end = day - dt.timedelta(days=3), day + dt.timedelta(days=3)

@@ -11,8 +11,8 @@ from huey.contrib.djhuey import db_periodic_task, lock_task
 @db_periodic_task(crontab(minute="*"))
 @lock_task("campaigns-tick")
 def campaigns_tick() -> None:
-    from peyvand.campaigns.actions import decide_due, finish_sent, start_due
     from peyvand.campaigns.adopted import follow_broadcasts
+    from peyvand.campaigns.sending import decide_due, finish_sent, start_due
 
     follow_broadcasts()
     start_due()

@@ -21,8 +21,9 @@ from peyvand.base.dates import input_date
 from peyvand.base.errors import Invalid
 from peyvand.base.roles import can, require
 from peyvand.base.views import paginate, ui_actor
-from peyvand.campaigns import actions, charts, queries
+from peyvand.campaigns import actions, charts, queries, sending
 from peyvand.campaigns.models import Campaign, ShopDate
+from peyvand.campaigns.words import words_digest
 from peyvand.contacts.models import Tag
 from peyvand.messaging.audience import audience_from_input, audience_label, choices_of
 from peyvand.messaging.models import Channel, MessageClass, MessageTemplate
@@ -150,7 +151,7 @@ def campaign_detail(request, pk: int):
         "may_approve": can(actor, "campaigns.approve")
         and campaign.status == Campaign.Status.AWAITING,
         "may_override": can(actor, "campaigns.override_quiet"),
-        "digest": actions.words_digest(campaign), "quiet": actions.quiet_reason(campaign),
+        "digest": words_digest(campaign), "quiet": sending.quiet_reason(campaign),
         "audience_label": _audience_label(campaign),
         "tests": campaign.tests.order_by("-sent_at")[:5],
         "today": input_date(timezone.localdate(), _language()),
@@ -208,7 +209,7 @@ def campaign_act(request, pk: int, what: str):
             actions.do_cancel(actor, campaign)
         elif what == "test":
             ids = [x for x in post.get("contacts", "").replace("،", ",").split(",") if x.strip()]
-            actions.do_test_send(actor, campaign, [x.strip() for x in ids])
+            sending.do_test_send(actor, campaign, [x.strip() for x in ids])
         elif what == "schedule":
             actions.do_schedule(actor, campaign, {
                 "schedule": post.get("schedule", "now"), "send_date": post.get("send_date"),
@@ -287,7 +288,7 @@ class _CalendarCampaign:
         from django.urls import reverse
 
         self.name = campaign.name
-        self.send_date = actions.send_day(campaign)
+        self.send_date = sending.send_day(campaign)
         self.url = reverse("campaigns:detail", args=[campaign.pk])
         self.status_label = campaign.get_status_display()
         self.status = campaign.status

@@ -39,7 +39,6 @@ from peyvand.messaging.models import (
     AUTHORED_CLASSES,
     Broadcast,
     Channel,
-    ContentSnapshot,
     MessageClass,
     MessageTemplate,
     OutboxMessage,
@@ -274,45 +273,6 @@ def do_approve_broadcast(actor: Actor, item: Broadcast, digest: str | None) -> B
                  target_id=item.pk, summary=digest)
     item.refresh_from_db()
     return item
-
-
-# --- broadcasts approved elsewhere (a campaign's variants and test sends) ----------------
-
-@transaction.atomic
-def start_broadcast(*, snapshot: ContentSnapshot, audience: dict[str, Any], created_by: str,
-                    approved_by: str, send_after: Any = None, local_date: Any = None,
-                    local_hour: int | None = None, is_test: bool = False) -> Broadcast:
-    """Queue frozen words to an audience spec now: the caller (campaigns) holds the approval
-    (its reviewer saw these words, by digest) and the audience check. Marketing only, as
-    every broadcast; the OutboundGate still decides for each message when it leaves."""
-    if snapshot.message_class != MessageClass.MARKETING or snapshot.template_id is None:
-        raise MessagingInvalid({"template": _(
-            "Only a marketing template goes to an audience.")})
-    try:
-        spec = check_audience(audience)
-    except Invalid as exc:
-        raise MessagingInvalid(exc.errors) from exc
-    item = Broadcast.objects.create(
-        template_id=snapshot.template_id, audience_spec=spec,
-        audience={**spec, "names": describe_audience(spec)}, snapshot=snapshot,
-        message_class=MessageClass.MARKETING, status=Broadcast.Status.QUEUED,
-        created_by=created_by, approved_by=approved_by, approved_at=timezone.now(),
-        send_after=send_after, local_date=local_date, local_hour=local_hour, is_test=is_test)
-    broadcasting.enqueue(item)
-    tasks.kick()
-    return item
-
-
-@transaction.atomic
-def cancel_broadcast(item: Broadcast) -> int:
-    """Stop what has not left yet (queued, deferred): those rows end `cancelled` and are never
-    claimed; rows being sent finish as they are. Returns how many were cancelled."""
-    waiting = (OutboxMessage.State.QUEUED, OutboxMessage.State.DEFERRED)
-    cancelled = item.messages.filter(state__in=waiting).update(
-        state=OutboxMessage.State.CANCELLED, next_attempt_at=None)
-    Broadcast.objects.filter(pk=item.pk).exclude(status=Broadcast.Status.REJECTED).update(
-        status=Broadcast.Status.CANCELLED)
-    return cancelled
 
 
 # --- one person: transactional and alert messages ------------------------------------------

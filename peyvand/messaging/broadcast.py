@@ -9,16 +9,25 @@ this reads, when the broadcast is queued; whoever joins a segment afterwards is 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from peyvand.base.errors import Invalid
 from peyvand.contacts.models import Contact, ContactTag
-from peyvand.messaging import consent_port
-from peyvand.messaging.audience import audience_members, with_addresses
-from peyvand.messaging.models import Broadcast, OutboxMessage
+from peyvand.messaging import consent_port, tasks
+from peyvand.messaging.audience import (
+    audience_members,
+    check_audience,
+    describe_audience,
+    with_addresses,
+)
+from peyvand.messaging.models import Broadcast, ContentSnapshot, MessageClass, OutboxMessage
 
 _CHUNK = 2000
 
@@ -94,3 +103,36 @@ def members_of(broadcast: Broadcast) -> QuerySet:
               else broadcast.tag_id) or 0  # tag deleted: nobody
     return Contact.objects.live().filter(
         pk__in=ContactTag.objects.filter(tag_id=tag_id).values("contact_id"))
+
+
+@transaction.atomic
+def start_broadcast(*, snapshot: ContentSnapshot, audience: dict[str, Any], created_by: str,
+                    approved_by: str, send_after: Any = None, local_date: Any = None,
+                    local_hour: int | None = None, is_test: bool = False) -> Broadcast:
+    """Queue frozen words to an audience spec now: the caller (campaigns) holds the approval
+    (its reviewer saw these words, by digest) and the audience check. Marketing only, as
+    every broadcast; the OutboundGate still decides for each message when it leaves."""
+    if snapshot.message_class != MessageClass.MARKETING or snapshot.template_id is None:
+        raise Invalid({"template": _("Only a marketing template goes to an audience.")})
+    spec = check_audience(audience)
+    item = Broadcast.objects.create(
+        template_id=snapshot.template_id, audience_spec=spec,
+        audience={**spec, "names": describe_audience(spec)}, snapshot=snapshot,
+        message_class=MessageClass.MARKETING, status=Broadcast.Status.QUEUED,
+        created_by=created_by, approved_by=approved_by, approved_at=timezone.now(),
+        send_after=send_after, local_date=local_date, local_hour=local_hour, is_test=is_test)
+    enqueue(item)
+    tasks.kick()
+    return item
+
+
+@transaction.atomic
+def cancel_broadcast(item: Broadcast) -> int:
+    """Stop what has not left yet (queued, deferred): those rows end `cancelled` and are never
+    claimed; rows being sent finish as they are. Returns how many were cancelled."""
+    waiting = (OutboxMessage.State.QUEUED, OutboxMessage.State.DEFERRED)
+    cancelled = item.messages.filter(state__in=waiting).update(
+        state=OutboxMessage.State.CANCELLED, next_attempt_at=None)
+    Broadcast.objects.filter(pk=item.pk).exclude(status=Broadcast.Status.REJECTED).update(
+        status=Broadcast.Status.CANCELLED)
+    return cancelled

@@ -29,6 +29,7 @@ from peyvand.tracking.models import (
     SmsSend,
     TrackingEvent,
 )
+from peyvand.tracking.sms_links import erase_links
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,8 @@ def erase(contact_id: int) -> dict[str, int]:
         "sms_sends": blank_columns(SmsSend.objects.filter(contact_id=contact_id), SMS_KEPT),
         "bounce_reports": blank_columns(BounceReport.objects.filter(contact_id=contact_id),
                                         BOUNCE_KEPT),
+        # a short link's URL may carry the person's details (?u=their address)
+        "sms_short_links": erase_links(contact_id),
     }
     transaction.on_commit(lambda: forget_spooled_hits(contact_id))
     return done

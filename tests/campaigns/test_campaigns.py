@@ -11,9 +11,10 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 
 from peyvand.base.errors import Invalid
-from peyvand.campaigns import actions
+from peyvand.campaigns import actions, sending
 from peyvand.campaigns.groups import sources_of
 from peyvand.campaigns.models import Campaign, ShopDate
+from peyvand.campaigns.words import words_digest
 from peyvand.contacts.models import Tag
 from peyvand.messaging.models import Broadcast, OutboxMessage
 from peyvand.messaging.outbox import claim
@@ -65,18 +66,18 @@ def test_planned_approved_by_the_words_shown_and_sent(shop, actor_for):
     campaign = plan(marketer, shop)
     assert campaign.status == "draft" and campaign.variants.get().label == "A"
     with pytest.raises(Invalid):  # not submitted yet
-        actions.do_approve(reviewer, campaign, actions.words_digest(campaign))
+        actions.do_approve(reviewer, campaign, words_digest(campaign))
     actions.do_submit(marketer, campaign)
     with pytest.raises(PermissionDenied):
-        actions.do_approve(marketer, campaign, actions.words_digest(campaign))
-    shown = actions.words_digest(campaign)
+        actions.do_approve(marketer, campaign, words_digest(campaign))
+    shown = words_digest(campaign)
     template = shop["template"]
     template.subject = "Changed after the preview"
     template.save()
     with pytest.raises(Invalid) as refused:
         actions.do_approve(reviewer, campaign, shown)
     assert "changed" in refused.value.errors["digest"]
-    campaign = actions.do_approve(reviewer, campaign, actions.words_digest(campaign))
+    campaign = actions.do_approve(reviewer, campaign, words_digest(campaign))
     assert campaign.status == "sending" and campaign.approved_by == "reviewer-user"
     variant = campaign.variants.get()
     assert variant.snapshot.subject == "Changed after the preview"
@@ -100,10 +101,10 @@ def test_a_campaign_at_a_time_starts_when_due(shop, actor_for):
     actions.do_schedule(owner, campaign, {"schedule": "at", "send_at": at.isoformat()})
     campaign.refresh_from_db()
     assert campaign.status == "awaiting_approval"
-    campaign = actions.do_approve(owner, campaign, actions.words_digest(campaign))
+    campaign = actions.do_approve(owner, campaign, words_digest(campaign))
     assert campaign.status == "scheduled" and not OutboxMessage.objects.exists()
-    assert actions.start_due(now=at - dt.timedelta(minutes=1)) == 0
-    assert actions.start_due(now=at) == 1
+    assert sending.start_due(now=at - dt.timedelta(minutes=1)) == 0
+    assert sending.start_due(now=at) == 1
     campaign.refresh_from_db()
     assert campaign.status == "sending"
     assert set(OutboxMessage.objects.values_list("next_attempt_at", flat=True)) == {at}
@@ -115,12 +116,12 @@ def test_a_local_hour_lands_in_each_contacts_hour(shop, actor_for):
     campaign = plan(owner, shop)
     actions.do_schedule(owner, campaign, {"schedule": "local_hour", "local_date":
                                           day.isoformat(), "local_hour": 10})
-    campaign = actions.do_approve(owner, campaign, actions.words_digest(campaign))
+    campaign = actions.do_approve(owner, campaign, words_digest(campaign))
     assert campaign.status == "scheduled"
     # It starts before 10:00 comes anywhere (UTC+14 first): every message queued in time.
-    starts = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC) - actions.LOCAL_LEAD
-    assert actions.start_due(now=starts - dt.timedelta(minutes=1)) == 0
-    assert actions.start_due(now=starts) == 1
+    starts = dt.datetime.combine(day, dt.time(10), tzinfo=dt.UTC) - sending.LOCAL_LEAD
+    assert sending.start_due(now=starts - dt.timedelta(minutes=1)) == 0
+    assert sending.start_due(now=starts) == 1
     for row in OutboxMessage.objects.select_related("contact"):
         local = row.next_attempt_at.astimezone(ZoneInfo(row.contact.timezone))
         assert (local.date(), local.hour, local.minute) == (day, 10, 0), row.contact.timezone
@@ -135,10 +136,10 @@ def test_a_quiet_day_blocks_it_unless_the_owner_sends_anyway(shop, actor_for):
     actions.do_schedule(owner, campaign, {"schedule": "local_hour", "local_date":
                                           day.isoformat(), "local_hour": 9})
     with pytest.raises(Invalid) as refused:
-        actions.do_approve(reviewer, campaign, actions.words_digest(campaign),
+        actions.do_approve(reviewer, campaign, words_digest(campaign),
                            quiet_override=True)  # not the reviewer's call
     assert "Stocktaking" in refused.value.errors["schedule"]
-    campaign = actions.do_approve(owner, campaign, actions.words_digest(campaign),
+    campaign = actions.do_approve(owner, campaign, words_digest(campaign),
                                   quiet_override=True)
     assert campaign.status == "scheduled" and campaign.quiet_override
 
@@ -147,14 +148,14 @@ def test_a_test_send_is_marked_and_never_reported(shop, actor_for):
     marketer = actor_for("marketer")
     campaign = plan(marketer, shop)
     seed = shop["people"][0]
-    row = actions.do_test_send(marketer, campaign, [seed.pk])
+    row = sending.do_test_send(marketer, campaign, [seed.pk])
     assert row.recipients == 1
     broadcast = row.broadcast
     assert broadcast.is_test and broadcast.snapshot.subject.startswith("[آزمایشی] ")
     assert list(broadcast.messages.values_list("contact_id", flat=True)) == [seed.pk]
     assert sources_of(campaign) == []  # nothing of the test is the campaign's
     with pytest.raises(Invalid) as refused:
-        actions.do_test_send(marketer, campaign)  # the marketer is no contact
+        sending.do_test_send(marketer, campaign)  # the marketer is no contact
     assert "contacts" in refused.value.errors
 
 
@@ -162,7 +163,7 @@ def test_cancelling_stops_what_has_not_left(shop, actor_for):
     owner = actor_for("owner")
     campaign = plan(owner, shop)
     actions.do_submit(owner, campaign)
-    actions.do_approve(owner, campaign, actions.words_digest(campaign))
+    actions.do_approve(owner, campaign, words_digest(campaign))
     assert actions.do_cancel(owner, campaign) == 4
     assert set(OutboxMessage.objects.values_list("state", flat=True)) == {"cancelled"}
     assert claim("test", 10) == []
@@ -185,7 +186,7 @@ def test_an_ab_split_is_random_recorded_and_stable(make_contact, template, actor
         "name": "Subject test", "audience": {"tags": [Tag.objects.get(name="all").pk]},
         "variants": [{"template": "a"}, {"template": "b"}], "test_percent": 40})
     actions.do_submit(owner, campaign)
-    campaign = actions.do_approve(owner, campaign, actions.words_digest(campaign))
+    campaign = actions.do_approve(owner, campaign, words_digest(campaign))
     assert campaign.status == "testing" and campaign.decide_at is not None
     a, b = campaign.variants.order_by("label")
     in_a = set(Recipient.objects.filter(variant=a).values_list("contact_id", flat=True))
@@ -235,7 +236,7 @@ def test_a_broadcast_made_the_older_way_is_a_campaign_that_follows_it(shop, acto
     assert by_broadcast[at_once.pk].status == "sending"
     adopted = by_broadcast[waiting.pk]
     assert adopted.status == "awaiting_approval" and adopted.name == "autumn → vip"
-    for refused in (lambda: actions.do_approve(owner, adopted, actions.words_digest(adopted)),
+    for refused in (lambda: actions.do_approve(owner, adopted, words_digest(adopted)),
                     lambda: actions.do_save_campaign(owner, {"name": "x"}, adopted),
                     lambda: actions.do_schedule(owner, adopted, {"schedule": "now"})):
         with pytest.raises(Invalid) as said:
@@ -245,6 +246,6 @@ def test_a_broadcast_made_the_older_way_is_a_campaign_that_follows_it(shop, acto
     assert follow_broadcasts() == 1
     adopted.refresh_from_db()
     assert adopted.status == "sending" and adopted.approved_by == "reviewer-user"
-    assert actions.start_due() == 0  # never a second broadcast
+    assert sending.start_due() == 0  # never a second broadcast
     assert Broadcast.objects.count() == 2
     assert sources_of(adopted) == [f"broadcast:{waiting.pk}"]

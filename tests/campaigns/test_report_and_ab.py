@@ -10,9 +10,10 @@ import json
 import pytest
 from django.utils import timezone
 
-from peyvand.campaigns import actions
+from peyvand.campaigns import actions, sending
 from peyvand.campaigns.models import Campaign, Recipient
 from peyvand.campaigns.queries import report, report_csv
+from peyvand.campaigns.words import words_digest
 from peyvand.commerce.models import Order
 from peyvand.contacts.models import Tag
 from peyvand.messaging.models import OutboxMessage
@@ -49,9 +50,9 @@ def test_the_report_counts_the_campaigns_rows_and_its_window(vip, actor_for, api
     from peyvand.contacts.models import ContactTag
 
     seed = ContactTag.objects.filter(tag=vip).order_by("contact_id").first().contact_id
-    test = actions.do_test_send(owner, campaign, [seed])
+    test = sending.do_test_send(owner, campaign, [seed])
     actions.do_submit(owner, campaign)
-    campaign = actions.do_approve(owner, campaign, actions.words_digest(campaign))
+    campaign = actions.do_approve(owner, campaign, words_digest(campaign))
     rows = list(OutboxMessage.objects.filter(broadcast=campaign.variants.get().broadcast)
                 .order_by("pk"))
     assert len(rows) == 6
@@ -102,7 +103,7 @@ def _ab(make_contact, template, actor, metric="click_rate"):
         "variants": [{"template": "a"}, {"template": "b"}], "test_percent": 50,
         "ab_metric": metric, "test_hours": 2})
     actions.do_submit(actor, campaign)
-    return actions.do_approve(actor, campaign, actions.words_digest(campaign))
+    return actions.do_approve(actor, campaign, words_digest(campaign))
 
 
 def test_a_significantly_better_variant_goes_to_the_rest(make_contact, template, actor_for):
@@ -115,8 +116,8 @@ def test_a_significantly_better_variant_goes_to_the_rest(make_contact, template,
     now = timezone.now()
     _clicks(rows_a[:5], now)  # ~5% against ~40%
     _clicks(rows_b[: len(rows_b) * 2 // 5], now)
-    assert actions.decide_due(now=campaign.decide_at - dt.timedelta(minutes=1)) == 0
-    assert actions.decide_due(now=campaign.decide_at) == 1
+    assert sending.decide_due(now=campaign.decide_at - dt.timedelta(minutes=1)) == 0
+    assert sending.decide_due(now=campaign.decide_at) == 1
     campaign.refresh_from_db()
     b.refresh_from_db()
     assert campaign.status == "sending" and campaign.decision["winner"] == "B"
@@ -139,7 +140,7 @@ def test_without_a_significant_winner_the_control_goes_to_the_rest(make_contact,
     now = timezone.now()
     _opens(rows_a[:20], now)
     _opens(rows_b[:22], now)
-    actions.decide_due(now=campaign.decide_at)
+    sending.decide_due(now=campaign.decide_at)
     campaign.refresh_from_db()
     a.refresh_from_db()
     assert campaign.decision["winner"] == "A" and campaign.decision["significant"] is False
@@ -160,7 +161,7 @@ def test_a_sender_name_variant_goes_out_under_its_own_name(make_contact, templat
         "name": "Who from", "audience": {"tags": [Tag.objects.get(name="all").pk]},
         "variants": [{"template": "a"}, {"template": "a", "from_name": "Sara at the shop"}],
         "test_percent": 50})
-    before = actions.words_digest(campaign)
+    before = words_digest(campaign)
     actions.do_submit(owner, campaign)
     campaign = actions.do_approve(owner, campaign, before)
     a, b = campaign.variants.order_by("label")

@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from peyvand.campaigns.actions import words_digest
 from peyvand.campaigns.models import Campaign, ShopDate
+from peyvand.campaigns.words import words_digest
 from peyvand.contacts.models import Tag
 from peyvand.messaging.models import OutboxMessage
 

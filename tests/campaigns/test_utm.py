@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from peyvand.campaigns import actions
 from peyvand.campaigns.utm import campaign_slug, with_utm
+from peyvand.campaigns.words import words_digest
 from peyvand.contacts.models import Tag
 
 TAGGED = "utm_source=peyvand&amp;utm_medium=email&amp;utm_campaign=autumn"
@@ -43,7 +44,7 @@ def test_the_frozen_words_carry_the_tags_the_reviewer_approved(make_contact, tem
         "name": "Autumn", "audience": {"tags": [Tag.objects.get(name="vip").pk]},
         "template": "autumn"})
     actions.do_submit(owner, campaign)
-    campaign = actions.do_approve(owner, campaign, actions.words_digest(campaign))
+    campaign = actions.do_approve(owner, campaign, words_digest(campaign))
     snapshot = campaign.variants.get().snapshot
     assert f'href="https://shop.example/tea?{TAGGED}"' in snapshot.html
     assert snapshot.text == ("Tea: https://shop.example/tea?utm_source=peyvand"

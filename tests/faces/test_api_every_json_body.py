@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from peyvand.base.normalise.text import unstorable_text_reason
-from tests.fixtures.faces import one_of_everything, openapi_spec, send
+from tests.fixtures.faces import campaign_of, one_of_everything, openapi_spec, send
 
 pytestmark = pytest.mark.django_db
 
@@ -95,12 +95,13 @@ def world(db):
                                                    w.broadcast)
     return {"contact_id": contact.pk, "name": "vip", "slug": "join", "template_id": template.pk,
             "order_id": order.pk, "broadcast_id": broadcast.pk, "fields/{key}": "size",
-            "topics/{key}": topic.key, "segment_id": segment.pk}
+            "topics/{key}": topic.key, "segment_id": segment.pk,
+            "campaign_id": campaign_of(template, w.tag).pk}
 
 
 def url_for(path: str, world: dict) -> str:
     for name in ("contact_id", "name", "slug", "template_id", "order_id", "broadcast_id",
-                 "segment_id"):
+                 "segment_id", "campaign_id"):
         path = path.replace("{" + name + "}", str(world[name]))
     for prefix in ("fields/{key}", "topics/{key}"):
         path = path.replace(prefix, prefix.replace("{key}", world[prefix]))

@@ -276,6 +276,16 @@ def test_erasing_a_person_removes_their_links(contact, other_contact):
     assert list(ShortLink.objects.values_list("contact_id", flat=True)) == [other_contact.pk]
 
 
+def test_the_erase_hook_removes_a_persons_links(contact, other_contact):
+    from peyvand.contacts.actions import do_erase_contact
+
+    rewrite_sms("https://shop.example/a?u=09121234567", 50, contact_id=contact.pk)
+    rewrite_sms("https://shop.example/a", 51, contact_id=other_contact.pk)
+    do_erase_contact(Actor.system("test"), contact)
+    assert list(ShortLink.objects.values_list("contact_id", flat=True)) == [other_contact.pk]
+    assert not ShortLink.objects.filter(url__contains="0912").exists()
+
+
 # --- an SMS sent through the catcher --------------------------------------------------------
 
 CONFIG = SmtpConfig(host="127.0.0.1", port=9, from_address="news@shop.example",
