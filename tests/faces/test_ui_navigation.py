@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 OFF_MENU = {"accounts:login", "accounts:login_verify", "accounts:logout",
             "accounts:set_language", "consent:signup", "consent:signup_code", "consent:confirm",
             "consent:preferences", "consent:unsubscribe", "consent:one_click",
-            "consent:sms_hook", "tracking:open", "tracking:click", "hooks:woocommerce",
+            "consent:sms_hook", "tracking:open", "tracking:click", "tracking:short",
+            "hooks:woocommerce",
             "healthz", HOME}
 
 
