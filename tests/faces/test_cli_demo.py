@@ -4,15 +4,14 @@ from django.contrib.auth import get_user_model
 from peyvand.contacts.models import Contact, CustomField, Identity, Note, Tag, TimelineEvent
 from peyvand.demo import TAGS, demo_people, ensure_demo_owner
 
-# One worker takes the module (./run test spreads with --dist loadgroup), so the demo is
-# loaded once per run, not once per worker.
-pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("demo")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
 def first_load(module_db):
-    """The demo loaded once for the module (about 8 s): (exit code, stdout, stderr) of that
-    first run. Each test then runs in its own savepoint, so what one adds (a second load, a
+    """The demo loaded once for the module on each worker that runs its tests (about 8 s;
+    xdist's loadgroup, which would keep them on one worker, does not group under pytest 9):
+    (exit code, stdout, stderr) of that first run. Each test then runs in its own savepoint, so what one adds (a second load, a
     contact) is gone for the next; the module's rows are rolled back at its end."""
     import contextlib
     import io
