@@ -126,6 +126,22 @@ def variant_preview(campaign: Campaign, variant: Variant) -> dict[str, str]:
     return {"subject": subject, "html": html, "text": text}
 
 
+def click_maps(campaign: Campaign, data: dict[str, Any], language: str) -> list[dict[str, Any]]:
+    """Each e-mail variant's message with its links marked by who clicked them."""
+    from peyvand.campaigns.clickmap import click_map
+
+    if campaign.channel != Channel.EMAIL:
+        return []
+    by_label = {v["label"]: v for v in data.get("variants") or []}
+    maps = []
+    for variant in campaign.variants.select_related("template"):
+        numbers = by_label.get(variant.label) or {}
+        rendered = variant_preview(campaign, variant)
+        found = click_map(rendered["html"], numbers.get("links") or [], language)
+        maps.append({"label": variant.label, **found})
+    return maps
+
+
 def waiting_messages(campaign: Campaign) -> int:
     ids = [b for v in campaign.variants.all() for b in (v.broadcast_id, v.rest_broadcast_id)
            if b]

@@ -166,6 +166,7 @@ def campaign_detail(request, pk: int):
         context["funnel"] = charts.funnel(context["report"], _language())
         context["hours"] = charts.hours(context["report"], _language())
         context["breakdowns"] = queries.breakdowns(campaign)
+        context["maps"] = queries.click_maps(campaign, context["report"], _language())
         chances = campaign.decision.get("p_b_beats_a") or []
         context["bayes"] = [(actions.LABELS[i], round(p * 100)) for i, p in enumerate(chances)
                             if i and p is not None]

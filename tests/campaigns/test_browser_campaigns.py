@@ -129,6 +129,11 @@ def test_design_plan_test_schedule_approve_and_read(page, browser, live_server, 
     clicked = reviewer.locator("#report-numbers tr[data-key=clicked] td").inner_text()
     assert clicked.split()[0] == ("۱" if lang == "fa" else "1")
     assert reviewer.locator("svg.campaign-funnel").count() == 1
+    clicked_map = reviewer.locator("iframe.click-map")
+    assert clicked_map.get_attribute("data-marked") == "1"  # the button people clicked
+    badge = reviewer.frame_locator("iframe.click-map").locator(".pv-clicks")
+    assert badge.inner_text() == ("۱ · ۱۰۰٪" if lang == "fa" else "1 · 100%")
+    clicked_map.scroll_into_view_if_needed()
     shot(reviewer, f"campaign-{lang}-report")
     reviewer.goto(f"{base}/campaigns/calendar/")
     assert reviewer.locator(".cal").count() == 1

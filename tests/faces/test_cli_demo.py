@@ -11,8 +11,9 @@ pytestmark = pytest.mark.django_db
 def first_load(module_db):
     """The demo loaded once for the module on each worker that runs its tests (about 8 s;
     xdist's loadgroup, which would keep them on one worker, does not group under pytest 9):
-    (exit code, stdout, stderr) of that first run. Each test then runs in its own savepoint, so what one adds (a second load, a
-    contact) is gone for the next; the module's rows are rolled back at its end."""
+    (exit code, stdout, stderr) of that first run. Each test then runs in its own savepoint,
+    so what one adds (a second load, a contact) is gone for the next; the module's rows are
+    rolled back at its end."""
     import contextlib
     import io
 
