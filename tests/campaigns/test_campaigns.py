@@ -249,3 +249,29 @@ def test_a_broadcast_made_the_older_way_is_a_campaign_that_follows_it(shop, acto
     assert sending.start_due() == 0  # never a second broadcast
     assert Broadcast.objects.count() == 2
     assert sources_of(adopted) == [f"broadcast:{waiting.pk}"]
+
+
+def test_an_sms_campaign_shows_its_parts_and_cost(make_contact, template, actor_for,
+                                                  settings):
+    from peyvand.campaigns.queries import check_before_send
+
+    settings.PEYVAND_SMS_PART_PRICE = 1_250  # rial per part
+    owner = actor_for("owner")
+    for i in range(3):
+        make_contact(first_name=f"P{i}", email=None, phone=f"0912123450{i}", opt_in=("sms",),
+                     tags=["sms"])
+    template("sms-sale", channel="sms", subject="", html="",
+             text="حراج پاییزه تا جمعه: https://shop.example/sale")
+    campaign = actions.do_save_campaign(owner, {
+        "name": "SMS sale", "channel": "sms", "template": "sms-sale",
+        "audience": {"tags": [Tag.objects.get(name="sms").pk]}})
+    check = check_before_send(owner, campaign)
+    assert check["count"] == 3 and check["will_send"] == 3
+    sms = check["sms"]
+    # Persian: UCS-2, 70 characters a part; the link shortened and «لغو ۱۱» added.
+    assert sms["encoding"] == "ucs2" and sms["parts"] == 1 and sms["messages"] == 3
+    assert sms["cost"] == 3 * 1 * 1_250
+    long_text = "حراج " * 30
+    template("sms-long", channel="sms", subject="", html="", text=long_text)
+    campaign = actions.do_save_campaign(owner, {"template": "sms-long"}, campaign)
+    assert check_before_send(owner, campaign)["sms"]["parts"] == 3
