@@ -19,7 +19,7 @@ from peyvand.contacts.models import Contact, Identity, Note
 from peyvand.messaging.models import Channel, OutboxMessage
 
 DEFAULT_DAYS = 90
-_ADDRESS = {Channel.EMAIL: Identity.Kind.EMAIL, Channel.SMS: Identity.Kind.PHONE}
+_ADDRESS: dict[str, str] = {Channel.EMAIL: Identity.Kind.EMAIL, Channel.SMS: Identity.Kind.PHONE}
 
 
 def forgotten(days: int = DEFAULT_DAYS, *, channel: str | None = None,
