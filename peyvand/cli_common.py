@@ -87,3 +87,22 @@ def write_private(path: str, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def number_type(refusal: Any) -> Any:
+    """An argparse type for a thing's number (a contact, a segment, a campaign …): any
+    digits, with or without its #. `refusal` (a lazy translation holding %(value)s) says
+    what is wrong, in the language of the moment."""
+
+    def parse(value: str) -> int:
+        from peyvand.base.normalise import ascii_digits
+
+        try:
+            number = int(ascii_digits(value).strip().lstrip("#"))
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise argparse.ArgumentTypeError(str(refusal) % {"value": value})
+        return number
+
+    return parse

@@ -13,23 +13,23 @@ import json
 import sys
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from peyvand.accounts.cli import actor_of
 from peyvand.audiences.cli_actions import add_action_commands
-from peyvand.cli_common import EXIT_FAILED, EXIT_OK, CommandFailed, _, acting_parser, command_group
+from peyvand.cli_common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    CommandFailed,
+    _,
+    acting_parser,
+    command_group,
+    number_type,
+)
 
+# An argparse type: a segment's number, in any digits, with or without its #.
+segment_number = number_type(gettext_lazy("“%(value)s” is not a segment number."))
 
-def segment_number(value: str) -> int:
-    """An argparse type: a segment's number, in any digits, with or without its #."""
-    from peyvand.base.normalise import ascii_digits
-
-    try:
-        number = int(ascii_digits(value).strip().lstrip("#"))
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(_("“%(value)s” is not a segment number.")
-                                         % {"value": value})
-    return number
 
 
 def _segment(actor, segment_id: int):

@@ -8,21 +8,13 @@ import json
 import sys
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from peyvand.accounts.cli import actor_of
-from peyvand.cli_common import EXIT_OK, CommandFailed, _, acting_parser, command_group
+from peyvand.cli_common import EXIT_OK, CommandFailed, _, acting_parser, command_group, number_type
 
+campaign_number = number_type(gettext_lazy("“%(value)s” is not a campaign number."))
 
-def campaign_number(value: str) -> int:
-    from peyvand.base.normalise import ascii_digits
-
-    try:
-        number = int(ascii_digits(value).strip().lstrip("#"))
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(_("“%(value)s” is not a campaign number.")
-                                         % {"value": value})
-    return number
 
 
 def _json(data: Any) -> None:

@@ -9,8 +9,17 @@ from __future__ import annotations
 
 import argparse
 
+from django.utils.translation import gettext_lazy
+
 from peyvand.accounts.cli import actor_of
-from peyvand.cli_common import CommandFailed, _, acting_parser, command_group, output_path
+from peyvand.cli_common import (
+    CommandFailed,
+    _,
+    acting_parser,
+    command_group,
+    number_type,
+    output_path,
+)
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
@@ -65,17 +74,8 @@ def cmd_orders_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _delivery_id(value: str) -> int:
-    from peyvand.base.normalise import ascii_digits
+_delivery_id = number_type(gettext_lazy("“%(value)s” is not a delivery number."))
 
-    try:
-        number = int(ascii_digits(value).lstrip("#"))
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(_("“%(value)s” is not a delivery number.")
-                                         % {"value": value})
-    return number
 
 
 def add_commands(subparsers) -> None:

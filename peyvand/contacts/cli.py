@@ -7,6 +7,8 @@ import argparse
 import json
 import sys
 
+from django.utils.translation import gettext_lazy
+
 from peyvand.accounts.cli import actor_of
 from peyvand.cli_common import (
     EXIT_FAILED,
@@ -16,6 +18,7 @@ from peyvand.cli_common import (
     _,
     acting_parser,
     command_group,
+    number_type,
     output_path,
     write_private,
 )
@@ -33,19 +36,9 @@ def contact_of(actor, contact_id: int | str):
         raise CommandFailed(_("There is no contact #%(id)s.") % {"id": contact_id})
 
 
-def contact_number(value: str) -> int:
-    """An argparse type: a contact's number, in any digits, with or without its #."""
-    from peyvand.base.normalise import ascii_digits
+# An argparse type: a contact's number, in any digits, with or without its #.
+contact_number = number_type(gettext_lazy("“%(value)s” is not a contact number."))
 
-    try:
-        number = int(ascii_digits(value).lstrip("#"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(_("“%(value)s” is not a contact number.")
-                                         % {"value": value})
-    if number < 1:
-        raise argparse.ArgumentTypeError(_("“%(value)s” is not a contact number.")
-                                         % {"value": value})
-    return number
 
 
 def cmd_export(args: argparse.Namespace) -> int:
