@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from peyvand.campaigns.models import Campaign
 from peyvand.messaging.models import MessageTemplate, OutboxMessage
-from tests.fixtures.browser import chromium_missing
+from tests.fixtures.browser import add_block, chromium_missing
 
 _missing = chromium_missing()
 if _missing:
@@ -43,11 +43,6 @@ def _people() -> list[int]:
     return made
 
 
-def _add(page, kind: str) -> None:
-    page.select_option("#block-editor > .bk-group > .bk-add select.bk-add-type", kind)
-    page.click("#block-editor > .bk-group > .bk-add [data-action=add]")
-
-
 def _design(page, base: str, lang: str) -> None:
     words = WORDS[lang]
     page.goto(f"{base}/messaging/templates/new/")
@@ -55,11 +50,11 @@ def _design(page, base: str, lang: str) -> None:
     page.select_option("#id_language", lang)
     page.fill("#id_subject", words["heading"])
     blocks = page.locator("#block-editor > .bk-group > .bk-list > .bk-block")
-    _add(page, "heading")
+    add_block(page, "heading")
     blocks.nth(0).locator("[data-field=text]").fill(words["heading"])
-    _add(page, "text")
+    add_block(page, "text")
     blocks.nth(1).locator("[data-field=text]").fill(words["text"])
-    _add(page, "button")
+    add_block(page, "button")
     blocks.nth(2).locator("[data-field=label]").fill(words["button"])
     blocks.nth(2).locator("[data-field=href]").fill("https://shop.example/sale")
     page.click("#template-form button[type=submit]")

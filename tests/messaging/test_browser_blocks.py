@@ -11,7 +11,7 @@ import pytest
 
 from peyvand.commerce.models import Product
 from peyvand.messaging.models import MessageTemplate
-from tests.fixtures.browser import chromium_missing
+from tests.fixtures.browser import add_block, chromium_missing
 
 _missing = chromium_missing()
 if _missing:
@@ -22,11 +22,6 @@ WORDS = {"fa": {"heading": "حراج پاییزه", "text": "سلام {{ first_n
                 "button": "دیدن حراج", "name": "ماگ سفالی", "hello": "سلام Sara!"},
          "en": {"heading": "Autumn sale", "text": "Hello {{ first_name }}!\n20% off until Friday.",
                 "button": "See the sale", "name": "Clay mug", "hello": "Hello Sara!"}}
-
-
-def _add(page, kind: str) -> None:
-    page.select_option("#block-editor > .bk-group > .bk-add select.bk-add-type", kind)
-    page.click("#block-editor > .bk-group > .bk-add [data-action=add]")
 
 
 @pytest.mark.parametrize("lang", ["fa", "en"])
@@ -42,20 +37,20 @@ def test_design_save_and_preview_on_a_phone(page, live_server, sign_in, shot, la
     page.select_option("#id_language", lang)
     page.fill("#id_subject", words["heading"])
     blocks = page.locator("#block-editor > .bk-group > .bk-list > .bk-block")
-    _add(page, "heading")
+    add_block(page, "heading")
     blocks.nth(0).locator("[data-field=text]").fill(words["heading"])
-    _add(page, "text")
+    add_block(page, "text")
     blocks.nth(1).locator("[data-field=text]").fill(words["text"])
-    _add(page, "button")
+    add_block(page, "button")
     blocks.nth(2).locator("[data-field=label]").fill(words["button"])
     blocks.nth(2).locator("[data-field=href]").fill("https://shop.example/sale")
-    _add(page, "products")
+    add_block(page, "products")
     blocks.nth(3).locator("[data-field=sku]").fill("MUG-1")
     # move the products above the button, then check the order held
     blocks.nth(3).locator("[data-action=up]").click()
     assert blocks.nth(2).get_attribute("data-type") == "products"
     # a deleted block asks first
-    _add(page, "divider")
+    add_block(page, "divider")
     page.once("dialog", lambda dialog: dialog.accept())
     blocks.nth(4).locator("[data-action=delete]").click()
     assert blocks.count() == 4
