@@ -79,6 +79,10 @@ def run_due(worker: str, limit: int = 200, lease: dt.timedelta = LEASE) -> dict[
     ctx = Context(timezone.now())
     for pk in ids:
         steps += run_enrolment(pk, worker, ctx)
+    if ctx.queued:
+        from peyvand.messaging.single import kick
+
+        kick()
     return {"claimed": len(ids), "steps": steps}
 
 

@@ -34,6 +34,7 @@ class Context:
 
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
+        self.queued = 0  # messages queued: the sender is woken once, at the end
         self._versions: dict[int, JourneyVersion] = {}
         self._snapshots: dict[int, Any] = {}
 
@@ -106,10 +107,11 @@ def _send(item: Enrolment, step: dict[str, Any], version: JourneyVersion, ctx: C
                                   content_type=snapshot.content_type, at=ctx.now)
         if decision.verdict == DEFER:
             return Move("skipped_capped", step.get("next"), {"reason": decision.reason})
-    row = queue_marketing(snapshot, item.contact_id, source_of(item))
+    row = queue_marketing(snapshot, item.contact_id, source_of(item), kick=False)
     if row is None:
         return Move("no_address", step.get("next"), {"channel": snapshot.channel})
     item.data["message"] = row.pk
+    ctx.queued += 1
     return Move("queued", step.get("next"), {"message": row.pk})
 
 

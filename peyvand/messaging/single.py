@@ -24,10 +24,12 @@ def address_of(contact_id: int, channel: str) -> str | None:
 
 
 def queue_marketing(snapshot: ContentSnapshot, contact_id: int, source: str, *,
-                    send_after: dt.datetime | None = None) -> OutboxMessage | None:
+                    send_after: dt.datetime | None = None,
+                    kick: bool = True) -> OutboxMessage | None:
     """Queue the message once per (source, contact, channel): a second call with the same
     source returns the row already queued. None when the contact has no address on the
-    snapshot's channel. Runs in the caller's transaction (the row commits with its step)."""
+    snapshot's channel. Runs in the caller's transaction (the row commits with its step).
+    A caller queuing many (the journey runner) passes kick=False and calls `kick` once."""
     if snapshot.message_class != MessageClass.MARKETING:
         raise ValueError("queue_marketing sends marketing snapshots only")
     if len(source) > MAX_SOURCE:
@@ -44,6 +46,12 @@ def queue_marketing(snapshot: ContentSnapshot, contact_id: int, source: str, *,
         topic=snapshot.topic, message_class=MessageClass.MARKETING,
         content_type=snapshot.content_type, next_attempt_at=send_after)],
         ignore_conflicts=True)
-    tasks.kick()
+    if kick:
+        tasks.kick()
     return OutboxMessage.objects.get(source=source, contact_id=contact_id,
                                      channel=snapshot.channel)
+
+
+def kick() -> None:
+    """Wake the sender once the current transaction commits."""
+    tasks.kick()
