@@ -8,6 +8,7 @@ from tests.messaging.conftest import (  # noqa: F401 (fixtures)
     system,
     template,
 )
+from tests.messaging.processes import backend_env  # noqa: F401 (real processes' database)
 
 
 @pytest.fixture(autouse=True)
@@ -16,7 +17,7 @@ def _public_url(settings):
 
 
 @pytest.fixture
-def live(db, system, template):
+def live(db, system, template):  # noqa: F811 (the fixtures imported above)
     """A published journey from a definition (templates named in it are made)."""
     from peyvand.journeys.actions import do_publish, do_save_journey
     from peyvand.messaging.models import MessageTemplate

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.messaging import processes as proc
-from tests.messaging.processes import ROOT, backend_env  # noqa: F401 (fixture)
+from tests.messaging.processes import ROOT
 
 HERE = Path(__file__).resolve().parent
 N = int(os.environ.get("PEYVAND_CRASH_N", "10000"))

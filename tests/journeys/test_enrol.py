@@ -130,7 +130,7 @@ def test_first_order_and_order_triggers_once_per_order(live, make_contact, syste
                                                       django_capture_on_commit_callbacks):
     from peyvand.commerce.actions import do_upsert_order
 
-    person = make_contact(email="buyer@example.com")
+    make_contact(email="buyer@example.com")
     first = live(steps({"type": "tag", "add": "first"}, trigger={"type": "first_order"}),
                  re_entry="always")
     every = live(steps({"type": "tag", "add": "bought"}, trigger={"type": "order"}),
