@@ -187,10 +187,11 @@ def do_move_waiting(actor: Actor, journey: Journey, to_version: JourneyVersion) 
     require(actor, "journeys.publish")
     if to_version.journey_id != journey.pk:
         raise JourneyInvalid({"version": _("That version is of another journey.")})
-    running = (Enrolment.objects.select_for_update()
-               .filter(journey=journey, state__in=RUNNING).exclude(version=to_version))
+    running = Enrolment.objects.filter(journey=journey, state__in=RUNNING).exclude(
+        version=to_version)
     steps = to_version.definition["steps"]
-    for node, state in running.values_list("node", "state").distinct():
+    # Locked while checked and moved (PostgreSQL refuses FOR UPDATE with DISTINCT).
+    for node, state in sorted(set(running.select_for_update().values_list("node", "state"))):
         if node not in steps:
             raise JourneyInvalid({"version": _("People are at step “%(node)s”, which version "
                                                "%(number)s does not have.")

@@ -81,6 +81,7 @@ def test_running_people_stay_on_their_version_until_moved(live, make_contact, sy
     second = do_publish(system, journey)
     assert second.number == 2
     late, _ = enrol(journey, make_contact().pk, "t")
+    run_due("w")  # waits at s2 on version 2
     assert (late.version.number, Enrolment.objects.get(pk=item.pk).version.number) == (2, 1)
 
     v3 = {"trigger": {"type": "manual"}, "start": "a",
