@@ -223,3 +223,31 @@ def test_paused_journey_runs_nothing_until_published_again(live, make_contact, s
     version = do_publish(system, journey)
     assert version.number == 1  # the draft did not change: no new version
     assert run_due("w1")["claimed"] == 1
+
+
+def test_the_tracking_drain_wakes_a_waiting_enrolment(live, make_contact,
+                                                      django_capture_on_commit_callbacks):
+    import secrets
+
+    from peyvand.tracking import events
+    from peyvand.tracking.links import KIND_CLICK
+    from tests.tracking.report_data import BROWSER
+
+    journey = live(steps({"type": "send", "template": "hello"},
+                         {"type": "wait_event", "event": "clicked", "timeout": {"days": 1},
+                          "next": "s3", "timeout_next": "s3"},
+                         {"type": "tag", "add": "clicker"}))
+    person = make_contact()
+    item, _ = enrol(journey, person.pk, "t")
+    run_due("w1")
+    sent = timezone.now() - dt.timedelta(hours=2)
+    OutboxMessage.objects.filter(contact=person).update(state="sent", sent_at=sent)
+    message = OutboxMessage.objects.get(contact=person)
+    with django_capture_on_commit_callbacks(execute=True):
+        events._store([(secrets.token_hex(16), KIND_CLICK, message.pk, person.pk,
+                        int(sent.timestamp()), "https://shop.example/a", "", BROWSER,
+                        timezone.now().timestamp())])
+    item.refresh_from_db()
+    assert (item.state, item.node) == (E.ACTIVE, "s3")
+    run_due("w1")
+    assert set(person.tags.values_list("name", flat=True)) == {"clicker"}
