@@ -56,9 +56,9 @@ def report(actor: Actor, journey: Journey) -> dict[str, Any]:
             node(row["node"])["waiting"] += row["n"]
         elif row["state"] == E.EXITED:
             node(row["node"])["exited"] += row["n"]
-    for row in (StepRun.objects.filter(enrolment__journey=journey, finished_at__isnull=False)
-                .values("node").annotate(n=Count("id")).order_by()):
-        node(row["node"])["done"] += row["n"]
+    for name, n in (StepRun.objects.filter(enrolment__journey=journey, finished_at__isnull=False)
+                    .values("node").annotate(n=Count("id")).order_by().values_list("node", "n")):
+        node(name)["done"] += n
     return {"enrolments": states,
             "steps": [{"node": k, **v} for k, v in sorted(nodes.items())]}
 
