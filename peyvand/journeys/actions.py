@@ -169,6 +169,9 @@ def do_enrol(actor: Actor, journey: Journey, contact_ids: list[int], *,
     refused: Counter[str] = Counter()
     entered = 0
     for contact_id in ids:
+        if not 0 < contact_id < 2**63:  # no such row, and no database could look it up
+            refused["no_contact"] += 1
+            continue
         item, reason = enrol(journey, contact_id, f"{source}:{actor.label}")
         if item is None:
             refused[reason] += 1

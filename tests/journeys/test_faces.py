@@ -68,3 +68,23 @@ def test_cli_list_and_run_due(live, make_contact, capsys):
     assert main(["journeys", "list"]) == 0
     assert "live" in capsys.readouterr().out
     assert Journey.objects.count() == 1
+
+
+def test_the_tick_runs_until_nothing_is_due(live, make_contact):
+    from peyvand.journeys.actions import enrol
+    from peyvand.journeys.tasks import run_until_done
+
+    journey = live(steps({"type": "tag", "add": "a"}, {"type": "tag", "add": "b"}))
+    for _ in range(5):
+        enrol(journey, make_contact().pk, "t")
+    assert run_until_done("w", limit=2) == {"claimed": 5, "steps": 10}
+    assert Enrolment.objects.filter(state="done").count() == 5
+    assert run_until_done("w") == {"claimed": 0, "steps": 0}
+
+
+def test_enrol_refuses_numbers_no_database_holds(live, make_contact, system):
+    from peyvand.journeys.actions import do_enrol
+
+    journey = live(steps({"type": "tag", "add": "a"}))
+    assert do_enrol(system, journey, [2**70, -1, make_contact().pk]) == {
+        "enrolled": 1, "refused": {"no_contact": 2}}
