@@ -171,6 +171,7 @@ INSTALLED_APPS = [
     "peyvand.tracking",
     "peyvand.audiences",
     "peyvand.campaigns",
+    "peyvand.journeys",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,7 @@ them once is the drain's work.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import threading
 from collections import Counter, defaultdict
@@ -224,6 +225,23 @@ def _follow_up(events: list[TrackingEvent]) -> None:
         latest = max(times)
         add_click(contact_id, topic, latest,
                   weight=sum(decayed(1.0, at, latest) for at in times))
+    _call_event_hooks(events)
+
+
+def _call_event_hooks(events: list[TrackingEvent]) -> None:
+    """Tell the floors above (journeys waiting on an open or a click) once the drain has
+    committed: human events only, each unique open and every click."""
+    from peyvand.tracking.hooks import EVENT_HOOKS
+
+    told = [(e.contact_id, "opened" if e.kind == TrackingEvent.Kind.OPEN else "clicked",
+             e.message_id) for e in events if e.contact_id and not e.machine
+            and (e.unique_open or e.kind == TrackingEvent.Kind.CLICK)]
+    if not told:
+        return
+    for hook in EVENT_HOOKS:
+        for contact_id, kind, message_id in told:
+            transaction.on_commit(functools.partial(hook, contact_id, kind, message_id, False),
+                                  robust=True)
 
 
 def move_rows(survivor_id: int, merged_id: int) -> None:

@@ -122,6 +122,15 @@ MATRIX = {
     "POST /api/v1/campaigns/{campaign_id}/approve": "campaigns.approve",
     "POST /api/v1/campaigns/{campaign_id}/cancel": "campaigns.edit",
     "GET /api/v1/campaigns/{campaign_id}/report": "campaigns.view",
+    "GET /api/v1/journeys": "journeys.view",
+    "POST /api/v1/journeys": "journeys.edit",
+    "GET /api/v1/journeys/{journey_id}": "journeys.view",
+    "PATCH /api/v1/journeys/{journey_id}": "journeys.edit",
+    "POST /api/v1/journeys/{journey_id}/publish": "journeys.publish",
+    "POST /api/v1/journeys/{journey_id}/pause": "journeys.publish",
+    "POST /api/v1/journeys/{journey_id}/enrol": "journeys.edit",
+    "GET /api/v1/journeys/{journey_id}/report": "journeys.view",
+    "GET /api/v1/contacts/{contact_id}/journeys": "journeys.view",
     "GET /api/v1/tokens": SELF,
     "GET /api/v1/tokens/{token_id}": SELF,
     "DELETE /api/v1/tokens/{token_id}": SELF,
@@ -160,6 +169,7 @@ def sample(schema: dict):
 def world(module_db):
     """One of everything a path names."""
     from peyvand.audiences.actions import do_create_segment
+    from peyvand.journeys.models import Journey
 
     w = one_of_everything()
     segment = do_create_segment(Actor.system("test"), "everyone", {"all": []})
@@ -169,7 +179,8 @@ def world(module_db):
             "slug": "join", "template_id": template.pk, "order_id": order.pk,
             "broadcast_id": broadcast.pk, "source": "api", "message_id": 999999,
             "job_id": 999999, "token_id": 999999, "topic": topic.key,
-            "segment_id": segment.pk, "campaign_id": campaign_of(template, w.tag).pk}
+            "segment_id": segment.pk, "campaign_id": campaign_of(template, w.tag).pk,
+            "journey_id": Journey.objects.create(name="Welcome").pk}
 
 
 @pytest.fixture(scope="module")

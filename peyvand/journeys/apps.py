@@ -1,0 +1,25 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class JourneysConfig(AppConfig):
+    name = "peyvand.journeys"
+    label = "journeys"
+    verbose_name = _("Journeys")
+
+    def ready(self) -> None:
+        from peyvand.base.roles import ALL, MARKETER, OWNER, register_capabilities
+
+        register_capabilities(self.label, {
+            "journeys.view": ALL,
+            "journeys.edit": {OWNER, MARKETER},  # write drafts, enrol people
+            "journeys.publish": {OWNER},  # publish, pause, move waiting people
+        })
+        from peyvand.audiences.hooks import SEGMENT_CHANGED_HOOKS
+        from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
+        from peyvand.tracking.hooks import EVENT_HOOKS
+
+        # Triggers and wake-ups: the floors below call up through their hooks.
+        SEGMENT_CHANGED_HOOKS.register("peyvand.journeys.triggers.on_segment_changed")
+        ORDER_CHANGED_HOOKS.register("peyvand.journeys.triggers.on_order_changed")
+        EVENT_HOOKS.register("peyvand.journeys.triggers.on_tracking_event")

@@ -1,0 +1,200 @@
+"""The journey definition grammar (docs/subsystems/journeys.md), checked before it is saved.
+
+The first fault is refused with its path (`steps.s3.next`), as audiences' rules are, so the
+API, the CLI and the builder can point at it. Beyond the shape: every `next` and arm names a
+step, every step is reachable from `start`, and a loop passes through a wait step (otherwise
+one claim would run it for ever).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from peyvand.base.errors import Invalid
+
+TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api")
+EVENTS = ("opened", "clicked", "ordered")
+UNITS = {"minutes": 1, "hours": 60, "days": 1440}
+MAX_STEPS = 200
+MAX_WAIT_DAYS = 3650
+_STEP_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # fits the outbox source
+# Where each step type goes next: the keys naming another step.
+EXITS: dict[str, tuple[str, ...]] = {
+    "send": ("next",), "wait": ("next",), "wait_event": ("next", "timeout_next"),
+    "branch": ("yes", "no"), "split": ("a", "b"), "tag": ("next",), "exit": (),
+}
+WAITS = ("wait", "wait_event")
+
+
+class DefinitionInvalid(Invalid):
+    """A definition refused: the one error names the path of the fault."""
+
+
+def refuse(path: str, reason: str) -> DefinitionInvalid:
+    return DefinitionInvalid({path: reason})
+
+
+def minutes_of(spec: Any, path: str) -> int:
+    """A duration {"minutes"|"hours"|"days": N} (one of them) in minutes."""
+    if not isinstance(spec, dict):
+        raise refuse(path, _("Give a duration: {\"minutes\" | \"hours\" | \"days\": N}."))
+    units = [u for u in UNITS if u in spec]
+    if len(units) != 1:
+        raise refuse(path, _("Give exactly one of minutes, hours or days."))
+    value = spec[units[0]]
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise refuse(f"{path}.{units[0]}", _("Give a whole number, 0 or more."))
+    total = value * UNITS[units[0]]
+    if total > MAX_WAIT_DAYS * 1440:
+        raise refuse(f"{path}.{units[0]}", _("A wait is at most ten years."))
+    return total
+
+
+def check_definition(raw: Any, *, templates: bool = True) -> dict[str, Any]:
+    """The definition as it is saved, or DefinitionInvalid naming the first fault. With
+    `templates`, the send steps' templates must exist and be marketing templates."""
+    if not isinstance(raw, dict):
+        raise refuse("definition", _("A definition is an object with trigger, start and "
+                                     "steps."))
+    unknown = set(raw) - {"trigger", "start", "steps", "goal"}
+    if unknown:
+        raise refuse(sorted(unknown)[0], _("This key is not part of a definition."))
+    _check_trigger(raw.get("trigger"))
+    steps = raw.get("steps")
+    if not isinstance(steps, dict) or not steps:
+        raise refuse("steps", _("Give the steps: an object of step id → step."))
+    if len(steps) > MAX_STEPS:
+        raise refuse("steps", _("A journey has at most 200 steps."))
+    start = raw.get("start")
+    if not isinstance(start, str) or start not in steps:
+        raise refuse("start", _("Name the first step: one of the steps' ids."))
+    for node, step in steps.items():
+        if not _STEP_ID.fullmatch(str(node)):
+            raise refuse(f"steps.{node}", _("A step id is 1 to 32 letters, digits, _ or -."))
+        _check_step(step, f"steps.{node}", steps, templates)
+    _check_graph(start, steps)
+    if raw.get("goal") is not None:
+        _check_rule(raw["goal"], "goal")
+    return raw
+
+
+def _check_trigger(trigger: Any) -> None:
+    if not isinstance(trigger, dict) or trigger.get("type") not in TRIGGERS:
+        raise refuse("trigger.type", _("The trigger is one of: %(kinds)s.")
+                     % {"kinds": ", ".join(TRIGGERS)})
+    if trigger["type"] in ("segment_entered", "segment_left"):
+        from peyvand.audiences.models import Segment
+
+        segment = trigger.get("segment")
+        if not isinstance(segment, int) or not Segment.objects.filter(pk=segment).exists():
+            raise refuse("trigger.segment", _("Name an existing segment by its number."))
+
+
+def _check_rule(rule: Any, path: str) -> None:
+    from peyvand.audiences.rules import check_rules
+
+    try:
+        check_rules(rule)
+    except Invalid as exc:
+        where, reason = next(iter(exc.errors.items()))
+        # audiences names the fault from "rules" (rules.all[1].op): from the step here.
+        raise refuse(path + where.removeprefix("rules"), reason)
+
+
+def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) -> None:
+    kind = step.get("type") if isinstance(step, dict) else None
+    if kind not in EXITS:
+        raise refuse(f"{path}.type", _("A step's type is one of: %(kinds)s.")
+                     % {"kinds": ", ".join(EXITS)})
+    for key in EXITS[kind]:
+        target = step.get(key)
+        if target is not None and (not isinstance(target, str) or target not in steps):
+            raise refuse(f"{path}.{key}", _("This names no step of the journey."))
+    if kind == "send":
+        _check_send(step, path, templates)
+    elif kind == "wait":
+        minutes_of({u: step[u] for u in UNITS if u in step}, path)
+    elif kind == "wait_event":
+        if step.get("event") not in EVENTS:
+            raise refuse(f"{path}.event", _("The event is one of: %(kinds)s.")
+                         % {"kinds": ", ".join(EVENTS)})
+        minutes_of(step.get("timeout"), f"{path}.timeout")
+    elif kind == "branch":
+        _check_rule(step.get("rule"), f"{path}.rule")
+    elif kind == "split":
+        percent = step.get("percent")
+        if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
+            raise refuse(f"{path}.percent", _("Give a percentage from 0 to 100."))
+    elif kind == "tag":
+        names = [k for k in ("add", "remove") if k in step]
+        if len(names) != 1 or not isinstance(step[names[0]], str) \
+                or not step[names[0]].strip():
+            raise refuse(f"{path}.add", _("Give a tag to add or one to remove."))
+
+
+def _check_send(step: dict[str, Any], path: str, templates: bool) -> None:
+    name = step.get("template")
+    if not isinstance(name, str) or not name.strip():
+        raise refuse(f"{path}.template", _("Name the marketing template to send."))
+    if step.get("if_capped", "defer") not in ("defer", "skip"):
+        raise refuse(f"{path}.if_capped", _("A capped message is either deferred or "
+                                            "skipped."))
+    if templates:
+        from peyvand.messaging.models import MessageClass, MessageTemplate
+
+        found = MessageTemplate.objects.filter(name=name).first()
+        if found is None:
+            raise refuse(f"{path}.template", _("There is no template named “%(name)s”.")
+                         % {"name": name})
+        if found.message_class != MessageClass.MARKETING:
+            raise refuse(f"{path}.template", _("A journey sends marketing templates only."))
+
+
+def targets(step: dict[str, Any]) -> list[str]:
+    return [step[k] for k in EXITS[step["type"]] if step.get(k)]
+
+
+def _check_graph(start: str, steps: dict[str, Any]) -> None:
+    seen, todo = {start}, [start]
+    while todo:
+        for target in targets(steps[todo.pop()]):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    for node in steps:
+        if node not in seen:
+            raise refuse(f"steps.{node}", _("No path from the start reaches this step."))
+    # Without its wait steps the graph must have no cycle: every loop passes through a wait.
+    colour: dict[str, int] = {}
+    for root in steps:
+        if steps[root]["type"] in WAITS or colour.get(root):
+            continue
+        stack = [(root, iter(targets(steps[root])))]
+        colour[root] = 1
+        while stack:
+            node, edges = stack[-1]
+            nxt = next(edges, None)
+            if nxt is None:
+                colour[node] = 2
+                stack.pop()
+            elif steps[nxt]["type"] in WAITS or colour.get(nxt) == 2:
+                continue
+            elif colour.get(nxt) == 1:
+                raise refuse(f"steps.{node}", _("This step loops back without a wait in "
+                                                "the loop."))
+            else:
+                colour[nxt] = 1
+                stack.append((nxt, iter(targets(steps[nxt]))))
+
+
+def wait_minutes(step: dict[str, Any]) -> int:
+    return minutes_of({u: step[u] for u in UNITS if u in step}, "wait")
+
+
+def send_steps(definition: dict[str, Any]) -> dict[str, str]:
+    """{node: template name} of the send steps."""
+    return {node: step["template"] for node, step in definition.get("steps", {}).items()
+            if step.get("type") == "send"}

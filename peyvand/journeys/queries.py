@@ -1,0 +1,74 @@
+"""Reading journeys: lists, one journey with its versions, the per-step report, and the
+journeys one contact is or was on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from django.shortcuts import get_object_or_404
+
+from peyvand.base.actor import Actor
+from peyvand.base.roles import require
+from peyvand.journeys.models import Enrolment, Journey, StepRun
+
+E = Enrolment.State
+
+
+def journeys(actor: Actor) -> QuerySet[Journey]:
+    require(actor, "journeys.view")
+    return Journey.objects.all()
+
+
+def journey_of(actor: Actor, pk: int) -> Journey:
+    require(actor, "journeys.view")
+    return get_object_or_404(Journey, pk=pk)
+
+
+def journey_data(journey: Journey) -> dict[str, Any]:
+    latest = journey.versions.order_by("-number").first()
+    return {
+        "id": journey.pk, "name": journey.name, "status": journey.status,
+        "re_entry": journey.re_entry, "re_entry_days": journey.re_entry_days,
+        "max_active": journey.max_active, "definition": journey.definition,
+        "version": latest.number if latest else None,
+        "published_at": latest.published_at if latest else None,
+        "created_at": journey.created_at, "created_by": journey.created_by,
+        "updated_at": journey.updated_at, "updated_by": journey.updated_by,
+    }
+
+
+def report(actor: Actor, journey: Journey) -> dict[str, Any]:
+    """Per step, from the rows: people at it now (waiting: a timer or an event), step runs
+    done, people who exited there; and the enrolments by state."""
+    require(actor, "journeys.view")
+    nodes: dict[str, dict[str, int]] = {}
+
+    def node(name: str) -> dict[str, int]:
+        return nodes.setdefault(name, {"waiting": 0, "done": 0, "exited": 0})
+
+    rows = (Enrolment.objects.filter(journey=journey).values("node", "state")
+            .annotate(n=Count("id")).order_by())
+    states = dict.fromkeys(E.values, 0)
+    for row in rows:
+        states[row["state"]] += row["n"]
+        if row["state"] in (E.ACTIVE, E.WAITING):
+            node(row["node"])["waiting"] += row["n"]
+        elif row["state"] == E.EXITED:
+            node(row["node"])["exited"] += row["n"]
+    for name, n in (StepRun.objects.filter(enrolment__journey=journey, finished_at__isnull=False)
+                    .values("node").annotate(n=Count("id")).order_by().values_list("node", "n")):
+        node(name)["done"] += n
+    return {"enrolments": states,
+            "steps": [{"node": k, **v} for k, v in sorted(nodes.items())]}
+
+
+def contact_journeys(actor: Actor, contact_id: int) -> list[dict[str, Any]]:
+    require(actor, "journeys.view")
+    require(actor, "contacts.view")
+    return [{"journey": e.journey_id, "name": e.journey.name, "version": e.version.number,
+             "rotation": e.rotation, "state": e.state, "node": e.node,
+             "entered_at": e.entered_at, "finished_at": e.finished_at,
+             "exit_reason": e.exit_reason}
+            for e in Enrolment.objects.filter(contact_id=contact_id)
+            .select_related("journey", "version").order_by("-entered_at", "-id")]

@@ -1,0 +1,166 @@
+"""What each step does, and the exit conditions checked before every step.
+
+A step's effect runs inside the runner's transaction for that step: everything it writes
+(an outbox row, a tag, the enrolment's data) commits with its StepRun or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from peyvand.journeys.definition import minutes_of, wait_minutes
+from peyvand.journeys.models import Enrolment, JourneyVersion
+
+
+@dataclass
+class Move:
+    """A step's result: its outcome, where the enrolment goes next (None: the end), when,
+    and for a wait_event the event it now waits for."""
+
+    outcome: str
+    next: str | None
+    detail: dict[str, Any] = field(default_factory=dict)
+    at: dt.datetime | None = None  # next_run_at (default: now)
+    waiting_for: str = ""
+    wait_until: dt.datetime | None = None
+    finish_reason: str | None = None  # set: the journey ends here, done with this reason
+
+
+class Context:
+    """What a run of due enrolments loads once: versions, snapshots, segment memberships."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.queued = 0  # messages queued: the sender is woken once, at the end
+        self._versions: dict[int, JourneyVersion] = {}
+        self._snapshots: dict[int, Any] = {}
+
+    def version(self, version_id: int) -> JourneyVersion:
+        if version_id not in self._versions:
+            self._versions[version_id] = JourneyVersion.objects.select_related(
+                "journey").get(pk=version_id)
+        return self._versions[version_id]
+
+    def snapshot(self, snapshot_id: int):
+        from peyvand.messaging.models import ContentSnapshot
+
+        if snapshot_id not in self._snapshots:
+            self._snapshots[snapshot_id] = ContentSnapshot.objects.get(pk=snapshot_id)
+        return self._snapshots[snapshot_id]
+
+
+def _matches(rule: Any, contact_id: int) -> bool:
+    from peyvand.audiences.queries import matching
+
+    return matching(rule).filter(pk=contact_id).exists()
+
+
+def exit_reason(item: Enrolment, version: JourneyVersion, ctx: Context) \
+        -> tuple[str, str] | None:
+    """(state, reason) when the enrolment must end before its next step: erased, consent
+    withdrawn for a send step's channel, the goal reached, the trigger's segment left."""
+    from peyvand.contacts.models import Contact
+
+    definition = version.definition
+    if not Contact.objects.filter(pk=item.contact_id, erased_at__isnull=True).exists():
+        return Enrolment.State.EXITED, "erased"
+    step = definition["steps"].get(item.node, {})
+    if step.get("type") == "send" and item.state == Enrolment.State.ACTIVE:
+        from peyvand.messaging import consent_port
+        from peyvand.messaging.gate import consent_topic
+
+        snapshot = ctx.snapshot(version.snapshots[item.node])
+        decision = consent_port.consent_decision(
+            item.contact_id, snapshot.channel, consent_topic(snapshot.topic, "marketing"),
+            message_class="marketing")
+        if not decision.allowed:
+            return Enrolment.State.EXITED, f"consent:{decision.reason}"[:32]
+    if definition.get("goal") is not None and _matches(definition["goal"], item.contact_id):
+        return Enrolment.State.DONE, "goal"
+    trigger = definition.get("trigger", {})
+    if trigger.get("type") == "segment_entered":
+        from peyvand.audiences.models import SegmentMember
+
+        if not SegmentMember.objects.filter(segment_id=trigger.get("segment"),
+                                            contact_id=item.contact_id).exists():
+            return Enrolment.State.EXITED, "left_segment"
+    return None
+
+
+def source_of(item: Enrolment) -> str:
+    """The outbox source of this visit's message: unique per (enrolment, node, visit)."""
+    return f"journey:{item.pk}:{item.node}:{item.visit}"
+
+
+def _send(item: Enrolment, step: dict[str, Any], version: JourneyVersion, ctx: Context) -> Move:
+    from peyvand.messaging.single import queue_marketing
+
+    snapshot = ctx.snapshot(version.snapshots[item.node])
+    if step.get("if_capped") == "skip":
+        from peyvand.messaging.gate import DEFER, check_outbound
+
+        decision = check_outbound(item.contact_id, snapshot.channel, topic=snapshot.topic,
+                                  message_class="marketing",
+                                  content_type=snapshot.content_type, at=ctx.now)
+        if decision.verdict == DEFER:
+            return Move("skipped_capped", step.get("next"), {"reason": decision.reason})
+    row = queue_marketing(snapshot, item.contact_id, source_of(item), kick=False)
+    if row is None:
+        return Move("no_address", step.get("next"), {"channel": snapshot.channel})
+    item.data["message"] = row.pk
+    ctx.queued += 1
+    return Move("queued", step.get("next"), {"message": row.pk})
+
+
+def _wait(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    minutes = wait_minutes(step)
+    return Move("waited", step.get("next"), {"minutes": minutes},
+                at=ctx.now + dt.timedelta(minutes=minutes))
+
+
+def _wait_event(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    until = ctx.now + dt.timedelta(minutes=minutes_of(step["timeout"], "timeout"))
+    return Move("waiting", item.node, {"event": step["event"]}, at=until,
+                waiting_for=step["event"], wait_until=until)
+
+
+def _branch(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    yes = _matches(step["rule"], item.contact_id)
+    return Move("yes" if yes else "no", step.get("yes" if yes else "no"))
+
+
+def arm_of(item: Enrolment, percent: int) -> str:
+    """a for `percent`% of enrolments, b for the rest: drawn from a hash of the visit, so
+    the same visit always takes the same arm (it is recorded in the enrolment's data too)."""
+    digest = hashlib.sha256(f"{item.pk}:{item.node}:{item.visit}".encode()).digest()
+    return "a" if int.from_bytes(digest[:8], "big") % 100 < percent else "b"
+
+
+def _split(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    arms = item.data.setdefault("arms", {})
+    arm = arms.get(item.node) or arm_of(item, step["percent"])
+    arms[item.node] = arm
+    return Move(arm, step.get(arm), {"arm": arm})
+
+
+def _tag(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    from peyvand.base.actor import Actor
+    from peyvand.contacts.actions import do_tag_contacts
+
+    remove = "remove" in step
+    name = step["remove" if remove else "add"]
+    changed = do_tag_contacts(Actor.system(f"journey:{version.journey_id}"), [item.contact_id],
+                              name, remove=remove)
+    return Move("removed" if remove else "added", step.get("next"),
+                {"tag": name, "changed": changed})
+
+
+def _exit(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    return Move("exit", None, finish_reason="exit")
+
+
+EFFECTS = {"send": _send, "wait": _wait, "wait_event": _wait_event, "branch": _branch,
+           "split": _split, "tag": _tag, "exit": _exit}

@@ -1,0 +1,77 @@
+"""Triggers and wake-ups: what the floors below tell journeys through their hooks (registered
+in apps.py). Each runs after the change below has committed; a failure is logged by the
+caller and never undoes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+
+from django.db.models import Q
+
+from peyvand.journeys.actions import enrol, latest_version
+from peyvand.journeys.models import Enrolment, Journey
+from peyvand.journeys.runner import wake
+
+log = logging.getLogger("peyvand.journeys")
+
+
+def live_with_trigger(*kinds: str) -> Iterator[tuple[Journey, dict]]:
+    """(journey, its latest version's trigger) of each live journey triggered so."""
+    for journey in Journey.objects.filter(status=Journey.Status.LIVE):
+        version = latest_version(journey)
+        trigger = version.definition.get("trigger", {}) if version else {}
+        if trigger.get("type") in kinds:
+            yield journey, trigger
+
+
+def _enrol_all(journey: Journey, contact_ids: Iterable[int], source: str) -> int:
+    entered = 0
+    for contact_id in contact_ids:
+        item, _reason = enrol(journey, contact_id, source)
+        entered += item is not None
+    return entered
+
+
+def on_segment_changed(segment_id: int, entered: list[int], left: list[int],
+                       at: dt.datetime) -> None:
+    """audiences' SEGMENT_CHANGED_HOOKS: people who entered or left a segment start the
+    journeys triggered by it (those who left one a segment_entered journey runs on are
+    exited before their next step: steps.exit_reason)."""
+    for journey, trigger in live_with_trigger("segment_entered", "segment_left"):
+        if trigger.get("segment") != segment_id:
+            continue
+        people = entered if trigger["type"] == "segment_entered" else left
+        _enrol_all(journey, people, f"{trigger['type']}:{segment_id}")
+
+
+def _orders_of(contact_id: int) -> list[int]:
+    from peyvand.commerce.models import Order
+
+    return list(Order.objects.filter(contact_id=contact_id, deleted_at__isnull=True)
+                .order_by("placed_at", "id").values_list("pk", flat=True))
+
+
+def on_order_changed(contact_id: int) -> None:
+    """commerce's ORDER_CHANGED_HOOKS: an order of this contact was made or changed. It
+    wakes the enrolments waiting for an order, and starts the order / first-order journeys
+    once per order (an order changing again starts nothing new)."""
+    wake(contact_id, "ordered")
+    orders = None
+    for journey, trigger in live_with_trigger("order", "first_order"):
+        if orders is None:
+            orders = _orders_of(contact_id)
+        if not orders or (trigger["type"] == "first_order" and len(orders) != 1):
+            continue
+        source = f"order:{orders[-1]}"
+        seen = Enrolment.objects.filter(journey=journey, contact_id=contact_id).filter(
+            Q(data__source=source))
+        if not seen.exists():
+            enrol(journey, contact_id, source)
+
+
+def on_tracking_event(contact_id: int, kind: str, message_id: int, machine: bool) -> None:
+    """tracking's EVENT_HOOKS: a person opened or clicked a message."""
+    if not machine:
+        wake(contact_id, kind, message_id)

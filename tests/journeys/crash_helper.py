@@ -1,0 +1,96 @@
+"""Set-up and inspection for the journeys crash test, run in a subprocess against a real
+database (PEYVAND_HOME / DATABASE_URL from the environment).
+
+python tests/journeys/crash_helper.py setup N   -> migrate, N contacts enrolled in a live
+                                                   3-step journey (send, wait 0, send)
+python tests/journeys/crash_helper.py runs      -> JSON: step runs recorded so far
+python tests/journeys/crash_helper.py report    -> JSON: what the test checks
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def setup(n: int) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from django.utils import timezone
+
+    from peyvand.base.actor import Actor
+    from peyvand.consent.models import ConsentChange, ConsentState
+    from peyvand.contacts.models import Contact, Identity
+    from peyvand.journeys.actions import do_publish, do_save_journey
+    from peyvand.journeys.models import Enrolment
+    from peyvand.messaging.models import MessageTemplate
+
+    # Test data: bulk_create straight into the tables (as tests/messaging/crash_helper.py).
+    Contact.objects.bulk_create([Contact(first_name=f"نام{i}", last_name="آزمون")
+                                 for i in range(n)], batch_size=2000)
+    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
+    Identity.objects.bulk_create([Identity(contact_id=cid, kind="email",
+                                           value=f"r{i}@example.com", is_primary=True)
+                                  for i, cid in enumerate(ids)], batch_size=2000)
+    now = timezone.now()
+    changes = ConsentChange.objects.bulk_create(
+        [ConsentChange(contact_id=c, channel="email", action="opt_in", source="preferences",
+                       actor_label="crash-test", at=now) for c in ids], batch_size=2000)
+    ConsentState.objects.bulk_create(
+        [ConsentState(contact_id=ch.contact_id, channel="email", status="in", changed_at=now,
+                      confirmed_at=now, last_change_id=ch.pk) for ch in changes],
+        batch_size=2000)
+    for name in ("one", "two"):
+        MessageTemplate.objects.create(name=name, language="fa", subject=f"{name} {{{{ x }}}}",
+                                       html="<p>سلام {{ first_name }}</p>")
+    system = Actor.system("crash-test")
+    journey = do_save_journey(system, {"name": "crash", "definition": {
+        "trigger": {"type": "manual"}, "start": "s1", "steps": {
+            "s1": {"type": "send", "template": "one", "next": "s2"},
+            "s2": {"type": "wait", "minutes": 0, "next": "s3"},
+            "s3": {"type": "send", "template": "two"}}}})
+    version = do_publish(system, journey)
+    Enrolment.objects.bulk_create([Enrolment(
+        journey=journey, version=version, contact_id=cid, node="s1", next_run_at=now,
+        entered_at=now, data={"source": "crash-test", "visits": {"s1": 1}}) for cid in ids],
+        batch_size=2000)
+    print(json.dumps({"journey": journey.pk, "enrolled": len(ids)}))
+
+
+def runs() -> None:
+    from peyvand.journeys.models import StepRun
+
+    print(json.dumps({"runs": StepRun.objects.count()}))
+
+
+def report() -> None:
+    from django.db.models import Count
+
+    from peyvand.journeys.models import Enrolment, StepRun
+    from peyvand.messaging.models import OutboxMessage
+
+    per_enrolment = Counter(StepRun.objects.values("enrolment_id", "node")
+                            .annotate(n=Count("id")).values_list("n", flat=True))
+    per_contact = Counter(OutboxMessage.objects.values("contact_id").annotate(n=Count("id"))
+                          .values_list("n", flat=True))
+    print(json.dumps({
+        "states": dict(Enrolment.objects.values_list("state").annotate(n=Count("id"))),
+        "runs_by_node": dict(StepRun.objects.values_list("node").annotate(n=Count("id"))),
+        "runs_per_step": dict(per_enrolment),
+        "outcomes": dict(StepRun.objects.values_list("outcome").annotate(n=Count("id"))),
+        "outbox_per_contact": dict(per_contact),
+        "outbox": OutboxMessage.objects.count(),
+        "leased": Enrolment.objects.exclude(lease_owner="").count(),
+    }))
+
+
+if __name__ == "__main__":
+    from collections import Counter
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peyvand.settings")
+    import django
+
+    django.setup()
+    {"setup": lambda: setup(int(sys.argv[2])), "runs": runs, "report": report}[sys.argv[1]]()
