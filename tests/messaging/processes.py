@@ -29,8 +29,18 @@ def _pg_admin():
         return None
 
 
+def _suite_database() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    return "postgres" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend_env(request, tmp_path):
+    """The environment of real processes on a database of their own, of the kind the suite
+    runs on: the SQLite suite (`./run test`) crash-tests SQLite, the PostgreSQL suite
+    (DATABASE_URL, CI's second step) PostgreSQL — CI covers both, each once."""
+    if request.param != _suite_database():
+        pytest.skip(f"the {_suite_database()} suite runs the {_suite_database()} case")
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "PEYVAND_SMTP_URL", "DJANGO_SETTINGS_MODULE",
                         "PEYVAND_HUEY_IMMEDIATE")}
