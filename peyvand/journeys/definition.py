@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.errors import Invalid
 
-TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api")
+TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api",
+            "forgotten")
 EVENTS = ("opened", "clicked", "ordered")
 UNITS = {"minutes": 1, "hours": 60, "days": 1440}
 MAX_STEPS = 200
@@ -92,6 +93,11 @@ def _check_trigger(trigger: Any) -> None:
         segment = trigger.get("segment")
         if not isinstance(segment, int) or not Segment.objects.filter(pk=segment).exists():
             raise refuse("trigger.segment", _("Name an existing segment by its number."))
+    if trigger["type"] == "forgotten":
+        days = trigger.get("days")
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_WAIT_DAYS:
+            raise refuse("trigger.days", _("Give the days without contact: a whole number from "
+                                           "1 to 3650."))
 
 
 def _check_rule(rule: Any, path: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Max, QuerySet
 from django.shortcuts import get_object_or_404
 
 from peyvand.base.actor import Actor
@@ -72,3 +72,21 @@ def contact_journeys(actor: Actor, contact_id: int) -> list[dict[str, Any]]:
              "exit_reason": e.exit_reason}
             for e in Enrolment.objects.filter(contact_id=contact_id)
             .select_related("journey", "version").order_by("-entered_at", "-id")]
+
+
+def forgotten_people(actor: Actor, days: int) -> QuerySet[Any]:
+    """F7's list page: the people forgotten for `days` (forgotten.py)."""
+    require(actor, "journeys.view")
+    require(actor, "contacts.view")
+    from peyvand.journeys.forgotten import forgotten
+
+    return forgotten(days)
+
+
+def last_sent(contact_ids: list[int]) -> dict[int, Any]:
+    """When each of these contacts was last sent a message (absent: never); one query."""
+    from peyvand.messaging.models import OutboxMessage
+
+    return dict(OutboxMessage.objects.filter(contact_id__in=contact_ids, sent_at__isnull=False)
+                .values("contact_id").annotate(at=Max("sent_at")).order_by()
+                .values_list("contact_id", "at"))

@@ -157,6 +157,7 @@ MATRIX = {
     "campaigns:cancel": "campaigns.edit",
     "campaigns:test": "campaigns.edit",
     "campaigns:schedule": "campaigns.edit",
+    "journeys:forgotten": "journeys.view",
 }
 
 
