@@ -125,7 +125,8 @@ def _send(item: Enrolment, step: dict[str, Any], version: JourneyVersion, ctx: C
     from peyvand.messaging.single import queue_marketing
 
     snapshot = ctx.snapshot(version.snapshots[item.node])
-    send_after, detail = None, {}
+    send_after: dt.datetime | None = None
+    detail: dict[str, Any] = {}
     if step.get("best_hour"):
         send_after, detail = best_time(item, step, snapshot.channel, ctx)
     if step.get("if_capped") == "skip":
