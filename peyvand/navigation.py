@@ -74,6 +74,7 @@ GROUPS: tuple[Group, ...] = (
              "campaigns.view"),
         Item(_("Occasion calendar"), "campaigns:calendar", ("campaigns:calendar",),
              "campaigns.view"),
+        Item(_("Journeys"), "journeys:list", ("journeys:*",), "journeys.view"),
         Item(_("Broadcasts"), "messaging:broadcast_list",
              ("messaging:broadcast_list", "messaging:broadcast_detail",
               "messaging:broadcast_outbox", "messaging:broadcast_approve",

@@ -29,6 +29,7 @@ urlpatterns = [
     path("messaging/", include("peyvand.messaging.urls")),
     path("segments/", include("peyvand.audiences.urls")),
     path("campaigns/", include("peyvand.campaigns.urls")),
+    path("journeys/", include("peyvand.journeys.urls")),
     path("", include("peyvand.public_urls")),  # consent/, t/
     path("", include(home)),
 ]

@@ -15,11 +15,13 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.errors import Invalid
 
-TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api")
+TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api",
+            "forgotten")
 EVENTS = ("opened", "clicked", "ordered")
 UNITS = {"minutes": 1, "hours": 60, "days": 1440}
 MAX_STEPS = 200
 MAX_WAIT_DAYS = 3650
+MAX_DELAY_HOURS = 168  # a best-hour send waits at most a week
 _STEP_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # fits the outbox source
 # Where each step type goes next: the keys naming another step.
 EXITS: dict[str, tuple[str, ...]] = {
@@ -91,6 +93,11 @@ def _check_trigger(trigger: Any) -> None:
         segment = trigger.get("segment")
         if not isinstance(segment, int) or not Segment.objects.filter(pk=segment).exists():
             raise refuse("trigger.segment", _("Name an existing segment by its number."))
+    if trigger["type"] == "forgotten":
+        days = trigger.get("days")
+        if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_WAIT_DAYS:
+            raise refuse("trigger.days", _("Give the days without contact: a whole number from "
+                                           "1 to 3650."))
 
 
 def _check_rule(rule: Any, path: str) -> None:
@@ -142,6 +149,16 @@ def _check_send(step: dict[str, Any], path: str, templates: bool) -> None:
     if step.get("if_capped", "defer") not in ("defer", "skip"):
         raise refuse(f"{path}.if_capped", _("A capped message is either deferred or "
                                             "skipped."))
+    if not isinstance(step.get("best_hour", False), bool):
+        raise refuse(f"{path}.best_hour", _("best_hour is true or false."))
+    if "max_delay_hours" in step:
+        delay = step["max_delay_hours"]
+        if not step.get("best_hour"):
+            raise refuse(f"{path}.max_delay_hours", _("A maximum delay needs best_hour."))
+        if not isinstance(delay, int) or isinstance(delay, bool) \
+                or not 1 <= delay <= MAX_DELAY_HOURS:
+            raise refuse(f"{path}.max_delay_hours", _("Give a whole number of hours from 1 "
+                                                      "to 168."))
     if templates:
         from peyvand.messaging.models import MessageClass, MessageTemplate
 

@@ -33,6 +33,8 @@ class Journey(models.Model):
                                              default=0)
     # The draft being written; publishing freezes it as the next JourneyVersion.
     definition = models.JSONField(_("definition"), default=dict, blank=True)
+    # When the daily trigger (`forgotten`) last looked for people: at most once a day.
+    checked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     created_by = models.CharField(max_length=150, blank=True)

@@ -14,6 +14,9 @@ from typing import Any
 from peyvand.journeys.definition import minutes_of, wait_minutes
 from peyvand.journeys.models import Enrolment, JourneyVersion
 
+DEFAULT_MAX_DELAY_HOURS = 24  # a best-hour send waits at most this long by default
+BEST_HOUR_EPSILON = 0.1  # share of best-hour sends at an explored hour (besttime.py)
+
 
 @dataclass
 class Move:
@@ -37,6 +40,7 @@ class Context:
         self.queued = 0  # messages queued: the sender is woken once, at the end
         self._versions: dict[int, JourneyVersion] = {}
         self._snapshots: dict[int, Any] = {}
+        self._prior: list[float] | None = None
 
     def version(self, version_id: int) -> JourneyVersion:
         if version_id not in self._versions:
@@ -50,6 +54,14 @@ class Context:
         if snapshot_id not in self._snapshots:
             self._snapshots[snapshot_id] = ContentSnapshot.objects.get(pk=snapshot_id)
         return self._snapshots[snapshot_id]
+
+    def prior(self) -> list[float]:
+        """Everyone's hours (besttime.audience_prior), read once per run."""
+        if self._prior is None:
+            from peyvand.journeys.besttime import audience_prior
+
+            self._prior = audience_prior(None)
+        return self._prior
 
 
 def _matches(rule: Any, contact_id: int) -> bool:
@@ -95,24 +107,43 @@ def source_of(item: Enrolment) -> str:
     return f"journey:{item.pk}:{item.node}:{item.visit}"
 
 
+def best_time(item: Enrolment, step: dict[str, Any], channel: str, ctx: Context) \
+        -> tuple[dt.datetime, dict[str, Any]]:
+    """F6: when this contact's message goes (their best hour, besttime.py) and why. Seeded by
+    (enrolment, node), so the step run again after a crash plans the same time."""
+    from peyvand.journeys.besttime import plan_send_choices
+
+    delay = int(step.get("max_delay_hours", DEFAULT_MAX_DELAY_HOURS))
+    plan = plan_send_choices([item.contact_id], now=ctx.now, max_delay=dt.timedelta(
+        hours=delay), epsilon=BEST_HOUR_EPSILON, seed=f"{item.pk}:{item.node}",
+        prior=ctx.prior(), channel=channel)[item.contact_id]
+    return plan.at, {"send_after": plan.at.isoformat(), "hour": plan.hour,
+                     "choice": plan.choice, "timing": plan.timing, "reason": str(plan.text)}
+
+
 def _send(item: Enrolment, step: dict[str, Any], version: JourneyVersion, ctx: Context) -> Move:
     from peyvand.messaging.single import queue_marketing
 
     snapshot = ctx.snapshot(version.snapshots[item.node])
+    send_after: dt.datetime | None = None
+    detail: dict[str, Any] = {}
+    if step.get("best_hour"):
+        send_after, detail = best_time(item, step, snapshot.channel, ctx)
     if step.get("if_capped") == "skip":
         from peyvand.messaging.gate import DEFER, check_outbound
 
         decision = check_outbound(item.contact_id, snapshot.channel, topic=snapshot.topic,
-                                  message_class="marketing",
-                                  content_type=snapshot.content_type, at=ctx.now)
+                                  message_class="marketing", content_type=snapshot.content_type,
+                                  at=send_after or ctx.now)
         if decision.verdict == DEFER:
             return Move("skipped_capped", step.get("next"), {"reason": decision.reason})
-    row = queue_marketing(snapshot, item.contact_id, source_of(item), kick=False)
+    row = queue_marketing(snapshot, item.contact_id, source_of(item), send_after=send_after,
+                          kick=False)
     if row is None:
         return Move("no_address", step.get("next"), {"channel": snapshot.channel})
     item.data["message"] = row.pk
     ctx.queued += 1
-    return Move("queued", step.get("next"), {"message": row.pk})
+    return Move("queued", step.get("next"), {"message": row.pk, **detail})
 
 
 def _wait(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:

@@ -9,8 +9,9 @@ import logging
 from collections.abc import Iterable, Iterator
 
 from django.db.models import Q
+from django.utils import timezone
 
-from peyvand.journeys.actions import enrol, latest_version
+from peyvand.journeys.actions import RUNNING, enrol, latest_version
 from peyvand.journeys.models import Enrolment, Journey
 from peyvand.journeys.runner import wake
 
@@ -69,6 +70,31 @@ def on_order_changed(contact_id: int) -> None:
             Q(data__source=source))
         if not seen.exists():
             enrol(journey, contact_id, source)
+
+
+DAILY = dt.timedelta(days=1)
+
+
+def enrol_forgotten(now: dt.datetime | None = None) -> dict[int, int]:
+    """The `forgotten` trigger, from the journeys tick: once a day per live journey, enrol the
+    people forgotten for its `days` (forgotten.py) who are not in it now (re-entry and
+    max_active apply, as for any entry). Taking the day is a compare-and-set on
+    `checked_at`, so two ticks at once do it once. Returns {journey id: people enrolled}."""
+    from peyvand.journeys.forgotten import forgotten
+
+    now = now or timezone.now()
+    done: dict[int, int] = {}
+    for journey, trigger in live_with_trigger("forgotten"):
+        last = journey.checked_at
+        if last is not None and last > now - DAILY:
+            continue
+        if not Journey.objects.filter(pk=journey.pk, checked_at=last).update(checked_at=now):
+            continue  # another tick took this day
+        running = Enrolment.objects.filter(journey=journey, state__in=RUNNING)
+        people = list(forgotten(int(trigger["days"]), now=now)
+                      .exclude(pk__in=running.values("contact_id")).values_list("pk", flat=True))
+        done[journey.pk] = _enrol_all(journey, people, f"forgotten:{trigger['days']}")
+    return done
 
 
 def on_tracking_event(contact_id: int, kind: str, message_id: int, machine: bool) -> None:

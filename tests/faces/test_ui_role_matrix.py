@@ -21,6 +21,7 @@ from peyvand.base.roles import CAPABILITIES, can
 from peyvand.commerce.actions import do_create_source
 from peyvand.commerce.models import WebhookDelivery
 from peyvand.contacts.actions import do_create_contact
+from peyvand.journeys.actions import do_save_journey
 from peyvand.mailcatcher.models import CaughtMail
 from peyvand.messaging.models import OutboxMessage
 from peyvand.messaging.strategy import do_save_rule
@@ -157,6 +158,14 @@ MATRIX = {
     "campaigns:cancel": "campaigns.edit",
     "campaigns:test": "campaigns.edit",
     "campaigns:schedule": "campaigns.edit",
+    "journeys:list": "journeys.view",
+    "journeys:new": "journeys.edit",
+    "journeys:forgotten": "journeys.view",
+    "journeys:detail": "journeys.view",
+    "journeys:definition": "journeys.edit",
+    "journeys:publish": "journeys.publish",
+    "journeys:pause": "journeys.publish",
+    "journeys:enrol": "journeys.edit",
 }
 
 
@@ -208,6 +217,7 @@ def world(module_db):
         "segments": do_create_segment(system, "Everyone", {"all": []}).pk,
         "map": "no-such-upload",
         "campaigns": campaign_of(template, tag).pk,
+        "journeys": do_save_journey(system, {"name": "Welcome"}).pk,
     }
 
 

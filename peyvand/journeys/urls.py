@@ -1,0 +1,15 @@
+from django.urls import path
+
+from peyvand.journeys import views
+
+app_name = "journeys"
+urlpatterns = [
+    path("", views.journey_list, name="list"),
+    path("new/", views.journey_new, name="new"),
+    path("forgotten/", views.forgotten_list, name="forgotten"),
+    path("<int:pk>/", views.journey_detail, name="detail"),
+    path("<int:pk>/definition/", views.journey_definition, name="definition"),
+    path("<int:pk>/publish/", views.journey_publish, name="publish"),
+    path("<int:pk>/pause/", views.journey_pause, name="pause"),
+    path("<int:pk>/enrol/", views.journey_enrol, name="enrol"),
+]
