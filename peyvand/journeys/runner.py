@@ -1,12 +1,14 @@
-"""The journey runner: claim due enrolments with a lease, run each one's steps, one database
-transaction per step.
+"""The journey runner: claim due enrolments with a lease, run their steps in rounds, one
+database transaction per round (one step of each claimed enrolment).
 
-A step's transaction locks its enrolment (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
-transaction holds the write lock), checks the lease is still this worker's, checks the exit
-conditions, records the StepRun under UNIQUE (enrolment, node, rotation), has the step's
-effect and moves the enrolment on. A worker killed mid-step loses the whole step: it runs
-again, once, after the lease runs out. Timers are rows (`next_run_at`), never sleeping
-processes; events wake the enrolments waiting on them (`wake`).
+A round locks its enrolments (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transaction holds
+the write lock), keeps those whose lease is still this worker's, checks the exit conditions
+for all of them at once, records the StepRuns under UNIQUE (enrolment, node, rotation) (a
+step recorded before is followed, not run again), has the steps' effects (sends together)
+and moves the enrolments on. A step whose effect raises rolls back to its savepoint alone.
+A worker killed mid-round loses the whole round: its steps run again, once, after the
+leases run out. Timers are rows (`next_run_at`), never sleeping processes; events wake the
+enrolments waiting on them (`wake`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import functools
 import logging
 import os
 import socket
+from collections.abc import Callable
 
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
@@ -178,27 +181,21 @@ def _record(items: list[Enrolment], now: dt.datetime) -> dict[int, StepRun]:
 
 
 def _effects(items: list[Enrolment], ctx: Context) -> tuple[dict[int, Move], set[int]]:
-    """The steps' effects: sends together (send_many), the rest one by one; when the batch
-    raises, each of its steps one by one. A step that raises is rolled back to its savepoint
-    and its enrolment fails (an error) or is left to be retried when its lease runs out (a
-    database error): {enrolment id: Move}, and those that failed."""
-    moves: dict[int, Move] = {}
-    failed: set[int] = set()
+    """The steps' effects: sends together (send_many), the rest together, each group under
+    one savepoint; when a group raises, its steps one by one. A step that raises alone is
+    rolled back to its savepoint and its enrolment fails (an error) or is left to be retried
+    when its lease runs out (a database error): {enrolment id: Move}, and those that failed."""
     many = [i for i in items if batched(i, _step(i, ctx))]
-    if many:
-        try:
-            with transaction.atomic():
-                moves.update(send_many(many, ctx))
-        except Exception:
-            log.exception("journeys: a batch of %s sends failed; one by one", len(many))
-            moves.clear()
+    rest = [i for i in items if not batched(i, _step(i, ctx))]
+    moves = _together(lambda: send_many(many, ctx), len(many))
+    moves.update(_together(lambda: {i.pk: _effect(i, ctx) for i in rest}, len(rest)))
+    failed: set[int] = set()
     for item in items:
         if item.pk in moves:
             continue
         try:
             with transaction.atomic():
-                moves[item.pk] = EFFECTS[_step(item, ctx)["type"]](
-                    item, _step(item, ctx), ctx.version(item.version_id), ctx)
+                moves[item.pk] = _effect(item, ctx)
         except DatabaseError:
             log.exception("journey enrolment %s: a step's effect failed", item.pk)
             failed.add(item.pk)
@@ -207,6 +204,23 @@ def _effects(items: list[Enrolment], ctx: Context) -> tuple[dict[int, Move], set
             failed.add(item.pk)
             _fail(item.pk, item.lease_owner)
     return moves, failed
+
+
+def _together(effects: Callable[[], dict[int, Move]], n: int) -> dict[int, Move]:
+    """A group's effects under one savepoint; nothing when one raised (rolled back)."""
+    if not n:
+        return {}
+    try:
+        with transaction.atomic():
+            return effects()
+    except Exception:
+        log.warning("journeys: a group of %s steps raised; one by one", n, exc_info=True)
+        return {}
+
+
+def _effect(item: Enrolment, ctx: Context) -> Move:
+    return EFFECTS[_step(item, ctx)["type"]](item, _step(item, ctx),
+                                            ctx.version(item.version_id), ctx)
 
 
 def _step(item: Enrolment, ctx: Context) -> dict:
