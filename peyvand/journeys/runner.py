@@ -172,7 +172,7 @@ def _record(items: list[Enrolment], now: dt.datetime) -> dict[int, StepRun]:
         outcome=RUNNING) for item in items], ignore_conflicts=True, batch_size=500)
     wanted = {(item.pk, item.node, item.visit): item.pk for item in items}
     runs: dict[int, StepRun] = {}
-    for run in StepRun.objects.filter(enrolment_id__in=list(wanted),
+    for run in StepRun.objects.filter(enrolment_id__in=[item.pk for item in items],
                                       node__in={item.node for item in items}):
         pk = wanted.get((run.enrolment_id, run.node, run.rotation))
         if pk is not None:
