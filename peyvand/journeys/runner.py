@@ -272,10 +272,14 @@ def _write(model: type[models.Model], rows: list, names: list[str]) -> None:
     CASE expressions cost more to build than the round's every other query together."""
     if not rows:
         return
-    fields = [model._meta.get_field(name) for name in names]
+    fields: list[models.Field] = []
+    for name in names:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field)  # a column of its own, not a relation's end
+        fields.append(field)
     quote = connection.ops.quote_name
     sql = (f"UPDATE {quote(model._meta.db_table)} SET "
-           + ", ".join(f"{quote(f.column)} = %s" for f in fields) + " WHERE id = %s")
+           + ", ".join(f"{quote(f.column or f.name)} = %s" for f in fields) + " WHERE id = %s")
     with connection.cursor() as cursor:
         cursor.executemany(sql, [[f.get_db_prep_save(getattr(row, f.attname), connection)
                                   for f in fields] + [row.pk] for row in rows])
