@@ -284,8 +284,7 @@ def test_a_step_that_raises_fails_alone(live, make_contact, monkeypatch):
     assert set(people[1].tags.values_list("name", flat=True)) == set()
 
 
-def test_a_round_costs_the_same_queries_for_many_enrolments(live, make_contact,
-                                                            django_assert_max_num_queries):
+def test_a_round_costs_the_same_queries_for_many_enrolments(live, make_contact):
     """The queries of a run do not grow with the enrolments claimed."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
