@@ -1,12 +1,14 @@
-"""The journey runner: claim due enrolments with a lease, run each one's steps, one database
-transaction per step.
+"""The journey runner: claim due enrolments with a lease, run their steps in rounds, one
+database transaction per round (one step of each claimed enrolment).
 
-A step's transaction locks its enrolment (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE
-transaction holds the write lock), checks the lease is still this worker's, checks the exit
-conditions, records the StepRun under UNIQUE (enrolment, node, rotation), has the step's
-effect and moves the enrolment on. A worker killed mid-step loses the whole step: it runs
-again, once, after the lease runs out. Timers are rows (`next_run_at`), never sleeping
-processes; events wake the enrolments waiting on them (`wake`).
+A round locks its enrolments (FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE transaction holds
+the write lock), keeps those whose lease is still this worker's, checks the exit conditions
+for all of them at once, records the StepRuns under UNIQUE (enrolment, node, rotation) (a
+step recorded before is followed, not run again), has the steps' effects (sends together)
+and moves the enrolments on. A step whose effect raises rolls back to its savepoint alone.
+A worker killed mid-round loses the whole round: its steps run again, once, after the
+leases run out. Timers are rows (`next_run_at`), never sleeping processes; events wake the
+enrolments waiting on them (`wake`).
 """
 
 from __future__ import annotations
@@ -16,18 +18,20 @@ import functools
 import logging
 import os
 import socket
+from collections.abc import Callable
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from peyvand.journeys.models import Enrolment, Journey, StepRun
-from peyvand.journeys.steps import EFFECTS, Context, Move, exit_reason
+from peyvand.journeys.steps import EFFECTS, Context, Move, batched, exit_reasons, send_many
 
 log = logging.getLogger("peyvand.journeys")
 E = Enrolment.State
 LEASE = dt.timedelta(minutes=5)
 # Steps one enrolment may run in a row in one claim (a loop of zero waits stops here).
 MAX_STEPS_IN_A_ROW = 20
+RUNNING = "running"  # a StepRun recorded in this round, its effect still to come
 
 
 def worker_name() -> str:
@@ -75,10 +79,8 @@ def run_due(worker: str, limit: int = 200, lease: dt.timedelta = LEASE) -> dict[
     """Claim up to `limit` due enrolments and run each as far as it goes now: how many were
     claimed and how many steps ran."""
     ids = claim(worker, limit, lease)
-    steps = 0
     ctx = Context(timezone.now())
-    for pk in ids:
-        steps += run_enrolment(pk, worker, ctx)
+    steps = run_rounds(ids, worker, ctx)
     if ctx.queued:
         from peyvand.messaging.single import kick
 
@@ -87,75 +89,142 @@ def run_due(worker: str, limit: int = 200, lease: dt.timedelta = LEASE) -> dict[
 
 
 def run_enrolment(pk: int, worker: str, ctx: Context) -> int:
-    """Run the enrolment's due steps, each in its own transaction, until it waits, ends or
-    has run MAX_STEPS_IN_A_ROW; then its lease is let go. Returns the steps run."""
+    """Run one enrolment's due steps (see run_rounds). Returns the steps run."""
+    return run_rounds([pk], worker, ctx)
+
+
+def run_rounds(ids: list[int], worker: str, ctx: Context) -> int:
+    """Run the claimed enrolments' due steps, one round (one step of each) per transaction,
+    until none is due now or MAX_STEPS_IN_A_ROW rounds ran; the leases of those that stop
+    are let go in their last round. Returns the steps run."""
     ran = 0
-    for _n in range(MAX_STEPS_IN_A_ROW):
+    for n in range(MAX_STEPS_IN_A_ROW):
+        if not ids:
+            break
         ctx.now = timezone.now()
         try:
-            result = step_once(pk, worker, ctx, last=_n == MAX_STEPS_IN_A_ROW - 1)
-        except DatabaseError:  # a lock or a lost connection: the lease runs out, it is retried
-            log.exception("journey enrolment %s: a step's transaction failed", pk)
-            return ran
-        except Exception:
-            log.exception("journey enrolment %s failed at a step", pk)
-            _fail(pk, worker)
-            return ran
-        ran += result.ran
-        if not result.again:
+            done, ids = run_round(ids, worker, ctx, last=n == MAX_STEPS_IN_A_ROW - 1)
+        except DatabaseError:  # a lock or a lost connection: the leases run out, retried
+            log.exception("journey enrolments %s…: a round's transaction failed", ids[:5])
             break
+        ran += done
     return ran
 
 
-class _Result:
-    def __init__(self, ran: int = 0, again: bool = False) -> None:
-        self.ran, self.again = ran, again
-
-
 @transaction.atomic
-def step_once(pk: int, worker: str, ctx: Context, *, last: bool = False) -> _Result:
-    """One step of one enrolment, in one transaction (see the module's docstring)."""
-    item = Enrolment.objects.select_for_update().filter(pk=pk, lease_owner=worker).first()
-    if item is None or item.state not in (E.ACTIVE, E.WAITING):
-        return _Result()  # the lease went to another worker, or it ended meanwhile
-    if item.next_run_at is None or item.next_run_at > ctx.now:
-        _save(item, release=True)
-        return _Result()
-    version = ctx.version(item.version_id)
-    if version.journey.status != Journey.Status.LIVE:
-        _save(item, release=True)
-        return _Result()
-    ending = exit_reason(item, version, ctx)
-    if ending is not None:
-        _finish(item, *ending, ctx.now)
-        return _Result()
-    step = version.definition["steps"][item.node]
-    if item.state == E.WAITING:  # no event came before the timeout
-        _resolve_wait(item, "timeout", ctx.now)
-        _advance(item, Move("timeout", step.get("timeout_next")), ctx.now)
-        return _Result(again=_save(item, release=last))
-    run, created = _record(item, ctx.now)
-    if created:
-        move = EFFECTS[step["type"]](item, step, version, ctx)
-        run.outcome, run.detail, run.finished_at = move.outcome, \
-            {**move.detail, "next": move.next}, ctx.now
-        if move.outcome != "waiting":
-            run.save(update_fields=["outcome", "detail", "finished_at"])
-        else:
-            run.save(update_fields=["outcome", "detail"])
-    else:  # it ran already (a worker whose lease ran out): its effect committed with it
-        move = Move(run.outcome, run.detail.get("next"))
-    _advance(item, move, ctx.now)
-    return _Result(ran=1 if created else 0, again=_save(item, release=last))
+def run_round(ids: list[int], worker: str, ctx: Context, *, last: bool = False) \
+        -> tuple[int, list[int]]:
+    """One step of each of these enrolments, in one transaction (the module's docstring):
+    the steps run, and the enrolments due again now (their leases kept)."""
+    items = list(Enrolment.objects.select_for_update().filter(
+        pk__in=ids, lease_owner=worker, state__in=(E.ACTIVE, E.WAITING)).order_by("id"))
+    # Those gone to another worker or ended meanwhile are not here; these stop, leases let go:
+    stopped = {i.pk for i in items if i.next_run_at is None or i.next_run_at > ctx.now
+               or ctx.version(i.version_id).journey.status != Journey.Status.LIVE}
+    endings = exit_reasons([i for i in items if i.pk not in stopped], ctx)
+    for item in items:
+        if item.pk in endings:
+            _end(item, *endings[item.pk], ctx.now)
+    stopped |= set(endings)
+    # A wait_event step whose event did not come before its timeout:
+    timeouts = [i for i in items if i.pk not in stopped and i.state == E.WAITING]
+    _resolve_waits(timeouts, "timeout", ctx.now)
+    for item in timeouts:
+        _advance(item, Move("timeout", _step(item, ctx).get("timeout_next")), ctx.now)
+    waited = {i.pk for i in timeouts}
+    steps = [i for i in items if i.pk not in stopped and i.pk not in waited]
+    ran, failed = _run_steps(steps, ctx)
+    again = _save_all([i for i in items if i.pk not in failed], stopped, last=last)
+    return ran, again
 
 
-def _record(item: Enrolment, now: dt.datetime) -> tuple[StepRun, bool]:
+def _run_steps(items: list[Enrolment], ctx: Context) -> tuple[int, set[int]]:
+    """Record the StepRuns, have the effects of those recorded now and move every enrolment
+    on: the steps run, and the enrolments that failed (written already, or left alone)."""
+    runs = _record(items, ctx.now)
+    fresh = [i for i in items if runs[i.pk].outcome == RUNNING]
+    moves, failed = _effects(fresh, ctx)
+    for item in items:
+        run = runs[item.pk]
+        if item.pk in failed:
+            continue
+        if item.pk in moves:
+            move = moves[item.pk]
+            run.outcome, run.detail = move.outcome, {**move.detail, "next": move.next}
+            run.finished_at = None if move.outcome == "waiting" else ctx.now
+        else:  # it ran already (a worker whose lease ran out): its effect committed with it
+            move = Move(run.outcome, run.detail.get("next"))
+        _advance(item, move, ctx.now)
+    done = [runs[i.pk] for i in fresh if i.pk not in failed]
+    _write(StepRun, done, ["outcome", "detail", "finished_at"])
+    gone = [runs[pk].pk for pk in failed]
+    if gone:  # their step rolls back whole
+        StepRun.objects.filter(pk__in=gone).delete()
+    return len(done), failed
+
+
+def _record(items: list[Enrolment], now: dt.datetime) -> dict[int, StepRun]:
+    """Each enrolment's StepRun for its step, {enrolment id: run}: the unique key decides, a
+    run recorded before is kept (and followed); those made now say RUNNING, which no
+    committed run does (its effect sets the outcome in the same transaction)."""
+    StepRun.objects.bulk_create([StepRun(
+        enrolment=item, node=item.node, rotation=item.visit, started_at=now,
+        outcome=RUNNING) for item in items], ignore_conflicts=True, batch_size=500)
+    wanted = {(item.pk, item.node, item.visit): item.pk for item in items}
+    runs: dict[int, StepRun] = {}
+    for run in StepRun.objects.filter(enrolment_id__in=[item.pk for item in items],
+                                      node__in={item.node for item in items}):
+        pk = wanted.get((run.enrolment_id, run.node, run.rotation))
+        if pk is not None:
+            runs[pk] = run
+    return runs
+
+
+def _effects(items: list[Enrolment], ctx: Context) -> tuple[dict[int, Move], set[int]]:
+    """The steps' effects: sends together (send_many), the rest together, each group under
+    one savepoint; when a group raises, its steps one by one. A step that raises alone is
+    rolled back to its savepoint and its enrolment fails (an error) or is left to be retried
+    when its lease runs out (a database error): {enrolment id: Move}, and those that failed."""
+    many = [i for i in items if batched(i, _step(i, ctx))]
+    rest = [i for i in items if not batched(i, _step(i, ctx))]
+    moves = _together(lambda: send_many(many, ctx), len(many))
+    moves.update(_together(lambda: {i.pk: _effect(i, ctx) for i in rest}, len(rest)))
+    failed: set[int] = set()
+    for item in items:
+        if item.pk in moves:
+            continue
+        try:
+            with transaction.atomic():
+                moves[item.pk] = _effect(item, ctx)
+        except DatabaseError:
+            log.exception("journey enrolment %s: a step's effect failed", item.pk)
+            failed.add(item.pk)
+        except Exception:
+            log.exception("journey enrolment %s failed at a step", item.pk)
+            failed.add(item.pk)
+            _fail(item.pk, item.lease_owner)
+    return moves, failed
+
+
+def _together(effects: Callable[[], dict[int, Move]], n: int) -> dict[int, Move]:
+    """A group's effects under one savepoint; nothing when one raised (rolled back)."""
+    if not n:
+        return {}
     try:
         with transaction.atomic():
-            return StepRun.objects.create(enrolment=item, node=item.node, rotation=item.visit,
-                                          started_at=now, outcome="running"), True
-    except IntegrityError:
-        return StepRun.objects.get(enrolment=item, node=item.node, rotation=item.visit), False
+            return effects()
+    except Exception:
+        log.warning("journeys: a group of %s steps raised; one by one", n, exc_info=True)
+        return {}
+
+
+def _effect(item: Enrolment, ctx: Context) -> Move:
+    return EFFECTS[_step(item, ctx)["type"]](item, _step(item, ctx),
+                                            ctx.version(item.version_id), ctx)
+
+
+def _step(item: Enrolment, ctx: Context) -> dict:
+    return ctx.version(item.version_id).definition["steps"][item.node]
 
 
 def _advance(item: Enrolment, move: Move, now: dt.datetime) -> None:
@@ -180,28 +249,55 @@ def enter(item: Enrolment, node: str, at: dt.datetime) -> None:
     item.waiting_for, item.wait_until = "", None
 
 
-def _save(item: Enrolment, *, release: bool) -> bool:
-    """Write the enrolment; keep the lease only when it is due again now (the next step runs
-    in this claim). Returns whether it should run again."""
-    again = (not release and item.state == E.ACTIVE and item.next_run_at is not None
-             and item.next_run_at <= timezone.now())
-    if not again:
-        item.lease_owner, item.lease_until = "", None
-    item.save(update_fields=["state", "node", "next_run_at", "lease_owner", "lease_until",
-                             "waiting_for", "wait_until", "finished_at", "exit_reason", "data"])
+FIELDS = ["state", "node", "next_run_at", "lease_owner", "lease_until", "waiting_for",
+          "wait_until", "finished_at", "exit_reason", "data"]
+
+
+def _save_all(items: list[Enrolment], stopped: set[int], *, last: bool) -> list[int]:
+    """Write the enrolments back; keep the lease only of those due again now (their next
+    step runs in the next round). Returns their ids."""
+    now = timezone.now()
+    again = [i.pk for i in items if not last and i.pk not in stopped and i.state == E.ACTIVE
+             and i.next_run_at is not None and i.next_run_at <= now]
+    keep = set(again)
+    for item in items:
+        if item.pk not in keep:
+            item.lease_owner, item.lease_until = "", None
+    _write(Enrolment, items, FIELDS)
     return again
 
 
-def _finish(item: Enrolment, state: str, reason: str, now: dt.datetime) -> None:
+def _write(model: type[models.Model], rows: list, names: list[str]) -> None:
+    """UPDATE each row's fields by id, one statement run for all (executemany): bulk_update's
+    CASE expressions cost more to build than the round's every other query together."""
+    if not rows:
+        return
+    fields: list[models.Field] = []
+    for name in names:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.Field)  # a column of its own, not a relation's end
+        fields.append(field)
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(model._meta.db_table)} SET "
+           + ", ".join(f"{quote(f.column or f.name)} = %s" for f in fields) + " WHERE id = %s")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[f.get_db_prep_save(getattr(row, f.attname), connection)
+                                  for f in fields] + [row.pk] for row in rows])
+
+
+def _end(item: Enrolment, state: str, reason: str, now: dt.datetime) -> None:
     item.state, item.exit_reason, item.finished_at, item.next_run_at = state, reason, now, None
     item.waiting_for, item.wait_until = "", None
-    _save(item, release=True)
 
 
-def _resolve_wait(item: Enrolment, outcome: str, now: dt.datetime) -> None:
-    """The wait_event step's run is finished by the event or by its timeout."""
-    StepRun.objects.filter(enrolment=item, node=item.node, rotation=item.visit).update(
-        outcome=outcome, finished_at=now)
+def _resolve_waits(items: list[Enrolment], outcome: str, now: dt.datetime) -> None:
+    """The wait_event steps' runs are finished by the event or by their timeout."""
+    by_key: dict[tuple[str, int], list[int]] = {}
+    for item in items:
+        by_key.setdefault((item.node, item.visit), []).append(item.pk)
+    for (node, visit), pks in by_key.items():
+        StepRun.objects.filter(enrolment_id__in=pks, node=node, rotation=visit).update(
+            outcome=outcome, finished_at=now)
 
 
 def _fail(pk: int, worker: str) -> None:

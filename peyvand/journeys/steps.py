@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,42 +65,85 @@ class Context:
         return self._prior
 
 
-def _matches(rule: Any, contact_id: int) -> bool:
+def _matching(rule: Any, contact_ids: list[int]) -> set[int]:
     from peyvand.audiences.queries import matching
 
-    return matching(rule).filter(pk=contact_id).exists()
+    return set(matching(rule).filter(pk__in=contact_ids).values_list("pk", flat=True))
 
 
-def exit_reason(item: Enrolment, version: JourneyVersion, ctx: Context) \
-        -> tuple[str, str] | None:
-    """(state, reason) when the enrolment must end before its next step: erased, consent
-    withdrawn for a send step's channel, the goal reached, the trigger's segment left."""
+def _matches(rule: Any, contact_id: int) -> bool:
+    return contact_id in _matching(rule, [contact_id])
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def exit_reasons(items: list[Enrolment], ctx: Context) -> dict[int, tuple[str, str]]:
+    """{enrolment id: (state, reason)} for the enrolments that must end before their next
+    step: erased, consent withdrawn for a send step's channel, the goal reached, the
+    trigger's segment left (in that order). A fixed number of queries per distinct channel
+    and topic, goal and segment, whatever the number of enrolments."""
+    from peyvand.audiences.models import SegmentMember
     from peyvand.contacts.models import Contact
 
-    definition = version.definition
-    if not Contact.objects.filter(pk=item.contact_id, erased_at__isnull=True).exists():
-        return Enrolment.State.EXITED, "erased"
-    step = definition["steps"].get(item.node, {})
-    if step.get("type") == "send" and item.state == Enrolment.State.ACTIVE:
-        from peyvand.messaging import consent_port
-        from peyvand.messaging.gate import consent_topic
+    contacts = list({item.contact_id for item in items})
+    alive = set(Contact.objects.filter(pk__in=contacts, erased_at__isnull=True)
+                .values_list("pk", flat=True))
+    refused = _refusals([i for i in items if i.contact_id in alive], ctx)
+    goals: dict[str, tuple[Any, list[int]]] = {}
+    segments: dict[Any, list[int]] = {}
+    for item in items:
+        definition = ctx.version(item.version_id).definition
+        if definition.get("goal") is not None:
+            goals.setdefault(_key(definition["goal"]), (definition["goal"], []))[1].append(
+                item.contact_id)
+        trigger = definition.get("trigger", {})
+        if trigger.get("type") == "segment_entered":
+            segments.setdefault(trigger.get("segment"), []).append(item.contact_id)
+    reached = {key: _matching(rule, ids) for key, (rule, ids) in goals.items()}
+    members = {segment: set(SegmentMember.objects.filter(
+        segment_id=segment, contact_id__in=ids).values_list("contact_id", flat=True))
+        for segment, ids in segments.items()}
+    out: dict[int, tuple[str, str]] = {}
+    for item in items:
+        definition = ctx.version(item.version_id).definition
+        trigger = definition.get("trigger", {})
+        if item.contact_id not in alive:
+            out[item.pk] = Enrolment.State.EXITED, "erased"
+        elif item.pk in refused:
+            out[item.pk] = Enrolment.State.EXITED, f"consent:{refused[item.pk]}"[:32]
+        elif definition.get("goal") is not None \
+                and item.contact_id in reached[_key(definition["goal"])]:
+            out[item.pk] = Enrolment.State.DONE, "goal"
+        elif trigger.get("type") == "segment_entered" \
+                and item.contact_id not in members[trigger.get("segment")]:
+            out[item.pk] = Enrolment.State.EXITED, "left_segment"
+    return out
 
-        snapshot = ctx.snapshot(version.snapshots[item.node])
-        decision = consent_port.consent_decision(
-            item.contact_id, snapshot.channel, consent_topic(snapshot.topic, "marketing"),
-            message_class="marketing")
-        if not decision.allowed:
-            return Enrolment.State.EXITED, f"consent:{decision.reason}"[:32]
-    if definition.get("goal") is not None and _matches(definition["goal"], item.contact_id):
-        return Enrolment.State.DONE, "goal"
-    trigger = definition.get("trigger", {})
-    if trigger.get("type") == "segment_entered":
-        from peyvand.audiences.models import SegmentMember
 
-        if not SegmentMember.objects.filter(segment_id=trigger.get("segment"),
-                                            contact_id=item.contact_id).exists():
-            return Enrolment.State.EXITED, "left_segment"
-    return None
+def _refusals(items: list[Enrolment], ctx: Context) -> dict[int, str]:
+    """{enrolment id: reason} for the active enrolments at a send step whose contact's
+    consent no longer allows the snapshot's channel and topic: one batch question to the
+    consent port per distinct (channel, topic), as the sender asks."""
+    from peyvand.messaging import consent_port
+    from peyvand.messaging.gate import consent_topic
+
+    asked: dict[tuple[str, Any], list[Enrolment]] = {}
+    for item in items:
+        version = ctx.version(item.version_id)
+        step = version.definition["steps"].get(item.node, {})
+        if step.get("type") == "send" and item.state == Enrolment.State.ACTIVE:
+            snapshot = ctx.snapshot(version.snapshots[item.node])
+            key = (snapshot.channel, consent_topic(snapshot.topic, "marketing"))
+            asked.setdefault(key, []).append(item)
+    out: dict[int, str] = {}
+    for (channel, topic), group in asked.items():
+        answers = consent_port.consent_decisions([i.contact_id for i in group], channel,
+                                                 topic, message_class="marketing")
+        out.update((i.pk, answers[i.contact_id].reason) for i in group
+                   if not answers[i.contact_id].allowed)
+    return out
 
 
 def source_of(item: Enrolment) -> str:
@@ -144,6 +188,38 @@ def _send(item: Enrolment, step: dict[str, Any], version: JourneyVersion, ctx: C
     item.data["message"] = row.pk
     ctx.queued += 1
     return Move("queued", step.get("next"), {"message": row.pk, **detail})
+
+
+def send_many(items: list[Enrolment], ctx: Context) -> dict[int, Move]:
+    """The send step of many enrolments (none with if_capped: skip): per snapshot, the
+    addresses, link keys and outbox rows in a fixed number of queries. {enrolment id: Move}"""
+    from peyvand.messaging.single import queue_marketing_many
+
+    groups: dict[int, list[Enrolment]] = {}
+    for item in items:
+        version = ctx.version(item.version_id)
+        groups.setdefault(version.snapshots[item.node], []).append(item)
+    queued = {snapshot_id: queue_marketing_many(ctx.snapshot(snapshot_id), [
+        (i.contact_id, source_of(i)) for i in group]) for snapshot_id, group in groups.items()}
+    out: dict[int, Move] = {}  # the enrolments change only once every row is queued
+    for snapshot_id, group in groups.items():
+        snapshot, rows = ctx.snapshot(snapshot_id), queued[snapshot_id]
+        for item in group:
+            step = ctx.version(item.version_id).definition["steps"][item.node]
+            row = rows[source_of(item)]
+            if row is None:
+                out[item.pk] = Move("no_address", step.get("next"),
+                                    {"channel": snapshot.channel})
+                continue
+            item.data["message"] = row
+            ctx.queued += 1
+            out[item.pk] = Move("queued", step.get("next"), {"message": row})
+    return out
+
+
+def batched(item: Enrolment, step: dict[str, Any]) -> bool:
+    """Whether the step runs in send_many rather than one by one."""
+    return step["type"] == "send" and step.get("if_capped") != "skip"
 
 
 def _wait(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:

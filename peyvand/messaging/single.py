@@ -52,6 +52,47 @@ def queue_marketing(snapshot: ContentSnapshot, contact_id: int, source: str, *,
                                      channel=snapshot.channel)
 
 
+def addresses_of(contact_ids: list[int], channel: str) -> dict[int, str]:
+    """address_of for many contacts, in one query."""
+    out: dict[int, str] = {}
+    rows = (Identity.objects.filter(contact_id__in=contact_ids, kind=_address_kind(channel))
+            .order_by("contact_id", "-is_primary", "id").values_list("contact_id", "value"))
+    for contact_id, value in rows:
+        out.setdefault(contact_id, value)  # the first, as address_of: empty means none
+    return {c: v for c, v in out.items() if v}
+
+
+def queue_marketing_many(snapshot: ContentSnapshot, wanted: list[tuple[int, str]]) \
+        -> dict[str, int | None]:
+    """queue_marketing for many (contact id, source) pairs in a fixed number of queries:
+    {source: the outbox row's id, or None when the contact has no address}. The caller
+    kicks the sender once (`kick`)."""
+    if snapshot.message_class != MessageClass.MARKETING:
+        raise ValueError("queue_marketing sends marketing snapshots only")
+    if any(len(source) > MAX_SOURCE for _c, source in wanted):
+        raise ValueError(f"an outbox source is at most {MAX_SOURCE} characters")
+    addresses = addresses_of([c for c, _s in wanted], snapshot.channel)
+    addressed = [(c, s) for c, s in wanted if c in addresses]
+    out: dict[str, int | None] = {s: None for _c, s in wanted}
+    if not addressed:
+        return out
+    if snapshot.carries_consent_links(MessageClass.MARKETING):
+        consent_port.ensure_link_keys([c for c, _s in addressed])
+    OutboxMessage.objects.bulk_create([OutboxMessage(
+        source=source, template_id=snapshot.template_id, snapshot=snapshot,
+        contact_id=contact_id, channel=snapshot.channel, to_address=addresses[contact_id],
+        topic=snapshot.topic, message_class=MessageClass.MARKETING,
+        content_type=snapshot.content_type) for contact_id, source in addressed],
+        ignore_conflicts=True, batch_size=500)
+    pairs = set(addressed)
+    for pk, contact_id, source in OutboxMessage.objects.filter(
+            source__in=[s for _c, s in addressed], channel=snapshot.channel).values_list(
+            "pk", "contact_id", "source"):
+        if (contact_id, source) in pairs:
+            out[source] = pk
+    return out
+
+
 def kick() -> None:
     """Wake the sender once the current transaction commits."""
     tasks.kick()

@@ -251,3 +251,51 @@ def test_the_tracking_drain_wakes_a_waiting_enrolment(live, make_contact,
     assert (item.state, item.node) == (E.ACTIVE, "s3")
     run_due("w1")
     assert set(person.tags.values_list("name", flat=True)) == {"clicker"}
+
+
+def test_a_step_that_raises_fails_alone(live, make_contact, monkeypatch):
+    """One enrolment's effect raises: it fails with its step rolled back; the others of the
+    same round go on, and a batch of sends that raises is sent one by one."""
+    from peyvand.journeys import steps as steps_module
+
+    journey = live(steps({"type": "tag", "add": "seen"}, {"type": "send", "template": "hello"}))
+    people = [make_contact() for _ in range(3)]
+    items = [enrol(journey, p.pk, "t")[0] for p in people]
+    real_tag, real_many = steps_module._tag, steps_module.send_many
+
+    def tag(item, *args):
+        if item.pk == items[1].pk:
+            raise RuntimeError("boom")
+        return real_tag(item, *args)
+
+    def many(batch, ctx):
+        if len(batch) > 1:
+            raise RuntimeError("the batch breaks")
+        return real_many(batch, ctx)
+
+    monkeypatch.setitem(steps_module.EFFECTS, "tag", tag)
+    monkeypatch.setattr("peyvand.journeys.runner.send_many", many)
+    assert run_due("w1") == {"claimed": 3, "steps": 4}
+    states = {e.pk: (e.state, e.exit_reason, e.lease_owner) for e in Enrolment.objects.all()}
+    assert states[items[1].pk] == (E.FAILED, "error", "")
+    assert states[items[0].pk] == states[items[2].pk] == (E.DONE, "completed", "")
+    assert not StepRun.objects.filter(enrolment=items[1]).exists()
+    assert [len(sources(p)) for p in people] == [1, 0, 1]
+    assert set(people[1].tags.values_list("name", flat=True)) == set()
+
+
+def test_a_round_costs_the_same_queries_for_many_enrolments(live, make_contact):
+    """The queries of a run do not grow with the enrolments claimed."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    journey = live(SEND_WAIT_SEND)
+    counts = []
+    for n in (2, 12):
+        for _ in range(n):
+            enrol(journey, make_contact().pk, "t")
+        with CaptureQueriesContext(connection) as queries:
+            assert run_due("w1") == {"claimed": n, "steps": 2 * n}
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+    assert OutboxMessage.objects.count() == 14
