@@ -191,7 +191,7 @@ def _send(item: Enrolment, step: dict[str, Any], version: JourneyVersion, ctx: C
 
 
 def send_many(items: list[Enrolment], ctx: Context) -> dict[int, Move]:
-    """The send step of many enrolments (none with if_capped: skip): per snapshot, the
+    """The send step of many enrolments (none with if_capped: skip or best_hour): per snapshot, the
     addresses, link keys and outbox rows in a fixed number of queries. {enrolment id: Move}"""
     from peyvand.messaging.single import queue_marketing_many
 
@@ -218,8 +218,10 @@ def send_many(items: list[Enrolment], ctx: Context) -> dict[int, Move]:
 
 
 def batched(item: Enrolment, step: dict[str, Any]) -> bool:
-    """Whether the step runs in send_many rather than one by one."""
-    return step["type"] == "send" and step.get("if_capped") != "skip"
+    """Whether the step runs in send_many rather than one by one (a send asking the gate
+    first, or planned at the contact's best hour, goes one by one)."""
+    return step["type"] == "send" and step.get("if_capped") != "skip" \
+        and not step.get("best_hour")
 
 
 def _wait(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
