@@ -17,31 +17,18 @@ import sys
 def setup(n: int) -> None:
     from django.core.management import call_command
 
+    from tests.messaging.processes import seed_consenting_contacts
+
     call_command("migrate", verbosity=0)
     from django.utils import timezone
 
     from peyvand.base.actor import Actor
-    from peyvand.consent.models import ConsentChange, ConsentState
-    from peyvand.contacts.models import Contact, Identity
     from peyvand.journeys.actions import do_publish, do_save_journey
     from peyvand.journeys.models import Enrolment
     from peyvand.messaging.models import MessageTemplate
 
-    # Test data: bulk_create straight into the tables (as tests/messaging/crash_helper.py).
-    Contact.objects.bulk_create([Contact(first_name=f"نام{i}", last_name="آزمون")
-                                 for i in range(n)], batch_size=2000)
-    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
-    Identity.objects.bulk_create([Identity(contact_id=cid, kind="email",
-                                           value=f"r{i}@example.com", is_primary=True)
-                                  for i, cid in enumerate(ids)], batch_size=2000)
+    ids = seed_consenting_contacts(n)
     now = timezone.now()
-    changes = ConsentChange.objects.bulk_create(
-        [ConsentChange(contact_id=c, channel="email", action="opt_in", source="preferences",
-                       actor_label="crash-test", at=now) for c in ids], batch_size=2000)
-    ConsentState.objects.bulk_create(
-        [ConsentState(contact_id=ch.contact_id, channel="email", status="in", changed_at=now,
-                      confirmed_at=now, last_change_id=ch.pk) for ch in changes],
-        batch_size=2000)
     for name in ("one", "two"):
         MessageTemplate.objects.create(name=name, language="fa", subject=f"{name} {{{{ x }}}}",
                                        html="<p>سلام {{ first_name }}</p>")

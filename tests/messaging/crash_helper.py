@@ -15,30 +15,16 @@ import sys
 def setup(n: int) -> None:
     from django.core.management import call_command
 
+    from tests.messaging.processes import seed_consenting_contacts
+
     call_command("migrate", verbosity=0)
-    from django.utils import timezone
 
     from peyvand.base.actor import Actor
-    from peyvand.consent.models import ConsentChange, ConsentState
-    from peyvand.contacts.models import Contact, ContactTag, Identity, Tag
+    from peyvand.contacts.models import ContactTag, Tag
     from peyvand.messaging.actions import do_create_broadcast
     from peyvand.messaging.models import MessageTemplate
 
-    # Test data: bulk_create straight into the tables (20,000 actions would take minutes).
-    Contact.objects.bulk_create([Contact(first_name=f"نام{i}", last_name="آزمون")
-                                 for i in range(n)], batch_size=2000)
-    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
-    Identity.objects.bulk_create([Identity(contact_id=cid, kind="email",
-                                           value=f"r{i}@example.com", is_primary=True)
-                                  for i, cid in enumerate(ids)], batch_size=2000)
-    now = timezone.now()  # e-mail consent, as bench/send.py gives it
-    changes = ConsentChange.objects.bulk_create(
-        [ConsentChange(contact_id=c, channel="email", action="opt_in", source="preferences",
-                       actor_label="crash-test", at=now) for c in ids], batch_size=2000)
-    ConsentState.objects.bulk_create(
-        [ConsentState(contact_id=ch.contact_id, channel="email", status="in", changed_at=now,
-                      confirmed_at=now, last_change_id=ch.pk) for ch in changes],
-        batch_size=2000)
+    ids = seed_consenting_contacts(n)
     tag = Tag.objects.create(name="crash")
     ContactTag.objects.bulk_create([ContactTag(contact_id=cid, tag=tag) for cid in ids],
                                    batch_size=2000)

@@ -87,3 +87,29 @@ def sender(env, port, *args: str, processes: int = 2, connections: int = 10,
 
 def lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
+
+
+def seed_consenting_contacts(n: int) -> list[int]:
+    """N contacts with an e-mail address who agreed to e-mail (as bench/send.py gives them),
+    written with bulk_create straight into the tables (N actions would take minutes): their
+    ids. For the crash helpers, in a subprocess with Django set up."""
+    from django.utils import timezone
+
+    from peyvand.consent.models import ConsentChange, ConsentState
+    from peyvand.contacts.models import Contact, Identity
+
+    Contact.objects.bulk_create([Contact(first_name=f"نام{i}", last_name="آزمون")
+                                 for i in range(n)], batch_size=2000)
+    ids = list(Contact.objects.order_by("id").values_list("id", flat=True))
+    Identity.objects.bulk_create([Identity(contact_id=cid, kind="email",
+                                           value=f"r{i}@example.com", is_primary=True)
+                                  for i, cid in enumerate(ids)], batch_size=2000)
+    now = timezone.now()
+    changes = ConsentChange.objects.bulk_create(
+        [ConsentChange(contact_id=c, channel="email", action="opt_in", source="preferences",
+                       actor_label="crash-test", at=now) for c in ids], batch_size=2000)
+    ConsentState.objects.bulk_create(
+        [ConsentState(contact_id=ch.contact_id, channel="email", status="in", changed_at=now,
+                      confirmed_at=now, last_change_id=ch.pk) for ch in changes],
+        batch_size=2000)
+    return ids
