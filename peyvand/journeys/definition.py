@@ -16,7 +16,9 @@ from django.utils.translation import gettext as _
 from peyvand.base.errors import Invalid
 
 TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api",
-            "forgotten")
+            "forgotten", "date")
+DATE_FIELDS = ("birthday", "signup_anniversary")  # or fields.<key>, a custom date field
+MAX_OFFSET_DAYS = 365
 EVENTS = ("opened", "clicked", "ordered")
 UNITS = {"minutes": 1, "hours": 60, "days": 1440}
 MAX_STEPS = 200
@@ -98,6 +100,33 @@ def _check_trigger(trigger: Any) -> None:
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_WAIT_DAYS:
             raise refuse("trigger.days", _("Give the days without contact: a whole number from "
                                            "1 to 3650."))
+    if trigger["type"] == "date":
+        _check_date_trigger(trigger)
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_date_trigger(trigger: dict[str, Any]) -> None:
+    unknown = set(trigger) - {"type", "field", "offset_days"}
+    if unknown:
+        raise refuse(f"trigger.{sorted(unknown)[0]}", _("This key is not part of a date "
+                                                         "trigger."))
+    field = trigger.get("field")
+    if not isinstance(field, str) or (field not in DATE_FIELDS
+                                      and not field.startswith("fields.")):
+        raise refuse("trigger.field", _("The date is birthday, signup_anniversary or "
+                                        "fields.<key> (a custom date field)."))
+    if field.startswith("fields."):
+        from peyvand.contacts.models import CustomField
+
+        if not CustomField.objects.filter(key=field.removeprefix("fields."),
+                                          type=CustomField.Type.DATE).exists():
+            raise refuse("trigger.field", _("There is no custom date field with this key."))
+    if not _whole(trigger.get("offset_days", 0), -MAX_OFFSET_DAYS, MAX_OFFSET_DAYS):
+        raise refuse("trigger.offset_days", _("Give the days before (negative) or after the "
+                                              "date: a whole number from -365 to 365."))
 
 
 def _check_rule(rule: Any, path: str) -> None:

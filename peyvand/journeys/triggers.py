@@ -8,9 +8,10 @@ import datetime as dt
 import logging
 from collections.abc import Iterable, Iterator
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from peyvand.contacts.models import Contact
 from peyvand.journeys.actions import RUNNING, enrol, latest_version
 from peyvand.journeys.models import Enrolment, Journey
 from peyvand.journeys.runner import wake
@@ -27,10 +28,11 @@ def live_with_trigger(*kinds: str) -> Iterator[tuple[Journey, dict]]:
             yield journey, trigger
 
 
-def _enrol_all(journey: Journey, contact_ids: Iterable[int], source: str) -> int:
+def _enrol_all(journey: Journey, contact_ids: Iterable[int], source: str, *,
+               now: dt.datetime | None = None) -> int:
     entered = 0
     for contact_id in contact_ids:
-        item, _reason = enrol(journey, contact_id, source)
+        item, _reason = enrol(journey, contact_id, source, now=now)
         entered += item is not None
     return entered
 
@@ -75,26 +77,46 @@ def on_order_changed(contact_id: int) -> None:
 DAILY = dt.timedelta(days=1)
 
 
-def enrol_forgotten(now: dt.datetime | None = None) -> dict[int, int]:
-    """The `forgotten` trigger, from the journeys tick: once a day per live journey, enrol the
-    people forgotten for its `days` (forgotten.py) who are not in it now (re-entry and
+DAILY_KINDS = ("forgotten", "date")
+
+
+def _daily_people(trigger: dict, now: dt.datetime) -> tuple[QuerySet[Contact], str]:
+    """The people a daily trigger finds today, and the enrolments' source."""
+    if trigger["type"] == "forgotten":
+        from peyvand.journeys.forgotten import forgotten
+
+        return forgotten(int(trigger["days"]), now=now), f"forgotten:{trigger['days']}"
+    from peyvand.journeys.daily import date_people
+
+    today = timezone.localdate(now)
+    return date_people(trigger, today), f"date:{trigger['field']}:{today.isoformat()}"
+
+
+def enrol_daily(now: dt.datetime | None = None, kinds: tuple[str, ...] = DAILY_KINDS) \
+        -> dict[int, int]:
+    """The daily triggers, from the journeys tick: once a day per live journey, enrol the
+    people its trigger finds (forgotten.py, daily.py) who are not in it now (re-entry and
     max_active apply, as for any entry). Taking the day is a compare-and-set on
     `checked_at`, so two ticks at once do it once. Returns {journey id: people enrolled}."""
-    from peyvand.journeys.forgotten import forgotten
-
     now = now or timezone.now()
     done: dict[int, int] = {}
-    for journey, trigger in live_with_trigger("forgotten"):
+    for journey, trigger in live_with_trigger(*kinds):
         last = journey.checked_at
         if last is not None and last > now - DAILY:
             continue
         if not Journey.objects.filter(pk=journey.pk, checked_at=last).update(checked_at=now):
             continue  # another tick took this day
+        people, source = _daily_people(trigger, now)
         running = Enrolment.objects.filter(journey=journey, state__in=RUNNING)
-        people = list(forgotten(int(trigger["days"]), now=now)
-                      .exclude(pk__in=running.values("contact_id")).values_list("pk", flat=True))
-        done[journey.pk] = _enrol_all(journey, people, f"forgotten:{trigger['days']}")
+        found = list(people.exclude(pk__in=running.values("contact_id"))
+                     .values_list("pk", flat=True))
+        done[journey.pk] = _enrol_all(journey, found, source, now=now)
     return done
+
+
+def enrol_forgotten(now: dt.datetime | None = None) -> dict[int, int]:
+    """The `forgotten` trigger alone (enrol_daily)."""
+    return enrol_daily(now, ("forgotten",))
 
 
 def on_tracking_event(contact_id: int, kind: str, message_id: int, machine: bool) -> None:
