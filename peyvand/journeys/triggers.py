@@ -74,6 +74,20 @@ def on_order_changed(contact_id: int) -> None:
             enrol(journey, contact_id, source)
 
 
+def on_tag_added(contact_ids: list[int], tag_id: int) -> None:
+    """contacts' TAG_ADDED_HOOKS: people who got a tag start the journeys triggered by it
+    (re-entry and max_active apply)."""
+    from peyvand.base.normalise import normalise_text
+    from peyvand.contacts.models import Tag
+
+    name = None
+    for journey, trigger in live_with_trigger("tag_added"):
+        if name is None:
+            name = Tag.objects.filter(pk=tag_id).values_list("name", flat=True).first() or ""
+        if name and normalise_text(str(trigger.get("tag", ""))) == name:
+            _enrol_all(journey, contact_ids, f"tag_added:{name}")
+
+
 DAILY = dt.timedelta(days=1)
 
 
