@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from peyvand.base.errors import Invalid
 
 TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api",
-            "forgotten", "date", "tag_added")
+            "forgotten", "date", "tag_added", "order_product")
 DATE_FIELDS = ("birthday", "signup_anniversary")  # or fields.<key>, a custom date field
 MAX_OFFSET_DAYS = 365
 EVENTS = ("opened", "clicked", "ordered")
@@ -102,6 +102,10 @@ def _check_trigger(trigger: Any) -> None:
                                            "1 to 3650."))
     if trigger["type"] == "date":
         _check_date_trigger(trigger)
+    if trigger["type"] == "order_product":
+        sku = trigger.get("sku")
+        if not isinstance(sku, str) or not sku.strip() or len(sku) > 100 or sku != sku.strip():
+            raise refuse("trigger.sku", _("Give the product's SKU (at most 100 characters)."))
     if trigger["type"] == "tag_added":
         tag = trigger.get("tag")
         if not isinstance(tag, str) or not tag.strip() or len(tag) > 64:

@@ -58,20 +58,30 @@ def _orders_of(contact_id: int) -> list[int]:
 
 def on_order_changed(contact_id: int) -> None:
     """commerce's ORDER_CHANGED_HOOKS: an order of this contact was made or changed. It
-    wakes the enrolments waiting for an order, and starts the order / first-order journeys
-    once per order (an order changing again starts nothing new)."""
+    wakes the enrolments waiting for an order, and starts the order / first-order /
+    order-of-a-product journeys once per order (an order changing again starts nothing
+    new). The hook does not say which order changed: the contact's latest order is taken."""
     wake(contact_id, "ordered")
     orders = None
-    for journey, trigger in live_with_trigger("order", "first_order"):
+    for journey, trigger in live_with_trigger("order", "first_order", "order_product"):
         if orders is None:
             orders = _orders_of(contact_id)
         if not orders or (trigger["type"] == "first_order" and len(orders) != 1):
             continue
-        source = f"order:{orders[-1]}"
+        if trigger["type"] == "order_product" and not _has_sku(orders[-1], trigger["sku"]):
+            continue
+        kind = "order_product" if trigger["type"] == "order_product" else "order"
+        source = f"{kind}:{orders[-1]}"
         seen = Enrolment.objects.filter(journey=journey, contact_id=contact_id).filter(
             Q(data__source=source))
         if not seen.exists():
             enrol(journey, contact_id, source)
+
+
+def _has_sku(order_id: int, sku: str) -> bool:
+    from peyvand.commerce.models import OrderLine
+
+    return OrderLine.objects.filter(order_id=order_id, sku=sku).exists()
 
 
 def on_tag_added(contact_ids: list[int], tag_id: int) -> None:
