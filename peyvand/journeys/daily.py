@@ -1,4 +1,6 @@
-"""The people of the daily triggers: whose date comes round today (`date`).
+"""The people of the daily triggers: whose date comes round today (`date`), who became due
+or overdue for their next purchase (`overdue`) and whose P(alive) fell below a threshold
+(`p_alive_below`), the last two from insights' CustomerMetrics.
 
 Run by `triggers.enrol_daily` once a day per journey. A date field's anniversary is its
 month-day on the contact's calendar: Jalali for fa contacts, Gregorian otherwise, through
@@ -45,3 +47,22 @@ def date_people(trigger: dict[str, Any], today: dt.date) -> QuerySet[Contact]:
         match = (fa & Q(pk__in=values.filter(date_value__in=on_jalali).values("contact_id"))) \
             | (~fa & Q(pk__in=values.filter(date_value__in=on_gregorian).values("contact_id")))
     return Contact.objects.live().filter(match).order_by("pk")
+
+
+def metrics_people(trigger: dict[str, Any]) -> list[tuple[int, str]]:
+    """(contact id, source) of the people an `overdue` or `p_alive_below` trigger finds in
+    insights' metrics. The source names the occasion (the due date; the last order), so each
+    person enters once per occasion: once per purchase cycle, and once per drop of P(alive)
+    (their next order starts a new one)."""
+    from peyvand.insights.models import CustomerMetrics, DueStatus
+
+    live = CustomerMetrics.objects.filter(contact__erased_at__isnull=True)
+    if trigger["type"] == "overdue":
+        status = trigger.get("status", DueStatus.OVERDUE)
+        rows = live.filter(due_status=status, next_due_date__isnull=False).values_list(
+            "contact_id", "next_due_date")
+        return [(pk, f"{status}:{due.isoformat()}") for pk, due in rows.order_by("pk")]
+    threshold = float(trigger["threshold"])
+    rows = live.filter(p_alive__lt=threshold).values_list("contact_id", "last_order_at")
+    return [(pk, f"p_alive<{threshold}:{last.date().isoformat() if last else '-'}")
+            for pk, last in rows.order_by("pk")]

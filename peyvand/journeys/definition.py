@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from peyvand.base.errors import Invalid
 
 TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api",
-            "forgotten", "date", "tag_added", "order_product")
+            "forgotten", "date", "tag_added", "order_product", "overdue", "p_alive_below")
+DUE_STATUSES = ("due", "overdue")
 DATE_FIELDS = ("birthday", "signup_anniversary")  # or fields.<key>, a custom date field
 MAX_OFFSET_DAYS = 365
 EVENTS = ("opened", "clicked", "ordered")
@@ -102,6 +103,14 @@ def _check_trigger(trigger: Any) -> None:
                                            "1 to 3650."))
     if trigger["type"] == "date":
         _check_date_trigger(trigger)
+    if trigger["type"] == "overdue" and trigger.get("status", "overdue") not in DUE_STATUSES:
+        raise refuse("trigger.status", _("The status is due or overdue."))
+    if trigger["type"] == "p_alive_below":
+        threshold = trigger.get("threshold")
+        if not isinstance(threshold, int | float) or isinstance(threshold, bool) \
+                or not 0 < threshold <= 1:
+            raise refuse("trigger.threshold", _("Give a probability above 0 and at most 1, "
+                                                "such as 0.3."))
     if trigger["type"] == "order_product":
         sku = trigger.get("sku")
         if not isinstance(sku, str) or not sku.strip() or len(sku) > 100 or sku != sku.strip():

@@ -101,7 +101,7 @@ def on_tag_added(contact_ids: list[int], tag_id: int) -> None:
 DAILY = dt.timedelta(days=1)
 
 
-DAILY_KINDS = ("forgotten", "date")
+DAILY_KINDS = ("forgotten", "date", "overdue", "p_alive_below")
 
 
 def _daily_people(trigger: dict, now: dt.datetime) -> tuple[QuerySet[Contact], str]:
@@ -130,12 +130,32 @@ def enrol_daily(now: dt.datetime | None = None, kinds: tuple[str, ...] = DAILY_K
             continue
         if not Journey.objects.filter(pk=journey.pk, checked_at=last).update(checked_at=now):
             continue  # another tick took this day
+        if trigger["type"] in ("overdue", "p_alive_below"):
+            done[journey.pk] = _enrol_occasions(journey, trigger, now)
+            continue
         people, source = _daily_people(trigger, now)
         running = Enrolment.objects.filter(journey=journey, state__in=RUNNING)
         found = list(people.exclude(pk__in=running.values("contact_id"))
                      .values_list("pk", flat=True))
         done[journey.pk] = _enrol_all(journey, found, source, now=now)
     return done
+
+
+def _enrol_occasions(journey: Journey, trigger: dict, now: dt.datetime) -> int:
+    """Enrol the people of a metrics trigger (daily.metrics_people) not yet enrolled for
+    the same occasion (source) and not in the journey now."""
+    from peyvand.journeys.daily import metrics_people
+
+    found = metrics_people(trigger)
+    had = set(Enrolment.objects.filter(journey=journey).values_list("contact_id",
+                                                                     "data__source")
+              .iterator()) if found else set()
+    entered = 0
+    for pk, source in found:
+        if (pk, source) not in had:
+            item, _reason = enrol(journey, pk, source, now=now)
+            entered += item is not None
+    return entered
 
 
 def enrol_forgotten(now: dt.datetime | None = None) -> dict[int, int]:
