@@ -30,8 +30,10 @@ _STEP_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # fits the outbox source
 EXITS: dict[str, tuple[str, ...]] = {
     "send": ("next",), "wait": ("next",), "wait_event": ("next", "timeout_next"),
     "branch": ("yes", "no"), "split": ("a", "b"), "tag": ("next",), "exit": (),
+    "wait_until": ("next",),
 }
-WAITS = ("wait", "wait_event")
+WAITS = ("wait", "wait_event", "wait_until")
+_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 class DefinitionInvalid(Invalid):
@@ -175,6 +177,8 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
             raise refuse(f"{path}.event", _("The event is one of: %(kinds)s.")
                          % {"kinds": ", ".join(EVENTS)})
         minutes_of(step.get("timeout"), f"{path}.timeout")
+    elif kind == "wait_until":
+        _check_wait_until(step, path)
     elif kind == "branch":
         _check_rule(step.get("rule"), f"{path}.rule")
     elif kind == "split":
@@ -186,6 +190,16 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
         if len(names) != 1 or not isinstance(step[names[0]], str) \
                 or not step[names[0]].strip():
             raise refuse(f"{path}.add", _("Give a tag to add or one to remove."))
+
+
+def _check_wait_until(step: dict[str, Any], path: str) -> None:
+    unknown = set(step) - {"type", "time", "weekday", "next"}
+    if unknown:
+        raise refuse(f"{path}.{sorted(unknown)[0]}", _("This key is not part of this step."))
+    if not isinstance(step.get("time"), str) or not _TIME.fullmatch(step["time"]):
+        raise refuse(f"{path}.time", _("Give the local time as HH:MM, from 00:00 to 23:59."))
+    if "weekday" in step and not _whole(step["weekday"], 1, 7):
+        raise refuse(f"{path}.weekday", _("Give the weekday as 1 (Monday) to 7 (Sunday)."))
 
 
 def _check_send(step: dict[str, Any], path: str, templates: bool) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,6 +231,37 @@ def _wait(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
                 at=ctx.now + dt.timedelta(minutes=minutes))
 
 
+def next_local_time(now: dt.datetime, tz_name: str, time: str,
+                    weekday: int | None = None) -> dt.datetime:
+    """The first moment after `now` that is `time` (HH:MM) in the time zone `tz_name` (the
+    shop's when unknown), on the ISO `weekday` (1 Monday … 7 Sunday) when given."""
+    from django.conf import settings
+
+    try:
+        zone = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    hour, minute = (int(part) for part in time.split(":"))
+    local = now.astimezone(zone)
+    day = local.date()
+    for _day in range(9):
+        at = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+        # A time skipped by a clock change comes out an hour on: still that day.
+        if at > local and (weekday is None or day.isoweekday() == weekday):
+            return at.astimezone(dt.UTC)
+        day += dt.timedelta(days=1)
+    raise AssertionError("a weekday comes round within a week")
+
+
+def _wait_until(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    from peyvand.contacts.models import Contact
+
+    tz_name = Contact.objects.filter(pk=item.contact_id).values_list(
+        "timezone", flat=True).first() or ""
+    at = next_local_time(ctx.now, tz_name, step["time"], step.get("weekday"))
+    return Move("waited", step.get("next"), {"until": at.isoformat()}, at=at)
+
+
 def _wait_event(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
     until = ctx.now + dt.timedelta(minutes=minutes_of(step["timeout"], "timeout"))
     return Move("waiting", item.node, {"event": step["event"]}, at=until,
@@ -272,4 +304,4 @@ def _exit(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
 
 
 EFFECTS = {"send": _send, "wait": _wait, "wait_event": _wait_event, "branch": _branch,
-           "split": _split, "tag": _tag, "exit": _exit}
+           "split": _split, "tag": _tag, "exit": _exit, "wait_until": _wait_until}
