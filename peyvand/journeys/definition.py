@@ -30,7 +30,7 @@ _STEP_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # fits the outbox source
 EXITS: dict[str, tuple[str, ...]] = {
     "send": ("next",), "wait": ("next",), "wait_event": ("next", "timeout_next"),
     "branch": ("yes", "no"), "split": ("a", "b"), "tag": ("next",), "exit": (),
-    "wait_until": ("next",),
+    "wait_until": ("next",), "update_field": ("next",),
 }
 WAITS = ("wait", "wait_event", "wait_until")
 _TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
@@ -179,6 +179,8 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
         minutes_of(step.get("timeout"), f"{path}.timeout")
     elif kind == "wait_until":
         _check_wait_until(step, path)
+    elif kind == "update_field":
+        _check_update_field(step, path)
     elif kind == "branch":
         _check_rule(step.get("rule"), f"{path}.rule")
     elif kind == "split":
@@ -200,6 +202,25 @@ def _check_wait_until(step: dict[str, Any], path: str) -> None:
         raise refuse(f"{path}.time", _("Give the local time as HH:MM, from 00:00 to 23:59."))
     if "weekday" in step and not _whole(step["weekday"], 1, 7):
         raise refuse(f"{path}.weekday", _("Give the weekday as 1 (Monday) to 7 (Sunday)."))
+
+
+def _check_update_field(step: dict[str, Any], path: str) -> None:
+    """A custom field that exists, and a value its type accepts (null clears it)."""
+    from peyvand.contacts.fields import fields_by_key, parse_field_value
+
+    unknown = set(step) - {"type", "field", "value", "next"}
+    if unknown:
+        raise refuse(f"{path}.{sorted(unknown)[0]}", _("This key is not part of this step."))
+    field = fields_by_key().get(step.get("field")) if isinstance(step.get("field"), str) \
+        else None
+    if field is None:
+        raise refuse(f"{path}.field", _("Name an existing custom field by its key."))
+    if "value" not in step:
+        raise refuse(f"{path}.value", _("Give the value to set (null clears the field)."))
+    try:
+        parse_field_value(field, step["value"])
+    except Invalid as exc:
+        raise refuse(f"{path}.value", next(iter(exc.errors.values())))
 
 
 def _check_send(step: dict[str, Any], path: str, templates: bool) -> None:

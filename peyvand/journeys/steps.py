@@ -13,6 +13,8 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
+
 from peyvand.journeys.definition import minutes_of, wait_minutes
 from peyvand.journeys.models import Enrolment, JourneyVersion
 
@@ -299,9 +301,31 @@ def _tag(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
                 {"tag": name, "changed": changed})
 
 
+def _update_field(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    """Set one custom field through contacts' update action (its checks, timeline entry and
+    hooks); a value it refuses now (the field changed type, the person is erased) is
+    recorded and the journey goes on."""
+    from peyvand.base.actor import Actor
+    from peyvand.base.errors import Invalid
+    from peyvand.contacts.actions import do_update_contact
+    from peyvand.contacts.models import Contact
+
+    key, value = step["field"], step.get("value")
+    contact = Contact.objects.get(pk=item.contact_id)
+    try:
+        with transaction.atomic():
+            changed = do_update_contact(Actor.system(f"journey:{version.journey_id}"), contact,
+                                        {"fields": {key: value}})
+    except Invalid as exc:
+        return Move("refused", step.get("next"), {"field": key, "reason": str(
+            next(iter(exc.errors.values()), ""))})
+    return Move("updated" if changed else "unchanged", step.get("next"), {"field": key})
+
+
 def _exit(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
     return Move("exit", None, finish_reason="exit")
 
 
 EFFECTS = {"send": _send, "wait": _wait, "wait_event": _wait_event, "branch": _branch,
-           "split": _split, "tag": _tag, "exit": _exit, "wait_until": _wait_until}
+           "split": _split, "tag": _tag, "exit": _exit, "wait_until": _wait_until,
+           "update_field": _update_field}

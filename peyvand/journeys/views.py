@@ -107,6 +107,11 @@ def step_summary(step: dict[str, Any]) -> str:
             return _("Wait until %(day)s %(time)s in the contact's time zone") % {
                 "day": day, "time": step["time"]}
         return _("Wait until %(time)s in the contact's time zone") % {"time": step["time"]}
+    if kind == "update_field":
+        if step.get("value") is None:
+            return _("Clear the field “%(field)s”") % {"field": step["field"]}
+        return _("Set the field “%(field)s” to “%(value)s”") % {
+            "field": step["field"], "value": step["value"]}
     if kind == "branch":
         return _("If the contact matches the rule")
     if kind == "split":
