@@ -30,7 +30,7 @@ _STEP_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # fits the outbox source
 EXITS: dict[str, tuple[str, ...]] = {
     "send": ("next",), "wait": ("next",), "wait_event": ("next", "timeout_next"),
     "branch": ("yes", "no"), "split": ("a", "b"), "tag": ("next",), "exit": (),
-    "wait_until": ("next",), "update_field": ("next",),
+    "wait_until": ("next",), "update_field": ("next",), "webhook": ("next",),
 }
 WAITS = ("wait", "wait_event", "wait_until")
 _TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
@@ -181,6 +181,15 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
         _check_wait_until(step, path)
     elif kind == "update_field":
         _check_update_field(step, path)
+    elif kind == "webhook":
+        from peyvand.journeys.webhook import allowed_url
+
+        unknown = set(step) - {"type", "url", "next"}
+        if unknown:
+            raise refuse(f"{path}.{sorted(unknown)[0]}", _("This key is not part of this "
+                                                            "step."))
+        if not isinstance(step.get("url"), str) or not allowed_url(step["url"]):
+            raise refuse(f"{path}.url", _("Give an https:// address to call."))
     elif kind == "branch":
         _check_rule(step.get("rule"), f"{path}.rule")
     elif kind == "split":

@@ -322,10 +322,23 @@ def _update_field(item: Enrolment, step: dict[str, Any], version, ctx: Context) 
     return Move("updated" if changed else "unchanged", step.get("next"), {"field": key})
 
 
+def _webhook(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    """POST the enrolment's ids to the step's URL (webhook.py): the answer's status, or the
+    error, is the step's outcome; the journey goes on either way."""
+    from peyvand.journeys.webhook import call
+
+    payload = {"journey": version.journey_id, "enrolment": item.pk,
+               "contact": item.contact_id, "node": item.node}
+    result = call(step["url"], payload, f"{item.pk}:{item.node}:{item.visit}")
+    status = result.get("status")
+    outcome = "error" if status is None else "delivered" if 200 <= status < 300 else "refused"
+    return Move(outcome, step.get("next"), result)
+
+
 def _exit(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
     return Move("exit", None, finish_reason="exit")
 
 
 EFFECTS = {"send": _send, "wait": _wait, "wait_event": _wait_event, "branch": _branch,
            "split": _split, "tag": _tag, "exit": _exit, "wait_until": _wait_until,
-           "update_field": _update_field}
+           "update_field": _update_field, "webhook": _webhook}

@@ -112,6 +112,8 @@ def step_summary(step: dict[str, Any]) -> str:
             return _("Clear the field “%(field)s”") % {"field": step["field"]}
         return _("Set the field “%(field)s” to “%(value)s”") % {
             "field": step["field"], "value": step["value"]}
+    if kind == "webhook":
+        return _("Call %(url)s") % {"url": step["url"]}
     if kind == "branch":
         return _("If the contact matches the rule")
     if kind == "split":
