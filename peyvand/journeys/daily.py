@@ -58,10 +58,11 @@ def metrics_people(trigger: dict[str, Any]) -> list[tuple[int, str]]:
 
     live = CustomerMetrics.objects.filter(contact__erased_at__isnull=True)
     if trigger["type"] == "overdue":
-        status = trigger.get("status", DueStatus.OVERDUE)
-        rows = live.filter(due_status=status, next_due_date__isnull=False).values_list(
+        status = str(trigger.get("status", DueStatus.OVERDUE))
+        due_rows = live.filter(due_status=status, next_due_date__isnull=False).values_list(
             "contact_id", "next_due_date")
-        return [(pk, f"{status}:{due.isoformat()}") for pk, due in rows.order_by("pk")]
+        return [(pk, f"{status}:{due.isoformat() if due else '-'}")
+                for pk, due in due_rows.order_by("pk")]
     threshold = float(trigger["threshold"])
     rows = live.filter(p_alive__lt=threshold).values_list("contact_id", "last_order_at")
     return [(pk, f"p_alive<{threshold}:{last.date().isoformat() if last else '-'}")

@@ -220,8 +220,8 @@ def _check_update_field(step: dict[str, Any], path: str) -> None:
     unknown = set(step) - {"type", "field", "value", "next"}
     if unknown:
         raise refuse(f"{path}.{sorted(unknown)[0]}", _("This key is not part of this step."))
-    field = fields_by_key().get(step.get("field")) if isinstance(step.get("field"), str) \
-        else None
+    key = step.get("field")
+    field = fields_by_key().get(key) if isinstance(key, str) else None
     if field is None:
         raise refuse(f"{path}.field", _("Name an existing custom field by its key."))
     if "value" not in step:
