@@ -26,3 +26,7 @@ ADDRESS_HOOKS = Hooks()
 # "module.function(contact_id) -> {section: data}": a floor's part of the person's
 # subject-access export (JSON-ready, or dates and Decimals, which the export turns into text).
 EXPORT_HOOKS = Hooks()
+# "module.function(contact_ids, tag_id)": a tag was put on these contacts (by hand, the API,
+# an upsert or a journey step; not by bulk imports). Runs after the tagging commits
+# (actions.apply.tags_added); a failing hook is logged and undoes nothing.
+TAG_ADDED_HOOKS = Hooks()

@@ -17,9 +17,11 @@ class JourneysConfig(AppConfig):
         })
         from peyvand.audiences.hooks import SEGMENT_CHANGED_HOOKS
         from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
+        from peyvand.contacts.hooks import TAG_ADDED_HOOKS
         from peyvand.tracking.hooks import EVENT_HOOKS
 
         # Triggers and wake-ups: the floors below call up through their hooks.
         SEGMENT_CHANGED_HOOKS.register("peyvand.journeys.triggers.on_segment_changed")
         ORDER_CHANGED_HOOKS.register("peyvand.journeys.triggers.on_order_changed")
         EVENT_HOOKS.register("peyvand.journeys.triggers.on_tracking_event")
+        TAG_ADDED_HOOKS.register("peyvand.journeys.triggers.on_tag_added")

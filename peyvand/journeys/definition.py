@@ -16,7 +16,10 @@ from django.utils.translation import gettext as _
 from peyvand.base.errors import Invalid
 
 TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api",
-            "forgotten")
+            "forgotten", "date", "tag_added", "order_product", "overdue", "p_alive_below")
+DUE_STATUSES = ("due", "overdue")
+DATE_FIELDS = ("birthday", "signup_anniversary")  # or fields.<key>, a custom date field
+MAX_OFFSET_DAYS = 365
 EVENTS = ("opened", "clicked", "ordered")
 UNITS = {"minutes": 1, "hours": 60, "days": 1440}
 MAX_STEPS = 200
@@ -27,8 +30,10 @@ _STEP_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # fits the outbox source
 EXITS: dict[str, tuple[str, ...]] = {
     "send": ("next",), "wait": ("next",), "wait_event": ("next", "timeout_next"),
     "branch": ("yes", "no"), "split": ("a", "b"), "tag": ("next",), "exit": (),
+    "wait_until": ("next",), "update_field": ("next",), "webhook": ("next",),
 }
-WAITS = ("wait", "wait_event")
+WAITS = ("wait", "wait_event", "wait_until")
+_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 class DefinitionInvalid(Invalid):
@@ -98,6 +103,49 @@ def _check_trigger(trigger: Any) -> None:
         if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_WAIT_DAYS:
             raise refuse("trigger.days", _("Give the days without contact: a whole number from "
                                            "1 to 3650."))
+    if trigger["type"] == "date":
+        _check_date_trigger(trigger)
+    if trigger["type"] == "overdue" and trigger.get("status", "overdue") not in DUE_STATUSES:
+        raise refuse("trigger.status", _("The status is due or overdue."))
+    if trigger["type"] == "p_alive_below":
+        threshold = trigger.get("threshold")
+        if not isinstance(threshold, int | float) or isinstance(threshold, bool) \
+                or not 0 < threshold <= 1:
+            raise refuse("trigger.threshold", _("Give a probability above 0 and at most 1, "
+                                                "such as 0.3."))
+    if trigger["type"] == "order_product":
+        sku = trigger.get("sku")
+        if not isinstance(sku, str) or not sku.strip() or len(sku) > 100 or sku != sku.strip():
+            raise refuse("trigger.sku", _("Give the product's SKU (at most 100 characters)."))
+    if trigger["type"] == "tag_added":
+        tag = trigger.get("tag")
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > 64:
+            raise refuse("trigger.tag", _("Name the tag (at most 64 characters)."))
+
+
+def _whole(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _check_date_trigger(trigger: dict[str, Any]) -> None:
+    unknown = set(trigger) - {"type", "field", "offset_days"}
+    if unknown:
+        raise refuse(f"trigger.{sorted(unknown)[0]}", _("This key is not part of a date "
+                                                         "trigger."))
+    field = trigger.get("field")
+    if not isinstance(field, str) or (field not in DATE_FIELDS
+                                      and not field.startswith("fields.")):
+        raise refuse("trigger.field", _("The date is birthday, signup_anniversary or "
+                                        "fields.<key> (a custom date field)."))
+    if field.startswith("fields."):
+        from peyvand.contacts.models import CustomField
+
+        if not CustomField.objects.filter(key=field.removeprefix("fields."),
+                                          type=CustomField.Type.DATE).exists():
+            raise refuse("trigger.field", _("There is no custom date field with this key."))
+    if not _whole(trigger.get("offset_days", 0), -MAX_OFFSET_DAYS, MAX_OFFSET_DAYS):
+        raise refuse("trigger.offset_days", _("Give the days before (negative) or after the "
+                                              "date: a whole number from -365 to 365."))
 
 
 def _check_rule(rule: Any, path: str) -> None:
@@ -129,6 +177,19 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
             raise refuse(f"{path}.event", _("The event is one of: %(kinds)s.")
                          % {"kinds": ", ".join(EVENTS)})
         minutes_of(step.get("timeout"), f"{path}.timeout")
+    elif kind == "wait_until":
+        _check_wait_until(step, path)
+    elif kind == "update_field":
+        _check_update_field(step, path)
+    elif kind == "webhook":
+        from peyvand.journeys.webhook import allowed_url
+
+        unknown = set(step) - {"type", "url", "next"}
+        if unknown:
+            raise refuse(f"{path}.{sorted(unknown)[0]}", _("This key is not part of this "
+                                                            "step."))
+        if not isinstance(step.get("url"), str) or not allowed_url(step["url"]):
+            raise refuse(f"{path}.url", _("Give an https:// address to call."))
     elif kind == "branch":
         _check_rule(step.get("rule"), f"{path}.rule")
     elif kind == "split":
@@ -140,6 +201,35 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
         if len(names) != 1 or not isinstance(step[names[0]], str) \
                 or not step[names[0]].strip():
             raise refuse(f"{path}.add", _("Give a tag to add or one to remove."))
+
+
+def _check_wait_until(step: dict[str, Any], path: str) -> None:
+    unknown = set(step) - {"type", "time", "weekday", "next"}
+    if unknown:
+        raise refuse(f"{path}.{sorted(unknown)[0]}", _("This key is not part of this step."))
+    if not isinstance(step.get("time"), str) or not _TIME.fullmatch(step["time"]):
+        raise refuse(f"{path}.time", _("Give the local time as HH:MM, from 00:00 to 23:59."))
+    if "weekday" in step and not _whole(step["weekday"], 1, 7):
+        raise refuse(f"{path}.weekday", _("Give the weekday as 1 (Monday) to 7 (Sunday)."))
+
+
+def _check_update_field(step: dict[str, Any], path: str) -> None:
+    """A custom field that exists, and a value its type accepts (null clears it)."""
+    from peyvand.contacts.fields import fields_by_key, parse_field_value
+
+    unknown = set(step) - {"type", "field", "value", "next"}
+    if unknown:
+        raise refuse(f"{path}.{sorted(unknown)[0]}", _("This key is not part of this step."))
+    key = step.get("field")
+    field = fields_by_key().get(key) if isinstance(key, str) else None
+    if field is None:
+        raise refuse(f"{path}.field", _("Name an existing custom field by its key."))
+    if "value" not in step:
+        raise refuse(f"{path}.value", _("Give the value to set (null clears the field)."))
+    try:
+        parse_field_value(field, step["value"])
+    except Invalid as exc:
+        raise refuse(f"{path}.value", next(iter(exc.errors.values())))
 
 
 def _check_send(step: dict[str, Any], path: str, templates: bool) -> None:

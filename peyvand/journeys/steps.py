@@ -9,8 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.db import transaction
 
 from peyvand.journeys.definition import minutes_of, wait_minutes
 from peyvand.journeys.models import Enrolment, JourneyVersion
@@ -230,6 +233,37 @@ def _wait(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
                 at=ctx.now + dt.timedelta(minutes=minutes))
 
 
+def next_local_time(now: dt.datetime, tz_name: str, time: str,
+                    weekday: int | None = None) -> dt.datetime:
+    """The first moment after `now` that is `time` (HH:MM) in the time zone `tz_name` (the
+    shop's when unknown), on the ISO `weekday` (1 Monday … 7 Sunday) when given."""
+    from django.conf import settings
+
+    try:
+        zone = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    hour, minute = (int(part) for part in time.split(":"))
+    local = now.astimezone(zone)
+    day = local.date()
+    for _day in range(9):
+        at = dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+        # A time skipped by a clock change comes out an hour on: still that day.
+        if at > local and (weekday is None or day.isoweekday() == weekday):
+            return at.astimezone(dt.UTC)
+        day += dt.timedelta(days=1)
+    raise AssertionError("a weekday comes round within a week")
+
+
+def _wait_until(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    from peyvand.contacts.models import Contact
+
+    tz_name = Contact.objects.filter(pk=item.contact_id).values_list(
+        "timezone", flat=True).first() or ""
+    at = next_local_time(ctx.now, tz_name, step["time"], step.get("weekday"))
+    return Move("waited", step.get("next"), {"until": at.isoformat()}, at=at)
+
+
 def _wait_event(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
     until = ctx.now + dt.timedelta(minutes=minutes_of(step["timeout"], "timeout"))
     return Move("waiting", item.node, {"event": step["event"]}, at=until,
@@ -267,9 +301,44 @@ def _tag(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
                 {"tag": name, "changed": changed})
 
 
+def _update_field(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    """Set one custom field through contacts' update action (its checks, timeline entry and
+    hooks); a value it refuses now (the field changed type, the person is erased) is
+    recorded and the journey goes on."""
+    from peyvand.base.actor import Actor
+    from peyvand.base.errors import Invalid
+    from peyvand.contacts.actions import do_update_contact
+    from peyvand.contacts.models import Contact
+
+    key, value = step["field"], step.get("value")
+    contact = Contact.objects.get(pk=item.contact_id)
+    try:
+        with transaction.atomic():
+            changed = do_update_contact(Actor.system(f"journey:{version.journey_id}"), contact,
+                                        {"fields": {key: value}})
+    except Invalid as exc:
+        return Move("refused", step.get("next"), {"field": key, "reason": str(
+            next(iter(exc.errors.values()), ""))})
+    return Move("updated" if changed else "unchanged", step.get("next"), {"field": key})
+
+
+def _webhook(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    """POST the enrolment's ids to the step's URL (webhook.py): the answer's status, or the
+    error, is the step's outcome; the journey goes on either way."""
+    from peyvand.journeys.webhook import call
+
+    payload = {"journey": version.journey_id, "enrolment": item.pk,
+               "contact": item.contact_id, "node": item.node}
+    result = call(step["url"], payload, f"{item.pk}:{item.node}:{item.visit}")
+    status = result.get("status")
+    outcome = "error" if status is None else "delivered" if 200 <= status < 300 else "refused"
+    return Move(outcome, step.get("next"), result)
+
+
 def _exit(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
     return Move("exit", None, finish_reason="exit")
 
 
 EFFECTS = {"send": _send, "wait": _wait, "wait_event": _wait_event, "branch": _branch,
-           "split": _split, "tag": _tag, "exit": _exit}
+           "split": _split, "tag": _tag, "exit": _exit, "wait_until": _wait_until,
+           "update_field": _update_field, "webhook": _webhook}

@@ -1,6 +1,6 @@
-"""Background work of journeys: every minute, the daily triggers (`forgotten`) when their day
-has come, then run the due steps until none is due (bounded, so one tick never outlasts the
-next)."""
+"""Background work of journeys: every minute, the daily triggers (`forgotten`, `date`, …) when
+their day has come, then run the due steps until none is due (bounded, so one tick never
+outlasts the next)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def run_until_done(worker: str, limit: int = 200, *, seconds: float = SECONDS,
 @lock_task("journeys-tick")
 def journeys_tick() -> None:
     from peyvand.journeys.runner import worker_name
-    from peyvand.journeys.triggers import enrol_forgotten
+    from peyvand.journeys.triggers import enrol_daily
 
-    enrol_forgotten()  # once a day per `forgotten` journey; the rest of the day it is a no-op
+    enrol_daily()  # once a day per daily-triggered journey; the rest of the day a no-op
     run_until_done(worker_name())

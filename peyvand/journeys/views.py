@@ -12,6 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from peyvand.base.errors import Invalid
@@ -72,6 +73,11 @@ def journey_new(request):
     return redirect("journeys:detail", journey.pk)
 
 
+WEEKDAYS = (gettext_lazy("Monday"), gettext_lazy("Tuesday"), gettext_lazy("Wednesday"),
+            gettext_lazy("Thursday"), gettext_lazy("Friday"), gettext_lazy("Saturday"),
+            gettext_lazy("Sunday"))  # ISO order: weekday 1 is Monday
+
+
 def _duration(spec: dict[str, Any]) -> str:
     unit = next((u for u in UNITS if u in spec), "minutes")
     n = spec.get(unit, 0)
@@ -95,6 +101,19 @@ def step_summary(step: dict[str, Any]) -> str:
                  "ordered": _("an order")}.get(step["event"], step["event"])
         return _("Wait for %(event)s, at most %(time)s") % {
             "event": event, "time": _duration(step["timeout"])}
+    if kind == "wait_until":
+        if "weekday" in step:
+            day = WEEKDAYS[step["weekday"] - 1]
+            return _("Wait until %(day)s %(time)s in the contact's time zone") % {
+                "day": day, "time": step["time"]}
+        return _("Wait until %(time)s in the contact's time zone") % {"time": step["time"]}
+    if kind == "update_field":
+        if step.get("value") is None:
+            return _("Clear the field “%(field)s”") % {"field": step["field"]}
+        return _("Set the field “%(field)s” to “%(value)s”") % {
+            "field": step["field"], "value": step["value"]}
+    if kind == "webhook":
+        return _("Call %(url)s") % {"url": step["url"]}
     if kind == "branch":
         return _("If the contact matches the rule")
     if kind == "split":

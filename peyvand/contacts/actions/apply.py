@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -15,6 +16,7 @@ from peyvand.base.normalise import search_key
 from peyvand.base.roles import can
 from peyvand.contacts.actions.data import ContactData, ContactInvalid, IdentityConflict
 from peyvand.contacts.fields import fields_by_key, set_field_value
+from peyvand.contacts.hooks import TAG_ADDED_HOOKS
 from peyvand.contacts.models import Contact, ContactTag, Identity, Tag
 
 # --- identities, tags, fields -----------------------------------------------------------------
@@ -106,6 +108,14 @@ def tag_objects(names: list[str]) -> list[Tag]:
     return tags
 
 
+def tags_added(contact_ids: list[int], tag_id: int) -> None:
+    """Tell TAG_ADDED_HOOKS, once the tagging commits, that these contacts got the tag."""
+    if contact_ids:
+        for hook in TAG_ADDED_HOOKS:
+            transaction.on_commit(functools.partial(hook, list(contact_ids), tag_id),
+                                  robust=True)
+
+
 def _set_tags(contact: Contact, names: list[str], *, replace: bool) -> tuple[list[str], list[str]]:
     wanted = {t.pk: t for t in tag_objects(names)}
     current = set(ContactTag.objects.filter(contact=contact).values_list("tag_id", flat=True))
@@ -113,6 +123,9 @@ def _set_tags(contact: Contact, names: list[str], *, replace: bool) -> tuple[lis
     ContactTag.objects.bulk_create(
         [ContactTag(contact=contact, tag_id=pk) for pk in wanted if pk not in current],
         ignore_conflicts=True)
+    for pk in wanted:
+        if pk not in current:
+            tags_added([contact.pk], pk)
     removed: list[str] = []
     if replace:
         gone = current - set(wanted)

@@ -17,6 +17,7 @@ from peyvand.contacts.actions.apply import (
     find_owners,
     refresh_search_text,
     tag_objects,
+    tags_added,
 )
 from peyvand.contacts.actions.data import ContactData, ContactInvalid, check_contact_data
 from peyvand.contacts.actions.merge import do_merge_contacts
@@ -133,6 +134,7 @@ def do_tag_contacts(actor: Actor, contact_ids: list[int], tag_name: str, *,
         changed = [i for i in ids if i not in have]
         ContactTag.objects.bulk_create([ContactTag(contact_id=i, tag=tag) for i in changed],
                                        ignore_conflicts=True)
+        tags_added(changed, tag.pk)
     # Only people whose tags changed get a timeline entry.
     kind = "tag.removed" if remove else "tag.added"
     for cid in changed:
