@@ -406,6 +406,9 @@ PEYVAND_SMS_URL = os.environ.get("PEYVAND_SMS_URL", "").strip()
 # Umm al-Qura calendar (192 of 293 dates in 2001-2026; the same day 100 times): campaigns
 # shift lunar days by this many days (peyvand/campaigns/occasions.py).
 PEYVAND_LUNAR_SHIFT = int(os.environ.get("PEYVAND_LUNAR_SHIFT", "1") or 0)
+# A journey's webhook step calls https URLs only; "1" also allows http://127.0.0.1 (local
+# development and tests).
+PEYVAND_WEBHOOK_LOOPBACK_HTTP = os.environ.get("PEYVAND_WEBHOOK_LOOPBACK_HTTP", "") == "1"
 # What the gateway charges per SMS part, in rial (campaigns estimate a send's cost; 0: unknown).
 PEYVAND_SMS_PART_PRICE = int(os.environ.get("PEYVAND_SMS_PART_PRICE", "0") or 0)
 # The shared secret an SMS gateway's inbound (reply/STOP) webhook must carry.

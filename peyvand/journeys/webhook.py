@@ -32,7 +32,7 @@ def allowed_url(url: str) -> bool:
     if parts.scheme == "https":
         return True
     return parts.scheme == "http" and parts.hostname == "127.0.0.1" \
-        and bool(getattr(settings, "PEYVAND_WEBHOOK_LOOPBACK_HTTP", False))
+        and settings.PEYVAND_WEBHOOK_LOOPBACK_HTTP
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
