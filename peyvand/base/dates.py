@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jdatetime
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from peyvand.base.normalise.errors import InvalidValue
@@ -62,3 +64,12 @@ def input_date(value: dt.date | None, language: str) -> str:
     if language == "fa":
         return jdatetime.date.fromgregorian(date=value).strftime("%Y/%m/%d")
     return value.isoformat()
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    """A contact's time zone by name; the shop's (TIME_ZONE) when it is empty or unknown.
+    (ZoneInfo keeps its own cache of zones, so this is cheap on the drain's hot path.)"""
+    try:
+        return ZoneInfo(name or settings.TIME_ZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(settings.TIME_ZONE)

@@ -47,12 +47,12 @@ import datetime as dt
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext_lazy as _
 
+from peyvand.base.dates import zone_of
 from peyvand.contacts.models import Contact
 from peyvand.messaging.gate import quiet_until
 from peyvand.messaging.models import StrategyRule
@@ -196,13 +196,6 @@ def _choice_reason(choice: HourChoice, histogram: Sequence[int]) -> str:
 
 # --- the time ------------------------------------------------------------------------------------
 
-def _zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
-
-
 def quiet_rules(channel: str | None = None) -> list[StrategyRule]:
     """The active quiet-hours rules for `channel` (those for every channel included); None:
     all of them, the strictest reading when the channel is not known yet. One query."""
@@ -242,7 +235,7 @@ def _next_hour(now: dt.datetime, hour: int, zone: ZoneInfo) -> dt.datetime:
 def _send_time(zone_name: str | None, *, now: dt.datetime, hour: int,
                quiet_rules: Sequence[StrategyRule], max_delay: dt.timedelta) \
         -> tuple[dt.datetime, str]:
-    zone = _zone(zone_name)
+    zone = zone_of(zone_name)
     now = now.astimezone(dt.UTC)  # compare instants: aware times in one zone compare by wall
     at = _next_hour(now, hour, zone)
     when = _past_quiet(at, quiet_rules, zone)

@@ -9,12 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 
+from peyvand.base.dates import zone_of
 from peyvand.journeys.definition import minutes_of, wait_minutes
 from peyvand.journeys.models import Enrolment, JourneyVersion
 
@@ -237,12 +237,7 @@ def next_local_time(now: dt.datetime, tz_name: str, time: str,
                     weekday: int | None = None) -> dt.datetime:
     """The first moment after `now` that is `time` (HH:MM) in the time zone `tz_name` (the
     shop's when unknown), on the ISO `weekday` (1 Monday … 7 Sunday) when given."""
-    from django.conf import settings
-
-    try:
-        zone = zoneinfo.ZoneInfo(tz_name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    zone = zone_of(tz_name)
     hour, minute = (int(part) for part in time.split(":"))
     local = now.astimezone(zone)
     day = local.date()

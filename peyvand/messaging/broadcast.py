@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from peyvand.base.dates import zone_of
 from peyvand.base.errors import Invalid
 from peyvand.contacts.models import Contact, ContactTag
 from peyvand.messaging import consent_port, tasks
@@ -85,10 +84,7 @@ def local_send_time(broadcast: Broadcast, zone_name: str) -> dt.datetime:
     local date there (the shop's zone when the contact's is unknown), never before
     `send_after`. A wall time a clock change skips or repeats resolves as zoneinfo does
     (fold 0)."""
-    try:
-        zone = ZoneInfo(zone_name or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo(settings.TIME_ZONE)
+    zone = zone_of(zone_name)
     assert broadcast.local_date is not None and broadcast.local_hour is not None
     at = dt.datetime.combine(broadcast.local_date, dt.time(broadcast.local_hour), tzinfo=zone)
     return max(at, broadcast.send_after) if broadcast.send_after else at

@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from peyvand.base.dates import zone_of
 from peyvand.messaging import consent_port
 from peyvand.messaging.models import OutboxMessage, StrategyRule
 
@@ -69,12 +69,6 @@ class GateDecision:
     def text(self) -> str:
         return str(REASON_TEXT.get(self.reason, self.reason))
 
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or settings.TIME_ZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
 
 
 def quiet_until(rule: StrategyRule, at: dt.datetime, zone: ZoneInfo) -> dt.datetime | None:
@@ -204,7 +198,7 @@ def check_outbound(contact_id: int, channel: str, *, topic: str | None, message_
 
         zone_name = Contact.objects.filter(pk=contact_id).values_list(
             "timezone", flat=True).first() or ""
-    zone = _zone(zone_name or "")
+    zone = zone_of(zone_name)
     if history is None:
         history = sent_histories([contact_id], rules, at)[contact_id]
     when, first_reason = at, ""

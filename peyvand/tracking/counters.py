@@ -41,17 +41,15 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
 
+from peyvand.base.dates import zone_of
 from peyvand.tracking import outbox
 from peyvand.tracking.models import (
     LinkTally,
@@ -74,17 +72,9 @@ def url_key(url: str) -> str:
     return hashlib.md5(url.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-@functools.lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(settings.TIME_ZONE)
-
-
 def local_hour(at: dt.datetime, zone: str | None) -> int:
     """The hour of the day at `at` in the time zone `zone` (the site's when unknown)."""
-    return at.astimezone(_zone(zone or settings.TIME_ZONE)).hour
+    return at.astimezone(zone_of(zone)).hour
 
 
 def counting_lock(exclusive: bool = False) -> None:
