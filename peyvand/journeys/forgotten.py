@@ -16,10 +16,10 @@ from django.utils import timezone
 
 from peyvand.consent.models import ConsentState
 from peyvand.contacts.models import Contact, Identity, Note
+from peyvand.messaging.audience import address_kind
 from peyvand.messaging.models import Channel, OutboxMessage
 
 DEFAULT_DAYS = 90
-_ADDRESS: dict[str, str] = {Channel.EMAIL: Identity.Kind.EMAIL, Channel.SMS: Identity.Kind.PHONE}
 
 
 def forgotten(days: int = DEFAULT_DAYS, *, channel: str | None = None,
@@ -28,14 +28,14 @@ def forgotten(days: int = DEFAULT_DAYS, *, channel: str | None = None,
     `channel`, or on any), the longest forgotten first (by their last message)."""
     now = now or timezone.now()
     since = now - dt.timedelta(days=days)
-    channels = [channel] if channel else list(_ADDRESS)
+    channels = [channel] if channel else list(Channel.values)
     reachable = Q()
     for one in channels:
         reachable |= Exists(ConsentState.objects.filter(
             Q(paused_until__isnull=True) | Q(paused_until__lte=now),
             contact_id=OuterRef("pk"), channel=one, topic__isnull=True, status="in",
             suppression="")) & Exists(Identity.objects.filter(
-                contact_id=OuterRef("pk"), kind=_ADDRESS[one]))
+                contact_id=OuterRef("pk"), kind=address_kind(one)))
     reached = OutboxMessage.objects.filter(contact_id=OuterRef("pk"), sent_at__gte=since)
     spoken = Note.objects.filter(contact_id=OuterRef("pk"), created_at__gte=since)
     return (Contact.objects.live().filter(reachable)

@@ -28,7 +28,7 @@ from peyvand.base.audit import record_audit
 from peyvand.base.errors import Invalid
 from peyvand.base.normalise import normalise_text
 from peyvand.base.roles import OWNER, can, require
-from peyvand.contacts.models import Contact, Identity, Tag
+from peyvand.contacts.models import Contact, Tag
 from peyvand.messaging import broadcast as broadcasting
 from peyvand.messaging import consent_port, tasks
 from peyvand.messaging.audience import check_audience, describe_audience
@@ -44,6 +44,7 @@ from peyvand.messaging.models import (
     OutboxMessage,
     SendingSettings,
 )
+from peyvand.messaging.single import address_of
 from peyvand.messaging.smtp import parse_smtp_url
 from peyvand.messaging.templates_engine import TemplateInvalid, compile_parts
 
@@ -316,9 +317,7 @@ def do_send_message(actor: Actor, template: Any, contact_id: Any, key: Any, *,
         if (found.contact_id, found.template_id) != (contact.pk, template.pk):
             raise MessagingInvalid({"key": _("This key was used for another message.")})
         return found, False
-    kind = Identity.Kind.EMAIL if template.channel == Channel.EMAIL else Identity.Kind.PHONE
-    address = (Identity.objects.filter(contact=contact, kind=kind)
-               .order_by("-is_primary", "id").values_list("value", flat=True).first())
+    address = address_of(contact.pk, template.channel)
     if not address:
         raise MessagingInvalid({"contact": _("The contact has no address on this channel.")})
     snapshot = freeze(template)

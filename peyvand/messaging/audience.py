@@ -176,14 +176,15 @@ def audience_label(spec: dict[str, Any]) -> str:
     return " — ".join(parts)
 
 
-def _address_kind(channel: str) -> str:
+def address_kind(channel: str) -> str:
+    """The identity kind that is an address on `channel`."""
     return Identity.Kind.EMAIL if channel == "email" else Identity.Kind.PHONE
 
 
 def with_addresses(members: QuerySet, channel: str) -> QuerySet:
     """(contact id, address or None) of each member, ordered by id: the primary (else the
     oldest) address on the channel, in the one query that is the broadcast's snapshot."""
-    first = (Identity.objects.filter(contact_id=OuterRef("pk"), kind=_address_kind(channel))
+    first = (Identity.objects.filter(contact_id=OuterRef("pk"), kind=address_kind(channel))
              .order_by("-is_primary", "id").values("value")[:1])
     return (members.order_by("pk").annotate(address=Subquery(first))
             .values_list("pk", "address"))
@@ -197,7 +198,7 @@ def refusal_preview(members: QuerySet, channel: str, topic: str | None) -> dict[
     from peyvand.messaging.gate import REASON_TEXT, consent_topic
 
     total = members.count()
-    addressed = members.filter(identities__kind=_address_kind(channel)).distinct()
+    addressed = members.filter(identities__kind=address_kind(channel)).distinct()
     reachable = addressed.count()
     reasons: Counter[str] = Counter()
     if total - reachable:

@@ -11,7 +11,7 @@ import datetime as dt
 
 from peyvand.contacts.models import Identity
 from peyvand.messaging import consent_port, tasks
-from peyvand.messaging.audience import _address_kind
+from peyvand.messaging.audience import address_kind
 from peyvand.messaging.models import ContentSnapshot, MessageClass, OutboxMessage
 
 MAX_SOURCE = 64  # OutboxMessage.source
@@ -19,8 +19,7 @@ MAX_SOURCE = 64  # OutboxMessage.source
 
 def address_of(contact_id: int, channel: str) -> str | None:
     """The contact's primary (else oldest) address on the channel, as broadcasts choose it."""
-    return (Identity.objects.filter(contact_id=contact_id, kind=_address_kind(channel))
-            .order_by("-is_primary", "id").values_list("value", flat=True).first())
+    return addresses_of([contact_id], channel).get(contact_id)
 
 
 def queue_marketing(snapshot: ContentSnapshot, contact_id: int, source: str, *,
@@ -53,9 +52,9 @@ def queue_marketing(snapshot: ContentSnapshot, contact_id: int, source: str, *,
 
 
 def addresses_of(contact_ids: list[int], channel: str) -> dict[int, str]:
-    """address_of for many contacts, in one query."""
+    """Each contact's primary (else oldest) address on the channel, in one query."""
     out: dict[int, str] = {}
-    rows = (Identity.objects.filter(contact_id__in=contact_ids, kind=_address_kind(channel))
+    rows = (Identity.objects.filter(contact_id__in=contact_ids, kind=address_kind(channel))
             .order_by("contact_id", "-is_primary", "id").values_list("contact_id", "value"))
     for contact_id, value in rows:
         out.setdefault(contact_id, value)  # the first, as address_of: empty means none
