@@ -7,14 +7,13 @@ minute's tick)."""
 from __future__ import annotations
 
 from peyvand.campaigns.models import Campaign, Variant
-from peyvand.messaging.models import Broadcast, OutboxMessage
+from peyvand.messaging.models import Broadcast
+from peyvand.messaging.outbox import WAITING_STATES
 
 STATUS: dict[str, str] = {Broadcast.Status.AWAITING: Campaign.Status.AWAITING,
           Broadcast.Status.QUEUED: Campaign.Status.SENDING,
           Broadcast.Status.REJECTED: Campaign.Status.REJECTED,
           Broadcast.Status.CANCELLED: Campaign.Status.CANCELLED}
-WAITING = (OutboxMessage.State.QUEUED, OutboxMessage.State.SENDING,
-           OutboxMessage.State.DEFERRED, OutboxMessage.State.UNKNOWN)
 
 
 def adopt(broadcast: Broadcast) -> Campaign | None:
@@ -38,7 +37,7 @@ def adopt(broadcast: Broadcast) -> Campaign | None:
 def _status(broadcast: Broadcast) -> str:
     status: str = STATUS.get(broadcast.status, Campaign.Status.SENDING)
     if status == Campaign.Status.SENDING and not broadcast.messages.filter(
-            state__in=WAITING).exists():
+            state__in=WAITING_STATES).exists():
         return Campaign.Status.SENT
     return status
 

@@ -9,7 +9,6 @@ from typing import Any
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from peyvand.base.actor import Actor
 from peyvand.insights.charts import (
     ACCENT,
     LINE,
@@ -82,7 +81,7 @@ def hours(report: dict[str, Any], lang: str) -> SafeString:
     return c.render()
 
 
-def overview(actor: Actor, lang: str) -> dict[str, Any]:
+def overview(lang: str) -> dict[str, Any]:
     """The last campaigns that went, oldest first, with their rates: a chart to compare them
     and the rows it is drawn from."""
     rows = overview_rows()

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from peyvand.base.errors import Invalid
 from peyvand.campaigns.models import Campaign, Recipient, Variant
+from peyvand.messaging.models import broadcast_source
 
 
 def _groups(ids: list[int]) -> QuerySet:
@@ -18,8 +19,7 @@ def _groups(ids: list[int]) -> QuerySet:
 
 
 def _group_names(ids: list[int]) -> list[str]:
-    found = dict(Variant.objects.filter(pk__in=ids).select_related("campaign")
-                 .values_list("pk", "label"))
+    found = dict(Variant.objects.filter(pk__in=ids).values_list("pk", "label"))
     return [_("test group %(label)s") % {"label": found.get(i, "?")} for i in ids]
 
 
@@ -49,14 +49,15 @@ def sources_of(campaign: Campaign, *, variant: Variant | None = None) -> list[st
     for item in variants:
         for broadcast_id in (item.broadcast_id, item.rest_broadcast_id):
             if broadcast_id:
-                found.append(f"broadcast:{broadcast_id}")
+                found.append(broadcast_source(broadcast_id))
     return found
 
 
 def attribution_windows(sources: list[str]) -> dict[str, int]:
     """Each campaign source's attribution window in days (tracking asks; default 5)."""
-    ids = {int(s.split(":", 1)[1]): s for s in sources
-           if s.startswith("broadcast:") and s.split(":", 1)[1].isdigit()}
+    ids = {int(number): source for source in sources
+           for kind, _sep, number in [source.partition(":")]
+           if kind == "broadcast" and number.isdigit()}
     windows: dict[str, int] = {}
     for first, rest, days in Variant.objects.filter(
             Q(broadcast_id__in=ids) | Q(rest_broadcast_id__in=ids)).values_list(

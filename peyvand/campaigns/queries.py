@@ -21,7 +21,14 @@ from peyvand.campaigns.models import Campaign, ShopDate, Variant
 from peyvand.campaigns.words import words_digest
 from peyvand.messaging.audience import audience_members, refusal_preview
 from peyvand.messaging.channels.sms import segments as sms_parts
-from peyvand.messaging.models import Channel, OutboxMessage, SendingSettings, StrategyRule
+from peyvand.messaging.models import (
+    Channel,
+    OutboxMessage,
+    SendingSettings,
+    StrategyRule,
+    broadcast_source,
+)
+from peyvand.messaging.outbox import WAITING_STATES
 
 # Messages a second when no rate is set: the sender's measured pace into a local SMTP sink
 # is far above this (docs/benchmarks.md), so this stays a cautious estimate.
@@ -147,9 +154,7 @@ def waiting_messages(campaign: Campaign) -> int:
            if b]
     if not ids:
         return 0
-    waiting = (OutboxMessage.State.QUEUED, OutboxMessage.State.SENDING,
-               OutboxMessage.State.DEFERRED, OutboxMessage.State.UNKNOWN)
-    return OutboxMessage.objects.filter(broadcast_id__in=ids, state__in=waiting).count()
+    return OutboxMessage.objects.filter(broadcast_id__in=ids, state__in=WAITING_STATES).count()
 
 
 def report(actor: Actor, campaign: Campaign) -> dict[str, Any]:
@@ -221,7 +226,7 @@ def variant_results(campaign: Campaign, variants: list[Variant]) -> list[Any]:
 
     results = []
     for variant in variants:
-        source = [f"broadcast:{variant.broadcast_id}"] if variant.broadcast_id else []
+        source = [broadcast_source(variant.broadcast_id)] if variant.broadcast_id else []
         numbers = source_report(source) if source else {}
         delivered = numbers.get("delivered", 0)
         moments = revenue_moments(source) if source else (0, 0)

@@ -50,12 +50,12 @@ def quiet_reason(campaign: Campaign, now: dt.datetime | None = None) -> str:
     """Why its day is quiet (a day of mourning, or one the shop marked), or ""."""
     from peyvand.campaigns.occasions import is_quiet
 
-    found = is_quiet(send_day(campaign, now), ShopDate.objects.all(),
-                     lunar_shift=settings.PEYVAND_LUNAR_SHIFT)
+    day = send_day(campaign, now)
+    found = is_quiet(day, ShopDate.objects.all(), lunar_shift=settings.PEYVAND_LUNAR_SHIFT)
     if found is None:
         return ""
     return _("%(day)s is a quiet day (%(name)s): marketing pauses.") % {
-        "day": send_day(campaign, now).isoformat(), "name": found.name}
+        "day": day.isoformat(), "name": found.name}
 
 
 # --- test sends ----------------------------------------------------------------------------

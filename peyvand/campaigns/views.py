@@ -43,7 +43,7 @@ def campaign_list(request):
     page = paginate(request, queries.campaigns(actor), 25)
     return render(request, "campaigns/campaign_list.html", {
         "page": page, "may_edit": can(actor, "campaigns.edit"),
-        "overview": charts.overview(actor, _language())})
+        "overview": charts.overview(_language())})
 
 
 def _posted(post) -> dict[str, Any]:
@@ -174,11 +174,9 @@ def campaign_detail(request, pk: int):
 
 
 def _audience_label(campaign: Campaign) -> str:
-    from peyvand.base.errors import Invalid as Gone
-
     try:
         return audience_label(campaign.audience_spec)
-    except Gone:  # a segment or tag deleted since: said, never hidden
+    except Invalid:  # a segment or tag deleted since: said, never hidden
         return _("part of the audience no longer exists")
 
 

@@ -142,6 +142,11 @@ class SendingSettings(models.Model):
         return self.smtp_url.rpartition("@")[2] or "catcher"
 
 
+def broadcast_source(pk: int) -> str:
+    """The outbox source of broadcast `pk`'s messages (one per broadcast, so its numbers)."""
+    return f"broadcast:{pk}"
+
+
 class Broadcast(models.Model):
     class Status(models.TextChoices):
         AWAITING = "awaiting_approval", _("Awaiting approval")
@@ -189,7 +194,7 @@ class Broadcast(models.Model):
 
     @property
     def source(self) -> str:
-        return f"broadcast:{self.pk}"
+        return broadcast_source(self.pk)
 
     @property
     def audience_label(self) -> str:

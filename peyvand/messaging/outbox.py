@@ -37,6 +37,8 @@ def retry_at(attempts: int, now: dt.datetime | None = None) -> dt.datetime:
     return (now or timezone.now()) + delay
 
 
+# Not over yet: a message in one of these states may still leave.
+WAITING_STATES = (S.QUEUED, S.SENDING, S.DEFERRED, S.UNKNOWN)
 # Claimed in this order: rows a crash left unknown, then retries that are due, then new ones.
 _DUE_STATES = (S.UNKNOWN, S.DEFERRED, S.QUEUED)
 

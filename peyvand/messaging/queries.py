@@ -17,7 +17,7 @@ from peyvand.messaging.audience import audience_members, check_audience, refusal
 from peyvand.messaging.broadcast import members_of
 from peyvand.messaging.content import PLACEHOLDER_LINKS, lacks_unsubscribe_link, prepare
 from peyvand.messaging.models import Broadcast, MessageTemplate, OutboxMessage, StrategyRule
-from peyvand.messaging.outbox import counts_by_state
+from peyvand.messaging.outbox import WAITING_STATES, counts_by_state
 from peyvand.messaging.templates_engine import SAMPLE_CONTEXT, contexts_for
 
 
@@ -46,7 +46,7 @@ def progress(item: Broadcast) -> dict[str, Any]:
     and whether what finished reached anyone: "finished" never stands for "all failed"."""
     counts = counts_by_state(item.messages.all())
     total = sum(counts.values())
-    waiting = counts["queued"] + counts["sending"] + counts["deferred"] + counts["unknown"]
+    waiting = sum(counts[state] for state in WAITING_STATES)
     done = total - waiting
     reached = counts["sent"]
     # A queued broadcast's status stays "queued"; what people ask is whether it is still
