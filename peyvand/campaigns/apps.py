@@ -28,4 +28,4 @@ class CampaignsConfig(AppConfig):
         from peyvand.tracking.attribution import register_window
 
         # How long a campaign's clicks earn orders: its own attribution window.
-        register_window(groups.attribution_windows)
+        register_window("peyvand.campaigns.groups.attribution_windows")
