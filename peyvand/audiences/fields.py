@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Avg, Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Avg, Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -33,7 +33,8 @@ from peyvand.audiences.predicates import (
     text_predicate,
     zero_satisfies,
 )
-from peyvand.commerce.models import NOT_REVENUE, Cart, Order, OrderLine
+from peyvand.commerce.models import NOT_REVENUE, Cart, Order, OrderLine, RecentSales
+from peyvand.commerce.queries import changed_since, usable_build
 from peyvand.consent.models import Channel as ConsentChannel
 from peyvand.consent.models import ConsentState, Status
 from peyvand.contacts.models import Contact, ContactTag, CustomField, FieldValue, Identity
@@ -241,10 +242,11 @@ def sales(cond: dict[str, Any], ctx: Context) -> QuerySet:
 
 
 def _order_aggregate(aggregate: Callable[[], Any], *, zero_default: bool,
-                     kind: str) -> Compiler:
+                     kind: str, kept: str = "") -> Compiler:
     """A figure over a person's orders, as one grouped sub-query. Counts and sums of no
     orders are 0: when 0 meets the condition, the people without orders match too, so the
-    query names those who fail it."""
+    query names those who fail it. `kept` names the RecentSales column ("spent", "orders")
+    that holds the figure for the kept windows (_kept_or_summed)."""
     def compile(cond: dict[str, Any], ctx: Context) -> Q:
         op, value = cond["op"], cond.get("value")
         grouped = sales(cond, ctx).values("contact_id").annotate(v=aggregate())
@@ -258,11 +260,38 @@ def _order_aggregate(aggregate: Callable[[], Any], *, zero_default: bool,
                 grouped.filter(pred(op))))
         if op in ("is_set", "is_not_set"):
             return everyone() if op == "is_set" else no_one()
+
+        def having(p: Q) -> Q:
+            return _kept_or_summed(cond, ctx, kept, grouped, p)
+
         if zero_satisfies(op, value, ctx):
-            return ~contacts_in(grouped.filter(~pred(op)))
-        return contacts_in(grouped.filter(pred(op)))
+            return ~having(~pred(op))
+        return having(pred(op))
 
     return compile
+
+
+def _kept_or_summed(cond: dict[str, Any], ctx: Context, kept: str, grouped: QuerySet,
+                    p: Q) -> Q:
+    """People with orders in the window whose figure `v` meets `p`. For a kept window
+    (commerce.models.RecentSales, rebuilt daily) the figure is read from each customer's
+    kept row, except for the few whose orders changed since the build or sit on the
+    window's moving edge (commerce.queries.changed_since): theirs is summed from the orders.
+    One answer either way; at a million customers the kept rows are ~20× faster
+    (bench/segments.py)."""
+    window = cond.get("in_last")
+    days = parse_days(window, ctx) if kept and window is not None else None
+    build = ctx.cache.get(f"recent-sales:{days}") if days is not None else None
+    if days is not None and build is None:
+        build = usable_build(days, ctx.now)
+        ctx.cache[f"recent-sales:{days}"] = build
+    if build is None:
+        return contacts_in(grouped.filter(p))
+    assert days is not None
+    changed = changed_since(build, days, ctx.now)
+    rows = RecentSales.objects.exclude(contact_id__in=changed).annotate(
+        v=F(f"{kept}_{days}")).filter(p)
+    return contacts_in(rows) | contacts_in(grouped.filter(contact_id__in=changed).filter(p))
 
 
 def _products(cond: dict[str, Any], ctx: Context) -> Q:
@@ -387,10 +416,12 @@ FIELDS: dict[str, Field] = {f.path: f for f in [
     Field("consent.suppressed", "boolean", "consent", _("Suppressed on a channel"),
           _suppressed),
     Field("orders.count", "number", "commerce", _("Number of orders"),
-          _order_aggregate(lambda: Count("id"), zero_default=True, kind="number"),
+          _order_aggregate(lambda: Count("id"), zero_default=True, kind="number",
+                           kept="orders"),
           windowed=True),
     Field("orders.total_spent", "money", "commerce", _("Total spent"),
-          _order_aggregate(lambda: Sum("total"), zero_default=True, kind="money"),
+          _order_aggregate(lambda: Sum("total"), zero_default=True, kind="money",
+                           kept="spent"),
           windowed=True, help=_("In minor units of the shop's currency.")),
     Field("orders.avg_value", "money", "commerce", _("Average order value"),
           _order_aggregate(lambda: Avg("total"), zero_default=False, kind="number"),

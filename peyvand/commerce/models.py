@@ -145,7 +145,9 @@ class Order(models.Model):
                    # range of the window, read from the index alone (bench/segments.py).
                    models.Index(fields=["placed_at", "contact", "total", "status"],
                                 condition=models.Q(deleted_at__isnull=True),
-                                name="order_sales_by_time")]
+                                name="order_sales_by_time"),
+                   # Whose orders changed since the recent sales were kept (RecentSales).
+                   models.Index(fields=["updated_at", "contact"], name="order_changed_since")]
 
     def __str__(self) -> str:
         return f"#{self.number or self.external_id}"
@@ -157,6 +159,44 @@ class Order(models.Model):
 
 # Orders that never were a sale: left out of purchase summaries and revenue.
 NOT_REVENUE = (Order.Status.CANCELLED, Order.Status.FAILED, Order.Status.DRAFT)
+
+# The windows (days) whose sales are kept per customer in RecentSales.
+RECENT_WINDOWS = (30, 90, 180, 365)
+
+
+class RecentSales(models.Model):
+    """Each customer's sales (sum of totals, number of orders) placed in the 30, 90, 180 and
+    365 days before the last build's `window_end`, kept so that a segment's "spent in the
+    last N days" over a million customers reads one small row each instead of summing their
+    orders (issue 16). Rebuilt from the orders by actions.recent_sales; a reader takes the
+    customers whose orders changed since, or have a sale on a window's moving edge, from the
+    orders instead, so the answer stays exact (audiences.fields)."""
+
+    contact = models.OneToOneField(Contact, primary_key=True, on_delete=models.CASCADE,
+                                   related_name="+")
+    spent_30 = models.BigIntegerField(default=0)
+    orders_30 = models.PositiveIntegerField(default=0)
+    spent_90 = models.BigIntegerField(default=0)
+    orders_90 = models.PositiveIntegerField(default=0)
+    spent_180 = models.BigIntegerField(default=0)
+    orders_180 = models.PositiveIntegerField(default=0)
+    spent_365 = models.BigIntegerField(default=0)
+    orders_365 = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.spent_365} in {self.orders_365} orders in a year"
+
+
+class RecentSalesBuild(models.Model):
+    """The one row saying what RecentSales holds: sales placed before `window_end`, read
+    from the orders as they were at `taken_at` (no earlier than window_end)."""
+
+    window_end = models.DateTimeField()
+    taken_at = models.DateTimeField()
+    customers = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"recent sales to {self.window_end:%Y-%m-%d %H:%M}"
 
 
 class OrderLine(models.Model):

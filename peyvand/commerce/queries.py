@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import (
@@ -24,9 +25,11 @@ from peyvand.base.normalise import search_key
 from peyvand.base.roles import require
 from peyvand.commerce.models import (
     NOT_REVENUE,
+    RECENT_WINDOWS,
     Order,
     OrderLine,
     Product,
+    RecentSalesBuild,
     Refund,
     RefundLine,
     ShopSource,
@@ -146,3 +149,33 @@ def sources_with_counts(actor: Actor) -> QuerySet:
         failed=Count("deliveries", filter=Q(deliveries__status="failed")),
         last_received_at=Max("deliveries__received_at"),
     ).order_by("name")
+
+
+# --- kept recent sales (RecentSales) ----------------------------------------------------------
+
+# An order saved just before a build but committed after the build read the orders has an
+# `updated_at` a little before `taken_at`: readers treat orders changed within this margin
+# before the build as changed after it.
+COMMIT_MARGIN = dt.timedelta(minutes=10)
+
+
+def usable_build(days: int, now: dt.datetime) -> RecentSalesBuild | None:
+    """The build a reader at `now` may use for a window of `days`, or None (no build, a
+    window not kept, or one whose windows end after `now`: a rule evaluated for an earlier
+    moment)."""
+    if days not in RECENT_WINDOWS:
+        return None
+    build = RecentSalesBuild.objects.order_by("-taken_at").first()
+    return build if build is not None and build.window_end <= now else None
+
+
+def changed_since(build: RecentSalesBuild, days: int, now: dt.datetime) -> QuerySet:
+    """Customers whose kept sales for the window of `days` ending `now` may be wrong (their
+    `contact_id`s): an order of theirs changed since the build (a new, edited, cancelled,
+    deleted or moved one), one placed at or after the build's window end, or one placed in
+    the slice that has left the window since the build."""
+    start, kept_start = now - dt.timedelta(days=days), build.window_end - dt.timedelta(days=days)
+    return Order.objects.filter(
+        Q(updated_at__gte=build.taken_at - COMMIT_MARGIN)
+        | Q(placed_at__gte=build.window_end)
+        | Q(placed_at__gte=kept_start, placed_at__lt=start)).values("contact_id")

@@ -31,3 +31,9 @@ def mark_abandoned_carts_task():
 @db_periodic_task(crontab(hour="6", minute="10"))
 def refresh_late_deliveries_task():
     return actions.refresh_late_deliveries()
+
+
+@db_periodic_task(crontab(hour="2", minute="40"))
+def refresh_recent_sales_task():
+    """Segments read the kept sums; between builds they correct for what changed."""
+    return actions.refresh_recent_sales().customers

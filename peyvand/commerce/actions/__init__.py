@@ -37,6 +37,9 @@ from peyvand.commerce.actions.products import (
     do_deactivate_product,
     do_upsert_product,
 )
+from peyvand.commerce.actions.recent_sales import (
+    refresh_recent_sales,
+)
 from peyvand.commerce.actions.sources import (
     do_create_source,
     do_set_source_active,
@@ -50,5 +53,5 @@ __all__ = [
     "do_add_refund", "do_create_source", "do_deactivate_product", "do_mark_order_deleted",
     "do_set_source_active", "do_upsert_cart", "do_upsert_order", "do_upsert_product",
     "mark_abandoned_carts", "move_commerce_rows", "parse_when", "refresh_late_deliveries",
-    "resolve_customer", "retry_delivery"
+    "refresh_recent_sales", "resolve_customer", "retry_delivery"
 ]
