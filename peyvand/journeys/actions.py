@@ -117,9 +117,11 @@ def do_pause(actor: Actor, journey: Journey) -> Journey:
 
 
 def enrol(journey: Journey, contact_id: int, source: str, *,
-          now: dt.datetime | None = None) -> tuple[Enrolment | None, str]:
+          now: dt.datetime | None = None, data: dict[str, Any] | None = None) \
+        -> tuple[Enrolment | None, str]:
     """Start the contact on the journey's latest version, due now: (enrolment, "ok"), or
-    (None, why not): not_live, no_contact, already_in, no_re_entry, too_soon, full."""
+    (None, why not): not_live, no_contact, already_in, no_re_entry, too_soon, full. `data`
+    is kept in the enrolment's data (a trigger's own facts: the abandoned cart)."""
     if journey.status != Journey.Status.LIVE:
         return None, "not_live"
     version = latest_version(journey)
@@ -149,7 +151,7 @@ def enrol(journey: Journey, contact_id: int, source: str, *,
                     journey=journey, version=version, contact_id=contact_id,
                     rotation=(last["rotation"] + 1) if last else 1, node=start,
                     next_run_at=now, entered_at=now,
-                    data={"source": source[:100], "visits": {start: 1}})
+                    data={**(data or {}), "source": source[:100], "visits": {start: 1}})
         except IntegrityError:  # the same contact entered at the same moment elsewhere
             return None, "already_in"
     return item, "ok"

@@ -16,7 +16,8 @@ class JourneysConfig(AppConfig):
             "journeys.publish": {OWNER},  # publish, pause, move waiting people
         })
         from peyvand.audiences.hooks import SEGMENT_CHANGED_HOOKS
-        from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
+        from peyvand.commerce.hooks import CART_ABANDONED_HOOKS, ORDER_CHANGED_HOOKS
+        from peyvand.consent.hooks import SIGNUP_CONFIRMED_HOOKS
         from peyvand.contacts.hooks import TAG_ADDED_HOOKS
         from peyvand.tracking.hooks import EVENT_HOOKS
 
@@ -25,3 +26,5 @@ class JourneysConfig(AppConfig):
         ORDER_CHANGED_HOOKS.register("peyvand.journeys.triggers.on_order_changed")
         EVENT_HOOKS.register("peyvand.journeys.triggers.on_tracking_event")
         TAG_ADDED_HOOKS.register("peyvand.journeys.triggers.on_tag_added")
+        SIGNUP_CONFIRMED_HOOKS.register("peyvand.journeys.triggers.on_signup_confirmed")
+        CART_ABANDONED_HOOKS.register("peyvand.journeys.triggers.on_cart_abandoned")

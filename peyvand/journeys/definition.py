@@ -16,7 +16,8 @@ from django.utils.translation import gettext as _
 from peyvand.base.errors import Invalid
 
 TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api",
-            "forgotten", "date", "tag_added", "order_product", "overdue", "p_alive_below")
+            "forgotten", "date", "tag_added", "order_product", "overdue", "p_alive_below",
+            "signup_confirmed", "cart_abandoned")
 DUE_STATUSES = ("due", "overdue")
 DATE_FIELDS = ("birthday", "signup_anniversary")  # or fields.<key>, a custom date field
 MAX_OFFSET_DAYS = 365
@@ -117,10 +118,29 @@ def _check_trigger(trigger: Any) -> None:
         sku = trigger.get("sku")
         if not isinstance(sku, str) or not sku.strip() or len(sku) > 100 or sku != sku.strip():
             raise refuse("trigger.sku", _("Give the product's SKU (at most 100 characters)."))
+    if trigger["type"] == "signup_confirmed":
+        _check_signup_trigger(trigger)
     if trigger["type"] == "tag_added":
         tag = trigger.get("tag")
         if not isinstance(tag, str) or not tag.strip() or len(tag) > 64:
             raise refuse("trigger.tag", _("Name the tag (at most 64 characters)."))
+
+
+def _check_signup_trigger(trigger: dict[str, Any]) -> None:
+    """signup_confirmed: an optional consent topic (its key) and channel."""
+    from peyvand.consent.models import Channel, Topic
+
+    unknown = set(trigger) - {"type", "topic", "channel"}
+    if unknown:
+        raise refuse(f"trigger.{sorted(unknown)[0]}", _("This key is not part of this "
+                                                         "trigger."))
+    topic = trigger.get("topic")
+    if topic is not None and (not isinstance(topic, str)
+                              or not Topic.objects.filter(key=topic).exists()):
+        raise refuse("trigger.topic", _("Name an existing topic by its key."))
+    if trigger.get("channel") is not None and trigger["channel"] not in Channel.values:
+        raise refuse("trigger.channel", _("The channel is one of: %(kinds)s.")
+                     % {"kinds": ", ".join(Channel.values)})
 
 
 def _whole(value: Any, low: int, high: int) -> bool:
