@@ -17,7 +17,7 @@ class JourneysConfig(AppConfig):
         })
         from peyvand.audiences.hooks import SEGMENT_CHANGED_HOOKS
         from peyvand.commerce.hooks import CART_ABANDONED_HOOKS, ORDER_CHANGED_HOOKS
-        from peyvand.consent.hooks import SIGNUP_CONFIRMED_HOOKS
+        from peyvand.consent.hooks import INBOUND_REPLY_HOOKS, SIGNUP_CONFIRMED_HOOKS
         from peyvand.contacts.hooks import TAG_ADDED_HOOKS
         from peyvand.tracking.hooks import EVENT_HOOKS
 
@@ -28,3 +28,4 @@ class JourneysConfig(AppConfig):
         TAG_ADDED_HOOKS.register("peyvand.journeys.triggers.on_tag_added")
         SIGNUP_CONFIRMED_HOOKS.register("peyvand.journeys.triggers.on_signup_confirmed")
         CART_ABANDONED_HOOKS.register("peyvand.journeys.triggers.on_cart_abandoned")
+        INBOUND_REPLY_HOOKS.register("peyvand.journeys.triggers.on_inbound_reply")

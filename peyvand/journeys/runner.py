@@ -309,9 +309,9 @@ def _fail(pk: int, worker: str) -> None:
 
 
 def wake(contact_id: int, event: str, message_id: int | None = None) -> int:
-    """The contact opened, clicked or ordered: the enrolments waiting for it go on to their
-    step's `next`, due now. An open or a click wakes only an enrolment whose last message
-    it was (when it sent one). Returns how many woke."""
+    """The contact opened, clicked, ordered or replied: the enrolments waiting for it go on
+    to their step's `next`, due now. An open or a click wakes only an enrolment whose last
+    message it was (when it sent one). Returns how many woke."""
     woke = 0
     now = timezone.now()
     waiting = Enrolment.objects.filter(contact_id=contact_id, state=E.WAITING,

@@ -187,3 +187,9 @@ def on_tracking_event(contact_id: int, kind: str, message_id: int, machine: bool
     """tracking's EVENT_HOOKS: a person opened or clicked a message."""
     if not machine:
         wake(contact_id, kind, message_id)
+
+
+def on_inbound_reply(contact_id: int, channel: str, length: int) -> None:
+    """consent's INBOUND_REPLY_HOOKS: the person answered (an SMS that is no keyword); the
+    enrolments waiting for a reply go on. Only the length comes here, never the words."""
+    wake(contact_id, "replied")
