@@ -291,8 +291,31 @@ def _wait_event(item: Enrolment, step: dict[str, Any], version, ctx: Context) ->
 
 
 def _branch(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
-    yes = _matches(step["rule"], item.contact_id)
-    return Move("yes" if yes else "no", step.get("yes" if yes else "no"))
+    on = step.get("on", "rule")
+    if on == "rule":
+        yes = _matches(step["rule"], item.contact_id)
+        return Move("yes" if yes else "no", step.get("yes" if yes else "no"))
+    arm = response_of(item) if on == "response" else wait_outcome(item)
+    return Move(arm, step.get(arm) or step.get("else"), {"on": on})
+
+
+def response_of(item: Enrolment) -> str:
+    """What the person did with the journey's last message: clicked, else opened (people,
+    not machines: tracking's human events), else none (or no message sent)."""
+    from peyvand.tracking.queries import human_responses
+
+    message = item.data.get("message")
+    return human_responses([message]).get(message, "none") if message else "none"
+
+
+def wait_outcome(item: Enrolment) -> str:
+    """How the enrolment's last wait_event ended ("event" or "timeout", its StepRun's
+    outcome); "else" when it has waited for nothing yet."""
+    from peyvand.journeys.models import StepRun
+
+    last = (StepRun.objects.filter(enrolment_id=item.pk, outcome__in=("event", "timeout"))
+            .order_by("-finished_at", "-id").values_list("outcome", flat=True).first())
+    return last or "else"
 
 
 def arm_of(item: Enrolment, percent: int) -> str:
