@@ -184,6 +184,19 @@ def do_enrol(actor: Actor, journey: Journey, contact_ids: list[int], *,
     return {"enrolled": entered, "refused": dict(refused)}
 
 
+def version_of(journey: Journey, number: int | None = None) -> JourneyVersion:
+    """The journey's version `number` (the latest when None); refused when there is none."""
+    versions = journey.versions.order_by("-number")
+    found = (versions if number is None else versions.filter(number=number)).first()
+    if found is None:
+        if number is None:
+            raise JourneyInvalid({"version": _("The journey has no published version "
+                                               "yet.")}, status=409)
+        raise JourneyInvalid({"version": _("The journey has no version %(number)s.")
+                              % {"number": number}})
+    return found
+
+
 @transaction.atomic
 def do_move_waiting(actor: Actor, journey: Journey, to_version: JourneyVersion) -> int:
     """Move the people still running on older versions to `to_version`, each at the step it
