@@ -19,6 +19,7 @@ from peyvand.base.roles import require
 from peyvand.contacts.models import Contact
 from peyvand.journeys.definition import check_definition, send_steps
 from peyvand.journeys.models import Enrolment, Journey, JourneyVersion
+from peyvand.journeys.timeline import entered
 
 E = Enrolment.State
 RUNNING = (E.ACTIVE, E.WAITING)
@@ -152,6 +153,7 @@ def enrol(journey: Journey, contact_id: int, source: str, *,
                     rotation=(last["rotation"] + 1) if last else 1, node=start,
                     next_run_at=now, entered_at=now,
                     data={**(data or {}), "source": source[:100], "visits": {start: 1}})
+            entered(item, journey.name)
         except IntegrityError:  # the same contact entered at the same moment elsewhere
             return None, "already_in"
     return item, "ok"

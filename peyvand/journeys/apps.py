@@ -29,3 +29,6 @@ class JourneysConfig(AppConfig):
         SIGNUP_CONFIRMED_HOOKS.register("peyvand.journeys.triggers.on_signup_confirmed")
         CART_ABANDONED_HOOKS.register("peyvand.journeys.triggers.on_cart_abandoned")
         INBOUND_REPLY_HOOKS.register("peyvand.journeys.triggers.on_inbound_reply")
+        from peyvand.journeys import timeline
+
+        timeline.register(self.label)
