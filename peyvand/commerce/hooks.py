@@ -5,3 +5,6 @@ from peyvand.base.hooks import Hooks
 # Floors that keep figures per buyer (insights) register "module.function(contact_id)" here;
 # it runs after the order's transaction commits, when anything about it changed.
 ORDER_CHANGED_HOOKS = Hooks()
+# "module.function(contact_id, cart_id)": a cart was marked abandoned (mark_abandoned_carts),
+# after that commits; once per cart and abandonment.
+CART_ABANDONED_HOOKS = Hooks()

@@ -37,7 +37,7 @@ class ConsentConfig(AppConfig):
         BEFORE_ERASE_HOOKS.register("peyvand.consent.erased.remember_opt_outs")
         EXPORT_HOOKS.register("peyvand.consent.personal_data.export_sections")
 
-        from peyvand.consent.templatetags.consent import consent_event_summary
+        from peyvand.consent.templatetags.consent import consent_event_summary, reply_summary
         from peyvand.contacts.timeline import register_kind
 
         for kind, label in (("consent.opt_in", _("Signed up")),
@@ -47,3 +47,6 @@ class ConsentConfig(AppConfig):
                             ("consent.paused", _("Messages paused")),
                             ("consent.link_sent", _("Preference link e-mailed to them"))):
             register_kind(kind, label, owner=self.label, summary=consent_event_summary)
+        # A person's SMS answer (not a keyword): their own words, shown on their timeline.
+        register_kind("sms.replied", _("Replied by SMS"), owner=self.label,
+                      summary=reply_summary)

@@ -8,6 +8,7 @@ always the ledger replayed. Nothing else writes ConsentState.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -296,6 +297,7 @@ def append(contact: Contact | int, changes: Sequence[Change], *, source: str, ac
     states = ConsentState.objects.select_for_update(of=("self",)).filter(contact_id=contact_id)
     existing = {(s.channel, s.topic_id): s for s in states}
     state = {key: _row_of(obj) for key, obj in existing.items()}
+    was_in = {key for key, row in state.items() if row.status == Status.IN}
     rows: list[ConsentChange] = []
     touched: list[Key] = []
     for change in changes:
@@ -326,7 +328,30 @@ def append(contact: Contact | int, changes: Sequence[Change], *, source: str, ac
         if len(values) == 1:
             data[name] = values.pop()
     append_event(contact_id, kind, data, actor=actor, at=at)
+    _signups_confirmed(contact_id, source, at, state, was_in, touched)
     return rows
+
+
+def _signups_confirmed(contact_id: int, source: str, at: dt.datetime, state: dict[Key, Row],
+                       was_in: set[Key], touched: list[Key]) -> None:
+    """Tell SIGNUP_CONFIRMED_HOOKS, after commit, of each (channel, topic) this append
+    subscribed: confirmed now (a confirmation, or an opt-in needing none). An import's
+    attested opt-in is no sign-up here, and a «۱۲» resume keeps the old confirmation."""
+    if source in ATTESTED_SOURCES:
+        return
+    confirmed = [key for key in dict.fromkeys(touched) if key not in was_in
+                 and state[key].status == Status.IN and state[key].confirmed_at == at]
+    if not confirmed:
+        return
+    from peyvand.consent.hooks import SIGNUP_CONFIRMED_HOOKS
+
+    ids = {key[1] for key in confirmed if key[1] is not None}
+    keys = dict(Topic.objects.filter(pk__in=ids).values_list("pk", "key")) if ids else {}
+    for hook in SIGNUP_CONFIRMED_HOOKS:
+        for channel, topic_id in confirmed:
+            transaction.on_commit(functools.partial(
+                hook, contact_id, channel, keys.get(topic_id) if topic_id else None),
+                robust=True)
 
 
 @transaction.atomic

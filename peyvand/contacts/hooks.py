@@ -27,6 +27,7 @@ ADDRESS_HOOKS = Hooks()
 # subject-access export (JSON-ready, or dates and Decimals, which the export turns into text).
 EXPORT_HOOKS = Hooks()
 # "module.function(contact_ids, tag_id)": a tag was put on these contacts (by hand, the API,
-# an upsert or a journey step; not by bulk imports). Runs after the tagging commits
+# an upsert, a journey step, or an import: once per tag for the new people of each batch,
+# per person for those it updates). Runs after the tagging commits
 # (actions.apply.tags_added); a failing hook is logged and undoes nothing.
 TAG_ADDED_HOOKS = Hooks()

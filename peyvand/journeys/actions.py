@@ -19,6 +19,7 @@ from peyvand.base.roles import require
 from peyvand.contacts.models import Contact
 from peyvand.journeys.definition import check_definition, send_steps
 from peyvand.journeys.models import Enrolment, Journey, JourneyVersion
+from peyvand.journeys.timeline import entered
 
 E = Enrolment.State
 RUNNING = (E.ACTIVE, E.WAITING)
@@ -117,9 +118,11 @@ def do_pause(actor: Actor, journey: Journey) -> Journey:
 
 
 def enrol(journey: Journey, contact_id: int, source: str, *,
-          now: dt.datetime | None = None) -> tuple[Enrolment | None, str]:
+          now: dt.datetime | None = None, data: dict[str, Any] | None = None) \
+        -> tuple[Enrolment | None, str]:
     """Start the contact on the journey's latest version, due now: (enrolment, "ok"), or
-    (None, why not): not_live, no_contact, already_in, no_re_entry, too_soon, full."""
+    (None, why not): not_live, no_contact, already_in, no_re_entry, too_soon, full. `data`
+    is kept in the enrolment's data (a trigger's own facts: the abandoned cart)."""
     if journey.status != Journey.Status.LIVE:
         return None, "not_live"
     version = latest_version(journey)
@@ -149,7 +152,8 @@ def enrol(journey: Journey, contact_id: int, source: str, *,
                     journey=journey, version=version, contact_id=contact_id,
                     rotation=(last["rotation"] + 1) if last else 1, node=start,
                     next_run_at=now, entered_at=now,
-                    data={"source": source[:100], "visits": {start: 1}})
+                    data={**(data or {}), "source": source[:100], "visits": {start: 1}})
+            entered(item, journey.name)
         except IntegrityError:  # the same contact entered at the same moment elsewhere
             return None, "already_in"
     return item, "ok"
@@ -180,6 +184,19 @@ def do_enrol(actor: Actor, journey: Journey, contact_ids: list[int], *,
     record_audit(actor, "journeys.enrolled", target_type="journey", target_id=journey.pk,
                  summary=f"{entered} of {len(ids)}", details={"refused": dict(refused)})
     return {"enrolled": entered, "refused": dict(refused)}
+
+
+def version_of(journey: Journey, number: int | None = None) -> JourneyVersion:
+    """The journey's version `number` (the latest when None); refused when there is none."""
+    versions = journey.versions.order_by("-number")
+    found = (versions if number is None else versions.filter(number=number)).first()
+    if found is None:
+        if number is None:
+            raise JourneyInvalid({"version": _("The journey has no published version "
+                                               "yet.")}, status=409)
+        raise JourneyInvalid({"version": _("The journey has no version %(number)s.")
+                              % {"number": number}})
+    return found
 
 
 @transaction.atomic

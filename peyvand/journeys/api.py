@@ -1,6 +1,7 @@
 """REST API for journeys: drafts (POST/PATCH, the definition as documented JSON in
-docs/subsystems/journeys.md), publish, pause, enrol, the per-step report, and the journeys
-of one contact. Thin: role checks first, then journeys.actions / queries."""
+docs/subsystems/journeys.md), publish, pause, enrol, move running people to a version, the
+per-step report, and the journeys of one contact. Thin: role checks first, then
+journeys.actions / queries."""
 
 from __future__ import annotations
 
@@ -66,6 +67,16 @@ class JourneyEnrolOut(Schema):
     enrolled: int
     refused: dict[str, int] = Field(description="by reason: already_in, no_re_entry, "
                                                 "too_soon, full, no_contact")
+
+
+class JourneyMoveIn(Body):
+    version: int | None = Field(None, ge=1, le=10**6, description="the version number to "
+                                "move people to (default: the latest)")
+
+
+class JourneyMoveOut(Schema):
+    moved: int = Field(description="running people moved from older versions")
+    version: int
 
 
 class JourneyStepCount(Schema):
@@ -148,6 +159,19 @@ def enrol_contacts(request, journey_id: int, payload: JourneyEnrolIn):
     require(actor, "journeys.edit")
     journey = queries.journey_of(actor, journey_id)
     return actions.do_enrol(actor, journey, payload.contacts, source="api")
+
+
+@router.post("/journeys/{int:journey_id}/move-waiting",
+             response={200: JourneyMoveOut, ERRORS: ErrorOut})
+def move_waiting(request, journey_id: int, payload: JourneyMoveIn):
+    """Move everyone still running on an older version to this one, each at the step it is
+    at (409, naming the step, when the version lacks it or no longer waits there)."""
+    actor = api_actor(request)
+    require(actor, "journeys.publish")
+    journey = queries.journey_of(actor, journey_id)
+    version = actions.version_of(journey, payload.version)
+    return {"moved": actions.do_move_waiting(actor, journey, version),
+            "version": version.number}
 
 
 @router.get("/journeys/{int:journey_id}/report",

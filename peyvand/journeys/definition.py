@@ -16,11 +16,12 @@ from django.utils.translation import gettext as _
 from peyvand.base.errors import Invalid
 
 TRIGGERS = ("manual", "segment_entered", "segment_left", "order", "first_order", "api",
-            "forgotten", "date", "tag_added", "order_product", "overdue", "p_alive_below")
+            "forgotten", "date", "tag_added", "order_product", "overdue", "p_alive_below",
+            "signup_confirmed", "cart_abandoned")
 DUE_STATUSES = ("due", "overdue")
 DATE_FIELDS = ("birthday", "signup_anniversary")  # or fields.<key>, a custom date field
 MAX_OFFSET_DAYS = 365
-EVENTS = ("opened", "clicked", "ordered")
+EVENTS = ("opened", "clicked", "ordered", "replied")
 UNITS = {"minutes": 1, "hours": 60, "days": 1440}
 MAX_STEPS = 200
 MAX_WAIT_DAYS = 3650
@@ -33,6 +34,11 @@ EXITS: dict[str, tuple[str, ...]] = {
     "wait_until": ("next",), "update_field": ("next",), "webhook": ("next",),
 }
 WAITS = ("wait", "wait_event", "wait_until")
+# A branch's arms by what it reads ("on"): a rule; the last message's response; the outcome
+# of the last wait_event. "else" takes what has no arm of its own.
+BRANCH_ARMS: dict[str, tuple[str, ...]] = {
+    "rule": ("yes", "no"), "response": ("clicked", "opened", "none", "else"),
+    "event": ("event", "timeout", "else")}
 _TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
@@ -117,10 +123,29 @@ def _check_trigger(trigger: Any) -> None:
         sku = trigger.get("sku")
         if not isinstance(sku, str) or not sku.strip() or len(sku) > 100 or sku != sku.strip():
             raise refuse("trigger.sku", _("Give the product's SKU (at most 100 characters)."))
+    if trigger["type"] == "signup_confirmed":
+        _check_signup_trigger(trigger)
     if trigger["type"] == "tag_added":
         tag = trigger.get("tag")
         if not isinstance(tag, str) or not tag.strip() or len(tag) > 64:
             raise refuse("trigger.tag", _("Name the tag (at most 64 characters)."))
+
+
+def _check_signup_trigger(trigger: dict[str, Any]) -> None:
+    """signup_confirmed: an optional consent topic (its key) and channel."""
+    from peyvand.consent.models import Channel, Topic
+
+    unknown = set(trigger) - {"type", "topic", "channel"}
+    if unknown:
+        raise refuse(f"trigger.{sorted(unknown)[0]}", _("This key is not part of this "
+                                                         "trigger."))
+    topic = trigger.get("topic")
+    if topic is not None and (not isinstance(topic, str)
+                              or not Topic.objects.filter(key=topic).exists()):
+        raise refuse("trigger.topic", _("Name an existing topic by its key."))
+    if trigger.get("channel") is not None and trigger["channel"] not in Channel.values:
+        raise refuse("trigger.channel", _("The channel is one of: %(kinds)s.")
+                     % {"kinds": ", ".join(Channel.values)})
 
 
 def _whole(value: Any, low: int, high: int) -> bool:
@@ -164,7 +189,7 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
     if kind not in EXITS:
         raise refuse(f"{path}.type", _("A step's type is one of: %(kinds)s.")
                      % {"kinds": ", ".join(EXITS)})
-    for key in EXITS[kind]:
+    for key in exits_of(step):
         target = step.get(key)
         if target is not None and (not isinstance(target, str) or target not in steps):
             raise refuse(f"{path}.{key}", _("This names no step of the journey."))
@@ -191,7 +216,7 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
         if not isinstance(step.get("url"), str) or not allowed_url(step["url"]):
             raise refuse(f"{path}.url", _("Give an https:// address to call."))
     elif kind == "branch":
-        _check_rule(step.get("rule"), f"{path}.rule")
+        _check_branch(step, path)
     elif kind == "split":
         percent = step.get("percent")
         if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
@@ -201,6 +226,18 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
         if len(names) != 1 or not isinstance(step[names[0]], str) \
                 or not step[names[0]].strip():
             raise refuse(f"{path}.add", _("Give a tag to add or one to remove."))
+
+
+def _check_branch(step: dict[str, Any], path: str) -> None:
+    on = step.get("on", "rule")
+    if on not in BRANCH_ARMS:
+        raise refuse(f"{path}.on", _("A branch is on a rule, response or event."))
+    if on == "rule":
+        _check_rule(step.get("rule"), f"{path}.rule")
+        return
+    unknown = set(step) - {"type", "on", *BRANCH_ARMS[on]}
+    if unknown:
+        raise refuse(f"{path}.{sorted(unknown)[0]}", _("This key is not part of this step."))
 
 
 def _check_wait_until(step: dict[str, Any], path: str) -> None:
@@ -260,8 +297,15 @@ def _check_send(step: dict[str, Any], path: str, templates: bool) -> None:
             raise refuse(f"{path}.template", _("A journey sends marketing templates only."))
 
 
+def exits_of(step: dict[str, Any]) -> tuple[str, ...]:
+    """The keys of this step that name the steps it may go to."""
+    if step["type"] == "branch":
+        return BRANCH_ARMS.get(step.get("on", "rule"), EXITS["branch"])
+    return EXITS[step["type"]]
+
+
 def targets(step: dict[str, Any]) -> list[str]:
-    return [step[k] for k in EXITS[step["type"]] if step.get(k)]
+    return [step[k] for k in exits_of(step) if step.get(k)]
 
 
 def _check_graph(start: str, steps: dict[str, Any]) -> None:

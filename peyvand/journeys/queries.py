@@ -133,7 +133,7 @@ def flow(actor: Actor, journey: Journey) -> dict[str, Any]:
     """The latest published version's steps as a flow, each with its report counts and its
     conversions (enrolments that ran the step and then reached the journey's goal)."""
     from peyvand.journeys.actions import latest_version
-    from peyvand.journeys.definition import EXITS
+    from peyvand.journeys.definition import exits_of
 
     counts = report(actor, journey)
     version = latest_version(journey)
@@ -149,7 +149,7 @@ def flow(actor: Actor, journey: Journey) -> dict[str, Any]:
     for node in flow_order(version.definition):
         step = steps[node]
         rows.append({"node": node, "type": step["type"], "step": step,
-                     "exits": [(key, step[key]) for key in EXITS[step["type"]]
+                     "exits": [(key, step[key]) for key in exits_of(step)
                                if step.get(key)],
                      "waiting": per_node.get(node, {}).get("waiting", 0),
                      "done": per_node.get(node, {}).get("done", 0),

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
+from peyvand.journeys import timeline
 from peyvand.journeys.models import Enrolment, Journey, StepRun
 from peyvand.journeys.steps import EFFECTS, Context, Move, batched, exit_reasons, send_many
 
@@ -134,7 +135,11 @@ def run_round(ids: list[int], worker: str, ctx: Context, *, last: bool = False) 
     waited = {i.pk for i in timeouts}
     steps = [i for i in items if i.pk not in stopped and i.pk not in waited]
     ran, failed = _run_steps(steps, ctx)
-    again = _save_all([i for i in items if i.pk not in failed], stopped, last=last)
+    saved = [i for i in items if i.pk not in failed]
+    again = _save_all(saved, stopped, last=last)
+    # Every item was running when locked: those ended now left in this round.
+    timeline.left([i for i in saved if i.state in timeline.ENDED], {
+        i.journey_id: ctx.version(i.version_id).journey.name for i in saved}, ctx.now)
     return ran, again
 
 
@@ -309,13 +314,13 @@ def _fail(pk: int, worker: str) -> None:
 
 
 def wake(contact_id: int, event: str, message_id: int | None = None) -> int:
-    """The contact opened, clicked or ordered: the enrolments waiting for it go on to their
-    step's `next`, due now. An open or a click wakes only an enrolment whose last message
-    it was (when it sent one). Returns how many woke."""
+    """The contact opened, clicked, ordered or replied: the enrolments waiting for it go on
+    to their step's `next`, due now. An open or a click wakes only an enrolment whose last
+    message it was (when it sent one). Returns how many woke."""
     woke = 0
     now = timezone.now()
     waiting = Enrolment.objects.filter(contact_id=contact_id, state=E.WAITING,
-                                       waiting_for=event).select_related("version")
+                                       waiting_for=event).select_related("version__journey")
     for item in waiting:
         sent = item.data.get("message")
         if event != "ordered" and message_id and sent and sent != message_id:
@@ -332,6 +337,8 @@ def wake(contact_id: int, event: str, message_id: int | None = None) -> int:
                     **fields):
                 StepRun.objects.filter(enrolment_id=item.pk, node=node, rotation=visit).update(
                     outcome="event", finished_at=now)
+                if item.state in timeline.ENDED:  # the wait was its last step
+                    timeline.left([item], {item.journey_id: item.version.journey.name}, now)
                 woke += 1
     return woke
 

@@ -84,9 +84,10 @@ def _key(value: Any) -> str:
 
 def exit_reasons(items: list[Enrolment], ctx: Context) -> dict[int, tuple[str, str]]:
     """{enrolment id: (state, reason)} for the enrolments that must end before their next
-    step: erased, consent withdrawn for a send step's channel, the goal reached, the
-    trigger's segment left (in that order). A fixed number of queries per distinct channel
-    and topic, goal and segment, whatever the number of enrolments."""
+    step: erased, consent withdrawn for a send step's channel, the goal reached, an order
+    since a cart_abandoned entry, the trigger's segment left (in that order). A fixed
+    number of queries per distinct channel and topic, goal and segment, whatever the number
+    of enrolments."""
     from peyvand.audiences.models import SegmentMember
     from peyvand.contacts.models import Contact
 
@@ -105,6 +106,8 @@ def exit_reasons(items: list[Enrolment], ctx: Context) -> dict[int, tuple[str, s
         if trigger.get("type") == "segment_entered":
             segments.setdefault(trigger.get("segment"), []).append(item.contact_id)
     reached = {key: _matching(rule, ids) for key, (rule, ids) in goals.items()}
+    ordered = ordered_since([i for i in items if ctx.version(i.version_id).definition.get(
+        "trigger", {}).get("type") == "cart_abandoned"])
     members = {segment: set(SegmentMember.objects.filter(
         segment_id=segment, contact_id__in=ids).values_list("contact_id", flat=True))
         for segment, ids in segments.items()}
@@ -119,10 +122,32 @@ def exit_reasons(items: list[Enrolment], ctx: Context) -> dict[int, tuple[str, s
         elif definition.get("goal") is not None \
                 and item.contact_id in reached[_key(definition["goal"])]:
             out[item.pk] = Enrolment.State.DONE, "goal"
+        elif item.pk in ordered:
+            out[item.pk] = Enrolment.State.DONE, "ordered"
         elif trigger.get("type") == "segment_entered" \
                 and item.contact_id not in members[trigger.get("segment")]:
             out[item.pk] = Enrolment.State.EXITED, "left_segment"
     return out
+
+
+def ordered_since(items: list[Enrolment]) -> set[int]:
+    """The cart_abandoned enrolments whose purpose is met: the contact placed an order since
+    entering, or the cart kept in their data was converted. Two queries for any number."""
+    if not items:
+        return set()
+    from django.db.models import Max
+
+    from peyvand.commerce.models import Cart, Order
+
+    last = dict(Order.objects.filter(
+        contact_id__in={i.contact_id for i in items}, deleted_at__isnull=True,
+        placed_at__gte=min(i.entered_at for i in items)).values("contact_id")
+        .annotate(at=Max("placed_at")).values_list("contact_id", "at"))
+    carts = set(Cart.objects.filter(
+        pk__in={i.data["cart"] for i in items if i.data.get("cart")},
+        status=Cart.Status.CONVERTED).values_list("pk", flat=True))
+    return {i.pk for i in items if (i.contact_id in last and last[i.contact_id] >= i.entered_at)
+            or i.data.get("cart") in carts}
 
 
 def _refusals(items: list[Enrolment], ctx: Context) -> dict[int, str]:
@@ -266,8 +291,31 @@ def _wait_event(item: Enrolment, step: dict[str, Any], version, ctx: Context) ->
 
 
 def _branch(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
-    yes = _matches(step["rule"], item.contact_id)
-    return Move("yes" if yes else "no", step.get("yes" if yes else "no"))
+    on = step.get("on", "rule")
+    if on == "rule":
+        yes = _matches(step["rule"], item.contact_id)
+        return Move("yes" if yes else "no", step.get("yes" if yes else "no"))
+    arm = response_of(item) if on == "response" else wait_outcome(item)
+    return Move(arm, step.get(arm) or step.get("else"), {"on": on})
+
+
+def response_of(item: Enrolment) -> str:
+    """What the person did with the journey's last message: clicked, else opened (people,
+    not machines: tracking's human events), else none (or no message sent)."""
+    from peyvand.tracking.queries import human_responses
+
+    message = item.data.get("message")
+    return human_responses([message]).get(message, "none") if message else "none"
+
+
+def wait_outcome(item: Enrolment) -> str:
+    """How the enrolment's last wait_event ended ("event" or "timeout", its StepRun's
+    outcome); "else" when it has waited for nothing yet."""
+    from peyvand.journeys.models import StepRun
+
+    last = (StepRun.objects.filter(enrolment_id=item.pk, outcome__in=("event", "timeout"))
+            .order_by("-finished_at", "-id").values_list("outcome", flat=True).first())
+    return last or "else"
 
 
 def arm_of(item: Enrolment, percent: int) -> str:

@@ -98,6 +98,26 @@ def on_tag_added(contact_ids: list[int], tag_id: int) -> None:
             _enrol_all(journey, contact_ids, f"tag_added:{name}")
 
 
+def on_signup_confirmed(contact_id: int, channel: str, topic_key: str | None) -> None:
+    """consent's SIGNUP_CONFIRMED_HOOKS: a sign-up was confirmed on a channel (and topic).
+    A journey naming a topic takes only that topic's confirmations; one naming none takes
+    any (a sign-up confirming a channel and its topics at once enters it once: already_in);
+    a `channel` narrows either."""
+    for journey, trigger in live_with_trigger("signup_confirmed"):
+        if trigger.get("topic") not in (None, topic_key):
+            continue
+        if trigger.get("channel") not in (None, channel):
+            continue
+        enrol(journey, contact_id, f"signup_confirmed:{channel}:{topic_key or ''}")
+
+
+def on_cart_abandoned(contact_id: int, cart_id: int) -> None:
+    """commerce's CART_ABANDONED_HOOKS: the contact left a cart; the cart's id is kept in
+    the enrolment's data ("cart"), and an order since ends the run (steps.exit_reasons)."""
+    for journey, _trigger in live_with_trigger("cart_abandoned"):
+        enrol(journey, contact_id, f"cart_abandoned:{cart_id}", data={"cart": cart_id})
+
+
 DAILY = dt.timedelta(days=1)
 
 
@@ -167,3 +187,9 @@ def on_tracking_event(contact_id: int, kind: str, message_id: int, machine: bool
     """tracking's EVENT_HOOKS: a person opened or clicked a message."""
     if not machine:
         wake(contact_id, kind, message_id)
+
+
+def on_inbound_reply(contact_id: int, channel: str, length: int) -> None:
+    """consent's INBOUND_REPLY_HOOKS: the person answered (an SMS that is no keyword); the
+    enrolments waiting for a reply go on. Only the length comes here, never the words."""
+    wake(contact_id, "replied")

@@ -98,7 +98,8 @@ def step_summary(step: dict[str, Any]) -> str:
         return _("Wait %(time)s") % {"time": _duration(step)}
     if kind == "wait_event":
         event = {"opened": _("an open"), "clicked": _("a click"),
-                 "ordered": _("an order")}.get(step["event"], step["event"])
+                 "ordered": _("an order"), "replied": _("a reply")}.get(step["event"],
+                                                                       step["event"])
         return _("Wait for %(event)s, at most %(time)s") % {
             "event": event, "time": _duration(step["timeout"])}
     if kind == "wait_until":
@@ -115,6 +116,11 @@ def step_summary(step: dict[str, Any]) -> str:
     if kind == "webhook":
         return _("Call %(url)s") % {"url": step["url"]}
     if kind == "branch":
+        on = step.get("on", "rule")
+        if on == "response":
+            return _("By what the contact did with the last message")
+        if on == "event":
+            return _("By whether the awaited event came")
         return _("If the contact matches the rule")
     if kind == "split":
         return _("Split: %(percent)s%% to a, the rest to b") % {"percent": step["percent"]}
@@ -127,7 +133,9 @@ def step_summary(step: dict[str, Any]) -> str:
 
 def _exit_label(key: str) -> str:
     return {"next": _("then"), "timeout_next": _("if no event"), "yes": _("yes"),
-            "no": _("no"), "a": "a", "b": "b"}[key]
+            "no": _("no"), "a": "a", "b": "b", "clicked": _("clicked"),
+            "opened": _("opened"), "none": _("neither"), "event": _("the event came"),
+            "timeout": _("timed out"), "else": _("otherwise")}.get(key, key)
 
 
 def _detail(request, actor, journey: Journey, *, draft: str | None = None,

@@ -41,6 +41,18 @@ def event_totals(qs) -> dict[str, Any]:
     return totals
 
 
+def human_responses(message_ids: list[int]) -> dict[int, str]:
+    """{message id: "clicked" or "opened"} for those a person (not a machine) clicked, or
+    else opened; messages with neither are absent. One query."""
+    out: dict[int, str] = {}
+    for message_id, kind in (TrackingEvent.objects.filter(message_id__in=message_ids,
+                                                          machine=False)
+                             .values_list("message_id", "kind").distinct()):
+        if kind == CLICK or message_id not in out:
+            out[message_id] = "clicked" if kind == CLICK else "opened"
+    return out
+
+
 def _links(qs) -> list[dict[str, Any]]:
     rows = (qs.filter(kind=CLICK).values("url", "topic")
             .annotate(clicks=Count("pk"), human_clicks=Count("pk", filter=Q(machine=False)),

@@ -239,7 +239,8 @@ def hook(client, db):
 
 
 def test_sms_stop_and_resume_through_the_gateway_hook(hook, subscriber):
-    assert hook("09351234567", "hello").json() == {"result": "ignored"}
+    assert hook("09351234567", "hello").json() == {"result": "replied"}
+    assert hook("09000000000", "hello").json() == {"result": "ignored"}
     assert hook("۰۹۳۵۱۲۳۴۵۶۷", "لغو ۱۱").json() == {"result": "opted_out"}
     assert consent_decision(subscriber.pk, "sms", "news").reason == "opted_out"
     assert consent_decision(subscriber.pk, "email", "news").allowed

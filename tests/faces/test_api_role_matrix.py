@@ -129,6 +129,7 @@ MATRIX = {
     "POST /api/v1/journeys/{journey_id}/publish": "journeys.publish",
     "POST /api/v1/journeys/{journey_id}/pause": "journeys.publish",
     "POST /api/v1/journeys/{journey_id}/enrol": "journeys.edit",
+    "POST /api/v1/journeys/{journey_id}/move-waiting": "journeys.publish",
     "GET /api/v1/journeys/{journey_id}/report": "journeys.view",
     "GET /api/v1/contacts/{contact_id}/journeys": "journeys.view",
     "GET /api/v1/tokens": SELF,

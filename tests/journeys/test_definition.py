@@ -48,7 +48,7 @@ def test_refusals_name_the_path(template):
     assert refused(bad) == "steps.s2"
     bad["steps"]["s2"] = {"type": "wait", "days": -1, "next": "s3"}
     assert refused(bad) == "steps.s2.days"
-    bad["steps"]["s2"] = {"type": "wait_event", "event": "replied", "timeout": {"days": 1}}
+    bad["steps"]["s2"] = {"type": "wait_event", "event": "bounced", "timeout": {"days": 1}}
     assert refused(bad) == "steps.s2.event"
     bad["steps"]["s2"] = {"type": "wait_event", "event": "opened", "timeout": 3}
     assert refused(bad) == "steps.s2.timeout"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django.db import transaction
@@ -25,6 +26,7 @@ from peyvand.commerce.actions.checks import (
     products_for,
     resolve_customer,
 )
+from peyvand.commerce.hooks import CART_ABANDONED_HOOKS
 from peyvand.commerce.models import Cart, CartLine
 from peyvand.commerce.money import currency_code, stored_currency
 from peyvand.contacts.timeline import append_event
@@ -81,7 +83,8 @@ def do_upsert_cart(actor: Actor, raw: dict[str, Any]) -> tuple[Cart, bool]:
 
 
 def mark_abandoned_carts(idle: dt.timedelta, now: dt.datetime | None = None) -> int:
-    """Open carts untouched for `idle` become abandoned, told on the contact's timeline."""
+    """Open carts untouched for `idle` become abandoned, told on the contact's timeline and,
+    once that commits, to CART_ABANDONED_HOOKS (journeys)."""
     now = now or timezone.now()
     carts = list(Cart.objects.filter(status=Cart.Status.OPEN, updated_at__lt=now - idle)
                  .order_by("pk"))
@@ -92,4 +95,7 @@ def mark_abandoned_carts(idle: dt.timedelta, now: dt.datetime | None = None) -> 
                 append_event(cart.contact_id, "cart.abandoned",
                              {"cart_id": cart.pk, "total": cart.total, "currency": cart.currency,
                               "items": cart.lines.count()}, at=now)
+                for hook in CART_ABANDONED_HOOKS:
+                    transaction.on_commit(functools.partial(hook, cart.contact_id, cart.pk),
+                                          robust=True)
     return len(carts)

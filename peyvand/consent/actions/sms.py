@@ -1,7 +1,8 @@
-"""SMS keywords (stop, resume) arriving through a registered inbound gateway."""
+"""SMS keywords (stop, resume) and replies arriving through a registered inbound gateway."""
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
@@ -20,6 +21,9 @@ from peyvand.consent.actions.common import ConsentInvalid
 from peyvand.consent.ledger import Change
 from peyvand.consent.models import Action, Channel, ConsentState, SmsInbound, Source, Status
 from peyvand.contacts.models import Contact, Identity
+from peyvand.contacts.timeline import append_event
+
+MAX_REPLY = 1000  # characters of a reply kept on the timeline (an SMS is far shorter)
 
 _STOP = {"11", "لغو", "stop", "لغو11", "11لغو"}
 _RESUME = {"12"}
@@ -49,21 +53,24 @@ def sms_gateway(token: str) -> str | None:
 
 @transaction.atomic
 def do_sms_inbound(gateway: str, sender: str, text: str) -> str:
-    """An SMS a person sent us: stop or resume words change their SMS consent.
+    """An SMS a person sent us: stop or resume words change their SMS consent; anything
+    else from a known number is their reply (`_replied`).
 
     Returns what happened: "opted_out", "resumed", "not_resumed" (their last opt-out was not
-    their own SMS), "unchanged", "ignored" (not a keyword) or "unknown" (no such number)."""
+    their own SMS), "unchanged", "replied" (not a keyword, from a contact's number),
+    "ignored" (not a keyword, from a number we do not know, or empty) or "unknown" (a
+    keyword from no number we know)."""
     keyword = parse_sms_keyword(text)
-    if keyword is None:
-        return "ignored"
     try:
         phone = normalise_phone(sender, "from")
     except InvalidValue:
-        return "unknown"
+        return "unknown" if keyword else "ignored"
     owner = Identity.objects.filter(kind=Identity.Kind.PHONE, value=phone) \
         .values_list("contact_id", flat=True).first()
-    if owner is None:
-        return "unknown"
+    if owner is None or Contact.objects.filter(pk=owner, erased_at__isnull=False).exists():
+        return "unknown" if keyword else "ignored"
+    if keyword is None:
+        return _replied(owner, gateway, text)
     contact = Contact.objects.get(pk=owner)
     row = ConsentState.objects.filter(contact=contact, channel=Channel.SMS,
                                       topic__isnull=True).first()
@@ -83,6 +90,23 @@ def do_sms_inbound(gateway: str, sender: str, text: str) -> str:
     ledger.append(contact, [Change(Action.RESUME, Channel.SMS, None, {"keyword": keyword_text})],
                   source=Source.SMS_KEYWORD, actor_label=label)
     return "resumed"
+
+def _replied(contact_id: int, gateway: str, text: str) -> str:
+    """A person's answer: kept in their timeline ("sms.replied", emptied when they are
+    erased, like every entry) and told to INBOUND_REPLY_HOOKS after commit, by length only:
+    the words are theirs and go nowhere else, logs included."""
+    words = normalise_text(str(text or "")).strip()[:MAX_REPLY]
+    if not words:
+        return "ignored"
+    append_event(contact_id, "sms.replied", {"channel": Channel.SMS, "text": words,
+                                             "gateway": gateway})
+    from peyvand.consent.hooks import INBOUND_REPLY_HOOKS
+
+    for hook in INBOUND_REPLY_HOOKS:
+        transaction.on_commit(functools.partial(hook, contact_id, Channel.SMS, len(words)),
+                              robust=True)
+    return "replied"
+
 
 # --- SMS gateways -------------------------------------------------------------------------------
 

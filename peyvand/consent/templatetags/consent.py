@@ -114,6 +114,12 @@ def change_summary(change: ConsentChange) -> str:
     return " · ".join(str(p) for p in parts)
 
 
+def reply_summary(event: Any) -> str:
+    """The words of an "sms.replied" entry, cut to one line."""
+    text = " ".join(str((event.data or {}).get("text", "")).split())
+    return text if len(text) <= 120 else text[:119] + "…"
+
+
 def consent_event_summary(event: Any) -> str:
     """One line under a consent.* timeline entry: channels, topics, where it came from."""
     data = event.data or {}

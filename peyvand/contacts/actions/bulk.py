@@ -5,7 +5,7 @@ one person (the caller has joined the rows that share an identity), and:
 1. looks up the owners of every identity of the batch in one query;
 2. writes the items nobody owns yet in bulk (contacts, identities, tags, field values and a
    "contact.created" timeline event each), after refusing those that would create a tag the
-   actor may not create;
+   actor may not create; TAG_ADDED_HOOKS hear once per tag of the batch, after it commits;
 3. upserts the items that touch existing contacts through do_upsert_contact, one call each
    (which also merges when an item links several contacts) — unless it would change
    nothing, which is checked against state loaded in bulk, so writing the same data twice
@@ -30,7 +30,12 @@ from django.utils import timezone
 
 from peyvand.base.actor import Actor
 from peyvand.base.roles import can, require
-from peyvand.contacts.actions.apply import check_new_tags, find_owners, search_text_for
+from peyvand.contacts.actions.apply import (
+    check_new_tags,
+    find_owners,
+    search_text_for,
+    tags_added,
+)
 from peyvand.contacts.actions.data import SCALARS, ContactData, ContactInvalid, IdentityConflict
 from peyvand.contacts.actions.upsert import do_upsert_contact
 from peyvand.contacts.bulk_insert import insert_rows
@@ -201,6 +206,12 @@ class BulkUpsert:
         insert_rows(ContactTag, tags)
         insert_rows(FieldValue, values)
         append_event_rows(events)
+        by_tag: dict[int, list[int]] = {}
+        for pk, data in zip(ids, items, strict=True):
+            for name in data.tags or []:
+                by_tag.setdefault(self.tag_ids[name], []).append(pk)
+        for tag_id, contact_ids in by_tag.items():  # once per tag, after the batch commits
+            tags_added(contact_ids, tag_id)
         return ids
 
     # --- people we know: one upsert per item, unless nothing would change -------------------
