@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from peyvand.base.actor import Actor
-from peyvand.base.roles import require
+from peyvand.base.roles import can, require, role_of
 from peyvand.support.models import StaffTask
 
 VIEWS = ("mine", "all", "overdue", "done")
@@ -44,8 +44,8 @@ def task_of(actor: Actor, pk: int) -> StaffTask:
 
 def open_count(user: Any) -> int:
     """The menu badge: the user's open tasks and the team's; one COUNT on (state, …) indexes."""
-    if user is None or not user.is_authenticated:
-        return 0
+    if user is None or not user.is_authenticated or not can(role_of(user), "tasks.work"):
+        return 0  # a role that does not work tasks is not asked to
     return StaffTask.objects.filter(_mine(user.pk), state=StaffTask.State.OPEN).count()
 
 
