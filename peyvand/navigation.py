@@ -129,11 +129,12 @@ def menu_for(role: str, view_name: str, user: Any = None) -> list[dict[str, Any]
     carry its count, and their group the sum."""
     menu = []
     for group in GROUPS:
-        items = [{"label": item.label, "url": reverse(item.url_name),
-                  "current": _belongs(item, view_name),
-                  "badge": import_string(item.badge)(user) if item.badge and user else 0}
-                 for item in group.items
-                 if item.capability is None or can(role, item.capability)]
+        items: list[dict[str, Any]] = []
+        for item in group.items:
+            if item.capability is None or can(role, item.capability):
+                badge = import_string(item.badge)(user) if item.badge and user else 0
+                items.append({"label": item.label, "url": reverse(item.url_name),
+                              "current": _belongs(item, view_name), "badge": badge})
         if items:
             menu.append({"key": group.key, "label": group.label, "items": items,
                          "current": any(i["current"] for i in items),

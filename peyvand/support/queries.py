@@ -37,6 +37,18 @@ def tasks(actor: Actor, view: str = "mine") -> QuerySet[StaffTask]:
     return qs.order_by(F("due_at").asc(nulls_last=True), "id")
 
 
+def search(actor: Actor, *, state: str | None = None, mine: bool = False,
+           overdue: bool = False) -> QuerySet[StaffTask]:
+    """The API's and the CLI's list: any state (open by default), filtered; oldest first."""
+    require(actor, "tasks.view")
+    qs = StaffTask.objects.select_related("assignee").filter(state=state or StaffTask.State.OPEN)
+    if mine:
+        qs = qs.filter(_mine(actor.user.pk if actor.user else None))
+    if overdue:
+        qs = qs.filter(due_at__lt=timezone.now())
+    return qs.order_by(F("due_at").asc(nulls_last=True), "id")
+
+
 def task_of(actor: Actor, pk: int) -> StaffTask:
     require(actor, "tasks.view")
     return get_object_or_404(StaffTask.objects.select_related("contact", "assignee"), pk=pk)
