@@ -21,6 +21,7 @@ from peyvand.api_common import (
     one_of,
     page_of,
 )
+from peyvand.base.roles import require
 from peyvand.contacts.models import Contact
 from peyvand.support import actions, queries
 
@@ -87,6 +88,7 @@ def list_tasks(request, filters: Query[SupportTaskFilter], paging: Query[Paging]
 def create_task(request, payload: SupportTaskIn):
     """A task about a contact, for a user (tasks.manage for someone else) or the team."""
     actor = api_actor(request)
+    require(actor, "tasks.work")  # before the contact is looked up: a 403 reveals nothing
     contact = get_object_or_404(Contact.objects.live(), pk=payload.contact)
     task = actions.do_create_task(actor, contact, payload.title, note=payload.note,
                                   kind=payload.kind, assignee=payload.assignee,

@@ -22,6 +22,7 @@ from peyvand.commerce.actions import do_create_source
 from peyvand.commerce.models import WebhookDelivery
 from peyvand.contacts.actions import do_create_contact
 from peyvand.journeys.actions import do_save_journey
+from peyvand.support.models import StaffTask
 from peyvand.mailcatcher.models import CaughtMail
 from peyvand.messaging.models import OutboxMessage
 from peyvand.messaging.strategy import do_save_rule
@@ -166,6 +167,10 @@ MATRIX = {
     "journeys:publish": "journeys.publish",
     "journeys:pause": "journeys.publish",
     "journeys:enrol": "journeys.edit",
+    "support:list": "tasks.view",
+    "support:new": "tasks.work",
+    "support:close": "tasks.work",
+    "support:cancel": "tasks.manage",
 }
 
 
@@ -218,6 +223,7 @@ def world(module_db):
         "map": "no-such-upload",
         "campaigns": campaign_of(template, tag).pk,
         "journeys": do_save_journey(system, {"name": "Welcome"}).pk,
+        "tasks": StaffTask.objects.create(contact=contact, title="Call").pk,
     }
 
 
