@@ -14,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
@@ -82,9 +83,27 @@ def _choice(value: Any, field: str, choices: Any) -> str:
     return value
 
 
+def check_due(value: Any) -> dt.datetime | None:
+    """A moment (ISO 8601 text, e.g. 2026-12-24T17:00+03:30; without an offset, the shop's
+    time) or None."""
+    if value is None or value == "" or isinstance(value, dt.datetime):
+        moment = value or None
+    else:
+        try:
+            moment = parse_datetime(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise TaskInvalid({"due_at": _("Give the time as ISO 8601, e.g. "
+                                           "2026-12-24T17:00+03:30.")})
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment)
+    return moment
+
+
 def do_create_task(actor: Actor, contact: Contact, title: Any, *, note: Any = "",
                    kind: Any = StaffTask.Kind.CALL, assignee: Any = None,
-                   due_at: dt.datetime | None = None, source: str = "", source_label: str = "",
+                   due_at: Any = None, source: str = "", source_label: str = "",
                    dedupe_key: str = "") -> StaffTask:
     """A new open task about `contact`. With `dedupe_key`, the task already made under that key
     is returned instead of a second one (a journey step retried)."""
@@ -98,7 +117,7 @@ def do_create_task(actor: Actor, contact: Contact, title: Any, *, note: Any = ""
     task = StaffTask(
         contact=contact, title=_text(title, "title", TITLE_MAX, required=True),
         note=_text(note, "note", NOTE_MAX), kind=_choice(kind, "kind", StaffTask.Kind),
-        assignee=check_assignee(actor, assignee), due_at=due_at, created_by=actor.label,
+        assignee=check_assignee(actor, assignee), due_at=check_due(due_at), created_by=actor.label,
         source=source[:100], source_label=source_label[:200], dedupe_key=dedupe_key[:100])
     try:
         with transaction.atomic():

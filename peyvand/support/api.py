@@ -40,7 +40,8 @@ class SupportTaskIn(Body):
     note: str = ""
     kind: Annotated[str, one_of("call", "email", "other")] = "call"
     assignee: str | None = Field(None, description="a username; null: the team")
-    due_at: dt.datetime | None = None
+    due_at: str | None = Field(None, description="ISO 8601, e.g. 2026-12-24T17:00+03:30 "
+                                                 "(without an offset: the shop's time)")
 
 
 class SupportTaskCloseIn(Body):
