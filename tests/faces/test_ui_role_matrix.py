@@ -22,10 +22,10 @@ from peyvand.commerce.actions import do_create_source
 from peyvand.commerce.models import WebhookDelivery
 from peyvand.contacts.actions import do_create_contact
 from peyvand.journeys.actions import do_save_journey
-from peyvand.support.models import StaffTask
 from peyvand.mailcatcher.models import CaughtMail
 from peyvand.messaging.models import OutboxMessage
 from peyvand.messaging.strategy import do_save_rule
+from peyvand.support.models import StaffTask
 from tests.fixtures.faces import campaign_of, one_of_everything
 
 pytestmark = pytest.mark.django_db

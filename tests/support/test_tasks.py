@@ -77,7 +77,7 @@ def test_close_records_the_outcome_on_the_timeline(make_contact, task_for, actor
     event = TimelineEvent.objects.get(contact=person, kind="task.closed")
     assert event.actor_label == worker.label
     assert event_summary(event) == "Call: Reached — said they will order next week"
-    assert CLOSED == [(task.pk, person.pk, "reached", "journey:3:s5")]
+    assert [(task.pk, person.pk, "reached", "journey:3:s5")] == CLOSED
 
 
 def test_a_task_cannot_be_closed_twice(make_contact, task_for, system):
