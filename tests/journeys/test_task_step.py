@@ -87,3 +87,11 @@ def test_the_check_names_the_fault(db, step, path):
 def test_a_good_step_passes(make_user):
     make_user("anna", "support")
     check_definition(steps(dict(TASK, assign_to="anna")))
+
+
+def test_the_flow_names_the_task(make_user):
+    from peyvand.journeys.views import step_summary
+
+    assert step_summary(TASK) == "Task for the team: “Call about the refill”"
+    assert step_summary(dict(TASK, assign_to="anna")) == \
+        "Task for anna: “Call about the refill”"
