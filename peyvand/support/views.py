@@ -66,6 +66,22 @@ def task_close(request, pk: int):
 
 @login_required
 @require_POST
+def task_take(request, pk: int):
+    """The team's task becomes mine."""
+    actor = ui_actor(request)
+    task = queries.task_of(actor, pk)
+    try:
+        actions.do_reassign_task(actor, task, request.user)
+    except Invalid as exc:
+        for reason in exc.errors.values():
+            messages.error(request, reason)
+    else:
+        messages.success(request, _("The task is yours."))
+    return _back(request)
+
+
+@login_required
+@require_POST
 def task_cancel(request, pk: int):
     actor = ui_actor(request)
     task = queries.task_of(actor, pk)

@@ -170,6 +170,7 @@ MATRIX = {
     "support:list": "tasks.view",
     "support:new": "tasks.work",
     "support:close": "tasks.work",
+    "support:take": "tasks.work",
     "support:cancel": "tasks.manage",
 }
 

@@ -134,3 +134,16 @@ def test_new_task_from_the_contact_page(client_for, make_contact):
     assert timezone.localtime(task.due_at).date() == dt.date(2030, 1, 2)
     assert client_for("analyst").get(f"/contacts/{person.pk}/").content.decode().count(
         "/tasks/new/") == 0
+
+
+def test_take_a_team_task(client_for, make_contact, task_for):
+    client = client_for("marketer")
+    task = task_for(make_contact())
+    assert f'action="/tasks/{task.pk}/take/"' in client.get("/tasks/").content.decode()
+    assert client.post(f"/tasks/{task.pk}/take/", {"next": "/tasks/"}).status_code == 302
+    task.refresh_from_db()
+    assert task.assignee == client.user
+    assert f'action="/tasks/{task.pk}/take/"' not in client.get("/tasks/").content.decode()
+    # now it is someone else's for another worker
+    other = client_for("support")
+    assert other.post(f"/tasks/{task.pk}/take/").status_code == 403
