@@ -12,6 +12,7 @@ from typing import Any
 
 from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from peyvand.base.roles import can, role_of
@@ -25,6 +26,9 @@ class Item:
     # namespace.
     pages: tuple[str, ...]
     capability: str | None = None  # None: every signed-in user
+    # "module.function(user) -> int": a count shown beside the item (open tasks), imported
+    # when a menu is first drawn; it must cost one indexed query.
+    badge: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,8 @@ GROUPS: tuple[Group, ...] = (
             "contacts:merge_preview", "contacts:contact_export", "contacts:contact_erase",
             # one contact's consent pages belong with the contact
             "consent:contact", "consent:proof", "consent:send_link")),
+        Item(_("Tasks"), "support:list", ("support:*",), "tasks.view",
+             badge="peyvand.support.queries.open_count"),
         Item(_("Tags"), "contacts:tag_list",
              ("contacts:tag_list", "contacts:tag_rename", "contacts:tag_delete")),
         Item(_("Segments"), "audiences:list", ("audiences:*",), "segments.view"),
@@ -117,18 +123,22 @@ def _belongs(item: Item, view_name: str) -> bool:
     return view_name in item.pages or f"{namespace}:*" in item.pages
 
 
-def menu_for(role: str, view_name: str) -> list[dict[str, Any]]:
+def menu_for(role: str, view_name: str, user: Any = None) -> list[dict[str, Any]]:
     """The groups `role` may see, each with its visible items; the one holding `view_name`
-    (the resolved URL name, "namespace:name") is current."""
+    (the resolved URL name, "namespace:name") is current. With `user`, items with a badge
+    carry its count, and their group the sum."""
     menu = []
     for group in GROUPS:
-        items = [{"label": item.label, "url": reverse(item.url_name),
-                  "current": _belongs(item, view_name)}
-                 for item in group.items
-                 if item.capability is None or can(role, item.capability)]
+        items: list[dict[str, Any]] = []
+        for item in group.items:
+            if item.capability is None or can(role, item.capability):
+                badge = import_string(item.badge)(user) if item.badge and user else 0
+                items.append({"label": item.label, "url": reverse(item.url_name),
+                              "current": _belongs(item, view_name), "badge": badge})
         if items:
             menu.append({"key": group.key, "label": group.label, "items": items,
-                         "current": any(i["current"] for i in items)})
+                         "current": any(i["current"] for i in items),
+                         "badge": sum(i["badge"] for i in items)})
     return menu
 
 
@@ -139,4 +149,4 @@ def navigation(request) -> dict[str, Any]:
         return {}
     match = getattr(request, "resolver_match", None)
     view_name = match.view_name if match else ""
-    return {"nav": menu_for(role_of(user), view_name), "nav_home": view_name == HOME}
+    return {"nav": menu_for(role_of(user), view_name, user), "nav_home": view_name == HOME}

@@ -170,6 +170,7 @@ INSTALLED_APPS = [
     "peyvand.messaging",
     "peyvand.tracking",
     "peyvand.audiences",
+    "peyvand.support",
     "peyvand.campaigns",
     "peyvand.journeys",
 ]

@@ -30,6 +30,7 @@ urlpatterns = [
     path("segments/", include("peyvand.audiences.urls")),
     path("campaigns/", include("peyvand.campaigns.urls")),
     path("journeys/", include("peyvand.journeys.urls")),
+    path("tasks/", include("peyvand.support.urls")),
     path("", include("peyvand.public_urls")),  # consent/, t/
     path("", include(home)),
 ]

@@ -26,12 +26,14 @@ UNITS = {"minutes": 1, "hours": 60, "days": 1440}
 MAX_STEPS = 200
 MAX_WAIT_DAYS = 3650
 MAX_DELAY_HOURS = 168  # a best-hour send waits at most a week
+MAX_TASK_DUE_HOURS = 720  # a staff task is due within 30 days
 _STEP_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")  # fits the outbox source
 # Where each step type goes next: the keys naming another step.
 EXITS: dict[str, tuple[str, ...]] = {
     "send": ("next",), "wait": ("next",), "wait_event": ("next", "timeout_next"),
     "branch": ("yes", "no"), "split": ("a", "b"), "tag": ("next",), "exit": (),
     "wait_until": ("next",), "update_field": ("next",), "webhook": ("next",),
+    "task": ("next",),
 }
 WAITS = ("wait", "wait_event", "wait_until")
 # A branch's arms by what it reads ("on"): a rule; the last message's response; the outcome
@@ -215,6 +217,8 @@ def _check_step(step: Any, path: str, steps: dict[str, Any], templates: bool) ->
                                                             "step."))
         if not isinstance(step.get("url"), str) or not allowed_url(step["url"]):
             raise refuse(f"{path}.url", _("Give an https:// address to call."))
+    elif kind == "task":
+        _check_task(step, path, templates)
     elif kind == "branch":
         _check_branch(step, path)
     elif kind == "split":
@@ -267,6 +271,34 @@ def _check_update_field(step: dict[str, Any], path: str) -> None:
         parse_field_value(field, step["value"])
     except Invalid as exc:
         raise refuse(f"{path}.value", next(iter(exc.errors.values())))
+
+
+def _check_task(step: dict[str, Any], path: str, saving: bool) -> None:
+    """A staff task (support): a title, its kind, when it is due, and optionally whom for; the
+    user is looked up when the definition is saved (`saving`)."""
+    from peyvand.support.models import TITLE_MAX, StaffTask
+
+    unknown = set(step) - {"type", "title", "kind", "due_hours", "assign_to", "next"}
+    if unknown:
+        raise refuse(f"{path}.{sorted(unknown)[0]}", _("This key is not part of this step."))
+    title = step.get("title")
+    if not isinstance(title, str) or not title.strip() or len(title.strip()) > TITLE_MAX:
+        raise refuse(f"{path}.title", _("Give the task a title of at most 200 characters."))
+    if step.get("kind", "call") not in StaffTask.Kind.values:
+        raise refuse(f"{path}.kind", _("The kind is one of: %(kinds)s.")
+                     % {"kinds": ", ".join(StaffTask.Kind.values)})
+    if "due_hours" in step and not _whole(step["due_hours"], 1, MAX_TASK_DUE_HOURS):
+        raise refuse(f"{path}.due_hours", _("Give a whole number of hours from 1 to 720."))
+    user = step.get("assign_to")
+    if user is not None:
+        if not isinstance(user, str) or not user.strip():
+            raise refuse(f"{path}.assign_to", _("Name the user by their username."))
+        if saving:
+            from django.contrib.auth import get_user_model
+
+            if not get_user_model().objects.filter(username=user, is_active=True).exists():
+                raise refuse(f"{path}.assign_to", _("There is no active user named "
+                                                    "“%(name)s”.") % {"name": user})
 
 
 def _check_send(step: dict[str, Any], path: str, templates: bool) -> None:

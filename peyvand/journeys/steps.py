@@ -378,10 +378,41 @@ def _webhook(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Mo
     return Move(outcome, step.get("next"), result)
 
 
+def _task(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
+    """Hand the person to staff: one StaffTask per visit of this step (the step run's key is
+    the task's dedupe key, so a retried round finds it). A user named in the step who is gone
+    or deactivated since leaves the task to the team."""
+    from django.contrib.auth import get_user_model
+
+    from peyvand.base.actor import Actor
+    from peyvand.base.errors import Invalid
+    from peyvand.contacts.models import Contact
+    from peyvand.support.actions import do_create_task
+
+    assignee = None
+    if step.get("assign_to"):
+        assignee = get_user_model().objects.filter(username=step["assign_to"],
+                                                   is_active=True).first()
+    due = ctx.now + dt.timedelta(hours=step["due_hours"]) if step.get("due_hours") else None
+    contact = Contact.objects.get(pk=item.contact_id)
+    try:
+        with transaction.atomic():
+            task = do_create_task(
+                Actor.system(f"journey:{version.journey_id}"), contact, step["title"],
+                kind=step.get("kind", "call"), assignee=assignee, due_at=due,
+                source=f"journey:{version.journey_id}:{item.node}",
+                source_label=version.journey.name,
+                dedupe_key=f"journey:{item.pk}:{item.node}:{item.visit}")
+    except Invalid as exc:
+        return Move("refused", step.get("next"), {"reason": str(
+            next(iter(exc.errors.values()), ""))})
+    return Move("created", step.get("next"), {"task": task.pk})
+
+
 def _exit(item: Enrolment, step: dict[str, Any], version, ctx: Context) -> Move:
     return Move("exit", None, finish_reason="exit")
 
 
 EFFECTS = {"send": _send, "wait": _wait, "wait_event": _wait_event, "branch": _branch,
            "split": _split, "tag": _tag, "exit": _exit, "wait_until": _wait_until,
-           "update_field": _update_field, "webhook": _webhook}
+           "update_field": _update_field, "webhook": _webhook, "task": _task}

@@ -128,6 +128,11 @@ def step_summary(step: dict[str, Any]) -> str:
         if "remove" in step:
             return _("Remove the tag “%(tag)s”") % {"tag": step["remove"]}
         return _("Add the tag “%(tag)s”") % {"tag": step["add"]}
+    if kind == "task":
+        if step.get("assign_to"):
+            return _("Task for %(user)s: “%(title)s”") % {"user": step["assign_to"],
+                                                         "title": step["title"]}
+        return _("Task for the team: “%(title)s”") % {"title": step["title"]}
     return _("Exit the journey")
 
 

@@ -132,7 +132,8 @@ def test_every_floor_contributes_through_the_registry():
     names = {hook.__module__ for hook in EXPORT_HOOKS}
     assert names == {"peyvand.commerce.personal_data", "peyvand.consent.personal_data",
                      "peyvand.messaging.personal_data", "peyvand.tracking.personal_data",
-                     "peyvand.insights.personal_data", "peyvand.audiences.personal_data"}
+                     "peyvand.insights.personal_data", "peyvand.audiences.personal_data",
+                     "peyvand.support.personal_data"}
 
 
 def test_ui_api_and_cli_give_the_same_export(owner_actor, everywhere_person, tmp_path):

@@ -132,6 +132,9 @@ MATRIX = {
     "POST /api/v1/journeys/{journey_id}/move-waiting": "journeys.publish",
     "GET /api/v1/journeys/{journey_id}/report": "journeys.view",
     "GET /api/v1/contacts/{contact_id}/journeys": "journeys.view",
+    "GET /api/v1/tasks": "tasks.view",
+    "POST /api/v1/tasks": "tasks.work",
+    "POST /api/v1/tasks/{task_id}/close": "tasks.work",
     "GET /api/v1/tokens": SELF,
     "GET /api/v1/tokens/{token_id}": SELF,
     "DELETE /api/v1/tokens/{token_id}": SELF,
@@ -171,6 +174,7 @@ def world(module_db):
     """One of everything a path names."""
     from peyvand.audiences.actions import do_create_segment
     from peyvand.journeys.models import Journey
+    from peyvand.support.models import StaffTask
 
     w = one_of_everything()
     segment = do_create_segment(Actor.system("test"), "everyone", {"all": []})
@@ -181,7 +185,8 @@ def world(module_db):
             "broadcast_id": broadcast.pk, "source": "api", "message_id": 999999,
             "job_id": 999999, "token_id": 999999, "topic": topic.key,
             "segment_id": segment.pk, "campaign_id": campaign_of(template, w.tag).pk,
-            "journey_id": Journey.objects.create(name="Welcome").pk}
+            "journey_id": Journey.objects.create(name="Welcome").pk,
+            "task_id": StaffTask.objects.create(contact=contact, title="Call").pk}
 
 
 @pytest.fixture(scope="module")

@@ -85,7 +85,7 @@ def test_only_peyvand_apps_count():
         "peyvand.accounts.api", "peyvand.contacts.api", "peyvand.commerce.api",
         "peyvand.imports.api", "peyvand.consent.api", "peyvand.insights.api",
         "peyvand.messaging.api", "peyvand.tracking.api", "peyvand.audiences.api",
-        "peyvand.campaigns.api", "peyvand.journeys.api"]
+        "peyvand.support.api", "peyvand.campaigns.api", "peyvand.journeys.api"]
 
 
 def test_a_command_group_has_one_owner_who_comes_first():

@@ -25,6 +25,7 @@ from peyvand.journeys.actions import do_save_journey
 from peyvand.mailcatcher.models import CaughtMail
 from peyvand.messaging.models import OutboxMessage
 from peyvand.messaging.strategy import do_save_rule
+from peyvand.support.models import StaffTask
 from tests.fixtures.faces import campaign_of, one_of_everything
 
 pytestmark = pytest.mark.django_db
@@ -166,6 +167,11 @@ MATRIX = {
     "journeys:publish": "journeys.publish",
     "journeys:pause": "journeys.publish",
     "journeys:enrol": "journeys.edit",
+    "support:list": "tasks.view",
+    "support:new": "tasks.work",
+    "support:close": "tasks.work",
+    "support:take": "tasks.work",
+    "support:cancel": "tasks.manage",
 }
 
 
@@ -218,6 +224,7 @@ def world(module_db):
         "map": "no-such-upload",
         "campaigns": campaign_of(template, tag).pk,
         "journeys": do_save_journey(system, {"name": "Welcome"}).pk,
+        "tasks": StaffTask.objects.create(contact=contact, title="Call").pk,
     }
 
 
