@@ -166,6 +166,8 @@ MATRIX = {
     "journeys:publish": "journeys.publish",
     "journeys:pause": "journeys.publish",
     "journeys:enrol": "journeys.edit",
+    "journeys:builder": "journeys.edit",
+    "journeys:test": "journeys.view",
 }
 
 
