@@ -116,10 +116,11 @@ def _steps(definition: dict[str, Any], node: str) -> dict[str, Any]:
 
 def reached(definition: dict[str, Any]) -> set[str]:
     steps = definition.get("steps") or {}
-    seen, todo = set(), [definition.get("start")]
+    seen: set[str] = set()
+    todo = [definition.get("start")]
     while todo:
         node = todo.pop()
-        if node in steps and node not in seen:
+        if isinstance(node, str) and node in steps and node not in seen:
             seen.add(node)
             todo += [steps[node].get(k) for k in exits_of(steps[node].get("type", ""))]
     return seen
