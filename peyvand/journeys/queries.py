@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import BooleanField, Case, Count, Max, Q, QuerySet, Value, When
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.shortcuts import get_object_or_404
 
 from peyvand.base.actor import Actor
@@ -206,22 +207,27 @@ def goal_report(journey: Journey) -> dict[str, Any] | None:
     steps = version.definition["steps"]
     split = next((n for n in flow_order(version.definition)
                   if steps[n].get("type") == "split"), None)
-    rows = list(Enrolment.objects.filter(journey=journey).values_list(
-        "contact_id", "exit_reason", "data"))
-    matched = set(matching(goal).filter(pk__in={c for c, _r, _d in rows})
-                  .values_list("pk", flat=True))
-    met = [(reason == "goal" or contact in matched, (data or {}).get("arms", {}).get(split))
-           for contact, reason, data in rows]
-    out: dict[str, Any] = {"goal": goal, "split": split,
-                           "overall": _arm(len(met), sum(1 for ok, _a in met if ok)),
+    # One GROUP BY, whatever the number of enrolments: (arm, converted) → n.
+    met = Case(When(Q(exit_reason="goal") | Q(contact__in=matching(goal).values("pk")),
+                    then=Value(True)), default=Value(False), output_field=BooleanField())
+    rows = Enrolment.objects.filter(journey=journey).annotate(
+        arm=KeyTextTransform(split or "", KeyTransform("arms", "data")), met=met)
+    groups = {(row["arm"], row["met"]): row["n"] for row in
+              rows.values("arm", "met").annotate(n=Count("id")).order_by()}
+
+    def arm_of(arm: str | None) -> dict[str, Any]:
+        people = sum(n for (a, _m), n in groups.items() if arm is None or a == arm)
+        return _arm(people, sum(n for (a, m), n in groups.items()
+                                if m and (arm is None or a == arm)))
+
+    out: dict[str, Any] = {"goal": goal, "split": split, "overall": arm_of(None),
                            "journey": None, "holdout": None}
     if split is None:
         return out
     holdout = _holdout_arm(steps, steps[split])
     treated = "b" if holdout == "a" else "a"
     for name, arm in (("journey", treated), ("holdout", holdout)):
-        taken = [ok for ok, a in met if a == arm]
-        out[name] = {"arm": arm, **_arm(len(taken), sum(taken))}
+        out[name] = {"arm": arm, **arm_of(arm)}
     out.update(lift(out["journey"], out["holdout"]))
     return out
 

@@ -99,3 +99,17 @@ def test_the_api_reports_the_arms(live, make_contact, system, api_for):  # noqa:
     no_goal = live({"trigger": {"type": "manual"}, "start": "s1",
                     "steps": {"s1": {"type": "exit"}}})
     assert api.get(f"/api/v1/journeys/{no_goal.pk}/report").json()["goal"] is None
+
+
+def test_the_report_reads_a_fixed_number_of_queries(live, make_contact, system):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    journey = live(SPLIT)
+    plant(journey, make_contact, system, "b", 2, 1, 0)
+    with CaptureQueriesContext(connection) as few:
+        goal_report(journey)
+    plant(journey, make_contact, system, "a", 12, 2, 3)
+    with CaptureQueriesContext(connection) as more:
+        assert goal_report(journey)["holdout"]["converted"] == 5
+    assert len(more) == len(few)

@@ -114,3 +114,14 @@ def test_the_page_finds_a_contact_and_shows_the_run(person, system, client_for, 
     assert [r["node"] for r in page.context["result"]["rows"]] == ["s1", "s2", "s3", "s4",
                                                                    "s7"]
     assert b'id="test-result"' in page.content and b'data-outcome="queued"' in page.content
+
+
+def test_a_published_version_uses_its_frozen_words(live, person):
+    journey = live(DEFINITION)
+    version = journey.versions.get()
+    run = dry_run(person.pk, version.definition, snapshots=version.snapshots, now=NOW)
+    assert run["rows"][0]["outcome"] == "queued"
+    missing = dry_run(person.pk, {**DEFINITION, "steps": {
+        **DEFINITION["steps"], "s1": {"type": "send", "template": "gone", "next": "s2"}}},
+        now=NOW)
+    assert missing["rows"][0]["outcome"] == "no_template"
