@@ -80,3 +80,34 @@ def test_edit_a_wait_in_place_then_test_with_a_contact(page, live_server, sign_i
     assert page.locator('#test-result tr[data-node="s3"]').get_attribute("data-outcome") \
         == "timeout"
     shot(page, f"journeys-test-{lang}")
+
+
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_the_goal_against_the_holdout(page, live_server, sign_in, shot, lang):
+    from django.utils import timezone
+
+    from peyvand.base.actor import Actor
+    from peyvand.contacts.actions import do_create_contact
+    from peyvand.journeys.actions import do_publish, do_save_journey
+    from peyvand.journeys.models import Enrolment
+
+    journey = _world()
+    definition = {**DEFINITION, "start": "s0", "steps": {
+        **DEFINITION["steps"], "s0": {"type": "split", "percent": 50, "a": "s4", "b": "s1"}}}
+    do_save_journey(Actor.system("test"), {"definition": definition}, journey)
+    version = do_publish(Actor.system("test"), journey)
+    for i, (arm, goal) in enumerate([("b", True)] * 3 + [("b", False)] * 7
+                                    + [("a", True)] + [("a", False)] * 9):
+        contact = do_create_contact(Actor.system("test"), {"first_name": f"P{i}",
+                                                           "email": f"p{i}@example.com"})
+        Enrolment.objects.create(journey=journey, version=version, contact=contact,
+                                 node="s4", state="done", entered_at=timezone.now(),
+                                 exit_reason="goal" if goal else "exit",
+                                 data={"arms": {"s0": arm}})
+    sign_in(page, lang, role="analyst")
+    page.goto(f"{live_server.url}/journeys/{journey.pk}/")
+    words = page.locator("#goal-words").inner_text()
+    assert ("۳۰٫۰" in words or "۳۰.۰" in words) if lang == "fa" else \
+        words.startswith("The journey's arm converted 30.0% vs 10.0% for the holdout: +20.0")
+    page.locator("#journey-goal").scroll_into_view_if_needed()
+    shot(page, f"journeys-goal-{lang}")
