@@ -86,9 +86,33 @@ class JourneyStepCount(Schema):
     exited: int = Field(description="people who left the journey here")
 
 
+class JourneyGoalArm(Schema):
+    arm: str | None = Field(None, description="the split's arm (a or b); absent overall")
+    people: int = Field(description="enrolments")
+    converted: int = Field(description="of them, reached the goal (left on reaching it, or "
+                                       "meet it now)")
+    rate: float | None = Field(description="converted / people (null: no one)")
+
+
+class JourneyGoalReport(Schema):
+    goal: dict[str, Any] = Field(description="the latest version's goal rule")
+    split: str | None = Field(description="the split step compared (null: none, so no "
+                                          "holdout)")
+    overall: JourneyGoalArm
+    journey: JourneyGoalArm | None = Field(description="the arm that goes on in the journey")
+    holdout: JourneyGoalArm | None = Field(description="the arm that sends nothing")
+    difference: float | None = Field(None, description="journey rate − holdout rate")
+    low: float | None = Field(None, description="95% interval of the difference, low end "
+                                                "(two proportions, normal approximation)")
+    high: float | None = Field(None, description="95% interval of the difference, high end")
+    ratio: float | None = Field(None, description="journey rate / holdout rate")
+
+
 class JourneyReportOut(Schema):
     enrolments: dict[str, int]
     steps: list[JourneyStepCount]
+    goal: JourneyGoalReport | None = Field(None, description="conversion to the goal (null: "
+                                                             "the journey has no goal)")
 
 
 class JourneyOfContact(Schema):
@@ -177,8 +201,11 @@ def move_waiting(request, journey_id: int, payload: JourneyMoveIn):
 @router.get("/journeys/{int:journey_id}/report",
             response={200: JourneyReportOut, ERRORS: ErrorOut})
 def journey_report(request, journey_id: int):
+    """Per step counts, enrolments by state, and conversion to the goal: per arm of the split
+    (the journey against the holdout, the difference's 95% interval) or overall."""
     actor = api_actor(request)
-    return queries.report(actor, queries.journey_of(actor, journey_id))
+    journey = queries.journey_of(actor, journey_id)
+    return {**queries.report(actor, journey), "goal": queries.goal_report(journey)}
 
 
 @router.get("/contacts/{int:contact_id}/journeys",

@@ -3,9 +3,11 @@ journeys one contact is or was on."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from django.db.models import Count, Max, QuerySet
+from django.db.models import BooleanField, Case, Count, Max, Q, QuerySet, Value, When
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.shortcuts import get_object_or_404
 
 from peyvand.base.actor import Actor
@@ -157,3 +159,86 @@ def flow(actor: Actor, journey: Journey) -> dict[str, Any]:
                      "conversions": converted.get(node, 0)})
     return {"version": version, "steps": rows, "enrolments": counts["enrolments"],
             "goal": version.definition.get("goal")}
+
+
+Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975), written out: no scipy import per page
+
+
+def _holdout_arm(steps: dict[str, Any], split: dict[str, Any]) -> str:
+    """The split's arm that sends nothing on its way (the holdout); `a` when both or
+    neither do (the documented use: `percent` to a, the holdout)."""
+    from peyvand.journeys.definition import EXITS
+
+    def sends(node: str | None) -> bool:
+        seen, todo = set(), [node] if node else []
+        while todo:
+            here = todo.pop()
+            if here in seen or here not in steps:
+                continue
+            seen.add(here)
+            if steps[here].get("type") == "send":
+                return True
+            todo += [steps[here].get(k) for k in EXITS.get(steps[here].get("type"), ())
+                     if steps[here].get(k)]
+        return False
+
+    a, b = sends(split.get("a")), sends(split.get("b"))
+    return "b" if a and not b else "a"
+
+
+def _arm(people: int, converted: int) -> dict[str, Any]:
+    return {"people": people, "converted": converted,
+            "rate": converted / people if people else None}
+
+
+def goal_report(journey: Journey) -> dict[str, Any] | None:
+    """Conversion to the goal of the latest version (None without a goal): enrolments whose
+    contact reached it (exit reason `goal`, or the goal rule matches them now). With a split
+    step (the first in reading order), per arm, the journey's arm against the holdout: the
+    difference with its 95% interval (two proportions, normal approximation, unpooled) and
+    the ratio."""
+    from peyvand.audiences.queries import matching
+    from peyvand.journeys.actions import latest_version
+
+    version = latest_version(journey)
+    goal = version.definition.get("goal") if version else None
+    if version is None or goal is None:
+        return None
+    steps = version.definition["steps"]
+    split = next((n for n in flow_order(version.definition)
+                  if steps[n].get("type") == "split"), None)
+    # One GROUP BY, whatever the number of enrolments: (arm, converted) → n.
+    met = Case(When(Q(exit_reason="goal") | Q(contact__in=matching(goal).values("pk")),
+                    then=Value(True)), default=Value(False), output_field=BooleanField())
+    rows = Enrolment.objects.filter(journey=journey).annotate(
+        arm=KeyTextTransform(split or "", KeyTransform("arms", "data")), met=met)
+    groups = {(row["arm"], row["met"]): row["n"] for row in
+              rows.values("arm", "met").annotate(n=Count("id")).order_by()}
+
+    def arm_of(arm: str | None) -> dict[str, Any]:
+        people = sum(n for (a, _m), n in groups.items() if arm is None or a == arm)
+        return _arm(people, sum(n for (a, m), n in groups.items()
+                                if m and (arm is None or a == arm)))
+
+    out: dict[str, Any] = {"goal": goal, "split": split, "overall": arm_of(None),
+                           "journey": None, "holdout": None}
+    if split is None:
+        return out
+    holdout = _holdout_arm(steps, steps[split])
+    treated = "b" if holdout == "a" else "a"
+    for name, arm in (("journey", treated), ("holdout", holdout)):
+        out[name] = {"arm": arm, **arm_of(arm)}
+    out.update(lift(out["journey"], out["holdout"]))
+    return out
+
+
+def lift(treated: dict[str, Any], holdout: dict[str, Any]) -> dict[str, Any]:
+    """The difference of the rates (treated − holdout) with its 95% interval and their
+    ratio; None where a group is empty (or, for the ratio, the holdout converted no one)."""
+    n1, n2 = treated["people"], holdout["people"]
+    if not n1 or not n2:
+        return {"difference": None, "low": None, "high": None, "ratio": None}
+    p1, p2 = treated["converted"] / n1, holdout["converted"] / n2
+    half = Z95 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    return {"difference": p1 - p2, "low": p1 - p2 - half, "high": p1 - p2 + half,
+            "ratio": p1 / p2 if p2 else None}

@@ -12,4 +12,6 @@ urlpatterns = [
     path("<int:pk>/publish/", views.journey_publish, name="publish"),
     path("<int:pk>/pause/", views.journey_pause, name="pause"),
     path("<int:pk>/enrol/", views.journey_enrol, name="enrol"),
+    path("<int:pk>/builder/", views.journey_builder, name="builder"),
+    path("<int:pk>/test/", views.journey_test, name="test"),
 ]

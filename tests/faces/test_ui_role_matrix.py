@@ -172,6 +172,8 @@ MATRIX = {
     "support:close": "tasks.work",
     "support:take": "tasks.work",
     "support:cancel": "tasks.manage",
+    "journeys:builder": "journeys.edit",
+    "journeys:test": "journeys.view",
 }
 
 
