@@ -24,8 +24,9 @@ from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from peyvand.journeys import timeline
+from peyvand.journeys.exits import exit_reasons
 from peyvand.journeys.models import Enrolment, Journey, StepRun
-from peyvand.journeys.steps import EFFECTS, Context, Move, batched, exit_reasons, send_many
+from peyvand.journeys.steps import EFFECTS, Context, Move, batched, send_many
 
 log = logging.getLogger("peyvand.journeys")
 E = Enrolment.State

@@ -1,4 +1,4 @@
-"""What each step does, and the exit conditions checked before every step.
+"""What each step does (the exit conditions checked before every step are in exits.py).
 
 A step's effect runs inside the runner's transaction for that step: everything it writes
 (an outbox row, a tag, the enrolment's data) commits with its StepRun or not at all.
@@ -68,110 +68,18 @@ class Context:
         return self._prior
 
 
-def _matching(rule: Any, contact_ids: list[int]) -> set[int]:
+def matching_ids(rule: Any, contact_ids: list[int]) -> set[int]:
     from peyvand.audiences.queries import matching
 
     return set(matching(rule).filter(pk__in=contact_ids).values_list("pk", flat=True))
 
 
 def _matches(rule: Any, contact_id: int) -> bool:
-    return contact_id in _matching(rule, [contact_id])
+    return contact_id in matching_ids(rule, [contact_id])
 
 
-def _key(value: Any) -> str:
+def rule_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
-
-
-def exit_reasons(items: list[Enrolment], ctx: Context) -> dict[int, tuple[str, str]]:
-    """{enrolment id: (state, reason)} for the enrolments that must end before their next
-    step: erased, consent withdrawn for a send step's channel, the goal reached, an order
-    since a cart_abandoned entry, the trigger's segment left (in that order). A fixed
-    number of queries per distinct channel and topic, goal and segment, whatever the number
-    of enrolments."""
-    from peyvand.audiences.models import SegmentMember
-    from peyvand.contacts.models import Contact
-
-    contacts = list({item.contact_id for item in items})
-    alive = set(Contact.objects.filter(pk__in=contacts, erased_at__isnull=True)
-                .values_list("pk", flat=True))
-    refused = _refusals([i for i in items if i.contact_id in alive], ctx)
-    goals: dict[str, tuple[Any, list[int]]] = {}
-    segments: dict[Any, list[int]] = {}
-    for item in items:
-        definition = ctx.version(item.version_id).definition
-        if definition.get("goal") is not None:
-            goals.setdefault(_key(definition["goal"]), (definition["goal"], []))[1].append(
-                item.contact_id)
-        trigger = definition.get("trigger", {})
-        if trigger.get("type") == "segment_entered":
-            segments.setdefault(trigger.get("segment"), []).append(item.contact_id)
-    reached = {key: _matching(rule, ids) for key, (rule, ids) in goals.items()}
-    ordered = ordered_since([i for i in items if ctx.version(i.version_id).definition.get(
-        "trigger", {}).get("type") == "cart_abandoned"])
-    members = {segment: set(SegmentMember.objects.filter(
-        segment_id=segment, contact_id__in=ids).values_list("contact_id", flat=True))
-        for segment, ids in segments.items()}
-    out: dict[int, tuple[str, str]] = {}
-    for item in items:
-        definition = ctx.version(item.version_id).definition
-        trigger = definition.get("trigger", {})
-        if item.contact_id not in alive:
-            out[item.pk] = Enrolment.State.EXITED, "erased"
-        elif item.pk in refused:
-            out[item.pk] = Enrolment.State.EXITED, f"consent:{refused[item.pk]}"[:32]
-        elif definition.get("goal") is not None \
-                and item.contact_id in reached[_key(definition["goal"])]:
-            out[item.pk] = Enrolment.State.DONE, "goal"
-        elif item.pk in ordered:
-            out[item.pk] = Enrolment.State.DONE, "ordered"
-        elif trigger.get("type") == "segment_entered" \
-                and item.contact_id not in members[trigger.get("segment")]:
-            out[item.pk] = Enrolment.State.EXITED, "left_segment"
-    return out
-
-
-def ordered_since(items: list[Enrolment]) -> set[int]:
-    """The cart_abandoned enrolments whose purpose is met: the contact placed an order since
-    entering, or the cart kept in their data was converted. Two queries for any number."""
-    if not items:
-        return set()
-    from django.db.models import Max
-
-    from peyvand.commerce.models import Cart, Order
-
-    last = dict(Order.objects.filter(
-        contact_id__in={i.contact_id for i in items}, deleted_at__isnull=True,
-        placed_at__gte=min(i.entered_at for i in items)).values("contact_id")
-        .annotate(at=Max("placed_at")).values_list("contact_id", "at"))
-    carts = set(Cart.objects.filter(
-        pk__in={i.data["cart"] for i in items if i.data.get("cart")},
-        status=Cart.Status.CONVERTED).values_list("pk", flat=True))
-    return {i.pk for i in items if (i.contact_id in last and last[i.contact_id] >= i.entered_at)
-            or i.data.get("cart") in carts}
-
-
-def _refusals(items: list[Enrolment], ctx: Context) -> dict[int, str]:
-    """{enrolment id: reason} for the active enrolments at a send step whose contact's
-    consent no longer allows the snapshot's channel and topic: one batch question to the
-    consent port per distinct (channel, topic), as the sender asks."""
-    from peyvand.messaging import consent_port
-    from peyvand.messaging.gate import consent_topic
-
-    asked: dict[tuple[str, Any], list[Enrolment]] = {}
-    for item in items:
-        version = ctx.version(item.version_id)
-        step = version.definition["steps"].get(item.node, {})
-        if step.get("type") == "send" and item.state == Enrolment.State.ACTIVE:
-            snapshot = ctx.snapshot(version.snapshots[item.node])
-            key = (snapshot.channel, consent_topic(snapshot.topic, "marketing"))
-            asked.setdefault(key, []).append(item)
-    out: dict[int, str] = {}
-    for (channel, topic), group in asked.items():
-        answers = consent_port.consent_decisions([i.contact_id for i in group], channel,
-                                                 topic, message_class="marketing")
-        out.update((i.pk, answers[i.contact_id].reason) for i in group
-                   if not answers[i.contact_id].allowed)
-    return out
 
 
 def source_of(item: Enrolment) -> str:

@@ -113,7 +113,7 @@ def on_signup_confirmed(contact_id: int, channel: str, topic_key: str | None) ->
 
 def on_cart_abandoned(contact_id: int, cart_id: int) -> None:
     """commerce's CART_ABANDONED_HOOKS: the contact left a cart; the cart's id is kept in
-    the enrolment's data ("cart"), and an order since ends the run (steps.exit_reasons)."""
+    the enrolment's data ("cart"), and an order since ends the run (exits.exit_reasons)."""
     for journey, _trigger in live_with_trigger("cart_abandoned"):
         enrol(journey, contact_id, f"cart_abandoned:{cart_id}", data={"cart": cart_id})
 

@@ -4,7 +4,7 @@ outcome. Thin: role checks in support.actions / queries."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
@@ -29,7 +29,7 @@ router = Router(tags=["tasks"])
 
 
 class SupportTaskFilter(Input):
-    state: Annotated[str, one_of("open", "done", "cancelled")] | None = None
+    state: Literal["open", "done", "cancelled"] | None = None
     mine: bool = Field(False, description="only mine and the team's (unassigned)")
     overdue: bool = Field(False, description="only those past their due time")
 
