@@ -1,20 +1,22 @@
 """Writing journeys: drafts, publishing (the draft frozen as the next version, its words
-frozen with it), pausing, enrolling people (re-entry and max_active enforced here) and moving
-waiting people to a newer version when the owner asks."""
+frozen with it), pausing, enrolling people (re-entry and max_active enforced here), moving
+waiting people to a newer version when the owner asks, and making a journey from a recipe."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.errors import Invalid
+from peyvand.base.normalise.text import normalise_text
 from peyvand.base.roles import require
 from peyvand.contacts.models import Contact
 from peyvand.journeys.definition import check_definition, send_steps
@@ -225,3 +227,73 @@ def do_move_waiting(actor: Actor, journey: Journey, to_version: JourneyVersion) 
     record_audit(actor, "journeys.moved", target_type="journey", target_id=journey.pk,
                  summary=f"{moved} → v{to_version.number}")
     return moved
+
+
+@dataclass
+class RecipeUsed:
+    """What do_use_recipe made: the journey, its templates and the segment (or None)."""
+
+    journey: Journey
+    templates: list[Any]
+    segment: Any
+
+
+def _free_name(model: Any, base: str, limit: int) -> str:
+    """`base` (normalised as names are saved), or with " (2)", " (3)" … when taken."""
+    base = normalise_text(base)[:limit]
+    name, n = base, 1
+    while model.objects.filter(name=name).exists():
+        n += 1
+        suffix = f" ({n})"
+        name = base[:limit - len(suffix)] + suffix
+    return name
+
+
+@transaction.atomic
+def do_use_recipe(actor: Actor, recipe_id: Any, language: Any, *,
+                  publish: bool) -> RecipeUsed:
+    """Make a recipe's templates (in `language`), its segment if it needs one and its
+    journey, a draft; live at once when `publish` (the owner's journeys.publish)."""
+    from peyvand.audiences.actions import do_create_segment
+    from peyvand.audiences.models import Segment
+    from peyvand.journeys.recipe_content import CONTENT, SEGMENTS
+    from peyvand.journeys.recipes import BY_ID, LANGUAGES, SILENT_YEAR_RULES
+    from peyvand.messaging.actions import do_save_template
+    from peyvand.messaging.models import MessageClass, MessageTemplate
+
+    require(actor, "journeys.edit")
+    if publish:
+        require(actor, "journeys.publish")
+    recipe = BY_ID.get(recipe_id) if isinstance(recipe_id, str) else None
+    if recipe is None:
+        raise JourneyInvalid({"recipe": _("There is no such recipe.")})
+    if language not in LANGUAGES:
+        raise JourneyInvalid({"language": _("Choose Persian (fa) or English (en).")})
+    names: dict[str, str] = {}
+    made = []
+    for key in recipe.templates:
+        content = CONTENT[key]
+        template = do_save_template(actor, {
+            **content[language], "language": language, "channel": content["channel"],
+            "message_class": MessageClass.MARKETING,
+            "name": _free_name(MessageTemplate, content["name"][language], 100)})
+        names[key] = template.name
+        made.append(template)
+    segment = None
+    if recipe.segment:
+        segment = do_create_segment(
+            actor, _free_name(Segment, SEGMENTS[recipe.segment][language], 100),
+            SILENT_YEAR_RULES, description=str(recipe.when)[:300])
+    with translation.override(language):
+        title = str(recipe.name)
+    journey = do_save_journey(actor, {
+        "name": _free_name(Journey, title, 200), "re_entry": recipe.re_entry,
+        "re_entry_days": recipe.re_entry_days,
+        "definition": recipe.build(names, language, segment.pk if segment else None)})
+    if publish:
+        do_publish(actor, journey)
+    record_audit(actor, "journeys.recipe_used", target_type="journey", target_id=journey.pk,
+                 summary=f"{recipe.id} ({language})",
+                 details={"templates": [t.pk for t in made], "published": publish,
+                          "segment": segment.pk if segment else None})
+    return RecipeUsed(journey, made, segment)
