@@ -64,10 +64,14 @@
     }
   }
 
-  // A form marked data-confirm asks first (cancelling a campaign, deleting a date).
+  // A form (or the button pressed) marked data-confirm asks first (cancelling a campaign,
+  // deleting a date, turning on a journey recipe).
   document.addEventListener("submit", function (event) {
     var form = event.target;
-    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    var button = event.submitter;
+    var message = (button && button.dataset && button.dataset.confirm) ||
+      (form.dataset && form.dataset.confirm);
+    if (message && !window.confirm(message)) {
       event.preventDefault();
     }
   });
