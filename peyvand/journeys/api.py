@@ -127,6 +127,42 @@ class JourneyOfContact(Schema):
     exit_reason: str
 
 
+class JourneyRecipeOut(Schema):
+    id: str
+    spec: str = Field(description="the requirement it meets (SPEC id)")
+    name: str
+    description: str
+    trigger: str = Field(description="when a person enters, in words")
+    goal: str | None = Field(description="the goal in words (null: none)")
+    templates: int = Field(description="message templates it creates")
+    segment: bool = Field(description="whether it creates a segment too")
+    steps: list[str] = Field(description="its steps in words, in reading order")
+
+
+class JourneyRecipeIn(Body):
+    language: str = Field(description="the messages' language: fa | en")
+    publish: bool = Field(False, description="turn it on now (journeys.publish: the owner)")
+
+
+@router.get("/journeys/recipes", response={200: list[JourneyRecipeOut], ERRORS: ErrorOut})
+def list_recipes(request):
+    """Ready journeys (welcome, abandoned cart, win-back …) to create with one call."""
+    from peyvand.journeys.recipe_views import recipe_data
+
+    require(api_actor(request), "journeys.view")
+    return recipe_data()
+
+
+@router.post("/journeys/recipes/{recipe_id}", response={201: JourneyOut, ERRORS: ErrorOut})
+def use_recipe(request, recipe_id: str, payload: JourneyRecipeIn):
+    """Create the recipe's templates (in `language`), its segment if any, and its journey: a
+    draft, or live at once with `publish`."""
+    actor = api_actor(request)
+    require(actor, "journeys.edit")
+    used = actions.do_use_recipe(actor, recipe_id, payload.language, publish=payload.publish)
+    return Status(201, queries.journey_data(used.journey))
+
+
 @router.get("/journeys", response={200: JourneyPage, ERRORS: ErrorOut})
 def list_journeys(request, paging: Query[Paging]):
     page, count = page_of(queries.journeys(api_actor(request)), paging)

@@ -4,6 +4,8 @@ does the work and the role checks."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
@@ -27,20 +29,28 @@ def _ui_language() -> str:
     return language if language in LANGUAGES else "fa"
 
 
+def recipe_data(language: str | None = None) -> list[dict[str, Any]]:
+    """Every recipe as plain data in the active language, its steps in words (the page, the
+    API and the CLI)."""
+    language = language if language in LANGUAGES else _ui_language()
+    out = []
+    for recipe in RECIPES:
+        definition = sample_definition(recipe, language)
+        out.append({"id": recipe.id, "spec": recipe.spec, "name": str(recipe.name),
+                    "description": str(recipe.description), "trigger": str(recipe.when),
+                    "goal": str(recipe.goal) if recipe.goal else None,
+                    "templates": len(recipe.templates), "segment": bool(recipe.segment),
+                    "steps": [step_summary(definition["steps"][node])
+                              for node in flow_order(definition)]})
+    return out
+
+
 @login_required
 def recipe_list(request):
     actor = ui_actor(request)
     require(actor, "journeys.view")
-    language = _ui_language()
-    cards = []
-    for recipe in RECIPES:
-        definition = sample_definition(recipe, language)
-        cards.append({"recipe": recipe, "trigger": recipe.when,
-                      "steps": [step_summary(definition["steps"][node])
-                                for node in flow_order(definition)],
-                      "templates": len(recipe.templates)})
     return render(request, "journeys/recipes.html", {
-        "cards": cards, "language": language, "languages": LANGUAGES,
+        "cards": recipe_data(), "language": _ui_language(), "languages": LANGUAGES,
         "may_edit": can(actor, "journeys.edit"),
         "may_publish": can(actor, "journeys.publish")})
 

@@ -240,3 +240,4 @@ def sample_definition(recipe: Recipe, language: str) -> dict[str, Any]:
 
     names = {key: CONTENT[key]["name"][language] for key in recipe.templates}
     return recipe.build(names, language, 0)
+

@@ -99,13 +99,13 @@ def world(db):
             "order_id": order.pk, "broadcast_id": broadcast.pk, "fields/{key}": "size",
             "topics/{key}": topic.key, "segment_id": segment.pk,
             "campaign_id": campaign_of(template, w.tag).pk,
-            "journey_id": Journey.objects.create(name="Welcome").pk,
+            "journey_id": Journey.objects.create(name="Welcome").pk, "recipe_id": "welcome",
             "task_id": StaffTask.objects.create(contact=contact, title="Call").pk}
 
 
 def url_for(path: str, world: dict) -> str:
     for name in ("contact_id", "name", "slug", "template_id", "order_id", "broadcast_id",
-                 "segment_id", "campaign_id", "journey_id", "task_id"):
+                 "segment_id", "campaign_id", "journey_id", "task_id", "recipe_id"):
         path = path.replace("{" + name + "}", str(world[name]))
     for prefix in ("fields/{key}", "topics/{key}"):
         path = path.replace(prefix, prefix.replace("{key}", world[prefix]))

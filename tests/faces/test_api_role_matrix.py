@@ -132,6 +132,8 @@ MATRIX = {
     "POST /api/v1/journeys/{journey_id}/move-waiting": "journeys.publish",
     "GET /api/v1/journeys/{journey_id}/report": "journeys.view",
     "GET /api/v1/contacts/{contact_id}/journeys": "journeys.view",
+    "GET /api/v1/journeys/recipes": "journeys.view",
+    "POST /api/v1/journeys/recipes/{recipe_id}": "journeys.edit",
     "GET /api/v1/tasks": "tasks.view",
     "POST /api/v1/tasks": "tasks.work",
     "POST /api/v1/tasks/{task_id}/close": "tasks.work",
@@ -185,7 +187,7 @@ def world(module_db):
             "broadcast_id": broadcast.pk, "source": "api", "message_id": 999999,
             "job_id": 999999, "token_id": 999999, "topic": topic.key,
             "segment_id": segment.pk, "campaign_id": campaign_of(template, w.tag).pk,
-            "journey_id": Journey.objects.create(name="Welcome").pk,
+            "journey_id": Journey.objects.create(name="Welcome").pk, "recipe_id": "welcome",
             "task_id": StaffTask.objects.create(contact=contact, title="Call").pk}
 
 

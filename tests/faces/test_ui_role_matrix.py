@@ -174,6 +174,8 @@ MATRIX = {
     "support:cancel": "tasks.manage",
     "journeys:builder": "journeys.edit",
     "journeys:test": "journeys.view",
+    "journeys:recipes": "journeys.view",
+    "journeys:recipe_use": "journeys.edit",
 }
 
 
@@ -226,6 +228,7 @@ def world(module_db):
         "map": "no-such-upload",
         "campaigns": campaign_of(template, tag).pk,
         "journeys": do_save_journey(system, {"name": "Welcome"}).pk,
+        "recipes": "welcome",
         "tasks": StaffTask.objects.create(contact=contact, title="Call").pk,
     }
 

@@ -8,7 +8,7 @@ import pytest
 from peyvand.journeys.models import Journey
 from peyvand.journeys.recipes import RECIPES
 from peyvand.messaging.models import MessageTemplate
-from tests.messaging.conftest import client_for  # noqa: F401 (fixture)
+from tests.messaging.conftest import api_for, client_for  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
@@ -69,3 +69,37 @@ def test_an_unknown_language_is_said_and_nothing_made(client_for):  # noqa: F811
                                          {"language": "de"}, follow=True)
     assert response.redirect_chain[-1][0] == "/journeys/recipes/"
     assert not Journey.objects.exists()
+
+
+def test_the_api_lists_and_uses_recipes(api_for):  # noqa: F811
+    owner, marketer = api_for("owner"), api_for("marketer")
+    listed = owner.get("/api/v1/journeys/recipes").json()
+    assert [r["id"] for r in listed] == [r.id for r in RECIPES]
+    assert all(r["steps"] and r["name"] and r["description"] for r in listed)
+    refused = marketer.post("/api/v1/journeys/recipes/welcome",
+                            {"language": "fa", "publish": True}, content_type="application/json")
+    assert refused.status_code == 403 and not Journey.objects.exists()
+    draft = marketer.post("/api/v1/journeys/recipes/birthday", {"language": "fa"},
+                          content_type="application/json")
+    assert draft.status_code == 201
+    assert (draft.json()["status"], draft.json()["re_entry"]) == ("draft", "after_days")
+    live = owner.post("/api/v1/journeys/recipes/win_back", {"language": "en", "publish": True},
+                      content_type="application/json")
+    assert (live.status_code, live.json()["status"], live.json()["version"]) == (201, "live", 1)
+    unknown = owner.post("/api/v1/journeys/recipes/nope", {"language": "en"},
+                         content_type="application/json")
+    assert unknown.status_code == 400 and "recipe" in unknown.json()["errors"]
+
+
+def test_the_cli_lists_and_uses_recipes(cli, make_user):
+    make_user("boss", "owner")
+    make_user("mina", "marketer")
+    code, out, _err = cli("journeys", "recipes", "--as", "boss")
+    assert code == 0 and all(r.id in out for r in RECIPES)
+    code, _out, _err = cli("journeys", "use-recipe", "welcome", "--language", "fa",
+                           "--publish", "--as", "mina")
+    assert code == 3 and not Journey.objects.exists()
+    code, out, _err = cli("journeys", "use-recipe", "welcome", "--language", "fa",
+                          "--publish", "--as", "boss")
+    assert code == 0 and Journey.objects.get().status == Journey.Status.LIVE
+    assert MessageTemplate.objects.count() == 3
