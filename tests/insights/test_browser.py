@@ -18,25 +18,27 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.parametrize("lang", ["fa", "en"])
-def test_dashboard_screenshot(page, live_server, sign_in, shot, lang):
+def test_dashboard_screenshot(page, live_server, sign_in, shot):
+    """Both languages on one demo shop: loading it is most of the test's time."""
     from peyvand.base.actor import Actor
     from peyvand.demo import load_demo
     from peyvand.insights.actions import refresh_all
 
     load_demo()
     refresh_all(Actor.system("test"))
-    sign_in(page, lang, "analyst")
-    page.goto(f"{live_server.url}/insights/")
-    assert page.get_attribute("html", "dir") == ("rtl" if lang == "fa" else "ltr")
-    for chart in ("pyramid", "heatmap", "histogram", "funnel"):
-        box = page.locator(f"svg.chart.{chart}").bounding_box()
-        assert box and box["width"] > 200 and box["height"] > 100, chart
-    # Charts fit their cards: nothing overflows the page sideways.
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-    cells = page.locator("svg.heatmap rect[data-count]")
-    assert cells.count() == 25
-    first = page.locator("svg.heatmap rect[data-r='5'][data-f='1']").bounding_box()
-    last = page.locator("svg.heatmap rect[data-r='5'][data-f='5']").bounding_box()
-    assert (first["x"] > last["x"]) == (lang == "fa")  # F runs along the text
-    shot(page, f"insights-{lang}")
+    for lang in ("fa", "en"):
+        page.context.clear_cookies()
+        sign_in(page, lang, "analyst", username=f"analyst-{lang}")
+        page.goto(f"{live_server.url}/insights/")
+        assert page.get_attribute("html", "dir") == ("rtl" if lang == "fa" else "ltr")
+        for chart in ("pyramid", "heatmap", "histogram", "funnel"):
+            box = page.locator(f"svg.chart.{chart}").bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 100, (lang, chart)
+        # Charts fit their cards: nothing overflows the page sideways.
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        cells = page.locator("svg.heatmap rect[data-count]")
+        assert cells.count() == 25
+        first = page.locator("svg.heatmap rect[data-r='5'][data-f='1']").bounding_box()
+        last = page.locator("svg.heatmap rect[data-r='5'][data-f='5']").bounding_box()
+        assert (first["x"] > last["x"]) == (lang == "fa")  # F runs along the text
+        shot(page, f"insights-{lang}")
