@@ -36,6 +36,10 @@ def _whole_number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+# A whole number in a JSON body takes 12 or 12.0, never "12" or 12.5:
+# `Annotated[int, Field(ge=0, le=23), WHOLE] | None` (bounds inside, so the schema keeps them).
+WHOLE = BeforeValidator(_whole_number)
+
 # An id: in a JSON body an integer (12 or 12.0, never "12"); in a path or query the digits.
 DB_INT = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(_whole_number)]
 ERRORS = frozenset({400, 401, 403, 404, 409, 413, 422})

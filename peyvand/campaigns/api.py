@@ -4,12 +4,21 @@ the report. Thin: role checks first, then campaigns.actions / queries."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
 
-from peyvand.api_common import ERRORS, Body, ErrorOut, Paging, Status, api_actor, page_of
+from peyvand.api_common import (
+    ERRORS,
+    WHOLE,
+    Body,
+    ErrorOut,
+    Paging,
+    Status,
+    api_actor,
+    page_of,
+)
 from peyvand.base.roles import require
 from peyvand.campaigns import actions, queries, sending
 from peyvand.campaigns.api_data import campaign_data
@@ -62,7 +71,7 @@ class CampaignScheduleIn(Body):
     send_at: str | None = Field(None, description="ISO 8601, e.g. 2026-12-24T09:30+03:30 "
                                                   "(without a zone: the shop's)")
     local_date: str | None = Field(None, description="2026-12-24, or Jalali 1405/10/03")
-    local_hour: int | None = Field(None, ge=0, le=23)
+    local_hour: Annotated[int, Field(ge=0, le=23), WHOLE] | None = None
     quiet_override: bool = Field(False, description="the owner sends on a quiet date")
 
 

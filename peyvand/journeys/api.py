@@ -6,12 +6,21 @@ journeys.actions / queries."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
-from peyvand.api_common import ERRORS, Body, ErrorOut, Paging, Status, api_actor, page_of
+from peyvand.api_common import (
+    ERRORS,
+    WHOLE,
+    Body,
+    ErrorOut,
+    Paging,
+    Status,
+    api_actor,
+    page_of,
+)
 from peyvand.base.roles import require
 from peyvand.journeys import actions, queries
 
@@ -21,8 +30,9 @@ router = Router(tags=["journeys"])
 class JourneyIn(Body):
     name: str
     re_entry: str = Field("never", description="never | after_days | always")
-    re_entry_days: int = 0
-    max_active: int = Field(0, description="most people in it at once (0: no limit)")
+    re_entry_days: Annotated[int, Field(ge=0, le=10**6), WHOLE] = 0
+    max_active: Annotated[int, Field(ge=0, le=10**6), WHOLE] = Field(
+        0, description="most people in it at once (0: no limit)")
     definition: dict[str, Any] = Field(default_factory=dict,
                                        description="trigger, start, steps, goal "
                                                    "(docs/subsystems/journeys.md)")
@@ -31,8 +41,8 @@ class JourneyIn(Body):
 class JourneyPatch(Body):
     name: str | None = None
     re_entry: str | None = None
-    re_entry_days: int | None = None
-    max_active: int | None = None
+    re_entry_days: Annotated[int, Field(ge=0, le=10**6), WHOLE] | None = None
+    max_active: Annotated[int, Field(ge=0, le=10**6), WHOLE] | None = None
     definition: dict[str, Any] | None = None
 
 
@@ -70,8 +80,8 @@ class JourneyEnrolOut(Schema):
 
 
 class JourneyMoveIn(Body):
-    version: int | None = Field(None, ge=1, le=10**6, description="the version number to "
-                                "move people to (default: the latest)")
+    version: Annotated[int, Field(ge=1, le=10**6), WHOLE] | None = Field(
+        None, description="the version number to move people to (default: the latest)")
 
 
 class JourneyMoveOut(Schema):
