@@ -92,6 +92,24 @@ def due() -> None:
                              lease_owner="", lease_until=None, data={
                                  "source": "bench", "visits": {"s1": 1, STEP: 1}},
                              next_run_at=timezone.now() - dt.timedelta(seconds=1))
+    tidy()
+
+
+def tidy() -> None:
+    """What the database's own upkeep would have done by the time a million timers come due
+    (this machine's PostgreSQL runs with autovacuum off): fresh statistics, no dead rows.
+    Without them the claim is planned for an empty table (a sort of every due row per claim:
+    1.4 s a claim at 1M)."""
+    from django.db import connection
+
+    from peyvand.journeys.models import Enrolment, StepRun
+    from peyvand.messaging.models import OutboxMessage
+
+    tables = [m._meta.db_table for m in (Enrolment, StepRun, OutboxMessage)]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"VACUUM ANALYZE {table}" if connection.vendor == "postgresql"
+                           else f"ANALYZE {table}")
 
 
 def check() -> None:
