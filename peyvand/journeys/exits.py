@@ -78,25 +78,52 @@ def ordered_since(items: list[Enrolment]) -> set[int]:
             or i.data.get("cart") in carts}
 
 
+# Refusals that are no withdrawal (never agreed, a sign-up not yet confirmed, a topic not
+# chosen, a pause, a format): a person between sends is not sent away for them; only a send
+# step is refused.
+PASSING = {"no_consent", "unconfirmed", "topic_not_chosen", "paused", "alerts_only", "format"}
+
+
 def _refusals(items: list[Enrolment], ctx: Context) -> dict[int, str]:
-    """{enrolment id: reason} for the active enrolments at a send step whose contact's
-    consent no longer allows the snapshot's channel and topic: one batch question to the
-    consent port per distinct (channel, topic), as the sender asks."""
+    """{enrolment id: reason} for the enrolments whose contact's consent no longer allows
+    the journey to reach them: at a send step, the snapshot's channel and topic refused for
+    any reason; at any other step, every channel the version's send steps use withdrawn
+    (unsubscribed, suppressed, the topic retired). One batch question to the consent
+    port per distinct (channel, topic), as the sender asks."""
     from peyvand.messaging import consent_port
     from peyvand.messaging.gate import consent_topic
 
+    def key_of(snapshot_id: int) -> tuple[str, Any]:
+        snapshot = ctx.snapshot(snapshot_id)
+        return snapshot.channel, consent_topic(snapshot.topic, "marketing")
+
+    needs: dict[int, tuple[bool, set[tuple[str, Any]]]] = {}  # pk: (at a send, keys)
     asked: dict[tuple[str, Any], list[Enrolment]] = {}
     for item in items:
         version = ctx.version(item.version_id)
         step = version.definition["steps"].get(item.node, {})
         if step.get("type") == "send" and item.state == Enrolment.State.ACTIVE:
-            snapshot = ctx.snapshot(version.snapshots[item.node])
-            key = (snapshot.channel, consent_topic(snapshot.topic, "marketing"))
+            keys = {key_of(version.snapshots[item.node])}
+            needs[item.pk] = (True, keys)
+        else:
+            keys = {key_of(pk) for pk in version.snapshots.values()}
+            if not keys:
+                continue
+            needs[item.pk] = (False, keys)
+        for key in keys:
             asked.setdefault(key, []).append(item)
+    answers = {key: consent_port.consent_decisions([i.contact_id for i in group], key[0],
+                                                   key[1], message_class="marketing")
+               for key, group in asked.items()}
     out: dict[int, str] = {}
-    for (channel, topic), group in asked.items():
-        answers = consent_port.consent_decisions([i.contact_id for i in group], channel,
-                                                 topic, message_class="marketing")
-        out.update((i.pk, answers[i.contact_id].reason) for i in group
-                   if not answers[i.contact_id].allowed)
+    for item in items:
+        if item.pk not in needs:
+            continue
+        at_send, keys = needs[item.pk]
+        refusals = [answers[key][item.contact_id] for key in sorted(keys, key=str)]
+        if at_send:
+            if not refusals[0].allowed:
+                out[item.pk] = refusals[0].reason
+        elif all(not r.allowed and r.reason not in PASSING for r in refusals):
+            out[item.pk] = refusals[0].reason
     return out

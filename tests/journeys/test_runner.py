@@ -101,6 +101,28 @@ def test_unsubscribed_mid_journey_gets_no_further_send(live, make_contact):
     assert not StepRun.objects.filter(enrolment=item, node="s3").exists()
 
 
+def test_unsubscribed_leaves_before_any_step_but_unconfirmed_goes_on(live, make_contact):
+    """Before a step that sends nothing (a tag, a task), a person who withdrew from every
+    channel the journey sends on leaves; one whose sign-up is not yet confirmed goes on."""
+    from peyvand.consent.ledger import Change, append
+    from peyvand.contacts.models import ContactTag
+
+    journey = live(steps({"type": "tag", "add": "seen"}, {"type": "send", "template": "hi"}))
+    gone, pending = make_contact(), make_contact(opt_in=())
+    append(gone.pk, [Change("opt_out", "email")], source="preferences", actor_label="test")
+    first, _ = enrol(journey, gone.pk, "test")
+    second, _ = enrol(journey, pending.pk, "test")
+    run_due("w1")
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.state == E.EXITED and first.exit_reason == "consent:opted_out"
+    assert first.node == "s1" and not StepRun.objects.filter(enrolment=first).exists()
+    assert not ContactTag.objects.filter(contact=gone, tag__name="seen").exists()
+    assert ContactTag.objects.filter(contact=pending, tag__name="seen").exists()
+    assert second.state == E.EXITED and second.node == "s2"  # refused where it would send
+    assert not sources(pending)
+
+
 def test_erased_and_goal_end_the_enrolment(live, make_contact):
     from peyvand.contacts.models import Contact
 
