@@ -48,51 +48,41 @@ def _back(request):
     return redirect("support:list")
 
 
-@login_required
-@require_POST
-def task_close(request, pk: int):
+def _act(request, pk: int, act, done: str):
+    """One of the list's buttons on one task: the action, its refusal or `done` as a
+    message, then back where the form came from."""
     actor = ui_actor(request)
     task = queries.task_of(actor, pk)
     try:
-        actions.do_close_task(actor, task, request.POST.get("outcome", ""),
-                              request.POST.get("note", ""))
+        act(actor, task)
     except Invalid as exc:
         for reason in exc.errors.values():
             messages.error(request, reason)
     else:
-        messages.success(request, _("Task closed."))
+        messages.success(request, done)
     return _back(request)
+
+
+@login_required
+@require_POST
+def task_close(request, pk: int):
+    return _act(request, pk, lambda actor, task: actions.do_close_task(
+        actor, task, request.POST.get("outcome", ""), request.POST.get("note", "")),
+        _("Task closed."))
 
 
 @login_required
 @require_POST
 def task_take(request, pk: int):
     """The team's task becomes mine."""
-    actor = ui_actor(request)
-    task = queries.task_of(actor, pk)
-    try:
-        actions.do_reassign_task(actor, task, request.user)
-    except Invalid as exc:
-        for reason in exc.errors.values():
-            messages.error(request, reason)
-    else:
-        messages.success(request, _("The task is yours."))
-    return _back(request)
+    return _act(request, pk, lambda actor, task: actions.do_reassign_task(
+        actor, task, request.user), _("The task is yours."))
 
 
 @login_required
 @require_POST
 def task_cancel(request, pk: int):
-    actor = ui_actor(request)
-    task = queries.task_of(actor, pk)
-    try:
-        actions.do_cancel_task(actor, task)
-    except Invalid as exc:
-        for reason in exc.errors.values():
-            messages.error(request, reason)
-    else:
-        messages.success(request, _("Task cancelled."))
-    return _back(request)
+    return _act(request, pk, actions.do_cancel_task, _("Task cancelled."))
 
 
 def _end_of_day(day: dt.date) -> dt.datetime:
