@@ -1,6 +1,7 @@
 """Order dates in the forms shops export, read in a stated or detected calendar.
 
-`1403/05/12` and `۱۴۰۳/۰۵/۱۲` (Jalali), `2024-08-02`, `2024-08-02 14:30`, ISO with a zone
+`1403/05/12` and `۱۴۰۳/۰۵/۱۲` (Jalali), `2024-08-02`, `2024-08-02 14:30`, `20240802` (as the
+CDNOW data set writes them), ISO with a zone
 (`2024-08-02T14:30:00Z`), a spreadsheet's own date cells, and Excel serial numbers (a number
 in a date column: days since 1899-12-30, the fraction is the time of day). The calendar is
 stated (`jalali`, `gregorian`) or detected per cell (`auto`: years 1300–1499 are Jalali).
@@ -32,7 +33,7 @@ JALALI_YEARS = range(1300, 1500)
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 _SERIAL = re.compile(r"^\d{5}(\.\d+)?$")  # 10000–99999: 1927 to 2173
 _DATE_TIME = re.compile(
-    r"^(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})"
+    r"^(\d{4})(?:\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})|(\d{2})(\d{2}))"
     r"(?:[T\s]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$")
 
 FORMS = {
@@ -49,6 +50,8 @@ class DateNotes:
 
     counts: dict[str, int] = field(default_factory=dict)
     examples: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # Looked up once: the current zone costs as much as reading the date (asgiref locals).
+    zone: Any = field(default_factory=timezone.get_current_timezone)
 
     def add(self, form: str, written: Any, moment: dt.datetime) -> None:
         self.counts[form] = self.counts.get(form, 0) + 1
@@ -68,8 +71,8 @@ class DateNotes:
                 for form, example in self.examples.items()}
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return timezone.make_aware(moment) if timezone.is_naive(moment) else moment
+def _aware(moment: dt.datetime, zone: Any = None) -> dt.datetime:
+    return timezone.make_aware(moment, zone) if timezone.is_naive(moment) else moment
 
 
 def _invalid(value: Any) -> InvalidValue:
@@ -84,10 +87,11 @@ def read_order_date(value: Any, calendar: str = "auto",
     a date (or not one in the stated calendar)."""
     if value in (None, ""):
         return None
+    zone = notes.zone if notes is not None else None
     if isinstance(value, dt.datetime | dt.date):
         moment = value if isinstance(value, dt.datetime) else \
             dt.datetime.combine(value, dt.time())
-        moment = _aware(moment)
+        moment = _aware(moment, zone)
         if notes is not None:
             notes.add("cell", value, moment)
         return moment
@@ -95,14 +99,16 @@ def read_order_date(value: Any, calendar: str = "auto",
     if not text:
         return None
     if _SERIAL.match(text):
-        moment = _aware(_EXCEL_EPOCH + dt.timedelta(days=float(text)))
+        moment = _aware(_EXCEL_EPOCH + dt.timedelta(days=float(text)), zone)
         moment = moment.replace(microsecond=0)
         if notes is not None:
             notes.add("excel", value, moment)
         return moment
     match = _DATE_TIME.match(text)
     if match:
-        year, month, day, hour, minute, second = (int(g or 0) for g in match.groups())
+        year, month, day, packed_month, packed_day, hour, minute, second = (
+            int(g or 0) for g in match.groups())
+        month, day = (month, day) if month else (packed_month, packed_day)
         jalali = year in JALALI_YEARS if calendar == "auto" else calendar == "jalali"
         if calendar == "jalali" and year not in JALALI_YEARS:
             raise InvalidValue("placed_at", _("“%(value)s” is not a Jalali date, and the "
@@ -111,7 +117,7 @@ def read_order_date(value: Any, calendar: str = "auto",
         try:
             day_of = (jdatetime.date(year, month, day).togregorian() if jalali
                       else dt.date(year, month, day))
-            moment = _aware(dt.datetime.combine(day_of, dt.time(hour, minute, second)))
+            moment = _aware(dt.datetime.combine(day_of, dt.time(hour, minute, second)), zone)
         except ValueError:
             raise InvalidValue("placed_at", _("“%(value)s” is not a real calendar date.")
                                % {"value": value}, value)
@@ -127,7 +133,7 @@ def read_order_date(value: Any, calendar: str = "auto",
     if calendar == "jalali":
         raise InvalidValue("placed_at", _("“%(value)s” is not a Jalali date, and the calendar "
                                           "was given as Jalali.") % {"value": value}, value)
-    moment = _aware(parsed)
+    moment = _aware(parsed, zone)
     if notes is not None:
         notes.add("gregorian", value, moment)
     return moment

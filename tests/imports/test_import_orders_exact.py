@@ -101,6 +101,8 @@ def test_an_order_without_a_date_is_rejected_with_its_row_and_reason(operator, w
     ("2024-08-02", "auto", "2024-08-02 00:00", "gregorian"),
     ("2024-08-02 14:30", "auto", "2024-08-02 14:30", "gregorian"),
     ("2024/08/02", "gregorian", "2024-08-02 00:00", "gregorian"),
+    ("20240802", "auto", "2024-08-02 00:00", "gregorian"),
+    ("14030512", "auto", "2024-08-02 00:00", "jalali"),
     ("2024-08-02T11:00:00Z", "auto", "2024-08-02 14:30", "gregorian"),  # Tehran is +03:30
     ("45506", "auto", "2024-08-02 00:00", "excel"),
     ("45506.5", "auto", "2024-08-02 12:00", "excel"),

@@ -34,7 +34,6 @@ from peyvand.commerce.actions.checks import product_for, products_for
 from peyvand.commerce.actions.orders import (
     OrderData,
     _collecting,
-    _event_data,
     check_order,
     do_upsert_order,
 )
@@ -222,10 +221,13 @@ class BulkOrders:
                               "name": ln["name"] or (product.name() if product else ""),
                               "quantity": ln["quantity"], "unit_price": ln["unit_price"],
                               "line_total": ln["line_total"]})
-            order = Order(pk=pk, **row)
+            # _event_data's fields, read from the row (no model instance per order).
             events.append({"contact_id": n.contact_id, "kind": "order.placed",
                            "at": row["placed_at"], "actor_label": self.actor.label,
-                           "data": _event_data(order)})
+                           "data": {"order_id": pk,
+                                    "number": row["number"] or row["external_id"],
+                                    "total": row["total"], "currency": row["currency"],
+                                    "status": row["status"], "source": row["source"]}})
             self.changed.add(n.contact_id)  # type: ignore[arg-type]
         insert_rows(OrderLine, lines)
         append_event_rows(events)

@@ -108,7 +108,8 @@ def check_order(raw: dict[str, Any]) -> OrderData:
     status = errors.attempt("status", choice_of, raw.get("status"), Order.Status, "status")
     if status:
         values["status"] = status
-    _check_delivery(errors, raw.get("delivery") or {}, values)
+    if raw.get("delivery"):
+        _check_delivery(errors, raw["delivery"], values)
     if raw.get("refunds") is not None:
         data.refunds = _check_refunds(errors, raw["refunds"], given)
     if raw.get("deleted") is not None:
