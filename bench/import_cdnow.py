@@ -75,10 +75,10 @@ def main(argv: list[str] | None = None) -> int:
 
     ORDERS_IMPORTED_HOOKS._loaded = []  # the insights refresh is timed by bench/insights.py
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         result = import_orders(Actor.system("bench"), csv_path,
                                report_path=work / "rejected.csv")
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         print(result.totals.line())
         for note in result.notes:
             print(note)
@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         assert OrderLine.objects.aggregate(s=Sum("line_total"))["s"] == cents
         print(f"totals checked: {orders:,} orders of {Contact.objects.count():,} customers, "
               f"${cents / 100:,.2f}")
-        print(f"CDNOW master on SQLite: {seconds:.1f} s, {orders / seconds:,.0f} rows/s "
-              "(goal < 15 s)")
+        print(f"CDNOW master on SQLite: {seconds:.1f} s ({cpu:.1f} s of CPU), "
+              f"{orders / seconds:,.0f} rows/s (goal < 15 s)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -110,7 +110,8 @@ class BulkOrders:
             seen.add(key)
         late = self._customers(new)
         slow += [(n.index, n.data) for n in late]
-        new = [n for n in new if n not in late]
+        late_ids = {id(n) for n in late}
+        new = [n for n in new if id(n) not in late_ids]
         try:
             with transaction.atomic():
                 self._insert(new)
