@@ -144,3 +144,23 @@ def test_customers_are_resolved_in_batches(operator, write_csv):
     assert Contact.objects.count() == 50
     assert TimelineEvent.objects.filter(kind="order.placed").count() == 400
     assert len(queries) < 120, len(queries)  # a few dozen per batch, not a few per order
+
+
+def test_insights_refresh_once_at_the_end(operator, write_csv, monkeypatch,
+                                          django_capture_on_commit_callbacks):
+    from peyvand.insights import actions as insights
+
+    calls: list = []
+    monkeypatch.setattr(insights, "refresh_after_import", calls.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        import_orders(operator, write_csv(ROWS), options=TOMAN, batch_size=2)
+    assert calls == [sorted(set(Order.objects.values_list("contact_id", flat=True)))]
+    # Many buyers: one full refresh instead (the population moves with that much history).
+    monkeypatch.setattr(insights, "IMPORT_FULL_REFRESH", 1)
+    calls.clear()
+    rows = [HEADER, ["N-1", "2024-07-01", "n1@example.com", "", "", "TEA", "Tea", "1", "100",
+                     "", ""],
+            ["N-2", "2024-07-01", "n2@example.com", "", "", "TEA", "Tea", "1", "100", "", ""]]
+    with django_capture_on_commit_callbacks(execute=True):
+        import_orders(operator, write_csv(rows), options=TOMAN)
+    assert calls == [None]
