@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -98,11 +99,16 @@ def parse_when(value: Any, name: str) -> dt.datetime | None:
     return moment
 
 
+@functools.cache
+def _values_of(choices: Any) -> frozenset[str]:
+    return frozenset(choices.values)  # an enum's .values builds a new list on every read
+
+
 def choice_of(value: Any, choices: Any, name: str) -> str | None:
     if value in (None, ""):
         return None
     key = re.sub(r"[\s-]+", "_", str(value).strip().lower())
-    if key not in choices.values:
+    if key not in _values_of(choices):
         raise InvalidValue(name, _("“%(value)s” is not one of: %(choices)s.")
                            % {"value": value, "choices": ", ".join(choices.values)}, value)
     return key
