@@ -19,7 +19,7 @@ class AudiencesConfig(AppConfig):
             "segments.act": {OWNER, MARKETER},
         })
 
-        from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
+        from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS, ORDERS_IMPORTED_HOOKS
         from peyvand.contacts.hooks import EXPORT_HOOKS, MERGE_HOOKS
         from peyvand.contacts.timeline import register_kind
 
@@ -27,6 +27,7 @@ class AudiencesConfig(AppConfig):
         EXPORT_HOOKS.register("peyvand.audiences.personal_data.export_sections")
         # Orders move spend, counts and products: refresh kept-up-to-date segments soon.
         ORDER_CHANGED_HOOKS.register("peyvand.audiences.actions.mark_data_changed")
+        ORDERS_IMPORTED_HOOKS.register("peyvand.audiences.actions.mark_data_changed")
         from peyvand.audiences import broadcast_audience, bulk
 
         # Broadcasts may go to segments (messaging owns the audience interface); bulk jobs

@@ -100,6 +100,18 @@ def add_order_commands(order_subparsers, acting: argparse.ArgumentParser) -> Non
                                "total, channel (repeatable)"))
     parser.add_argument("--report", metavar="REJECTED.csv",
                         help=_("write the rejected rows, with the reason, to this CSV file"))
+    parser.add_argument("--currency", default="", metavar="CODE",
+                        help=_("the currency of the amounts when the file has no currency "
+                               "column (or a row leaves it empty): IRT for toman, IRR for "
+                               "rial, USD …; required without a currency column"))
+    parser.add_argument("--calendar", choices=["auto", "jalali", "gregorian"], default="auto",
+                        help=_("how dates are read: jalali (1403/05/12), gregorian "
+                               "(2024-08-02), or auto: years 1300–1499 are Jalali (default)"))
+    parser.add_argument("--placed-at", choices=["now"], default=None, dest="placed_at",
+                        help=_("date orders without a date now; without it they are refused"))
+    parser.add_argument("--preview", action="store_true",
+                        help=_("say what would be read (columns, ignored columns, currency, "
+                               "how dates are read) and import nothing"))
     parser.set_defaults(func=cmd_orders_import)
 
 
@@ -186,14 +198,30 @@ def cmd_contacts_import(args: argparse.Namespace) -> int:
 
 
 def cmd_orders_import(args: argparse.Namespace) -> int:
-    from peyvand.imports.orders import import_orders
+    from peyvand.imports.contacts import ImportFailed
+    from peyvand.imports.orders import OrderOptions, import_orders, preview_orders
+
+    options = OrderOptions(currency=args.currency, calendar=args.calendar,
+                           placed_at_now=args.placed_at == "now")
+    if args.preview:
+        try:
+            plan = preview_orders(os.path.abspath(args.file), mapping=parse_map(args.mapping),
+                                  options=options)
+        except (ImportFailed, ValueError) as exc:
+            print(_("Cannot import %(file)s: %(reason)s") % {"file": args.file, "reason": exc},
+                  file=sys.stderr)
+            return EXIT_FAILED
+        for line in plan.lines():
+            print(line)
+        return EXIT_OK
 
     def run(actor, path, mapping, report, progress):
-        return import_orders(actor, path, mapping=mapping, report_path=report,
-                             progress=progress)
+        return import_orders(actor, path, mapping=mapping, options=options,
+                             report_path=report, progress=progress)
 
     return _run_import(args, job_kind="orders.import", capability="commerce.edit", run=run,
-                       params={})
+                       params={"currency": options.currency, "calendar": options.calendar,
+                               "placed_at_now": options.placed_at_now})
 
 
 def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str | list[str],
@@ -273,6 +301,8 @@ def _run_import(args: argparse.Namespace, *, job_kind: str, capability: str | li
             print(_("Rejected rows are listed in %(path)s.") % {"path": report}, file=err)
         elif noted > len(result.rejections):
             print(_("Add --report REJECTED.csv to get every rejected row."), file=err)
+    for note in getattr(result, "notes", []):  # what was read how (orders)
+        print(note)
     if consent is not None:
         print(consent.line())
     print(totals.line(), flush=True)

@@ -1,8 +1,14 @@
 """Order import from CSV/XLSX: one row per order line, rows of one order next to each other.
 
-Each order goes through commerce.actions.do_upsert_order (idempotent on source + order id),
-so importing the same file twice changes nothing and an interrupted import can be re-run.
-Unknown customers are created from the order's e-mail/mobile by that action.
+Orders are handed to commerce in batches (commerce.actions.BulkOrders: new orders, their
+lines, customers and timeline entries written in bulk, existing ones through
+do_upsert_order, idempotent on source + order id), so importing the same file twice changes
+nothing and an interrupted import can be re-run. Unknown customers become contacts there.
+
+Nothing is assumed silently: a file without a currency column needs `currency` (OrderOptions),
+an order without a date is refused unless `placed_at_now` was chosen, and how the dates were
+read (Jalali, Gregorian, Excel serials) and which columns were left out is said before
+(preview_orders) and after the import (OrderPlan.lines()).
 
 Totals count rows, as for contacts: the first row of an order is `created` (a new order) or
 `updated` (an order that existed), further rows of the same order are `merged` into it, and
@@ -13,19 +19,24 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
+import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
+from peyvand.base.normalise import InvalidValue
 from peyvand.base.roles import require
-from peyvand.contacts.actions import ContactInvalid
 from peyvand.imports.contacts import (
+    BATCH_SIZE,
+    SAMPLE_REJECTIONS,
     ImportFailed,
     ImportResult,
     Progress,
@@ -36,6 +47,13 @@ from peyvand.imports.contacts import (
     write_report_row,
 )
 from peyvand.imports.mapping import IGNORE, MappingError, header_key
+from peyvand.imports.order_dates import DateNotes, read_order_date
+from peyvand.imports.order_plan import (  # noqa: F401  (callers import them from here)
+    OrderOptions,
+    OrderPlan,
+    check_order_options,
+    ignored_columns,
+)
 from peyvand.imports.reader import Cell, UnreadableFile, open_table
 
 SOURCE = "import"
@@ -90,7 +108,10 @@ SYNONYMS = {
     "unit_price": ["price", "unit price", "item price", "قیمت", "قیمت واحد", "فی"],
     "line_total": ["line total", "item total", "subtotal", "جمع", "جمع ردیف", "مبلغ"],
 }
-_BY_KEY = {header_key(s): target for target, names in SYNONYMS.items() for s in names}
+# A header spelled as the field's own key (`placed_at`, `line_total`, as --help names them)
+# is that field too.
+_BY_KEY = {header_key(s): target for target, names in SYNONYMS.items()
+           for s in [target, *names]}
 
 
 def auto_order_mapping(headers: list[str]) -> list[str]:
@@ -124,14 +145,35 @@ def resolve_order_mapping(headers: list[str], overrides: dict[str, str] | None) 
     return targets
 
 
+@dataclass
+class OrderImportResult(ImportResult):
+    plan: OrderPlan | None = None
+
+    @property
+    def notes(self) -> list[str]:
+        """What was read how, for the summary (printed before the totals line)."""
+        return self.plan.lines() if self.plan else []
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        if self.plan is not None:
+            out.update(self.plan.as_dict())
+        return out
+
+
 def _orders(rows: Iterator[tuple[int, list[Cell]]], targets: list[str]
             ) -> Iterator[tuple[str, list[tuple[int, list[Cell], dict[str, Any]]]]]:
-    """Consecutive rows with the same order ID, each row as {target: text}."""
+    """Consecutive rows with the same order ID, each row as {target: text} (the date as the
+    cell holds it: a spreadsheet's date stays a date)."""
     current: str | None = None
     group: list[tuple[int, list[Cell], dict[str, Any]]] = []
     for number, cells in rows:
-        values = {t: _text(c).strip() for t, c in zip(targets, cells, strict=False)
-                  if t and _text(c).strip()}
+        values: dict[str, Any] = {}
+        for t, c in zip(targets, cells, strict=False):
+            if t:
+                text = _text(c).strip()
+                if text:
+                    values[t] = c if t == "placed_at" and isinstance(c, dt.date) else text
         if not values:
             continue
         order_id = values.get("order_id", "")
@@ -144,7 +186,8 @@ def _orders(rows: Iterator[tuple[int, list[Cell]]], targets: list[str]
         yield current or "", group
 
 
-def _payload(order_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def _payload(order_id: str, rows: list[dict[str, Any]], options: OrderOptions,
+             placed_at: dt.datetime | None) -> dict[str, Any]:
     head = rows[0]
     customer = {k: head[k] for k in ("email", "phone", "first_name", "last_name") if k in head}
     payload: dict[str, Any] = {
@@ -152,22 +195,66 @@ def _payload(order_id: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
         "lines": [{"sku": r.get("sku", ""), "name": r.get("product", ""),
                    "quantity": r.get("quantity", "1"), "unit_price": r.get("unit_price"),
                    "line_total": r.get("line_total")} for r in rows],
+        "placed_at": placed_at or timezone.now(),  # now only when chosen (--placed-at now)
     }
-    for key in ("number", "placed_at", "status", "currency", "discount", "shipping", "tax",
-                "total", "channel"):
+    for key in ("number", "status", "currency", "discount", "shipping", "tax", "total",
+                "channel"):
         if key in head:
             payload[key] = head[key]
-    payload.setdefault("currency", "IRT")
+    if not payload.get("currency") and options.currency:
+        payload["currency"] = options.currency
     return payload
 
 
+def _date_of(values: dict[str, Any], options: OrderOptions,
+             notes: DateNotes) -> dt.datetime | None:
+    """The order's date; InvalidValue when unreadable or missing (unless --placed-at now)."""
+    moment = read_order_date(values.get("placed_at"), options.calendar, notes)
+    if moment is None and not options.placed_at_now:
+        raise InvalidValue("placed_at", _("The order has no date; fill it in, or import with "
+                                          "--placed-at now to date such orders now."), "")
+    return moment
+
+
+def preview_orders(path: Path | str, *, mapping: dict[str, str] | None = None,
+                   options: OrderOptions | None = None, rows: int = 200) -> OrderPlan:
+    """What an import of `path` would read, from its first `rows` rows; writes nothing.
+    Raises ImportFailed as the import would."""
+    options = options or OrderOptions()
+    try:
+        table = open_table(path)
+    except UnreadableFile as exc:
+        raise ImportFailed(str(exc))
+    with table:
+        try:
+            targets = resolve_order_mapping(table.headers, mapping)
+            options = check_order_options(targets, options)
+        except MappingError as exc:
+            raise ImportFailed(str(exc))
+        plan = OrderPlan(table.headers, targets, options)
+        try:
+            for _number, cells in itertools.islice(table.rows(), rows):
+                if "placed_at" in targets:
+                    with contextlib.suppress(InvalidValue):
+                        read_order_date(cells[targets.index("placed_at")]
+                                        if targets.index("placed_at") < len(cells) else "",
+                                        options.calendar, plan.dates)
+        except UnreadableFile as exc:
+            raise ImportFailed(str(exc))
+    return plan
+
+
 def import_orders(actor: Actor, path: Path | str, *, mapping: dict[str, str] | None = None,
+                  options: OrderOptions | None = None,
                   report_path: Path | str | None = None,
-                  progress: Progress | None = None) -> ImportResult:
-    """Import the orders in `path`; raises ImportFailed when the file or mapping is unusable."""
-    from peyvand.commerce.actions import do_upsert_order
+                  progress: Progress | None = None,
+                  batch_size: int = BATCH_SIZE) -> OrderImportResult:
+    """Import the orders in `path`; raises ImportFailed when the file, the mapping or the
+    options are unusable (nothing imported then)."""
+    from peyvand.commerce.actions import BulkOrders
 
     require(actor, "commerce.edit")
+    options = options or OrderOptions()
     try:
         table = open_table(path)
     except UnreadableFile as exc:
@@ -177,8 +264,10 @@ def import_orders(actor: Actor, path: Path | str, *, mapping: dict[str, str] | N
     with table, contextlib.ExitStack() as stack:
         try:
             targets = resolve_order_mapping(table.headers, mapping)
+            options = check_order_options(targets, options)
         except MappingError as exc:
             raise ImportFailed(str(exc))
+        plan = OrderPlan(table.headers, targets, options)
         report: IO[str] | None = _open_report(report_path)
         writer = None
         if report is not None:
@@ -190,37 +279,68 @@ def import_orders(actor: Actor, path: Path | str, *, mapping: dict[str, str] | N
         def reject(number: int, cells: list[Cell], column: str, value: str, reason: str):
             totals.rejected += 1
             rejection = Rejection(number, column, value, reason)
-            if len(sample) < 20:
+            if len(sample) < SAMPLE_REJECTIONS:
                 sample.append(rejection)
             if writer:
                 write_report_row(writer, [number, column, value, reason, *cells])
 
-        try:
-            for order_id, group in _orders(table.rows(), targets):
-                totals.read += len(group)
-                if not order_id:
-                    for number, cells, _values in group:
-                        reject(number, cells, "order_id", "", _("The row has no order ID."))
+        def reject_order(group, column: str, reason: str) -> None:
+            field_name = column.rsplit(".", 1)[-1]
+            for number, cells, values in group:
+                value = values.get(field_name, "") if column != "order_id" else ""
+                reject(number, cells, column, _text(value) if value else "", reason)
+
+        session = BulkOrders(actor)
+        # (rows of an order, its payload, or why it is refused before commerce sees it); the
+        # report keeps the file's order, so refusals wait for their batch too.
+        batch: list[tuple[list, dict[str, Any] | None, tuple[str, str]]] = []
+        rows_in_batch = 0
+
+        def flush() -> None:
+            outcomes = iter(session.write([p for _g, p, _e in batch if p is not None]))
+            for group, payload, refused in batch:
+                if payload is None:
+                    reject_order(group, *refused)
                     continue
-                try:
-                    with transaction.atomic():
-                        result = do_upsert_order(actor, _payload(order_id, [v for *_r, v in group]))
-                except ContactInvalid as exc:
-                    column, reason = next(iter(exc.errors.items()))
-                    for number, cells, values in group:
-                        field = column.rsplit(".", 1)[-1]
-                        reject(number, cells, column, str(values.get(field, "")), str(reason))
+                outcome = next(outcomes)
+                if outcome.errors:
+                    column, reason = next(iter(outcome.errors.items()))
+                    reject_order(group, column, str(reason))
                     continue
-                if result.created:
+                if outcome.created:
                     totals.created += 1
                 else:
                     totals.updated += 1
                 totals.merged += len(group) - 1
-                if progress:
-                    progress(totals, table.position(), table.total)
+            batch.clear()
+            if progress:
+                progress(totals, table.position(), table.total)
+
+        try:
+            for order_id, group in _orders(table.rows(), targets):
+                totals.read += len(group)
+                rows_in_batch += len(group)
+                if not order_id:
+                    batch.append((group, None, ("order_id", _("The row has no order ID."))))
+                else:
+                    try:
+                        placed_at = _date_of(group[0][2], options, plan.dates)
+                    except InvalidValue as exc:
+                        batch.append((group, None, ("placed_at", str(exc.message))))
+                    else:
+                        batch.append((group, _payload(order_id, [v for *_r, v in group],
+                                                      options, placed_at), ("", "")))
+                if rows_in_batch >= batch_size:
+                    flush()
+                    rows_in_batch = 0
+            if batch:
+                flush()
         except UnreadableFile as exc:
             raise ImportFailed(str(exc))
+        finally:
+            session.finish()
     record_audit(actor, "orders.import", target_type="order", summary=totals.line(),
-                 details={"file": Path(path).name, **totals.as_dict()})
-    return ImportResult(totals, table.kind, table.encoding, table.delimiter, table.headers,
-                        targets, sample)
+                 details={"file": Path(path).name, **totals.as_dict(),
+                          "ignored": plan.ignored})
+    return OrderImportResult(totals, table.kind, table.encoding, table.delimiter, table.headers,
+                             targets, sample, plan=plan)

@@ -160,7 +160,8 @@ def _xlsx_cell(value: Any) -> Cell:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
-        return value.date()
+        # A date cell is a datetime at midnight; one with a time (an order's) keeps it.
+        return value if value.time() != dt.time() else value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, bool):

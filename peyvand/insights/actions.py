@@ -109,6 +109,30 @@ def on_order_changed(contact_id: int) -> None:
         log.exception("could not queue the insights refresh of contact %s", contact_id)
 
 
+# An import touching more buyers than this refreshes everyone: the population (RFM bins,
+# the model) moves with that much history, and one pass is cheaper than many small ones.
+IMPORT_FULL_REFRESH = 500
+
+
+def on_orders_imported(contact_ids: list[int]) -> None:
+    """commerce hook, once per order import after it committed: one background refresh of
+    these buyers, or of everyone when the import brought many."""
+    from peyvand.insights.tasks import refresh_after_import_task
+
+    try:
+        refresh_after_import_task(list(contact_ids) if len(contact_ids) <= IMPORT_FULL_REFRESH
+                                  else None)
+    except Exception:
+        log.exception("could not queue the insights refresh after an order import")
+
+
+def refresh_after_import(contact_ids: list[int] | None) -> None:
+    if contact_ids is None:
+        refresh_all(Actor.system("insights"))
+    else:
+        refresh_contacts(contact_ids)
+
+
 def queue_refresh(actor: Actor, as_of: Any = None) -> Job:
     """A full refresh in the background, visible on the jobs page."""
     require(actor, "insights.configure")

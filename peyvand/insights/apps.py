@@ -15,7 +15,7 @@ class InsightsConfig(AppConfig):
             "insights.configure": {OWNER, MARKETER, ANALYST},  # rules, refreshes
         })
 
-        from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
+        from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS, ORDERS_IMPORTED_HOOKS
         from peyvand.contacts.hooks import EXPORT_HOOKS, MERGE_HOOKS
 
         # A merged contact's purchases now count for the survivor; the person's export holds
@@ -24,3 +24,5 @@ class InsightsConfig(AppConfig):
         EXPORT_HOOKS.register("peyvand.insights.personal_data.export_sections")
         # Orders and refunds move their buyer's figures as they arrive.
         ORDER_CHANGED_HOOKS.register("peyvand.insights.actions.on_order_changed")
+        # An order import: one refresh at its end, not one task per order.
+        ORDERS_IMPORTED_HOOKS.register("peyvand.insights.actions.on_orders_imported")

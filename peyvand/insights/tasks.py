@@ -24,3 +24,9 @@ def refresh_contact_task(contact_id: int):
 @db_task()
 def refresh_job_task(job_id: int):
     actions.run_refresh_job(job_id)
+
+
+@db_task(retries=2, retry_delay=60)
+def refresh_after_import_task(contact_ids: list[int] | None):
+    """Once per order import: these buyers, or everyone (None)."""
+    actions.refresh_after_import(contact_ids)

@@ -12,10 +12,12 @@ from peyvand.cli import main
 from peyvand.commerce.models import Order, OrderLine
 from peyvand.contacts.models import Contact, Identity, TimelineEvent
 from peyvand.imports.contacts import ImportFailed
-from peyvand.imports.orders import auto_order_mapping, import_orders
+from peyvand.imports.orders import OrderOptions, auto_order_mapping, import_orders
 from tests.imports.conftest import read_report
 
 pytestmark = pytest.mark.django_db
+
+TOMAN = OrderOptions(currency="IRT")
 
 HEADER = ["شماره سفارش", "تاریخ", "وضعیت", "ایمیل", "موبایل", "نام", "کد کالا", "کالا", "تعداد",
           "قیمت واحد", "هزینه ارسال"]
@@ -41,7 +43,7 @@ def test_persian_headers_are_mapped():
 def test_orders_lines_customers_and_rejections(operator, write_csv, tmp_path):
     path = write_csv(ROWS)
     report = tmp_path / "rejected.csv"
-    result = import_orders(operator, path, report_path=report)
+    result = import_orders(operator, path, report_path=report, options=TOMAN)
     t = result.totals
     assert (t.read, t.created, t.updated, t.merged, t.rejected) == (5, 2, 0, 1, 2)
     assert t.read == t.created + t.updated + t.merged + t.rejected
@@ -63,10 +65,10 @@ def test_orders_lines_customers_and_rejections(operator, write_csv, tmp_path):
 
 def test_importing_the_same_file_again_changes_nothing(operator, write_csv):
     path = write_csv(ROWS)
-    import_orders(operator, path)
+    import_orders(operator, path, options=TOMAN)
     before = (Order.objects.count(), OrderLine.objects.count(), Contact.objects.count(),
               TimelineEvent.objects.count())
-    again = import_orders(operator, path).totals
+    again = import_orders(operator, path, options=TOMAN).totals
     assert (again.created, again.updated, again.merged, again.rejected) == (0, 2, 1, 2)
     assert (Order.objects.count(), OrderLine.objects.count(), Contact.objects.count(),
             TimelineEvent.objects.count()) == before
@@ -76,7 +78,7 @@ def test_unusable_files_and_mappings_fail_clearly(operator, write_csv, tmp_path)
     with pytest.raises(ImportFailed, match="order ID"):
         import_orders(operator, write_csv([["sku", "qty"], ["A", "1"]]))
     with pytest.raises(ImportFailed, match="not an order field"):
-        import_orders(operator, write_csv(ROWS), mapping={"کالا": "colour"})
+        import_orders(operator, write_csv(ROWS), mapping={"کالا": "colour"}, options=TOMAN)
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"\x00\x01\x02")
     with pytest.raises(ImportFailed):
@@ -86,13 +88,14 @@ def test_unusable_files_and_mappings_fail_clearly(operator, write_csv, tmp_path)
 def test_roles_that_cannot_edit_commerce_change_nothing(actor_for, write_csv):
     for role in ("reviewer", "support", "analyst"):
         with pytest.raises(PermissionDenied):
-            import_orders(actor_for(role), write_csv(ROWS))
+            import_orders(actor_for(role), write_csv(ROWS), options=TOMAN)
     assert Order.objects.count() == 0 and Contact.objects.count() == 0
 
 
 def test_cli_prints_the_summary_last_and_exits_by_readability(write_csv, tmp_path, capsys):
     path = write_csv(ROWS)
-    assert main(["orders", "import", str(path), "--report", str(tmp_path / "r.csv")]) == 0
+    assert main(["orders", "import", str(path), "--report", str(tmp_path / "r.csv"),
+                 "--currency", "IRT"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1] == "read=5 created=2 updated=0 merged=1 rejected=2"
     assert main(["orders", "import", str(tmp_path / "missing.csv")]) == 1

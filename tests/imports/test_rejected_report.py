@@ -36,9 +36,9 @@ def test_contact_report_cells_cannot_run_as_formulas(operator, write_csv, tmp_pa
 
 
 def test_order_report_cells_cannot_run_as_formulas(operator, write_csv, tmp_path):
-    rows = [["order_id", "email", "product", "quantity", "unit_price"],
-            ["", "a@example.com", "=1+1", "1", "1000"],
-            ["A-1", "@bad", "tea", "1", "1000"]]
+    rows = [["order_id", "email", "product", "quantity", "unit_price", "placed_at", "currency"],
+            ["", "a@example.com", "=1+1", "1", "1000", "2024-08-02", "IRT"],
+            ["A-1", "@bad", "tea", "1", "1000", "2024-08-02", "IRT"]]
     report = tmp_path / "rejected.csv"
     import_orders(operator, write_csv(rows), report_path=report)
     lines = read_report(report)

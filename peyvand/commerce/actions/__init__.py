@@ -6,6 +6,10 @@ Customers are reached only through contacts services (upsert, access, timeline).
 The modules split them by what they write; callers import from here.
 """
 
+from peyvand.commerce.actions.bulk import (
+    BulkOrders,
+    OrderOutcome,
+)
 from peyvand.commerce.actions.carts import (
     do_upsert_cart,
     mark_abandoned_carts,
@@ -48,7 +52,8 @@ from peyvand.commerce.actions.sources import (
 from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS  # where the order writes call them
 
 __all__ = [
-    "ORDER_CHANGED_HOOKS", "AMOUNTS", "CUSTOMER_KEYS", "CommerceInvalid", "MAX_LINES",
+    "ORDER_CHANGED_HOOKS", "AMOUNTS", "BulkOrders", "OrderOutcome", "CUSTOMER_KEYS",
+    "CommerceInvalid", "MAX_LINES",
     "OrderData", "OrderResult", "RefundResult", "check_order", "check_product", "check_refund",
     "do_add_refund", "do_create_source", "do_deactivate_product", "do_mark_order_deleted",
     "do_set_source_active", "do_upsert_cart", "do_upsert_order", "do_upsert_product",

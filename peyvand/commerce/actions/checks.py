@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -18,6 +19,7 @@ from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_text
 from peyvand.commerce.models import Order, Product
 from peyvand.commerce.money import to_minor
 from peyvand.contacts.actions import (
+    ContactData,
     ContactInvalid,
     check_contact_data,
     do_upsert_contact,
@@ -97,11 +99,16 @@ def parse_when(value: Any, name: str) -> dt.datetime | None:
     return moment
 
 
+@functools.cache
+def _values_of(choices: Any) -> frozenset[str]:
+    return frozenset(choices.values)  # an enum's .values builds a new list on every read
+
+
 def choice_of(value: Any, choices: Any, name: str) -> str | None:
     if value in (None, ""):
         return None
     key = re.sub(r"[\s-]+", "_", str(value).strip().lower())
-    if key not in choices.values:
+    if key not in _values_of(choices):
         raise InvalidValue(name, _("“%(value)s” is not one of: %(choices)s.")
                            % {"value": value, "choices": ", ".join(choices.values)}, value)
     return key
@@ -207,13 +214,16 @@ def check_customer(errors: Errors, raw: dict[str, Any]) -> tuple[dict[str, Any],
     return customer, contact_id
 
 
-def check_identities(errors: Errors, customer: dict[str, Any], contact_id: int | None) -> None:
-    """Report a bad e-mail or mobile with the order's other errors, before anything is saved."""
+def check_identities(errors: Errors, customer: dict[str, Any],
+                     contact_id: int | None) -> ContactData | None:
+    """Report a bad e-mail or mobile with the order's other errors, before anything is saved;
+    the customer as contacts reads them (a bulk write resolves customers from it)."""
     if customer and contact_id is None:
         try:
-            check_contact_data(customer, require_identity=True)
+            return check_contact_data(customer, require_identity=True)
         except ContactInvalid as exc:
             errors.update({f"customer.{k}": v for k, v in exc.errors.items()})
+    return None
 
 
 def resolve_customer(actor: Actor, customer: dict[str, Any], contact_id: int | None = None, *,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ from peyvand.commerce.actions.checks import (
 from peyvand.commerce.hooks import ORDER_CHANGED_HOOKS
 from peyvand.commerce.models import NOT_REVENUE, Cart, Order, OrderLine, Refund, RefundLine
 from peyvand.commerce.money import currency_code, stored_currency, to_minor
+from peyvand.contacts.actions import ContactData
 from peyvand.contacts.models import Contact
 from peyvand.contacts.timeline import append_event
 
@@ -55,6 +57,7 @@ class OrderData:
     deleted: bool | None = None
     cart_id: str = ""
     modified_at: dt.datetime | None = None  # the version's time at the source, when known
+    customer_data: ContactData | None = None  # `customer` as contacts reads it
 
 
 @dataclass
@@ -76,7 +79,7 @@ def check_order(raw: dict[str, Any]) -> OrderData:
         errors["external_id"] = _("The order's id in its source is required.")
     data = OrderData(source=source, external_id=external_id)
     data.customer, data.contact_id = check_customer(errors, raw)
-    check_identities(errors, data.customer, data.contact_id)
+    data.customer_data = check_identities(errors, data.customer, data.contact_id)
     values = data.values
     given = errors.attempt("currency", currency_code, raw.get("currency"))
     if given:
@@ -105,7 +108,8 @@ def check_order(raw: dict[str, Any]) -> OrderData:
     status = errors.attempt("status", choice_of, raw.get("status"), Order.Status, "status")
     if status:
         values["status"] = status
-    _check_delivery(errors, raw.get("delivery") or {}, values)
+    if raw.get("delivery"):
+        _check_delivery(errors, raw["delivery"], values)
     if raw.get("refunds") is not None:
         data.refunds = _check_refunds(errors, raw["refunds"], given)
     if raw.get("deleted") is not None:
@@ -261,8 +265,17 @@ def _sync_refunds(actor: Actor, order: Order, refunds: list[dict[str, Any]]) -> 
     return created
 
 
+# Set by a bulk write (actions.bulk): the buyers whose orders changed are collected and told
+# once, by ORDERS_IMPORTED_HOOKS, instead of one hook call per order.
+_collecting: ContextVar[set[int] | None] = ContextVar("orders_collecting", default=None)
+
+
 def _order_changed(contact_id: int | None) -> None:
     if contact_id:
+        collected = _collecting.get()
+        if collected is not None:
+            collected.add(contact_id)
+            return
         for hook in ORDER_CHANGED_HOOKS:
             transaction.on_commit(functools.partial(hook, contact_id))
 
