@@ -3,7 +3,7 @@ due at once, run by one journey worker and then, from the same start, by two at 
 time; against the floor of sending the same N messages from the outbox (messaging's sender
 into an SMTP sink, tests/messaging/sink_server.py) in the same run.
 
-    .venv/bin/python bench/journeys.py [--n 100000] [--n 1000000 ...] [--limit 200]
+    .venv/bin/python bench/journeys.py [--n 100000] [--n 1000000 ...] [--limit 200] [--reuse]
                                        [--postgres] [--connections 10]
 
 Each worker is `peyvand journeys run-due --all`. After each run: every enrolment done, one
@@ -98,18 +98,13 @@ def due() -> None:
 def tidy() -> None:
     """What the database's own upkeep would have done by the time a million timers come due
     (this machine's PostgreSQL runs with autovacuum off): fresh statistics, no dead rows.
-    Without them the claim is planned for an empty table (a sort of every due row per claim:
-    1.4 s a claim at 1M)."""
+    Without them the claim, the addresses and the consent of each round are planned for
+    empty tables (a sort of every due row per claim, 1.4 s at 1M; a scan of every address
+    per round)."""
     from django.db import connection
 
-    from peyvand.journeys.models import Enrolment, StepRun
-    from peyvand.messaging.models import OutboxMessage
-
-    tables = [m._meta.db_table for m in (Enrolment, StepRun, OutboxMessage)]
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute(f"VACUUM ANALYZE {table}" if connection.vendor == "postgresql"
-                           else f"ANALYZE {table}")
+    with connection.cursor() as cursor:  # every table: the claim, addresses, consent, keys
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def check() -> None:
@@ -154,7 +149,8 @@ def verified(env: dict, n: int) -> str:
     return line
 
 
-def measure(n: int, limit: int, connections: int, postgres: bool) -> dict:
+def measure(n: int, limit: int, connections: int, postgres: bool,
+            reuse: bool = False) -> dict:
     home = Path(tempfile.mkdtemp(prefix="peyvand-bench-journeys-"))
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "PEYVAND_SMTP_URL", "PEYVAND_TESTING")}
@@ -165,8 +161,9 @@ def measure(n: int, limit: int, connections: int, postgres: bool) -> dict:
         import psycopg
 
         admin = psycopg.connect(ADMIN, autocommit=True)
-        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {DB}")
+        if not reuse:
+            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {DB}")
         env["DATABASE_URL"] = ADMIN.rsplit("/", 1)[0] + "/" + DB
     sys.path.insert(0, str(ROOT))
     from tests.messaging.processes import sink
@@ -175,7 +172,8 @@ def measure(n: int, limit: int, connections: int, postgres: bool) -> dict:
     run = ["-m", "peyvand.cli", "journeys", "run-due", "--all", "--limit", str(limit)]
     try:
         started = time.perf_counter()
-        helper(env, "--setup", str(n))
+        if not reuse:
+            helper(env, "--setup", str(n))
         load_s = time.perf_counter() - started
         helper(env, "--due")
         one, one_rss, _ = timed(env, [run])
@@ -206,6 +204,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=200, help="enrolments claimed at a time")
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--reuse", action="store_true",
+                        help="PostgreSQL: measure again on the database a killed run left "
+                             "(its N contacts and enrolments), without loading")
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--due", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
@@ -224,7 +225,7 @@ def main() -> None:
     print(f"{'N':>8} {'1 worker steps/s':>16} {'2 workers steps/s':>17} {'2/1':>5} "
           f"{'send msg/s':>10} {'step/send':>9} {'peak RSS':>9} {'sender RSS':>10}")
     for n in args.n or [100_000]:
-        r = measure(n, args.limit, args.connections, args.postgres)
+        r = measure(n, args.limit, args.connections, args.postgres, args.reuse)
         print(f"{n:>8} {n / r['one']:>16.0f} {n / r['two']:>17.0f} {r['one'] / r['two']:>5.2f} "
               f"{n / r['send']:>10.0f} {r['one'] / r['send']:>9.2f} {r['rss']:>6.0f} MB "
               f"{r['send_rss']:>7.0f} MB   (load {r['load_s']:.0f} s; goal step/send <= 1.5)",
