@@ -8,7 +8,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from peyvand.base.templatetags.peyvand_ui import page_language
-from peyvand.commerce.money import RIAL, exponent, format_money
+from peyvand.commerce.money import RIAL, display_currency, exponent, format_money
 from peyvand.insights import charts, crosssell, cycle, ladder
 from peyvand.insights.actions import get_settings
 from peyvand.insights.models import CustomerMetrics, DueStatus
@@ -34,12 +34,15 @@ def num(value: float | int | None, places: int = 0) -> str:
 
 @register.filter
 def amount(minor: float | int | None, currency: str) -> str:
-    """A money figure (often a prediction) in whole display units: rial shown as toman,
-    rounded to the toman."""
+    """A money figure (often a prediction) rounded to the shop's whole display unit (the
+    toman or the rial; cents stay)."""
     if minor is None:
         return "—"
-    value = int(round(float(minor), -1 if currency == RIAL else 0))
-    return format_money(value, currency or RIAL, toman=True)
+    currency = currency or RIAL
+    _code, factor = display_currency(currency)
+    value = int(round(float(minor) / factor) * factor) if currency == RIAL else \
+        int(round(float(minor)))
+    return format_money(value, currency)
 
 
 @register.filter
