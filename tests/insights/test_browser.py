@@ -40,3 +40,27 @@ def test_dashboard_screenshot(page, live_server, sign_in, shot, lang):
     last = page.locator("svg.heatmap rect[data-r='5'][data-f='5']").bounding_box()
     assert (first["x"] > last["x"]) == (lang == "fa")  # F runs along the text
     shot(page, f"insights-{lang}")
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["fa", "en"])
+def test_model_fold_due_basis_and_money_unit_screenshot(page, live_server, sign_in, shot, lang):
+    from peyvand.base.actor import Actor
+    from peyvand.demo import load_demo
+    from peyvand.insights.actions import refresh_all
+
+    load_demo()
+    refresh_all(Actor.system("test"))
+    sign_in(page, lang, "owner")
+    page.goto(f"{live_server.url}/insights/")
+    fold = page.locator("#model-details")
+    assert not fold.locator("#model-params").is_visible()  # closed until asked for
+    fold.locator("summary").click()
+    assert fold.locator("#model-params").is_visible()
+    fold.scroll_into_view_if_needed()
+    shot(page, f"insights-model-{lang}")
+    page.goto(f"{live_server.url}/insights/due/")
+    shot(page, f"insights-due-{lang}")
+    page.goto(f"{live_server.url}/commerce/settings/")
+    shot(page, f"money-settings-{lang}")
