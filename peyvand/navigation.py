@@ -111,6 +111,8 @@ GROUPS: tuple[Group, ...] = (
              ("accounts:two_factor", "accounts:tokens", "accounts:token_revoke")),
         Item(_("Sending settings"), "messaging:settings", ("messaging:settings",),
              "channels.manage"),
+        Item(_("Money display"), "commerce:money_settings", ("commerce:money_settings",),
+             "shop.settings"),
         Item(_("Audit log"), "base:audit", ("base:audit",), "audit.view"),
         Item(_("Jobs"), "base:jobs", ("base:jobs", "base:export_contacts", "base:job_download")),
     )),

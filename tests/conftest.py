@@ -121,8 +121,12 @@ def _fresh_cache():
     # Sign-in throttling counts live in the cache; no test may inherit another's failures.
     from django.core.cache import cache
 
+    from peyvand.commerce.money import forget_display_unit
+
     cache.clear()
+    forget_display_unit()  # the shop's display unit, read once a few seconds
     yield
+    forget_display_unit()
     cache.clear()
 
 

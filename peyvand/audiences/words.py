@@ -15,7 +15,13 @@ from peyvand.audiences.models import Segment
 from peyvand.base.dates import format_date, persian_digits
 from peyvand.base.language import join_list, page_language
 from peyvand.commerce.models import ShopSource
-from peyvand.commerce.money import RIAL, exponent, format_money, stored_currency
+from peyvand.commerce.money import (
+    RIAL,
+    display_currency,
+    format_money,
+    stored_currency,
+    unit_label,
+)
 
 OP_WORDS: dict[str, Promise] = {
     "eq": _("is"), "ne": _("is not"), "in": _("is one of"), "contains": _("contains"),
@@ -52,9 +58,9 @@ def shop_currency() -> str:
 def currency_info() -> dict[str, Any]:
     """For the builder: money is typed in the currency's major unit and sent in minor units."""
     code = shop_currency()
-    # "IRR 0" / "۰ ریال": the unit word alone, as amounts are shown on this page
-    label = " ".join(t for t in format_money(0, code).split() if t.strip("0۰.,٫٬"))
-    return {"code": code, "exponent": exponent(code), "label": label}
+    # Typed in the shop's display unit (toman: 10 rial each), as amounts are shown here.
+    _shown, factor = display_currency(code)
+    return {"code": code, "exponent": len(str(factor)) - 1, "label": unit_label(code)}
 
 
 def _days(value: Any) -> str:

@@ -15,6 +15,7 @@ class CommerceConfig(AppConfig):
             "commerce.edit": {OWNER, MARKETER},
             "commerce.export": {OWNER},  # orders name people
             "sources.manage": {OWNER},  # shop webhook secrets
+            "shop.settings": {OWNER},  # how money is shown everywhere
         })
 
         from peyvand.contacts.hooks import (

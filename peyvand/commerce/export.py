@@ -1,7 +1,8 @@
 """Export of all orders to CSV or XLSX, role-checked and audited; used by the CLI.
 
 Orders are read in primary-key chunks so memory stays flat; amounts are written in the major
-unit of their stored currency (rial, dollar), which is what a spreadsheet user expects.
+unit the pages show them in (toman or rial, as the shop chose; dollar), with that unit in the
+currency column (IRT for toman), which is what a spreadsheet user expects.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,7 +24,7 @@ from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.roles import require
 from peyvand.commerce.models import Order
-from peyvand.commerce.money import from_minor
+from peyvand.commerce.money import display_currency, from_minor
 from peyvand.commerce.queries import with_refunded
 from peyvand.contacts.export import csv_cell as safe_cell  # the one formula-injection guard
 from peyvand.contacts.export import xlsx_cell
@@ -77,7 +79,12 @@ def _row(order: Order) -> dict[str, Any]:
              ("refunded", "net")}
     minor["refunded"] = order.refunded
     minor["net"] = order.total - order.refunded
-    row.update({name: from_minor(value, order.currency) for name, value in minor.items()})
+    # In the shop's display unit, named in the currency column (IRT: toman), as on the pages;
+    # an import reads either back to the same rial.
+    code, factor = display_currency(order.currency)
+    row["currency"] = code
+    row.update({name: (Decimal(int(value)) / factor).normalize() if code != order.currency
+                else from_minor(value, order.currency) for name, value in minor.items()})
     return row
 
 

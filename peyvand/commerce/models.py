@@ -15,6 +15,22 @@ from django.utils.translation import gettext_lazy as _
 from peyvand.contacts.models import Contact
 
 
+class MoneySettings(models.Model):
+    """The one row (pk 1) saying how the shop reads amounts: rial amounts are shown in toman
+    or in rial on every page, chart and export header. Stored amounts do not change."""
+
+    class Unit(models.TextChoices):
+        TOMAN = "toman", _("Toman")
+        RIAL = "rial", _("Rial")
+
+    display_unit = models.CharField(_("show rial amounts in"), max_length=8,
+                                    choices=Unit.choices, default=Unit.TOMAN)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"money shown in {self.display_unit}"
+
+
 class ShopSource(models.Model):
     """A shop that pushes orders, customers and products to us by webhook."""
 

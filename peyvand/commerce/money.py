@@ -8,6 +8,7 @@ has no minor unit in practice. Other currencies keep their ISO minor unit (USD c
 from __future__ import annotations
 
 import re
+import time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -129,12 +130,53 @@ def from_minor(minor: int, currency: str) -> Decimal:
     return Decimal(int(minor)).scaleb(-exponent(currency))
 
 
+# The shop's display unit, read once a few seconds (every amount on a page asks).
+_UNIT_TTL = 5.0
+_unit_cache: dict[str, float | bool] = {}
+
+
+def shows_toman() -> bool:
+    """Whether rial amounts are shown in toman: the shop's setting (commerce.MoneySettings),
+    toman unless the owner chose rial."""
+    now = time.monotonic()
+    if _unit_cache and now - float(_unit_cache["at"]) < _UNIT_TTL:
+        return bool(_unit_cache["toman"])
+    from peyvand.commerce.models import MoneySettings
+
+    row = MoneySettings.objects.filter(pk=1).only("display_unit").first()
+    toman = row is None or row.display_unit == MoneySettings.Unit.TOMAN
+    _unit_cache.update({"at": now, "toman": toman})
+    return toman
+
+
+def forget_display_unit() -> None:
+    _unit_cache.clear()
+
+
+def display_currency(currency: str) -> tuple[str, int]:
+    """(the code amounts in `currency` are shown in, how many stored minor units make one
+    of its whole units): ("IRT", 10) for rial on a toman shop, ("USD", 100) for dollars."""
+    if currency == RIAL and shows_toman():
+        return "IRT", 10
+    return currency, 10 ** exponent(currency)
+
+
+def unit_label(currency: str, language: str | None = None) -> str:
+    """The word a page puts beside amounts in `currency`: «تومان», "IRT", «ریال», "USD"."""
+    code, _factor = display_currency(currency)
+    language = (language or get_language() or "fa")[:2]
+    return _FA_UNITS.get(code, code) if language == "fa" else code
+
+
 def format_money(minor: int | None, currency: str, language: str | None = None, *,
-                 toman: bool = False) -> str:
-    """'IRR 1,250,000' in English, '۱٬۲۵۰٬۰۰۰ ریال' in Persian; `toman` shows rial amounts
-    in toman ('۱۲۵٬۰۰۰ تومان', 'IRT 125,000')."""
+                 toman: bool | None = None) -> str:
+    """'IRR 1,250,000' in English, '۱٬۲۵۰٬۰۰۰ ریال' in Persian; rial amounts in toman
+    ('۱۲۵٬۰۰۰ تومان', 'IRT 125,000') when the shop shows toman (`toman` None, the one
+    convention every page follows) or when `toman` says so."""
     if minor is None:
         return ""
+    if toman is None:
+        toman = currency == RIAL and shows_toman()
     language = (language or get_language() or "fa")[:2]
     code = currency
     value = from_minor(minor, currency)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order_detail, name="order_detail"),
     path("products/", views.product_list, name="product_list"),
     path("sources/", views.source_list, name="source_list"),
+    path("settings/", views.money_settings_view, name="money_settings"),
     path("sources/<int:pk>/", views.source_detail, name="source_detail"),
     path("sources/<int:pk>/active/", views.source_active, name="source_active"),
     path("deliveries/<int:pk>/", views.delivery_detail, name="delivery_detail"),

@@ -20,11 +20,13 @@ from peyvand.commerce import woocommerce
 from peyvand.commerce.actions import (
     CommerceInvalid,
     do_create_source,
+    do_save_money_settings,
     do_set_source_active,
+    money_settings,
     retry_delivery,
 )
 from peyvand.commerce.forms import SourceForm
-from peyvand.commerce.models import Order, ShopSource, WebhookDelivery
+from peyvand.commerce.models import MoneySettings, Order, ShopSource, WebhookDelivery
 from peyvand.commerce.queries import (
     access_order,
     access_source,
@@ -70,6 +72,28 @@ def product_list(request):
     q = request.GET.get("q", "").strip()
     page = paginate(request, search_products(ui_actor(request), q=q), PER_PAGE)
     return render(request, "commerce/product_list.html", {"page": page, "q": q})
+
+
+# --- money settings -----------------------------------------------------------------------
+
+@login_required
+def money_settings_view(request):
+    """The shop's display unit: rial amounts in toman or rial, on every page."""
+    actor = ui_actor(request)
+    require(actor, "shop.settings")
+    row = money_settings()
+    error = ""
+    if request.method == "POST":
+        try:
+            do_save_money_settings(actor, request.POST.get("display_unit", ""))
+        except CommerceInvalid as exc:
+            error = exc.errors.get("display_unit", "")
+        else:
+            messages.success(request, _("Money settings saved."))
+            return redirect("commerce:money_settings")
+    return render(request, "commerce/money_settings.html", {
+        "row": row, "units": MoneySettings.Unit.choices, "error": error,
+        "example": 12_500_000})
 
 
 # --- shop sources -------------------------------------------------------------------------

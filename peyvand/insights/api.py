@@ -102,16 +102,28 @@ class BGNBDOut(Schema):
     loglik: float | None
 
 
+class InsightMoneyOut(Schema):
+    value: float = Field(description="in the major unit of `unit` (rial, dollar), not minor")
+    unit: str = Field(description="currency code (ISO 4217; IRR for rial)")
+
+
 class GammaGammaOut(Schema):
     p: float | None
     q: float | None
-    gamma: float | None
+    gamma: InsightMoneyOut | None = Field(None, description="scale of spend per purchase")
+    mean_spend: InsightMoneyOut | None = Field(
+        None, description="the population mean spend per purchase, p·γ/(q−1): what a "
+        "one-time buyer is expected to spend")
+    customers: int | None = Field(None, description="repeat customers the fit saw")
+    loglik: float | None = None
+    converged: bool | None = None
 
 
 class ModelOut(Schema):
     method: str | None
     bgnbd: BGNBDOut | None
     gamma_gamma: GammaGammaOut | None
+    currency: str = Field("", description="the currency of the model's money figures")
     fitted_at: dt.datetime | None
     as_of: dt.date | None
     sample_size: int

@@ -182,8 +182,9 @@ def _blend(share: float) -> str:
     return "#" + "".join(f"{v:02x}" for v in rgb)
 
 
-def histogram(data: dict, lang: str, unit: str) -> SafeString:
-    """Customers by net revenue on a log scale; zero-or-less apart."""
+def histogram(data: dict, lang: str, unit: str, factor: int = 1) -> SafeString:
+    """Customers by net revenue on a log scale; zero-or-less apart. Bin edges are in minor
+    units; `factor` of them make one `unit` (10 rial to the toman)."""
     bins = list(data.get("bins") or [])
     bars = ([{"label": "≤ " + number(0, lang), "customers": data.get("zero_or_less", 0),
               "zero": True}] if data.get("zero_or_less") else []) + bins
@@ -201,7 +202,7 @@ def histogram(data: dict, lang: str, unit: str) -> SafeString:
     for i, b in enumerate(bars):
         x = left + 8 + i * (bar_w + 8)
         h = height * b["customers"] / peak
-        label = b.get("label") or compact(b["from"], lang)
+        label = b.get("label") or compact(b["from"] / factor, lang)
         c.rect(x, top + height - h, bar_w, h, WARN if b.get("zero") else ACCENT,
                title=f"{label}: {b['customers']}", data_count=str(b["customers"]))
         c.text(x + bar_w / 2, top + height + 14, label, anchor="middle", size=10, fill=MUTED)

@@ -349,14 +349,23 @@ def summarise_days(customer, day, end_day, *, amount=None) -> dict[str, np.ndarr
 
 # --- the model a refresh uses -------------------------------------------------------------------
 
-def fit_model(x, t_x, T, days, mean_spend, *, min_repeaters: int) -> Fitted:
+def fit_model(x, t_x, T, days, mean_spend, *, min_repeaters: int, day_spend=None,
+              repeats=None) -> Fitted:
     """BG/NBD + Gamma-Gamma when there are enough repeat customers and the fit converges;
-    otherwise the average-rate model, saying why."""
+    otherwise the average-rate model, saying why.
+
+    Gamma-Gamma follows Fader & Hardie (2013): `mean_spend` is the mean spend of a
+    customer's repeat purchases and is fitted on customers with `repeats` (default `x`)
+    of at least 1. `day_spend`, the mean over every purchase (default `mean_spend`), gives
+    the shop average the fallback uses.
+    """
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     days = np.asarray(days, dtype=float)
     spend = np.asarray(mean_spend, dtype=float)
+    repeats = x if repeats is None else np.asarray(repeats, dtype=float)
+    every = spend if day_spend is None else np.asarray(day_spend, dtype=float)
     repeaters = int(((x > 0) & (T > 0)).sum())
-    valid = spend[(days >= 1) & np.isfinite(spend) & (spend > 0)]
+    valid = every[(days >= 1) & np.isfinite(every) & (every > 0)]
     mean = float(valid.mean()) if len(valid) else 0.0
     exposure = float(T[T > 0].sum())
     rate = float(x[T > 0].sum() / exposure) if exposure > 0 else 0.0
@@ -370,8 +379,8 @@ def fit_model(x, t_x, T, days, mean_spend, *, min_repeaters: int) -> Fitted:
         fallback.reason = "not_converged"
         fallback.bgnbd = bg
         return fallback
-    multi = days >= 2
-    gg = fit_gamma_gamma(days[multi], spend[multi])
+    multi = repeats >= 1
+    gg = fit_gamma_gamma(repeats[multi], spend[multi])
     return Fitted("bgnbd", bgnbd=bg, gamma_gamma=gg, rate=rate, mean_spend=mean, extra=extra)
 
 
@@ -384,13 +393,23 @@ class Prediction:
 
 
 def predict(f: Fitted, x, t_x, T, days, mean_spend, *, horizon_weeks: float,
-            annual_rate: float) -> Prediction:
+            annual_rate: float, day_spend=None, repeats=None) -> Prediction:
     """Expected purchases and discounted value over the horizon for every customer (rows
-    with days == 0, people who never bought, get zeros)."""
+    with days == 0, people who never bought, get zeros).
+
+    Spend per purchase: Gamma-Gamma's E(M | repeats, mean repeat spend), the population
+    mean for one-time buyers; without a converged Gamma-Gamma, the customer's own mean
+    (repeat purchases, else every purchase) or the shop's.
+    """
     x, t_x, T, days = (np.asarray(v, dtype=float) for v in (x, t_x, T, days))
-    own = np.where(days >= 1, np.asarray(mean_spend, dtype=float), np.nan)
-    own = np.where(np.isfinite(own), np.maximum(own, 0.0), np.nan)
+    repeats = x if repeats is None else np.asarray(repeats, dtype=float)
     buyer = days >= 1
+    own = np.where(buyer, np.asarray(mean_spend, dtype=float), np.nan)
+    own = np.where(np.isfinite(own), np.maximum(own, 0.0), np.nan)
+    every = own if day_spend is None else np.where(buyer, np.asarray(day_spend, dtype=float),
+                                                   np.nan)
+    every = np.where(np.isfinite(every), np.maximum(every, 0.0), np.nan)
+    simple = np.where(np.isfinite(own), own, np.where(np.isfinite(every), every, f.mean_spend))
     n = len(x)
     purchases = np.zeros(n)
     value = np.zeros(n)
@@ -399,9 +418,10 @@ def predict(f: Fitted, x, t_x, T, days, mean_spend, *, horizon_weeks: float,
         alive = np.where(buyer, p_alive(m, x, t_x, T), np.nan)
         gg = f.gamma_gamma
         if gg is not None and gg.converged:
-            spend = expected_spend(gg, np.where(buyer, days, 0), np.nan_to_num(own))
+            has = buyer & np.isfinite(own)
+            spend = expected_spend(gg, np.where(has, repeats, 0), np.nan_to_num(own))
         else:
-            spend = np.where(np.isfinite(own), own, f.mean_spend)
+            spend = simple
         # Customers sharing (x, t_x, T) share a forecast: compute each distinct one once.
         (ux, ut, uT), _counts, inverse = _compress(x[buyer], t_x[buyer], T[buyer])
         one = np.ones(len(ux))
@@ -411,7 +431,7 @@ def predict(f: Fitted, x, t_x, T, days, mean_spend, *, horizon_weeks: float,
         purchases[buyer] = purchases_u[inverse]
         value[buyer] = value_u[inverse] * spend[buyer]
         return Prediction(alive, purchases, np.where(buyer, spend, np.nan), value)
-    spend = np.where(np.isfinite(own), own, f.mean_spend)
+    spend = np.where(np.isfinite(every), every, f.mean_spend)
     purchases[buyer] = f.rate * horizon_weeks
     per_unit = discounted_value(lambda t: np.full(1, f.rate * t), np.ones(1), horizon_weeks,
                                 annual_rate)[0]

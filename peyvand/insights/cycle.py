@@ -3,8 +3,9 @@
 A customer's own mean interval between purchase days is shrunk toward a prior — the average
 interval in their main category when enough customers buy there, else the shop's — with the
 weight of an empirical-Bayes estimate (method of moments, intervals taken as roughly
-exponential, so each interval's variance is about the square of its mean). One order: the
-prior alone.
+exponential, so each interval's variance is about the square of its mean). A cycle is given
+only to customers with at least MIN_INTERVALS intervals between purchase days: with fewer,
+there is no rhythm of their own to speak of, and the page says "not enough purchases yet".
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 from peyvand.insights.models import DueStatus
 
 MIN_CATEGORY_REPEATERS = 20
+# Intervals between purchase days (so purchase days − 1) a customer needs for a cycle.
+MIN_INTERVALS = 2
 # A customer still "overdue" up to this many cycles past the due date; later, "lapsed".
 LAPSED_AFTER_CYCLES = 2.0
 
@@ -56,7 +59,7 @@ def apply(frame: dict, priors: dict, as_of_ordinal: int, window_days: int):
     if not priors or priors.get("shop") is None:
         return cycle, due, status
     n, mean = _intervals(frame)
-    buyer = frame["purchase_days"] >= 1
+    buyer = n >= MIN_INTERVALS
     cats = priors.get("categories") or {}
     prior = np.full(size, priors["shop"])
     if cats:

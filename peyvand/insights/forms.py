@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django import forms
 from django.db import models as db_models
+from django.utils.translation import gettext as _
 
 from peyvand.base.normalise import ascii_digits
+from peyvand.commerce.money import RIAL, display_currency, unit_label
 from peyvand.insights.actions import EDITABLE
 from peyvand.insights.models import InsightSettings
 
+COSTS = ("cost_per_order", "cost_per_return", "cost_per_ticket")
 NUMERIC = [f.name for f in InsightSettings._meta.get_fields()
            if f.name in EDITABLE and isinstance(f, (db_models.IntegerField,
                                                     db_models.FloatField))]
@@ -31,3 +34,19 @@ class SettingsForm(forms.ModelForm):
         for name in NUMERIC:
             self.fields[name].widget = forms.TextInput(attrs={"dir": "ltr",
                                                               "inputmode": "decimal"})
+        # Costs are typed in the shop's display unit (toman or rial) and stored in rial.
+        self.factor = display_currency(RIAL)[1]
+        for name in COSTS:
+            field = self.fields[name]
+            field.help_text = _("In %(unit)s.") % {"unit": unit_label(RIAL)}
+            if data is None and self.instance is not None:
+                value = getattr(self.instance, name) or 0
+                self.initial[name] = value // self.factor if value % self.factor == 0 \
+                    else value / self.factor
+
+    def clean(self):
+        cleaned = super().clean() or {}
+        for name in COSTS:
+            if cleaned.get(name) is not None:
+                cleaned[name] = int(round(float(cleaned[name]) * self.factor))
+        return cleaned

@@ -105,7 +105,8 @@ def definitions(s: InsightSettings) -> list[dict]:
 
     return [
         {"stage": Stage.SUSPECT, "label": str(Stage.SUSPECT.label),
-         "rule": _("Known to us; no opt-in, no engagement, no order.")},
+         "rule": _("On our contact list, but nothing more is known: no opt-in, no "
+                   "engagement, no order.")},
         {"stage": Stage.PROSPECT, "label": str(Stage.PROSPECT.label),
          "rule": _("Opted in (tags: %(tags)s) or engaged (opened, clicked, visited); "
                    "no order yet.") % {"tags": tags(s.optin_tags)}},

@@ -297,6 +297,15 @@ def _load_orders(frame: Frame, orders: QuerySet, calibration_end: dt.date | None
     frame["main_currency"] = _place(n, gpos[main], gcur[main], np.int64)
     frame["main_orders"] = _place(n, gpos[main], count[main], np.int64)
     frame["gross"] = _place(n, gpos[main], gtotal[main], np.int64)
+    # Gamma-Gamma reads repeat purchases only: the main currency's purchase days and what
+    # its first day took, so the rest is the repeat spend (Fader & Hardie 2013).
+    day_starts = np.flatnonzero(new_day)
+    day_totals = np.add.reduceat(total, day_starts) if len(day_starts) else np.zeros(0)
+    first_day_run = (np.cumsum(new_day) - 1)[starts]
+    gdays = np.add.reduceat(new_day.astype(np.int64), starts) if len(starts) else \
+        np.zeros(0, dtype=np.int64)
+    frame["main_days"] = _place(n, gpos[main], gdays[main], np.int64)
+    frame["first_spend"] = _place(n, gpos[main], day_totals[first_day_run][main], np.int64)
     # Earliest and latest over every currency: a contact's orders are one run of the
     # sorted arrays (its currencies side by side), so the extremes reduce over that run.
     cstarts = _run_starts(gpos)
@@ -352,6 +361,11 @@ def _load_refunds(frame: Frame, sales: Sales, as_of: dt.date,
     np.add.at(refunded, pos[same], amount[same])
     frame["refunded"] = refunded
     frame["net_revenue"] = gross - refunded
+    # Refunds are not tied to a purchase day: each day keeps its share of the net.
+    repeat_gross = gross - frame.pop("first_spend")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frame["repeat_net"] = np.where(gross > 0, repeat_gross * (frame["net_revenue"] / gross),
+                                       0.0)
     returns = np.zeros(n, dtype=np.int64)
     np.add.at(returns, pos, has_lines)
     frame["returns"] = returns

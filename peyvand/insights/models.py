@@ -242,6 +242,8 @@ class ModelFit(models.Model):
     bgnbd = models.JSONField(default=dict, blank=True)  # r, alpha, a, b, loglik
     gamma_gamma = models.JSONField(default=dict, blank=True)  # p, q, gamma
     fallback = models.JSONField(default=dict, blank=True)  # rate, mean_spend
+    # γ and mean spend are in minor units of this currency (the one most buyers use).
+    currency = models.CharField(max_length=8, blank=True)
     holdout = models.JSONField(default=dict, blank=True)
     horizon_weeks = models.PositiveSmallIntegerField(default=52)
     discount_rate = models.FloatField(default=0.15)

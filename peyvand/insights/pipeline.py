@@ -51,17 +51,23 @@ class Clock:
 
 
 def model_inputs(frame: Frame, as_of_ordinal: int) -> dict[str, np.ndarray]:
-    """BG/NBD inputs in weeks and the mean spend per purchase day."""
+    """BG/NBD inputs in weeks; Gamma-Gamma's mean spend per repeat purchase day (`spend`,
+    NaN for one-time buyers, as Fader & Hardie 2013 and `lifetimes` have it) and the mean
+    over every purchase day (`day_spend`, for the average-rate fallback)."""
     days = frame["purchase_days"]
     buyer = days > 0
+    repeats = np.maximum(frame["main_days"] - 1, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        spend = np.where(buyer, frame["net_revenue"] / np.maximum(days, 1), np.nan)
+        day_spend = np.where(buyer, frame["net_revenue"] / np.maximum(days, 1), np.nan)
+        spend = np.where(repeats > 0, frame["repeat_net"] / np.maximum(repeats, 1), np.nan)
     return {
         "x": np.maximum(days - 1, 0).astype(float),
         "t_x": np.where(buyer, (frame["last_day"] - frame["first_day"]) / 7.0, 0.0),
         "T": np.where(buyer, (as_of_ordinal - frame["first_day"]) / 7.0, 0.0),
         "days": days.astype(float),
         "spend": spend,
+        "repeats": repeats.astype(float),
+        "day_spend": day_spend,
     }
 
 
@@ -111,14 +117,17 @@ def derive(frame: Frame, s: InsightSettings, as_of: dt.date, population: dict, *
     fitted: clv.Fitted | None
     if learn:
         fitted = clv.fit_model(*(inputs[k][buyer] for k in ("x", "t_x", "T", "days", "spend")),
-                               min_repeaters=s.min_repeaters)
+                               min_repeaters=s.min_repeaters,
+                               day_spend=inputs["day_spend"][buyer],
+                               repeats=inputs["repeats"][buyer])
         population["model"] = clv.fitted_to_json(fitted)
     else:
         fitted = clv.fitted_from_json(population.get("model") or {})
     if fitted is not None:
         pred = clv.predict(fitted, inputs["x"], inputs["t_x"], inputs["T"], inputs["days"],
                            inputs["spend"], horizon_weeks=s.horizon_weeks,
-                           annual_rate=s.discount_rate)
+                           annual_rate=s.discount_rate, day_spend=inputs["day_spend"],
+                           repeats=inputs["repeats"])
         frame["p_alive"] = pred.p_alive if pred.p_alive is not None else \
             np.full(len(buyer), np.nan)
         frame["expected_purchases"] = np.where(buyer, pred.purchases, np.nan)
@@ -316,7 +325,7 @@ def run_full(as_of: dt.date, s: InsightSettings, *, actor_label: str = "") -> Re
         clock.lap("snapshot")
         summary["crosssell"] = crosssell.rebuild(baskets, s)
         clock.lap("crosssell")
-        _record_fit(run, fitted, as_of, s, holdout)
+        _record_fit(run, fitted, as_of, s, holdout, summary["currency"])
         run.population = clv.finite(population)
         run.summary = clv.finite(summary)
         run.finished_at = timezone.now()
@@ -340,7 +349,7 @@ def _holdout(frame: Frame, s: InsightSettings, calibration_end: dt.date) -> dict
 
 
 def _record_fit(run: RefreshRun, fitted: clv.Fitted | None, as_of: dt.date,
-                s: InsightSettings, holdout: dict) -> ModelFit | None:
+                s: InsightSettings, holdout: dict, currency: str = "") -> ModelFit | None:
     if fitted is None:
         return None
     bg, gg = fitted.bgnbd, fitted.gamma_gamma
@@ -360,9 +369,9 @@ def _record_fit(run: RefreshRun, fitted: clv.Fitted | None, as_of: dt.date,
         "fallback": {"rate": fitted.rate, "mean_spend": fitted.mean_spend,
                      "reason": fitted.reason, **fitted.extra},
         "holdout": holdout, "horizon_weeks": s.horizon_weeks, "discount_rate": s.discount_rate,
-        "message": fitted.reason,
+        "message": fitted.reason, "currency": currency,
     }
-    data = {k: clv.finite(v) if k not in ("run", "fitted_at", "as_of") else v
+    data = {k: clv.finite(v) if k not in ("run", "fitted_at", "as_of", "currency") else v
             for k, v in data.items()}
     return ModelFit.objects.create(**data)
 

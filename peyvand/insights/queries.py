@@ -10,6 +10,7 @@ from django.http import Http404
 from peyvand.base.actor import Actor
 from peyvand.base.roles import require
 from peyvand.commerce.models import Product
+from peyvand.commerce.money import exponent
 from peyvand.contacts.queries import access_contact
 from peyvand.insights import crosssell, ladder, rfm, tiers
 from peyvand.insights.actions import get_settings, latest_run
@@ -31,24 +32,48 @@ def latest_fit() -> ModelFit | None:
     return ModelFit.objects.order_by("-fitted_at", "-id").first()
 
 
+def major(minor: float | None, currency: str) -> dict[str, Any] | None:
+    """A money figure in the major unit of its currency, said with it: {value, unit}."""
+    if minor is None or not currency:
+        return None if minor is None else {"value": minor, "unit": ""}
+    places = exponent(currency)
+    return {"value": round(float(minor) / 10**places, places + 2), "unit": currency}
+
+
 def model_info(fit: ModelFit | None) -> dict[str, Any]:
-    """The fit as the API and dashboard show it."""
+    """The fit as the API and dashboard show it; γ and every money figure in major units of
+    the fit's currency, said with it (stored in minor units)."""
     if fit is None:
         return {"bgnbd": None, "gamma_gamma": None, "fitted_at": None, "as_of": None,
                 "sample_size": 0, "repeaters": 0, "converged": False, "method": None,
-                "message": "", "fallback": None, "holdout": {}}
+                "message": "", "fallback": None, "holdout": {}, "currency": ""}
     bg, gg = fit.bgnbd or {}, fit.gamma_gamma or {}
+    cur = fit.currency
+    gamma_gamma = None
+    if gg:
+        p, q, gamma = gg.get("p"), gg.get("q"), gg.get("gamma")
+        mean = None
+        if p is not None and q is not None and gamma is not None and q > 1:
+            mean = p * gamma / (q - 1)
+        gamma_gamma = {"p": p, "q": q, "gamma": major(gamma, cur),
+                       "mean_spend": major(mean, cur), "customers": gg.get("sample_size"),
+                       "loglik": gg.get("loglik"), "converged": gg.get("converged")}
+    fallback = None
+    if fit.method == ModelFit.Method.AVERAGE_RATE:
+        fallback = {**(fit.fallback or {}),
+                    "mean_spend": major((fit.fallback or {}).get("mean_spend"), cur)}
     return {
         "method": fit.method,
         "bgnbd": {k: bg.get(k) for k in ("r", "alpha", "a", "b", "loglik")} if bg else None,
-        "gamma_gamma": {k: gg.get(k) for k in ("p", "q", "gamma")} if gg else None,
+        "gamma_gamma": gamma_gamma,
+        "currency": cur,
         "fitted_at": fit.fitted_at,
         "as_of": fit.as_of,
         "sample_size": fit.sample_size,
         "repeaters": fit.repeaters,
         "converged": fit.converged,
         "message": fit.message,
-        "fallback": fit.fallback if fit.method == ModelFit.Method.AVERAGE_RATE else None,
+        "fallback": fallback,
         "horizon_weeks": fit.horizon_weeks,
         "discount_rate": fit.discount_rate,
         "holdout": fit.holdout or {},

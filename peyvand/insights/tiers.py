@@ -74,9 +74,9 @@ def rules(s: InsightSettings) -> list[dict]:
         {"tier": Tier.BELOW_ZERO, "label": str(Tier.BELOW_ZERO.label),
          "rule": _("Net contribution below zero: net revenue minus product cost, "
                    "%(order)s per order, %(ret)s per return and %(ticket)s per ticket.")
-         % {"order": format_money(s.cost_per_order, RIAL, toman=True),
-            "ret": format_money(s.cost_per_return, RIAL, toman=True),
-            "ticket": format_money(s.cost_per_ticket, RIAL, toman=True)}},
+         % {"order": format_money(s.cost_per_order, RIAL),
+            "ret": format_money(s.cost_per_return, RIAL),
+            "ticket": format_money(s.cost_per_ticket, RIAL)}},
         {"tier": Tier.REST, "label": str(Tier.REST.label),
          "rule": _("Every other customer.")},
     ]

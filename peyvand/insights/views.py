@@ -16,6 +16,7 @@ from peyvand.base.normalise import InvalidValue
 from peyvand.base.roles import can, require
 from peyvand.base.templatetags.peyvand_ui import page_language
 from peyvand.base.views import paginate, ui_actor
+from peyvand.commerce.money import RIAL, display_currency, unit_label
 from peyvand.insights import charts, queries, rfm
 from peyvand.insights.actions import do_save_settings, get_settings, queue_refresh
 from peyvand.insights.forms import SettingsForm
@@ -34,6 +35,7 @@ def dashboard(request):
     context = {**data, "lang": lang}
     if summary:
         bins = summary["heatmap"]["bins"]
+        currency = summary.get("currency") or RIAL
 
         def segment_of(r: int, f: int) -> str:
             seg = rfm.segments(np.array([r]), np.array([f]), bins)[0]
@@ -45,7 +47,8 @@ def dashboard(request):
             "pyramid_svg": charts.pyramid(summary["pyramid"], lang),
             "heatmap_svg": charts.heatmap(summary["heatmap"], lang, segment_of),
             "histogram_svg": charts.histogram(summary["histogram"], lang,
-                                              summary.get("currency") or "IRR"),
+                                              unit_label(currency, lang),
+                                              display_currency(currency)[1]),
             "funnel_svg": charts.funnel(stages, lang),
             "segments": [{"key": s, "label": Segment(s).label,
                           "help": rfm.SEGMENT_HELP[Segment(s)],

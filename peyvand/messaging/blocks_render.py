@@ -129,7 +129,7 @@ def _products(w: _Writer, block: dict[str, Any], catalogue: dict[str, Any]) -> s
         for sku in skus[start:start + PER_ROW]:
             product = catalogue[sku]
             name = product.name(w.language)
-            price = format_money(product.price, product.currency, w.language, toman=True)
+            price = format_money(product.price, product.currency, w.language)
             link = block["links"].get(sku, "")
             w.text.append(f"{_plain(name)} — {_plain(price)}" + (f"\n{link}" if link else ""))
             button = (f'<mj-button href="{w.author(link, attribute=True)}" font-size="13px">'

@@ -342,7 +342,7 @@ def recommendations_for(contact_ids: list[int], limit: int = RECOMMENDATIONS) \
         out[contact_id] = [{
             "sku": sku,
             "name": {"fa": name_fa or name_en or sku, "en": name_en or name_fa or sku},
-            "price": {lang: format_money(price, currency, lang, toman=True)
+            "price": {lang: format_money(price, currency, lang)
                       for lang in ("fa", "en")}}
             for _s, _b, (_p, _r, _c, _l, sku, name_fa, name_en, price, currency) in ranked]
     return out

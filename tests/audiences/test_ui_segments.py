@@ -93,7 +93,8 @@ def test_the_form_page_carries_the_catalogue_for_the_builder(client_for):
     assert paths["orders.count"]["in_last"] is True
     assert catalogue["ops"]["date"]["lt"] == "is before"
     assert catalogue["ops"]["number"]["lt"] == "is less than"
-    assert catalogue["currency"] == {"code": "IRR", "exponent": 0, "label": "IRR"}
+    # Typed in toman, the shop's display unit: 10 rial each.
+    assert catalogue["currency"] == {"code": "IRR", "exponent": 1, "label": "IRT"}
     assert json.loads(response.context["form"]["rules"].value()) == {"all": []}
 
 
@@ -216,7 +217,7 @@ def test_detail_reads_the_rule_in_words_with_counts_members_and_changes(client_f
     words = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
     assert "All of these:" in words and "None of these:" in words
     assert "Tags includes any of “vip”" in words
-    assert "Total spent is more than IRR 5,000 (counting orders of the last 30 days)" in words
+    assert "Total spent is more than IRT 500 (counting orders of the last 30 days)" in words
     assert "Added on is before 2024-08-02" in words
     for c in people.values():
         assert f'href="/contacts/{c.pk}/"' in html
@@ -235,7 +236,7 @@ def test_detail_in_persian_is_rtl_with_jalali_dates_and_persian_digits(client_fo
     html = client_for("owner", language="fa").get(f"/segments/{segment.pk}/").content.decode()
     assert '<html lang="fa" dir="rtl">' in html
     assert "۱۴۰۳/۰۵/۱۲" in html  # 2024-08-02 on the Jalali calendar
-    assert "۱٬۲۵۰٬۰۰۰ ریال" in html
+    assert "۱۲۵٬۰۰۰ تومان" in html
     assert 'id="live-count">۲<' in html
     assert "مخاطب" in html or "Contact" in html
 
@@ -245,7 +246,7 @@ def test_the_form_in_persian_hints_jalali_dates(client_for):
     catalogue = json.loads(re.search(r'id="builder-catalogue"[^>]*>(.*?)</script>', html,
                                      re.S).group(1))
     assert catalogue["language"] == "fa" and catalogue["strings"]["datePlaceholder"] == "1403/05/12"
-    assert catalogue["currency"]["label"] == "ریال"
+    assert catalogue["currency"]["label"] == "تومان"
     assert '<html lang="fa" dir="rtl">' in html
 
 

@@ -33,9 +33,10 @@ def test_csv_export(orders, owner_actor):
     text = out.getvalue().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
     first = rows[0]
-    assert first["external_id"] == "E-1" and first["currency"] == "IRR"
-    assert first["total"] == "3000000" and first["refunded"] == "500000"
-    assert first["net"] == "2500000" and first["items"] == "3"
+    # In the shop's display unit (toman unless the owner chose rial), named IRT.
+    assert first["external_id"] == "E-1" and first["currency"] == "IRT"
+    assert first["total"] == "300000" and first["refunded"] == "50000"
+    assert first["net"] == "250000" and first["items"] == "3"
     assert first["email"] == "sara@example.com"
     assert first["contact_name"].startswith("'=")  # no formula injection into spreadsheets
     assert rows[1]["total"] == "12.5" and rows[1]["phone"] == "+989121234567"
@@ -50,7 +51,7 @@ def test_xlsx_export(orders, owner_actor):
     rows = list(sheet.values)
     header = list(rows[0])
     first = dict(zip(header, rows[1], strict=True))
-    assert first["total"] == 3_000_000 and first["net"] == 2_500_000
+    assert first["total"] == 300_000 and first["net"] == 250_000  # toman
     assert str(first["contact_name"]).startswith("'=")
     assert first["placed_at"].year == 2024  # a real date cell
     assert len(rows) == 3

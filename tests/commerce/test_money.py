@@ -58,19 +58,19 @@ def test_stored_currency_and_back():
 
 
 def test_format_money_english_and_persian():
-    assert format_money(1_250_000, "IRR", "en") == "IRR 1,250,000"
-    assert format_money(1_250_000, "IRR", "fa") == "۱٬۲۵۰٬۰۰۰ ریال"
+    assert format_money(1_250_000, "IRR", "en", toman=False) == "IRR 1,250,000"
+    assert format_money(1_250_000, "IRR", "fa", toman=False) == "۱٬۲۵۰٬۰۰۰ ریال"
     assert format_money(1_250_000, "IRR", "fa", toman=True) == "۱۲۵٬۰۰۰ تومان"
     assert format_money(1_250_005, "IRR", "en", toman=True) == "IRT 125,000.5"
     assert format_money(1250, "USD", "en") == "USD 12.50"
     assert format_money(1250, "USD", "fa") == "۱۲٫۵۰ دلار"
-    assert format_money(None, "IRR", "en") == ""
+    assert format_money(None, "IRR", "en", toman=False) == ""
 
 
 def test_format_money_follows_the_active_language():
     from django.utils import translation
 
     with translation.override("fa"):
-        assert format_money(1000, "IRR") == "۱٬۰۰۰ ریال"
+        assert format_money(1000, "IRR", toman=False) == "۱٬۰۰۰ ریال"
     with translation.override("en"):
-        assert format_money(1000, "IRR") == "IRR 1,000"
+        assert format_money(1000, "IRR", toman=False) == "IRR 1,000"

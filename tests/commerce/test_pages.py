@@ -76,9 +76,9 @@ def test_order_pages(client_for, system):
         "lines": [{"sku": "MUG-1", "name": "Mug", "quantity": 2, "unit_price": "125000"}]}).order
     fa = client_for("analyst", "fa")
     listing = fa.get("/commerce/orders/").content.decode()
-    assert f'data-order="{order.pk}"' in listing and "۲٬۵۰۰٬۰۰۰ ریال" in listing
+    assert f'data-order="{order.pk}"' in listing and "۲۵۰٬۰۰۰ تومان" in listing
     detail = client_for("reviewer").get(f"/commerce/orders/{order.pk}/")
-    assert detail.status_code == 200 and "IRR 2,500,000" in detail.content.decode()
+    assert detail.status_code == 200 and "IRT 250,000" in detail.content.decode()
     assert fa.get(f"/commerce/orders/?contact={order.contact_id}").status_code == 200
     assert fa.get("/commerce/orders/999999/").status_code == 404
     assert fa.get("/commerce/products/?q=mug").status_code == 200

@@ -73,10 +73,10 @@ def test_purchase_summary_template(system):
     html = Template("{% load commerce %}{% purchase_summary cid %}")
     with translation.override("fa"):
         text = html.render(Context({"cid": order.contact_id}))
-    assert "۱٬۲۵۰٬۰۰۰ ریال" in text and 'id="purchase-summary"' in text
+    assert "۱۲۵٬۰۰۰ تومان" in text and 'id="purchase-summary"' in text
     with translation.override("en"):
         text = html.render(Context({"cid": order.contact_id}))
-    assert "IRR 1,250,000" in text
+    assert "IRT 125,000" in text
 
 
 def test_merge_moves_orders_and_carts(system, owner_actor):
@@ -125,7 +125,7 @@ def test_timeline_summary_filter(system):
     placed, refunded = (timeline_for(order.contact_id, kinds=[k]).get()
                         for k in ("order.placed", "order.refunded"))
     with translation.override("en"):
-        assert commerce_event_summary(placed) == "#727 · IRR 1,250,000"
-        assert commerce_event_summary(refunded) == "#727 · IRR 250,000 refunded"
+        assert commerce_event_summary(placed) == "#727 · IRT 125,000"
+        assert commerce_event_summary(refunded) == "#727 · IRT 25,000 refunded"
     with translation.override("fa"):
-        assert commerce_event_summary(placed) == "#۷۲۷ · ۱٬۲۵۰٬۰۰۰ ریال"
+        assert commerce_event_summary(placed) == "#۷۲۷ · ۱۲۵٬۰۰۰ تومان"

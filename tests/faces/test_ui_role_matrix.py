@@ -92,6 +92,7 @@ MATRIX = {
     "commerce:order_detail": "commerce.view",
     "commerce:product_list": "commerce.view",
     "commerce:source_list": "sources.manage",
+    "commerce:money_settings": "shop.settings",
     "commerce:source_detail": "sources.manage",
     "commerce:source_active": "sources.manage",
     "commerce:delivery_detail": "sources.manage",

@@ -27,7 +27,12 @@ def test_model_is_fitted_with_diagnostics_and_holdout(simulated, api_for):
     assert fit.sample_size == 1200 and fit.repeaters > 500
     body = api_for("reviewer").get("/api/v1/insights/model").json()
     assert set(body["bgnbd"]) == {"r", "alpha", "a", "b", "loglik"}
-    assert set(body["gamma_gamma"]) == {"p", "q", "gamma"}
+    assert set(body["gamma_gamma"]) == {"p", "q", "gamma", "mean_spend", "customers",
+                                        "loglik", "converged"}
+    # Money in the major unit, said with it: the simulated shop's rial.
+    assert body["currency"] == "IRR" and body["gamma_gamma"]["gamma"]["unit"] == "IRR"
+    assert body["gamma_gamma"]["gamma"]["value"] == pytest.approx(
+        ModelFit.objects.get().gamma_gamma["gamma"])  # rial has no minor unit
     assert body["converged"] is True and body["sample_size"] == 1200
     assert body["fitted_at"] and body["bgnbd"]["loglik"] < 0
     # Simulated with r=0.5, alpha=6, a=0.8, b=3.

@@ -42,3 +42,17 @@ def test_dashboard_screenshot(page, live_server, sign_in, shot):
         last = page.locator("svg.heatmap rect[data-r='5'][data-f='5']").bounding_box()
         assert (first["x"] > last["x"]) == (lang == "fa")  # F runs along the text
         shot(page, f"insights-{lang}")
+        # The model's parameters behind their fold, the due list's reasons, one money unit.
+        page.context.clear_cookies()
+        sign_in(page, lang, "owner", username=f"owner-{lang}")
+        page.goto(f"{live_server.url}/insights/")
+        fold = page.locator("#model-details")
+        assert not fold.locator("#model-params").is_visible()  # closed until asked for
+        fold.locator("summary").click()
+        assert fold.locator("#model-params").is_visible()
+        fold.scroll_into_view_if_needed()
+        shot(page, f"insights-model-{lang}")
+        page.goto(f"{live_server.url}/insights/due/")
+        shot(page, f"insights-due-{lang}")
+        page.goto(f"{live_server.url}/commerce/settings/")
+        shot(page, f"money-settings-{lang}")

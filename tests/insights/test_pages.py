@@ -96,8 +96,13 @@ def test_rules_page_edits_settings_for_configuring_roles(client_for):
     response = client.post("/insights/settings/", form)
     assert response.status_code == 302
     s = actions.get_settings()
+    # Costs are typed in the shop's display unit (toman) and stored in rial.
     assert (s.rfm_bins, s.top_percent, s.growable_ratio, s.cost_per_order) == (4, 10, 0.75,
-                                                                             50_000)
+                                                                             500_000)
+    page = client.get("/insights/settings/").content.decode()
+    assert re.search(r'name="cost_per_order" value="50000"', page), \
+        re.search(r'<input[^>]*cost_per_order[^>]*>', page).group(0)
+    assert "تومان" in page and "ریال" not in page
     assert s.optin_tags == "خبرنامه"
     bad = client.post("/insights/settings/", {**form, "top_percent": "150"})
     assert bad.status_code == 200 and 'id="id_top_percent_error"' in bad.content.decode()

@@ -131,34 +131,43 @@ def test_relational_needs_repeat_and_engagement(system):
 
 
 def test_cycle_shrinks_few_orders_toward_the_average():
-    # Forty steady customers buy every 30 days; one bought twice 10 days apart, another ten
-    # times 10 days apart.
-    first = np.array([1000] * 42)
-    days = np.array([5] * 40 + [2, 10])
-    last = first + np.array([120] * 40 + [10, 90])
-    frame = {"id": np.arange(42), "purchase_days": days, "first_day": first,
-             "last_day": last, "main_category": np.array([""] * 42, dtype=object)}
+    # Forty steady customers buy every 30 days; one bought three times 10 days apart,
+    # another ten times 10 days apart; one bought twice, one once.
+    first = np.array([1000] * 44)
+    days = np.array([5] * 40 + [3, 10, 2, 1])
+    last = first + np.array([120] * 40 + [20, 90, 10, 0])
+    frame = {"id": np.arange(44), "purchase_days": days, "first_day": first,
+             "last_day": last, "main_category": np.array([""] * 44, dtype=object)}
     priors = cycle.learn(frame)
     cyc, due, status = cycle.apply(frame, priors, 1000 + 150, 7)
-    assert priors["shop"] == pytest.approx((40 * 120 + 10 + 90) / (40 * 4 + 1 + 9))
-    assert cyc[40] > 15  # one interval of 10 days: pulled well toward ~29
+    assert priors["shop"] == pytest.approx((40 * 120 + 20 + 90 + 10) / (40 * 4 + 2 + 9 + 1))
+    assert cyc[40] > 15  # two intervals of 10 days: pulled well toward ~29
     assert 10 < cyc[41] < cyc[40]  # nine intervals of 10: closer to their own
     assert due[0] == 1120 + round(cyc[0])
     assert status[0] == "due"
+    # One interval or none is no rhythm: no cycle, no due date, no status.
+    assert np.isnan(cyc[42]) and np.isnan(cyc[43])
+    assert due[42] == due[43] == 0 and status[42] == status[43] == ""
 
 
 def test_category_average_is_the_prior_when_enough_buy_there():
     n = 25
     first = np.array([0] * (2 * n + 1))
-    days = np.array([3] * (2 * n) + [1])
-    last = np.array([20] * n + [100] * n + [0])  # tea every 10 days, furniture every 50
+    days = np.array([3] * (2 * n) + [3])
+    last = np.array([20] * n + [100] * n + [20])  # tea every 10 days, furniture every 50
     cats = np.array(["tea"] * n + ["furniture"] * n + ["tea"], dtype=object)
     frame = {"id": np.arange(2 * n + 1), "purchase_days": days, "first_day": first,
              "last_day": last, "main_category": cats}
     priors = cycle.learn(frame)
+    frame_learn = {k: v[:-1] for k, v in frame.items()}
+    priors = cycle.learn(frame_learn)
     assert priors["categories"] == {"tea": 10.0, "furniture": 50.0}
-    cyc, _due, _status = cycle.apply(frame, priors, 0, 7)
-    assert cyc[-1] == pytest.approx(10.0)  # a single tea order: the tea cycle
+    slow = dict(frame, last_day=np.r_[frame["last_day"][:-1], 60])  # tea every 30 days
+    cyc, _due, _status = cycle.apply(slow, priors, 0, 7)
+    # Two intervals of 30 shrunk toward the tea cycle, not the shop's.
+    assert 10 < cyc[-1] < 30
+    furniture = np.array(list(cats[:-1]) + ["furniture"], dtype=object)
+    assert cyc[-1] < cycle.apply(dict(slow, main_category=furniture), priors, 0, 7)[0][-1]
 
 
 def test_due_statuses_and_due_list(system, api_for):

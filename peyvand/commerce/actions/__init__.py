@@ -25,6 +25,7 @@ from peyvand.commerce.actions.checks import (
 from peyvand.commerce.actions.merge import (
     move_commerce_rows,
 )
+from peyvand.commerce.actions.money import do_save_money_settings, money_settings
 from peyvand.commerce.actions.orders import (
     OrderData,
     OrderResult,
@@ -56,6 +57,7 @@ __all__ = [
     "CommerceInvalid", "MAX_LINES",
     "OrderData", "OrderResult", "RefundResult", "check_order", "check_product", "check_refund",
     "do_add_refund", "do_create_source", "do_deactivate_product", "do_mark_order_deleted",
+    "do_save_money_settings", "money_settings",
     "do_set_source_active", "do_upsert_cart", "do_upsert_order", "do_upsert_product",
     "mark_abandoned_carts", "move_commerce_rows", "parse_when", "refresh_late_deliveries",
     "refresh_recent_sales", "resolve_customer", "retry_delivery"

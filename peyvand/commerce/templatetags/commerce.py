@@ -17,14 +17,9 @@ register = template.Library()
 
 @register.filter
 def money(minor: int | None, currency: str) -> str:
-    """`{{ order.total|money:order.currency }}`: «۱٬۲۵۰٬۰۰۰ ریال» in fa, "IRR 1,250,000" in en."""
+    """`{{ order.total|money:order.currency }}`: in the shop's display unit, «۱۲۵٬۰۰۰ تومان»
+    / "IRT 125,000" (or «۱٬۲۵۰٬۰۰۰ ریال» / "IRR 1,250,000" on a rial shop)."""
     return format_money(minor, currency)
-
-
-@register.filter
-def money_toman(minor: int | None, currency: str) -> str:
-    """Rial amounts shown in toman, as Iranian shoppers read prices."""
-    return format_money(minor, currency, toman=True)
 
 
 @register.inclusion_tag("commerce/_purchase_summary.html")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext as _
 
 from peyvand.base.templatetags.peyvand_ui import page_language
-from peyvand.commerce.money import RIAL, format_money
-from peyvand.insights import charts, crosssell, ladder
+from peyvand.commerce.money import RIAL, display_currency, exponent, format_money
+from peyvand.insights import charts, crosssell, cycle, ladder
 from peyvand.insights.actions import get_settings
 from peyvand.insights.models import CustomerMetrics, DueStatus
 
@@ -33,12 +34,37 @@ def num(value: float | int | None, places: int = 0) -> str:
 
 @register.filter
 def amount(minor: float | int | None, currency: str) -> str:
-    """A money figure (often a prediction) in whole display units: rial shown as toman,
-    rounded to the toman."""
+    """A money figure (often a prediction) rounded to the shop's whole display unit (the
+    toman or the rial; cents stay)."""
     if minor is None:
         return "—"
-    value = int(round(float(minor), -1 if currency == RIAL else 0))
-    return format_money(value, currency or RIAL, toman=True)
+    currency = currency or RIAL
+    _code, factor = display_currency(currency)
+    value = int(round(float(minor) / factor) * factor) if currency == RIAL else \
+        int(round(float(minor)))
+    return format_money(value, currency)
+
+
+@register.filter
+def major_amount(money: dict | None) -> str:
+    """A {value, unit} figure in the major unit (as the model API gives it), shown as
+    `amount` shows minor units."""
+    if not money or not money.get("unit"):
+        return "—"
+    return amount(float(money["value"]) * 10 ** exponent(money["unit"]), money["unit"])
+
+
+@register.filter
+def due_basis(m: CustomerMetrics) -> str:
+    """Why a customer is due, from the figures that made it: «every ~45 days over 4
+    purchases; last 52 days ago»."""
+    if not m.cycle_days:
+        return ""
+    lang = page_language()
+    return _("every ~%(cycle)s days over %(purchases)s purchases; last %(ago)s days ago") % {
+        "cycle": charts.number(float(m.cycle_days), lang, 0),
+        "purchases": charts.number(float(m.purchase_days), lang, 0),
+        "ago": charts.number(float(max(m.recency_days or 0, 0)), lang, 0)}
 
 
 @register.filter
@@ -65,6 +91,7 @@ def insights_panel(context, contact_id: int) -> dict[str, Any]:
         "relationship_rule": ladder.relationship_rule(settings),
         "recommendations": recommendations,
         "horizon_weeks": settings.horizon_weeks,
+        "min_purchases": cycle.MIN_INTERVALS + 1,
         "lang": lang,
         "request": context.get("request"),
     }
