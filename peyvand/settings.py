@@ -159,6 +159,8 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # django-ninja's templates and its bundled Swagger UI: /api/v1/docs needs no CDN.
+    "ninja",
     "peyvand.base",
     "peyvand.accounts",
     "peyvand.contacts",
