@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from peyvand.base.language import local_digits
+
 
 class ContactQuerySet(models.QuerySet):
     def live(self):
@@ -55,9 +57,9 @@ class Contact(models.Model):
 def display_name(pk: int, first_name: str, last_name: str, erased_at: dt.datetime | None) -> str:
     """How a contact is named everywhere; also for plain rows (merge fields in bulk)."""
     if erased_at:
-        return str(_("Erased contact #%(id)s") % {"id": pk})
+        return str(_("Erased contact #%(id)s") % {"id": local_digits(pk)})
     name = f"{first_name} {last_name}".strip()
-    return name or str(_("Contact #%(id)s") % {"id": pk})
+    return name or str(_("Contact #%(id)s") % {"id": local_digits(pk)})
 
 
 class Identity(models.Model):

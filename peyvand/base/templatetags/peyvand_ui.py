@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from peyvand.base.activity_labels import audit_action_label, counts_in_words, target_type_label
 from peyvand.base.dates import format_date, persian_digits
 from peyvand.base.language import join_list, page_language
 from peyvand.base.roles import ROLE_CHOICES, can
@@ -123,6 +124,27 @@ def show_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return join_list(value)
     return str(value)
+
+
+@register.filter
+def audit_action(action: str) -> str:
+    """An audit row's action in words ("Broadcast created"), never its stored key."""
+    return audit_action_label(action or "")
+
+
+@register.filter
+def audit_target(target_type: str) -> str:
+    return target_type_label(target_type or "")
+
+
+@register.filter
+def audit_summary(summary: str):
+    """Counts ("read=5 created=3") as words with the page's digits; other text isolated."""
+    counts = counts_in_words(summary or "")
+    if counts is None:
+        return ltr(summary) if summary else ""
+    sep = "، " if _fa() else ", "
+    return sep.join(f"{fadigits(n)} {label}" for label, n in counts)
 
 
 @register.filter(name="can")
