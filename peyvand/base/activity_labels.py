@@ -63,6 +63,7 @@ AUDIT_ACTIONS = {
     "segments.tag": _("People tagged"),
     "segments.untag": _("People untagged"),
     "segments.broadcast": _("Broadcast to people"),
+    "shop.profile_saved": _("Shop name or logo changed"),
     "sms.test": _("Test SMS sent"),
     "source.activate": _("Shop connection turned on or off"),
     "source.create": _("Shop connected"),
@@ -92,7 +93,7 @@ TARGET_TYPES = {
     "insight_settings": _("Insight rules"), "journey": _("Journey"),
     "mailbox": _("Mailbox"), "order": _("Order"), "outbox": _("Message"),
     "segment": _("Segment"), "sending_settings": _("Sending settings"),
-    "shop_date": _("Shop date"), "shop_source": _("Shop connection"),
+    "shop": _("Shop"), "shop_date": _("Shop date"), "shop_source": _("Shop connection"),
     "sms": _("SMS"), "sms_gateway": _("SMS gateway"), "strategy_rule": _("Sending rule"),
     "task": _("Task"), "template": _("Template"), "user": _("User"),
 }

@@ -147,6 +147,14 @@ def audit_summary(summary: str):
     return sep.join(f"{fadigits(n)} {label}" for label, n in counts)
 
 
+@register.simple_tag
+def shop_profile():
+    """`{% shop_profile as shop %}`: the shop's name and logo for public pages."""
+    from peyvand.base.shop import shop_profile as profile
+
+    return profile()
+
+
 @register.filter(name="can")
 def can_filter(role: str, capability: str) -> bool:
     """`{% if role|can:"contacts.edit" %}`: what the signed-in user's role may do."""
