@@ -97,7 +97,7 @@ def tag_key(name: str) -> str:
     return re.sub(r"[\s\u200c]+", "", str(name or "")).casefold()
 
 
-class TagQuerySet(models.QuerySet):
+class TagQuerySet(models.QuerySet["Tag"]):
     def named(self, name: str) -> models.QuerySet:
         return self.filter(key=tag_key(name))
 
