@@ -70,7 +70,7 @@ def setup_worker_logging() -> None:
     logger = logging.getLogger("huey")
     # Without this Django's root handler would print every line a second time.
     logger.propagate = False
-    level = os.environ.get("PEYVAND_LOG_LEVEL", "").strip().upper()
+    level = settings.LOG_LEVEL_ASKED
     handler: logging.Handler
     if level:
         handler = logging.StreamHandler()
@@ -97,7 +97,7 @@ def wait_for_worker(processes: list[subprocess.Popen], deadline: float,
     """Waits until the worker has started (its log says so, past byte `since`) so that
     nothing it prints follows `up`'s banner; the log's path, or None when the worker logs to
     the terminal."""
-    if settings.HUEY_IMMEDIATE or os.environ.get("PEYVAND_LOG_LEVEL", "").strip():
+    if settings.HUEY_IMMEDIATE or settings.LOG_LEVEL_ASKED:
         return None
     path = worker_log_path()
     while time.monotonic() < deadline and all(p.poll() is None for p in processes):

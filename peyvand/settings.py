@@ -450,6 +450,10 @@ CONSENT_CONFIRMATIONS_PER_DAY = _env_int("PEYVAND_CONSENT_CONFIRMATIONS_PER_DAY"
 # Days a preference or unsubscribe link in a message stays valid.
 CONSENT_LINK_MAX_AGE_DAYS = _env_int("PEYVAND_CONSENT_LINK_MAX_AGE_DAYS", 400)
 
+# PEYVAND_LOG_LEVEL as given ("" when not): the worker then logs to the terminal at that level
+# instead of to $PEYVAND_HOME/logs/worker.log (peyvand.serving.setup_worker_logging).
+LOG_LEVEL_ASKED = os.environ.get("PEYVAND_LOG_LEVEL", "").strip().upper()
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.errors import Invalid
+from peyvand.base.language import local_digits
 from peyvand.base.models import ShopProfile
 from peyvand.base.normalise import normalise_text
 from peyvand.base.roles import require
@@ -38,7 +39,8 @@ def _logo_type(data: bytes) -> str | None:
 def check_logo(data: bytes) -> str:
     """The logo as a data: URL, or Invalid."""
     if len(data) > LOGO_MAX_BYTES:
-        raise Invalid({"logo": _("The logo is at most 200 KB.")})
+        raise Invalid({"logo": _("The logo is at most %(size)s KB.")
+                       % {"size": local_digits(LOGO_MAX_BYTES // 1024)}})
     kind = _logo_type(data)
     if kind is None:
         raise Invalid({"logo": _("The logo must be a PNG, JPEG, GIF or WebP image.")})

@@ -22,8 +22,8 @@ def huey_logger():
     logger.handlers[:], logger.level, logger.propagate = saved
 
 
-def test_info_lines_go_to_the_log_file_by_default(monkeypatch, settings, tmp_path, huey_logger):
-    monkeypatch.delenv("PEYVAND_LOG_LEVEL", raising=False)
+def test_info_lines_go_to_the_log_file_by_default(settings, tmp_path, huey_logger):
+    settings.LOG_LEVEL_ASKED = ""
     settings.HOME = tmp_path
     serving.setup_worker_logging()
     logging.getLogger("huey.consumer").info("Huey consumer started with 2 threads")
@@ -35,9 +35,9 @@ def test_info_lines_go_to_the_log_file_by_default(monkeypatch, settings, tmp_pat
     assert huey_logger.level == logging.INFO and not huey_logger.propagate
 
 
-def test_peyvand_log_level_sends_them_to_the_terminal(monkeypatch, settings, tmp_path,
+def test_peyvand_log_level_sends_them_to_the_terminal(settings, tmp_path,
                                                       huey_logger):
-    monkeypatch.setenv("PEYVAND_LOG_LEVEL", "debug")
+    settings.LOG_LEVEL_ASKED = "DEBUG"
     settings.HOME = tmp_path
     serving.setup_worker_logging()
     [handler] = huey_logger.handlers
@@ -46,8 +46,8 @@ def test_peyvand_log_level_sends_them_to_the_terminal(monkeypatch, settings, tmp
     assert not (tmp_path / "logs").exists()
 
 
-def test_up_waits_for_this_runs_start_line_only(monkeypatch, settings, tmp_path):
-    monkeypatch.delenv("PEYVAND_LOG_LEVEL", raising=False)
+def test_up_waits_for_this_runs_start_line_only(settings, tmp_path):
+    settings.LOG_LEVEL_ASKED = ""
     settings.HOME = tmp_path
     settings.HUEY_IMMEDIATE = False
     log = tmp_path / "logs" / "worker.log"
@@ -67,7 +67,7 @@ def test_up_waits_for_this_runs_start_line_only(monkeypatch, settings, tmp_path)
         proc.wait()
 
 
-def test_no_wait_when_the_worker_logs_to_the_terminal(monkeypatch, settings):
-    monkeypatch.setenv("PEYVAND_LOG_LEVEL", "INFO")
+def test_no_wait_when_the_worker_logs_to_the_terminal(settings):
+    settings.LOG_LEVEL_ASKED = "INFO"
     settings.HUEY_IMMEDIATE = False
     assert serving.wait_for_worker([], time.monotonic() + 30) is None
