@@ -52,3 +52,13 @@ def test_import_counts_read_as_words_with_the_page_digits():
     with translation.override("fa"):
         text = audit_summary("read=12 rejected=0")
         assert "۱۲" in text and "،" in text and not re.search(r"[0-9=]", text)
+
+
+def test_the_persian_comma_only_on_persian_pages():
+    from django.template import Context, Template
+
+    tpl = Template("{% load peyvand_ui %}a{% list_separator %}b")
+    with translation.override("en"):
+        assert tpl.render(Context()) == "a, b"
+    with translation.override("fa"):
+        assert tpl.render(Context()) == "a، b"

@@ -9,6 +9,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from peyvand.base.actor import Actor
@@ -110,4 +111,20 @@ def test_every_page_in_persian_has_persian_digits(history, owner, name):
     if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
         pytest.skip(f"{url}: {response.status_code}, not a page to read")
     found = problems(response.content.decode())
+    assert not found, f"{url}: {found}"
+
+
+@pytest.mark.parametrize("name", sorted(n for n in MATRIX if n not in NOT_PROSE))
+def test_every_page_in_english_has_no_persian_comma(history, users, owner, name):  # noqa: F811
+    # The signed-in user's own language decides the page (rolled back with the test).
+    users["owner"].profile.language = "en"
+    users["owner"].profile.save(update_fields=["language"])
+    owner.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    url = url_for(name, history, 0)
+    response = owner.get(url)
+    if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
+        pytest.skip(f"{url}: {response.status_code}, not a page to read")
+    parser = TextNodes()
+    parser.feed(response.content.decode())
+    found = [t for t in parser.texts if "،" in t or "٪" in t]
     assert not found, f"{url}: {found}"

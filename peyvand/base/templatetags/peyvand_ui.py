@@ -148,6 +148,12 @@ def audit_summary(summary: str):
 
 
 @register.simple_tag
+def list_separator() -> str:
+    """Between the items of a list: the Persian comma only on a Persian page."""
+    return join_list(["", ""])
+
+
+@register.simple_tag
 def shop_profile():
     """`{% shop_profile as shop %}`: the shop's name and logo for public pages."""
     from peyvand.base.shop import shop_profile as profile
