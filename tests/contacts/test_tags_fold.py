@@ -66,7 +66,7 @@ def test_the_migration_merges_duplicates_into_the_oldest():
         sent = Broadcast.objects.create(template=news, tag=third, tag_name="V I P",
                                         message_class="marketing", status="queued")
 
-        apps = _migrate([("contacts", "0002_tag_key"), LATEST_MESSAGING])
+        apps = _migrate([("contacts", "0003_tag_key_unique"), LATEST_MESSAGING])
         Tag2 = apps.get_model("contacts", "Tag")
         ContactTag = apps.get_model("contacts", "ContactTag")
         Broadcast = apps.get_model("messaging", "Broadcast")
