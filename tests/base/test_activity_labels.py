@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import re
 from pathlib import Path
 
@@ -62,3 +63,18 @@ def test_the_persian_comma_only_on_persian_pages():
         assert tpl.render(Context()) == "a, b"
     with translation.override("fa"):
         assert tpl.render(Context()) == "a، b"
+
+
+def test_fadigits_gives_a_number_its_persian_marks():
+    from peyvand.base.templatetags.peyvand_ui import fadigits
+
+    with translation.override("fa"):
+        assert fadigits("1,250,000") == "۱٬۲۵۰٬۰۰۰"
+        assert fadigits(decimal.Decimal("12.5")) == "۱۲٫۵"
+        assert fadigits("20%") == "۲۰٪"
+        assert fadigits(7) == "۷"
+        # Not a number alone: only the digits change.
+        assert fadigits("1403/05/12 09:47") == "۱۴۰۳/۰۵/۱۲ ۰۹:۴۷"
+        assert fadigits("v1.2.3") == "v۱.۲.۳"
+    with translation.override("en"):
+        assert fadigits("12.5") == "12.5"

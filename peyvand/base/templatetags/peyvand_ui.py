@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from typing import Any
 
 from django import template
@@ -31,6 +32,9 @@ _ORIGINS = {
 }
 
 
+_NUMBER = re.compile(r"^-?\d{1,3}(?:,\d{3})*(?:\.\d+)?%?$|^-?\d+(?:\.\d+)?%?$")
+
+
 def _fa() -> bool:
     return page_language() == "fa"
 
@@ -40,7 +44,13 @@ def fadigits(value: Any) -> str:
     """Persian digits when the page is in Persian; the value unchanged otherwise."""
     if value is None:
         return ""
-    return persian_digits(str(value)) if _fa() else str(value)
+    text = str(value)
+    if not _fa():
+        return text
+    if _NUMBER.match(text):
+        # A number alone: the Persian decimal separator, thousands mark and percent sign.
+        text = text.replace(",", "\u066c").replace(".", "\u066b").replace("%", "\u066a")
+    return persian_digits(text)
 
 
 @register.filter
