@@ -73,8 +73,9 @@ def test_fadigits_gives_a_number_its_persian_marks():
         assert fadigits(decimal.Decimal("12.5")) == "۱۲٫۵"
         assert fadigits("20%") == "۲۰٪"
         assert fadigits(7) == "۷"
-        # Not a number alone: only the digits change.
+        # Inside a sentence: the marks beside digits; dates and times keep theirs.
         assert fadigits("1403/05/12 09:47") == "۱۴۰۳/۰۵/۱۲ ۰۹:۴۷"
-        assert fadigits("v1.2.3") == "v۱.۲.۳"
+        assert fadigits("دست‌کم 0.5 برابر، 20% و 1,250 سفارش.") == \
+            "دست‌کم ۰٫۵ برابر، ۲۰٪ و ۱٬۲۵۰ سفارش."
     with translation.override("en"):
         assert fadigits("12.5") == "12.5"

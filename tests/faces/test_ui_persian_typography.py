@@ -5,16 +5,21 @@ not checked. Pages and the world come from the UI role matrix."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html.parser import HTMLParser
 
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
 from peyvand.base.models import Job
+from peyvand.commerce.actions import do_upsert_order
+from peyvand.contacts.actions import do_create_contact
+from peyvand.insights.actions import refresh_all
 from tests.faces.test_ui_role_matrix import MATRIX, ROUTES, url_for, users, world  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +99,18 @@ def history(world):  # noqa: F811
                  target_id=world["broadcasts"], summary="hello → vip")
     Job.objects.create(kind="orders.import", status=Job.Status.RUNNING, progress=20, total=52)
     Job.objects.create(kind="insights.refresh", status=Job.Status.DONE, progress=1234)
+    # Customers with a purchase history, so the insights and order pages show their numbers.
+    for n, (who, days) in enumerate([("a", (400, 300, 200, 100, 20)), ("b", (350, 40)),
+                                     ("c", (90,))]):
+        person = do_create_contact(system, {"email": f"{who}@example.com",
+                                            "first_name": who.upper()})
+        for i, ago in enumerate(days):
+            do_upsert_order(system, {
+                "source": "api", "external_id": f"h-{n}-{i}", "contact_id": str(person.pk),
+                "currency": "IRR", "placed_at": (timezone.now() - dt.timedelta(days=ago))
+                .isoformat(), "lines": [{"sku": f"SKU-{i % 2}", "quantity": "2",
+                                         "unit_price": "1250000"}]})
+    refresh_all(system)
     return world
 
 

@@ -32,6 +32,9 @@ _ORIGINS = {
 }
 
 
+_IN_TEXT_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+_IN_TEXT_GROUP = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_IN_TEXT_PERCENT = re.compile(r"(?<=\d)%")
 _NUMBER = re.compile(r"^-?\d{1,3}(?:,\d{3})*(?:\.\d+)?%?$|^-?\d+(?:\.\d+)?%?$")
 
 
@@ -50,6 +53,10 @@ def fadigits(value: Any) -> str:
     if _NUMBER.match(text):
         # A number alone: the Persian decimal separator, thousands mark and percent sign.
         text = text.replace(",", "\u066c").replace(".", "\u066b").replace("%", "\u066a")
+    else:
+        # Numbers inside a sentence («۰٫۵ برابر», «۲۰٪»): the same marks beside digits.
+        text = _IN_TEXT_POINT.sub("\u066b", _IN_TEXT_GROUP.sub("\u066c", text))
+        text = _IN_TEXT_PERCENT.sub("\u066a", text)
     return persian_digits(text)
 
 
