@@ -84,3 +84,13 @@ def test_api_docs_come_from_this_server(page, live_server):
     assert [u for u in outside if not u.startswith("data:")] == []
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / "api-docs.png"))  # the top: the list is very long
+
+
+def test_english_audit_log_reads_in_english_words(page, live_server, sign_in, shot):
+    _history()
+    sign_in(page, "en", role="owner")
+    page.goto(f"{live_server.url}/audit/")
+    table = page.locator("table").inner_text()
+    assert "Orders imported" in table and "1250 rows read, 20 created" in table
+    assert "،" not in table and "messaging.broadcast_created" not in table
+    shot(page, "typography-audit-en")
