@@ -47,14 +47,16 @@ class StrictParser(Parser):
 api = NinjaAPI(
     title="Peyvand API",
     version="1",
-    description="Contacts, identities, tags and custom fields. Authenticate with "
-    "`Authorization: Bearer <token>` (create one with `peyvand token create USER`). "
+    description="Contacts (identities, tags, custom fields), consent and preferences, "
+    "orders and products, insights, segments, templates and messages, campaigns, journeys, "
+    "tasks, imports and API tokens. Authenticate with `Authorization: Bearer <token>`: "
+    "create one under Settings → Security → API tokens, or with `peyvand token create USER`. "
     'Errors are JSON: `{"detail": "...", "errors": {"field": "message"}}`.',
     auth=BearerAuth(),
     parser=StrictParser(),
     urls_namespace="api",
-    # Without "ninja" in INSTALLED_APPS ninja serves Swagger from a CDN; we serve no page
-    # then (openapi.json stays), and never let Swagger call its external validator.
+    # Swagger UI from ninja's own static files ("ninja" is in INSTALLED_APPS; without it
+    # ninja would load it from a CDN, so no page then), never calling its external validator.
     docs=Swagger(settings={"validatorUrl": None}),
     docs_url="/docs" if "ninja" in settings.INSTALLED_APPS else None,
 )

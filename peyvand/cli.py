@@ -15,7 +15,6 @@ import argparse
 import contextlib
 import ctypes
 import json
-import logging
 import os
 import signal
 import socket
@@ -26,6 +25,7 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
+from peyvand import serving
 from peyvand.cli_common import EXIT_DENIED, EXIT_FAILED, EXIT_OK, EXIT_USAGE, CommandFailed, _
 from peyvand.serving import granian_command
 
@@ -63,9 +63,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if settings.HUEY_IMMEDIATE:
         raise CommandFailed(_("PEYVAND_HUEY_IMMEDIATE=1 runs tasks in the web process; "
                               "there is nothing for a worker to do."))
-    # run_huey gives the "huey" logger its own handler; without this, Django's root
-    # handler prints every line a second time.
-    logging.getLogger("huey").propagate = False
+    serving.setup_worker_logging()
     call_command("run_huey")
     return EXIT_OK
 
@@ -206,7 +204,8 @@ def public_url_warnings(host: str, port: int) -> list[str]:
     return warnings
 
 
-def _demo_setup() -> None:
+def _demo_setup() -> str:
+    """Loads the demo; returns the lines `up` prints last, once everything runs."""
     from peyvand.contacts.models import Contact
     from peyvand.demo import OWNER_NAME, ensure_demo_owner, load_demo
 
@@ -217,12 +216,11 @@ def _demo_setup() -> None:
         _print_demo_summary(load_demo())
     password = ensure_demo_owner()
     if password is None:
-        print(_("The owner account “%(name)s” exists already; sign in with the password "
-                "shown when it was created.") % {"name": OWNER_NAME})
-        return
+        return _("The owner account “%(name)s” exists already; sign in with the password "
+                 "shown when it was created.") % {"name": OWNER_NAME}
     line = "=" * 64
-    print(f"\n{line}\n  {_('Owner account created (shown only this once):')}\n"
-          f"    {_('user name:')} {OWNER_NAME}\n    {_('password:')}  {password}\n{line}\n")
+    return (f"\n{line}\n  {_('Owner account created (shown only this once):')}\n"
+            f"    {_('user name:')} {OWNER_NAME}\n    {_('password:')}  {password}\n{line}")
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -237,8 +235,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     os.makedirs(settings.STATIC_ROOT, exist_ok=True)
     print(_("Preparing the database…"), flush=True)
     cmd_migrate(argparse.Namespace(verbosity=0))
+    # The demo owner's password is printed last, beside the address, where it is seen.
+    credentials = ""
     if args.demo:
-        _demo_setup()
+        credentials = _demo_setup()
     elif not get_user_model().objects.exists():
         print(_("No users yet. Create the first owner with: peyvand createuser NAME "
                 "--role owner --password PASSWORD"))
@@ -246,6 +246,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     # Both signals stop `up` the same way, even when it was started with SIGINT ignored.
     previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     processes: list[subprocess.Popen] = []
+    log_start = serving.worker_log_size()
     try:
         processes.append(_spawn(granian_command(args.host, args.port)))
         if settings.HUEY_IMMEDIATE:
@@ -268,6 +269,11 @@ def cmd_up(args: argparse.Namespace) -> int:
                 raise CommandFailed(_("Peyvand did not answer within %(seconds)s seconds.")
                                     % {"seconds": READY_TIMEOUT})
             time.sleep(0.3)
+        log = serving.wait_for_worker(processes, deadline, log_start)
+        if log:
+            print(_("The worker writes its log to %(path)s") % {"path": log}, flush=True)
+        if credentials:
+            print(credentials)
         print(_("Peyvand is running at %(url)s — press Ctrl-C to stop.") % {"url": url},
               flush=True)
         while True:

@@ -104,6 +104,7 @@ GROUPS: tuple[Group, ...] = (
         Item(_("Churn"), "consent:churn", ("consent:churn",), "consent.view"),
     )),
     Group("settings", _("Settings"), (
+        Item(_("Shop"), "base:shop", ("base:shop",), "shop.manage"),
         Item(_("Users"), "accounts:users",
              ("accounts:users", "accounts:user_create", "accounts:user_role",
               "accounts:user_active", "accounts:user_two_factor_reset"), "users.manage"),

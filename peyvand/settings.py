@@ -159,6 +159,8 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    # django-ninja's templates and its bundled Swagger UI: /api/v1/docs needs no CDN.
+    "ninja",
     "peyvand.base",
     "peyvand.accounts",
     "peyvand.contacts",
@@ -447,6 +449,10 @@ CONSENT_MIN_FILL_SECONDS = _env_int("PEYVAND_CONSENT_MIN_FILL_SECONDS", 3)
 CONSENT_CONFIRMATIONS_PER_DAY = _env_int("PEYVAND_CONSENT_CONFIRMATIONS_PER_DAY", 3)
 # Days a preference or unsubscribe link in a message stays valid.
 CONSENT_LINK_MAX_AGE_DAYS = _env_int("PEYVAND_CONSENT_LINK_MAX_AGE_DAYS", 400)
+
+# PEYVAND_LOG_LEVEL as given ("" when not): the worker then logs to the terminal at that level
+# instead of to $PEYVAND_HOME/logs/worker.log (peyvand.serving.setup_worker_logging).
+LOG_LEVEL_ASKED = os.environ.get("PEYVAND_LOG_LEVEL", "").strip().upper()
 
 LOGGING = {
     "version": 1,

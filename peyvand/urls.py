@@ -12,6 +12,7 @@ home = ([
     path("", dashboard.dashboard, name="dashboard"),
     path("audit/", base_views.audit_log, name="audit"),
     path("jobs/", base_views.jobs, name="jobs"),
+    path("settings/shop/", base_views.shop_settings, name="shop"),
     path("jobs/export/", export_views.export_contacts, name="export_contacts"),
     path("jobs/<int:pk>/download/", export_views.job_download, name="job_download"),
 ], "base")

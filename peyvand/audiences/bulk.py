@@ -160,7 +160,7 @@ def check_params(actor: Actor, action: str, params: Any) -> dict[str, Any]:
         name = normalise_text(str(params.get("tag") or ""))
         if not name:
             raise Invalid({"tag": _("Give a tag name.")})
-        if action == "untag" and not Tag.objects.filter(name=name).exists():
+        if action == "untag" and not Tag.objects.named(name).exists():
             raise Invalid({"tag": _("There is no tag named “%(name)s”.") % {"name": name}})
         if action == "tag":
             from peyvand.contacts.actions import ContactInvalid, check_new_tags

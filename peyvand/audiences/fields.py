@@ -37,7 +37,14 @@ from peyvand.commerce.models import NOT_REVENUE, Cart, Order, OrderLine, RecentS
 from peyvand.commerce.queries import changed_since, usable_build
 from peyvand.consent.models import Channel as ConsentChannel
 from peyvand.consent.models import ConsentState, Status
-from peyvand.contacts.models import Contact, ContactTag, CustomField, FieldValue, Identity
+from peyvand.contacts.models import (
+    Contact,
+    ContactTag,
+    CustomField,
+    FieldValue,
+    Identity,
+    tag_key,
+)
 from peyvand.insights.models import CustomerMetrics, DueStatus, Stage, Tier
 from peyvand.insights.models import Segment as RfmSegment
 from peyvand.messaging.models import OutboxMessage
@@ -121,7 +128,7 @@ def _birthday(cond: dict[str, Any], ctx: Context) -> Q:
 
 def _tags(cond: dict[str, Any], ctx: Context) -> Q:
     names = parse_texts(cond.get("value"), ctx)
-    q = contacts_in(ContactTag.objects.filter(tag__name__in=names))
+    q = contacts_in(ContactTag.objects.filter(tag__key__in=[tag_key(n) for n in names]))
     return q if cond["op"] == "has" else ~q
 
 

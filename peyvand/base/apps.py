@@ -10,4 +10,4 @@ class BaseConfig(AppConfig):
     def ready(self) -> None:
         from peyvand.base.roles import OWNER, register_capabilities
 
-        register_capabilities(self.label, {"audit.view": {OWNER}})
+        register_capabilities(self.label, {"audit.view": {OWNER}, "shop.manage": {OWNER}})

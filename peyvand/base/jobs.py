@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from peyvand.base.activity_labels import job_kind_fallback
 from peyvand.base.actor import Actor
 from peyvand.base.models import Job
 from peyvand.base.scrub import Needles, stored_text_filter
@@ -28,7 +29,7 @@ def register_job_kind(kind: str, label: Any) -> None:
 def job_kind_label(job: Job) -> str:
     label = JOB_KINDS.get(job.kind)
     if label is None:
-        return job.kind
+        return job_kind_fallback(job.kind)
     return str(label(job) if callable(label) else label)
 
 

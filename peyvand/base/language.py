@@ -6,10 +6,17 @@ from collections.abc import Iterable
 
 from django.utils.translation import get_language
 
+from peyvand.base.dates import persian_digits
+
 
 def page_language() -> str:
     """The active UI language: "fa" or "en"."""
     return "fa" if (get_language() or "").startswith("fa") else "en"
+
+
+def local_digits(value: object) -> str:
+    """A number (or text holding one) with the page's digits: Persian on a Persian page."""
+    return persian_digits(str(value)) if page_language() == "fa" else str(value)
 
 
 def join_list(items: Iterable[object]) -> str:

@@ -1,4 +1,4 @@
-"""Base floor rows: the audit log, background jobs and rate-limit counts."""
+"""Base floor rows: the audit log, background jobs, rate-limit counts and the shop's name."""
 
 from __future__ import annotations
 
@@ -85,3 +85,16 @@ class RateLimitCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} {self.count} until {self.window_ends_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ShopProfile(models.Model):
+    """The shop as its customers see it on public pages (sign-up, preferences,
+    unsubscribe): its name and logo. One row; the owner sets it under Settings."""
+
+    name = models.CharField(_("shop name"), max_length=100, blank=True)
+    # A small image as a data: URL, so public pages need no file storage or media server.
+    logo = models.TextField(_("logo"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.name

@@ -286,7 +286,7 @@ def _path_text(value: str) -> str:
 
 
 def _tag(name: str) -> Tag:
-    tag = Tag.objects.filter(name=normalise_text(_path_text(name))).first()
+    tag = Tag.objects.named(normalise_text(_path_text(name))).first()
     if tag is None:
         raise Http404
     return tag

@@ -125,10 +125,49 @@ def filter_by_field(qs: QuerySet, field: CustomField, op: str, raw: Any) -> Quer
     return qs.filter(pk__in=ids)
 
 
+# Persian letters in Latin, for a key made from a Persian label («سایز کفش» -> "sayz_kfsh").
+_LATIN = str.maketrans({
+    "ا": "a", "آ": "a", "أ": "a", "إ": "e", "ب": "b", "پ": "p", "ت": "t", "ث": "s", "ج": "j",
+    "چ": "ch", "ح": "h", "خ": "kh", "د": "d", "ذ": "z", "ر": "r", "ز": "z", "ژ": "zh",
+    "س": "s", "ش": "sh", "ص": "s", "ض": "z", "ط": "t", "ظ": "z", "ع": "", "غ": "gh", "ف": "f",
+    "ق": "gh", "ک": "k", "ك": "k", "گ": "g", "ل": "l", "م": "m", "ن": "n", "و": "v", "ه": "h",
+    "ة": "h", "ی": "y", "ي": "y", "ى": "y", "ئ": "y", "ؤ": "v", "ء": "", "\u200c": "_",
+})
+
+
+def _slug_key(text: str) -> str:
+    return slugify(ascii_digits(text or "").translate(_LATIN)).replace("-", "_").strip("_")[:64]
+
+
+def _generated_key(label_fa: str, label_en: str) -> str:
+    """A key for a field defined by its label only: the English label, else the Persian one
+    in Latin letters, else field_<n>; made unique with _2, _3 …"""
+    base = _slug_key(label_en) or _slug_key(label_fa)
+    if not _KEY.match(base):
+        base = "field" if not base else f"field_{base}"[:64]
+    if not _KEY.match(base):
+        base = "field"
+    taken = set(CustomField.objects.filter(key__startswith=base[:60]).values_list("key",
+                                                                                  flat=True))
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base[:60]}_{n}" in taken:
+        n += 1
+    return f"{base[:60]}_{n}"
+
+
 def check_field_definition(*, key: str, label_fa: str, label_en: str, type: str,
                            choices: Any = None, instance: CustomField | None = None) -> dict:
-    """Validate a custom-field definition; returns clean values or raises InvalidValue."""
-    key = slugify(ascii_digits(key or label_en or "")).replace("-", "_")
+    """Validate a custom-field definition; returns clean values or raises InvalidValue.
+    Without a key, a new field gets one made from its label (a Persian label is enough); an
+    existing field keeps its own."""
+    if key:
+        key = slugify(ascii_digits(key)).replace("-", "_")
+    elif instance is not None:
+        key = instance.key
+    elif normalise_text(label_fa) or normalise_text(label_en):
+        key = _generated_key(normalise_text(label_fa), normalise_text(label_en))
     if not _KEY.match(key):
         raise InvalidValue("key", _("Use lower-case Latin letters, digits and _ , starting "
                                     "with a letter."), key)

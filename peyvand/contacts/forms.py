@@ -175,8 +175,8 @@ class CustomFieldForm(forms.Form):
     label_fa = forms.CharField(label=_("Label (Persian)"), required=False, max_length=100)
     label_en = forms.CharField(label=_("Label (English)"), required=False, max_length=100)
     key = forms.CharField(label=_("Key"), required=False, max_length=64,
-                          help_text=_("Used by imports and the API; made from the English label "
-                                      "when left empty."),
+                          help_text=_("Optional. Used by imports and the API; made from the "
+                                      "label when left empty."),
                           widget=forms.TextInput(attrs={"dir": "ltr"}))
     type = forms.ChoiceField(label=_("Type"), choices=CustomField.Type.choices)
     choices = forms.CharField(label=_("Choices"), required=False,

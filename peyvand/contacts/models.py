@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from peyvand.base.language import local_digits
 
 
 class ContactQuerySet(models.QuerySet):
@@ -55,9 +58,9 @@ class Contact(models.Model):
 def display_name(pk: int, first_name: str, last_name: str, erased_at: dt.datetime | None) -> str:
     """How a contact is named everywhere; also for plain rows (merge fields in bulk)."""
     if erased_at:
-        return str(_("Erased contact #%(id)s") % {"id": pk})
+        return str(_("Erased contact #%(id)s") % {"id": local_digits(pk)})
     name = f"{first_name} {last_name}".strip()
-    return name or str(_("Contact #%(id)s") % {"id": pk})
+    return name or str(_("Contact #%(id)s") % {"id": local_digits(pk)})
 
 
 class Identity(models.Model):
@@ -88,15 +91,40 @@ class Identity(models.Model):
         return f"{self.source}:{self.value}" if self.source else self.value
 
 
+def tag_key(name: str) -> str:
+    """What makes two tag names the same tag: case, spaces and half-spaces do not count
+    («VIP» = «vip» = «V I P», «نیم‌فاصله» = «نیم فاصله»)."""
+    return re.sub(r"[\s\u200c]+", "", str(name or "")).casefold()
+
+
+class TagQuerySet(models.QuerySet["Tag"]):
+    def named(self, name: str) -> models.QuerySet:
+        return self.filter(key=tag_key(name))
+
+    def get_or_create_named(self, name: str) -> Tag:
+        """The tag this name means, made with this spelling if there is none."""
+        return self.get_or_create(key=tag_key(name), defaults={"name": name})[0]
+
+
 class Tag(models.Model):
     name = models.CharField(_("name"), max_length=64, unique=True)
+    # tag_key(name), kept by save(): unique, so «VIP» and «vip» cannot both exist.
+    key = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TagQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.key = tag_key(self.name)
+        if kwargs.get("update_fields") is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "key"}
+        super().save(*args, **kwargs)
 
 
 class ContactTag(models.Model):

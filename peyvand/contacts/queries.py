@@ -13,7 +13,7 @@ from peyvand.base.actor import Actor
 from peyvand.base.normalise import InvalidValue, ascii_digits, normalise_phone, search_key
 from peyvand.base.roles import require
 from peyvand.contacts.fields import filter_by_field
-from peyvand.contacts.models import Contact, CustomField, Identity
+from peyvand.contacts.models import Contact, CustomField, Identity, tag_key
 
 _PHONEISH = re.compile(r"^[+\d\s\-()]{4,}$")
 
@@ -58,7 +58,7 @@ def search_contacts(actor: Actor, *, q: str = "", tag: str = "", field: str = ""
                 cond |= Q(identities__kind=Identity.Kind.PHONE, identities__value=phone)
         qs = qs.filter(cond).distinct()
     if tag:
-        qs = qs.filter(tags__name=tag)
+        qs = qs.filter(tags__key=tag_key(tag))
     if field:
         cf = CustomField.objects.filter(key=field).first()
         if cf is None:

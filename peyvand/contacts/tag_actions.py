@@ -30,8 +30,10 @@ def check_tag_name(name: str) -> str:
 def do_create_tag(actor: Actor, name: str) -> Tag:
     require(actor, "schema.manage")
     clean = check_tag_name(name)
-    if Tag.objects.filter(name=clean).exists():
-        raise ContactInvalid({"name": _("The tag “%(name)s” exists already.") % {"name": clean}})
+    same = Tag.objects.named(clean).first()
+    if same is not None:
+        raise ContactInvalid({"name": _("The tag “%(name)s” exists already.")
+                              % {"name": same.name}})
     return Tag.objects.create(name=clean)
 
 
@@ -39,8 +41,10 @@ def do_create_tag(actor: Actor, name: str) -> Tag:
 def do_rename_tag(actor: Actor, tag: Tag, name: str) -> Tag:
     require(actor, "schema.manage")
     clean = check_tag_name(name)
-    if Tag.objects.filter(name=clean).exclude(pk=tag.pk).exists():
-        raise ContactInvalid({"name": _("The tag “%(name)s” exists already.") % {"name": clean}})
+    same = Tag.objects.named(clean).exclude(pk=tag.pk).first()
+    if same is not None:
+        raise ContactInvalid({"name": _("The tag “%(name)s” exists already.")
+                              % {"name": same.name}})
     tag.name = clean
     tag.save(update_fields=["name"])
     return tag

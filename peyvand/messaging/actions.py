@@ -199,7 +199,7 @@ def do_create_broadcast(actor: Actor, template: Any, tag: Any = None,
             errors.update(exc.errors)
     else:
         tag_obj = tag if isinstance(tag, Tag) else \
-            Tag.objects.filter(name=str(tag or "")).first()
+            Tag.objects.named(str(tag or "")).first()
         if tag_obj is None:
             errors["tag"] = _("There is no tag named “%(name)s”.") % {"name": tag}
     if template.message_class != MessageClass.MARKETING:

@@ -72,7 +72,7 @@ def audience_from_input(*, segments: Any = (), exclude_segments: Any = (),
     def tag_ids(values: Any) -> list[Any]:
         out = []
         for value in values or ():
-            found = Tag.objects.filter(name=str(value)).values_list("pk", flat=True).first()
+            found = Tag.objects.named(str(value)).values_list("pk", flat=True).first()
             if found is None:
                 if not str(value).isdigit():
                     raise Invalid({"tags": _("There is no tag named “%(name)s”.")

@@ -165,6 +165,8 @@ def finish(rows: Iterable[OutboxMessage]) -> None:
                             and row.attempts > 1):
             continue  # a message waiting out a cap again is not news
         data = {"outbox": row.pk, "source": row.source, "channel": row.channel}
+        if row.subject and row.channel == "email":
+            data["subject"] = row.subject[:300]
         if row.state != S.SENT:
             data["reason"] = row.smtp_reply or row.gate_reason
         events.append((row.contact_id, kind, row.sent_at or now, data))

@@ -18,7 +18,7 @@ from peyvand.messaging.broadcast import members_of
 from peyvand.messaging.content import PLACEHOLDER_LINKS, lacks_unsubscribe_link, prepare
 from peyvand.messaging.models import Broadcast, MessageTemplate, OutboxMessage, StrategyRule
 from peyvand.messaging.outbox import WAITING_STATES, counts_by_state
-from peyvand.messaging.templates_engine import SAMPLE_CONTEXT, contexts_for
+from peyvand.messaging.templates_engine import SAMPLE_CONTEXT, contexts_for, sample_context
 
 
 def templates(actor: Actor) -> QuerySet[MessageTemplate]:
@@ -88,7 +88,7 @@ def preview(actor: Actor, template: MessageTemplate, contact_id: int | None) \
     """The template rendered for one contact (or sample data): subject, html, text, as the
     sender would (with the unsubscribe footer where a marketing e-mail lacks the link)."""
     require(actor, "messages.view")
-    context = dict(SAMPLE_CONTEXT)
+    context = sample_context(template.language)
     if contact_id:
         from peyvand.contacts.queries import access_contact
 

@@ -170,6 +170,9 @@ class MessageBuilder:
                     raise ValueError("no unsubscribe link")
                 subject, html, text = prepared.render(ctx)
                 row.merge_data, row.content_digest = prepared.record(ctx)
+                # In memory only (not an outbox column for template messages): finish()
+                # puts it on the timeline event, so the contact's history names the e-mail.
+                row.subject = subject
         except (TemplateInvalid, TemplateError, ContentSnapshot.DoesNotExist, ValueError,
                 TypeError, ArithmeticError) as exc:  # the template's fault, not the sender's
             row.state, row.smtp_reply = S.FAILED, f"template: {exc}"[:500]

@@ -44,6 +44,15 @@ SAMPLE_CONTEXT: dict[str, Any] = {
 }
 
 
+# The sample person of a Persian template's preview: a Persian owner reads a Persian name.
+_PERSIAN_SAMPLE = {"first_name": "سارا", "last_name": "احمدی", "display_name": "سارا احمدی"}
+
+
+def sample_context(language: str) -> dict[str, Any]:
+    """Sample data for a preview without a contact, in the template's language."""
+    return {**SAMPLE_CONTEXT, **(_PERSIAN_SAMPLE if language == "fa" else {"language": "en"})}
+
+
 class TemplateInvalid(Invalid):
     """A template that does not compile or render; `errors` by part (subject, html, text)."""
 

@@ -31,7 +31,7 @@ def test_aware_moments_are_shown_in_local_time():
 def test_fadigits_and_show_value():
     with translation.override("fa"):
         assert fadigits(1403) == "۱۴۰۳"
-        assert show_value(decimal.Decimal("12.5000")) == "۱۲.۵"
+        assert show_value(decimal.Decimal("12.5000")) == "۱۲٫۵"  # the Persian decimal mark
         assert show_value(None) == "—"
     with translation.override("en"):
         assert fadigits(1403) == "1403"

@@ -65,4 +65,15 @@ def test_page_links_the_stylesheet_and_it_is_served(client):
     assert "margin-inline-start" in css
     assert not any(f"{prop}-left" in css or f"{prop}-right" in css
                    for prop in ("margin", "padding", "border"))
-    assert "@font-face" not in css and "url(" not in css
+    # Fonts only from this server: the bundled Vazirmatn, its three weights and licence.
+    urls = re.findall(r'url\("([^"]+)"\)', css)
+    assert sorted(urls) == ["fonts/Vazirmatn-Bold.woff2", "fonts/Vazirmatn-Regular.woff2",
+                            "fonts/Vazirmatn-SemiBold.woff2"]
+    assert sorted(re.findall(r"@font-face \{[^}]*font-weight: (\d+)", css)) == ["400", "600",
+                                                                                "700"]
+    for url in urls + ["fonts/Vazirmatn-OFL.txt"]:
+        response = client.get("/static/peyvand/" + url)
+        assert response.status_code == 200, url
+    licence = b"".join(client.get("/static/peyvand/fonts/Vazirmatn-OFL.txt")
+                       .streaming_content).decode()
+    assert "SIL Open Font License" in licence

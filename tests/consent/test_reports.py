@@ -171,6 +171,6 @@ def test_churn_page_draws_an_svg_chart(client_for, person, subscribe):
     html = client.get("/consent/churn/?by=reason").content.decode()
     chart = html.split('id="churn-chart">', 1)[1].split("</section>", 1)[0]
     assert "<svg" in chart and "<polyline" in chart and "<script" not in chart
-    assert "۱۰۰.۰%" in html  # the rate, in Persian digits
+    assert "۱۰۰٫۰٪" in html  # the rate, in Persian digits, decimal mark and percent sign
     response = client.get("/consent/churn/?by=reason&format=csv")
     assert response["Content-Type"].startswith("text/csv")

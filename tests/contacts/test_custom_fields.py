@@ -95,3 +95,16 @@ def test_deleting_a_field_removes_its_values(owner_actor):
 def test_parse_field_value(owner_actor, type, raw, expected):
     field = save(owner_actor, key="f", type=type, choices=["S", "M"])
     assert parse_field_value(field, raw) == expected
+
+
+def test_a_persian_label_alone_is_enough(owner_actor):
+    # A Persian-only owner: no key, no English label; the key is made for the API and imports.
+    field = save(owner_actor, key="", label_fa="سایز کفش", label_en="")
+    assert (field.key, field.label_fa, field.label_en) == ("sayz_kfsh", "سایز کفش", "سایز کفش")
+    again = save(owner_actor, key="", label_fa="سایز کفش", label_en="")
+    assert again.key == "sayz_kfsh_2"
+    digits = save(owner_actor, key="", label_fa="۱۲۳", label_en="")
+    assert digits.key == "field_123"
+    # Editing keeps the key the API and imports already use.
+    edited = save(owner_actor, field, key="", label_fa="شماره کفش", label_en="")
+    assert edited.key == "sayz_kfsh" and edited.label_fa == "شماره کفش"

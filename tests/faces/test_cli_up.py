@@ -68,6 +68,7 @@ def healthz(port: int):
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_up_serves_healthz_and_stops_both_processes(tmp_path):
+    """With --demo: the credentials and the address are the last lines printed."""
     port, catcher_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "PEYVAND_HUEY_IMMEDIATE", "PEYVAND_USER",
@@ -75,7 +76,8 @@ def test_up_serves_healthz_and_stops_both_processes(tmp_path):
     env.update(PEYVAND_HOME=str(tmp_path / "home"), LC_ALL="C.UTF-8",
                PEYVAND_CATCHER_PORT=str(catcher_port))
     log = (tmp_path / "up.log").open("w+")
-    proc = subprocess.Popen([sys.executable, "-m", "peyvand.cli", "up", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "peyvand.cli", "up", "--demo",
+                             "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
@@ -90,7 +92,17 @@ def test_up_serves_healthz_and_stops_both_processes(tmp_path):
         url = f"http://127.0.0.1:{port}/"
         while url not in Path(log.name).read_text() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert f"running at {url}" in Path(log.name).read_text()
+        output = Path(log.name).read_text()
+        assert f"running at {url}" in output
+        # The owner's password and the address come last, after the worker has started;
+        # the worker's INFO lines are in its log file, not on the terminal.
+        lines = output.rstrip().splitlines()
+        assert lines[-1].startswith("Peyvand is running at"), output
+        assert any(line.strip().startswith("password:") for line in lines[-5:]), output
+        assert "INFO:huey" not in output
+        worker_log = tmp_path / "home" / "logs" / "worker.log"
+        assert "Huey consumer started" in worker_log.read_text()
+        assert f"log to {worker_log}" in output
         # granian's main process and one worker per `serving.web_workers()` (forked in turn).
         while True:
             children = descendants(proc.pid)

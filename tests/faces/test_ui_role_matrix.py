@@ -72,6 +72,7 @@ MATRIX = {
     "base:jobs": "contacts.view",
     "base:export_contacts": "contacts.export",
     "base:job_download": "contacts.export",
+    "base:shop": "shop.manage",
     "contacts:contact_list": "contacts.view",
     "contacts:contact_create": "contacts.edit",
     "contacts:contact_detail": "contacts.view",

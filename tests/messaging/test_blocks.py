@@ -384,4 +384,6 @@ def test_preview_finds_a_contact_and_switches_width(client_for, make_contact, sy
     assert "سلام مریم" in page and 'data-width="phone"' in page
     assert "inline-size:375px" in page
     page = ui.get(url).content.decode()
-    assert "سلام Sara" in page and "inline-size:600px" in page
+    # Without a contact: a Persian sample person for a Persian template.
+    assert "سلام سارا" in page and "inline-size:600px" in page
+    assert "Sara" not in page

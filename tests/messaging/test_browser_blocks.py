@@ -19,7 +19,7 @@ if _missing:
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 WORDS = {"fa": {"heading": "حراج پاییزه", "text": "سلام {{ first_name }}!\nتا جمعه ۲۰٪ تخفیف.",
-                "button": "دیدن حراج", "name": "ماگ سفالی", "hello": "سلام Sara!"},
+                "button": "دیدن حراج", "name": "ماگ سفالی", "hello": "سلام سارا!"},
          "en": {"heading": "Autumn sale", "text": "Hello {{ first_name }}!\n20% off until Friday.",
                 "button": "See the sale", "name": "Clay mug", "hello": "Hello Sara!"}}
 

@@ -51,7 +51,7 @@ def rows_by_address():
 
 def test_broadcast_is_gated_sent_retried_and_recorded(audience, template, owner_actor, config,
                                                       sink):
-    from peyvand.contacts.timeline import timeline_for
+    from peyvand.contacts.timeline import event_kind, timeline_for
 
     _controller, handler = sink
     handler.tempfail.add("later@example.com")
@@ -73,6 +73,10 @@ def test_broadcast_is_gated_sent_retried_and_recorded(audience, template, owner_
     assert dt.timedelta(seconds=50) < later.next_attempt_at - timezone.now() \
         < dt.timedelta(seconds=70)
     assert [e.kind for e in timeline_for(audience["ok1"].pk)][0] == "message.sent"
+    # The contact's history names the e-mail by the subject this person got.
+    sent_event = timeline_for(audience["ok1"].pk)[0]
+    assert sent_event.data["subject"] == "سلام سارا"
+    assert event_kind("message.sent").summary(sent_event) == "سلام سارا"
 
     # what arrived: Persian subject with the merge field, RTL body, one-click unsubscribe
     assert len(handler.received) == 2

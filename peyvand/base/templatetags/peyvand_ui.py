@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from typing import Any
 
 from django import template
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from peyvand.base.activity_labels import audit_action_label, counts_in_words, target_type_label
 from peyvand.base.dates import format_date, persian_digits
 from peyvand.base.language import join_list, page_language
 from peyvand.base.roles import ROLE_CHOICES, can
@@ -30,6 +32,12 @@ _ORIGINS = {
 }
 
 
+_IN_TEXT_POINT = re.compile(r"(?<=\d)\.(?=\d)")
+_IN_TEXT_GROUP = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_IN_TEXT_PERCENT = re.compile(r"(?<=\d)%")
+_NUMBER = re.compile(r"^-?\d{1,3}(?:,\d{3})*(?:\.\d+)?%?$|^-?\d+(?:\.\d+)?%?$")
+
+
 def _fa() -> bool:
     return page_language() == "fa"
 
@@ -39,7 +47,17 @@ def fadigits(value: Any) -> str:
     """Persian digits when the page is in Persian; the value unchanged otherwise."""
     if value is None:
         return ""
-    return persian_digits(str(value)) if _fa() else str(value)
+    text = str(value)
+    if not _fa():
+        return text
+    if _NUMBER.match(text):
+        # A number alone: the Persian decimal separator, thousands mark and percent sign.
+        text = text.replace(",", "\u066c").replace(".", "\u066b").replace("%", "\u066a")
+    else:
+        # Numbers inside a sentence («۰٫۵ برابر», «۲۰٪»): the same marks beside digits.
+        text = _IN_TEXT_POINT.sub("\u066b", _IN_TEXT_GROUP.sub("\u066c", text))
+        text = _IN_TEXT_PERCENT.sub("\u066a", text)
+    return persian_digits(text)
 
 
 @register.filter
@@ -123,6 +141,41 @@ def show_value(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return join_list(value)
     return str(value)
+
+
+@register.filter
+def audit_action(action: str) -> str:
+    """An audit row's action in words ("Broadcast created"), never its stored key."""
+    return audit_action_label(action or "")
+
+
+@register.filter
+def audit_target(target_type: str) -> str:
+    return target_type_label(target_type or "")
+
+
+@register.filter
+def audit_summary(summary: str):
+    """Counts ("read=5 created=3") as words with the page's digits; other text isolated."""
+    counts = counts_in_words(summary or "")
+    if counts is None:
+        return ltr(summary) if summary else ""
+    sep = "، " if _fa() else ", "
+    return sep.join(f"{fadigits(n)} {label}" for label, n in counts)
+
+
+@register.simple_tag
+def list_separator() -> str:
+    """Between the items of a list: the Persian comma only on a Persian page."""
+    return join_list(["", ""])
+
+
+@register.simple_tag
+def shop_profile():
+    """`{% shop_profile as shop %}`: the shop's name and logo for public pages."""
+    from peyvand.base.shop import shop_profile as profile
+
+    return profile()
 
 
 @register.filter(name="can")

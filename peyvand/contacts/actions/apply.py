@@ -17,7 +17,7 @@ from peyvand.base.roles import can
 from peyvand.contacts.actions.data import ContactData, ContactInvalid, IdentityConflict
 from peyvand.contacts.fields import fields_by_key, set_field_value
 from peyvand.contacts.hooks import TAG_ADDED_HOOKS
-from peyvand.contacts.models import Contact, ContactTag, Identity, Tag
+from peyvand.contacts.models import Contact, ContactTag, Identity, Tag, tag_key
 
 # --- identities, tags, fields -----------------------------------------------------------------
 
@@ -91,8 +91,9 @@ def check_new_tags(actor: Actor, names: Iterable[str] | None) -> None:
     wanted = list(dict.fromkeys(names or []))
     if not wanted or can(actor, "schema.manage"):
         return
-    known = set(Tag.objects.filter(name__in=wanted).values_list("name", flat=True))
-    unknown = [name for name in wanted if name not in known]
+    known = set(Tag.objects.filter(key__in=[tag_key(n) for n in wanted])
+                .values_list("key", flat=True))
+    unknown = [name for name in wanted if tag_key(name) not in known]
     if unknown:
         raise ContactInvalid({"tags": _(
             "Your role may not create tags, and these do not exist: %(tags)s. Use an existing "
@@ -103,8 +104,7 @@ def check_new_tags(actor: Actor, names: Iterable[str] | None) -> None:
 def tag_objects(names: list[str]) -> list[Tag]:
     tags = []
     for name in names:
-        tag, _created = Tag.objects.get_or_create(name=name)
-        tags.append(tag)
+        tags.append(Tag.objects.get_or_create_named(name))
     return tags
 
 

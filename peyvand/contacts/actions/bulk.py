@@ -164,9 +164,9 @@ class BulkUpsert:
     def _tag_id(self, name: str, *, create: bool) -> int | None:
         if name not in self.tag_ids:
             if create:
-                self.tag_ids[name] = Tag.objects.get_or_create(name=name)[0].pk
+                self.tag_ids[name] = Tag.objects.get_or_create_named(name).pk
             else:
-                pk = Tag.objects.filter(name=name).values_list("pk", flat=True).first()
+                pk = Tag.objects.named(name).values_list("pk", flat=True).first()
                 if pk is None:
                     return None
                 self.tag_ids[name] = pk
