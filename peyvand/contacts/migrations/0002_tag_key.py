@@ -38,11 +38,12 @@ def merge_duplicates(apps, schema_editor):
 
 class Migration(migrations.Migration):
 
+    # The floors above that point at tags put their first migration before this one
+    # (messaging 0001's run_before), so that this migration's state knows their rows and
+    # moves them to the merged tag rather than letting SET_NULL drop a broadcast's audience;
+    # contacts names no floor above it.
     dependencies = [
         ("contacts", "0001_initial"),
-        # Only so that this migration's state knows the broadcasts that point at a tag (and
-        # moves them to the merged tag rather than letting SET_NULL drop their audience).
-        ("messaging", "0001_initial"),
     ]
 
     operations = [

@@ -8,6 +8,9 @@ class Migration(migrations.Migration):
 
     initial = True
 
+    # Broadcasts point at tags: contacts' tag merge (0002) must see them to move them.
+    run_before = [("contacts", "0002_tag_key")]
+
     dependencies = [
         ('contacts', '0001_initial'),
     ]
