@@ -64,6 +64,7 @@ AUDIT_ACTIONS = {
     "segments.untag": _("People untagged"),
     "segments.broadcast": _("Broadcast to people"),
     "shop.profile_saved": _("Shop name or logo changed"),
+    "shop.money_settings": _("Money display unit changed"),
     "sms.test": _("Test SMS sent"),
     "source.activate": _("Shop connection turned on or off"),
     "source.create": _("Shop connected"),
