@@ -178,6 +178,7 @@ def measure(n: int, limit: int, connections: int, postgres: bool,
         helper(env, "--due")
         one, one_rss, _ = timed(env, [run])
         verified(env, n)
+        helper(env, "--tidy")  # the million outbox rows the run wrote, as autovacuum would
         # The floor: the outbox send of the very messages the journey queued.
         send, send_rss, outs = timed({**env, "PEYVAND_SMTP_URL": f"smtp://127.0.0.1:{port}"},
                                      [["-m", "peyvand.messaging.worker", "--connections",
@@ -197,6 +198,63 @@ def measure(n: int, limit: int, connections: int, postgres: bool,
             "rss": max(one_rss + two_rss), "send_rss": send_rss[0]}
 
 
+def window(n: int, limit: int, postgres: bool, seconds: int, reuse: bool) -> dict:
+    """Throughput at size N without running all N: from N due timers, one worker runs for
+    `seconds`, then two at once for as long, on the timers still due; steps done are counted
+    from the StepRuns (a worker stopped mid-round leaves nothing half done: the round rolls
+    back). Then no step may have run twice."""
+    import signal
+
+    home = Path(tempfile.mkdtemp(prefix="peyvand-bench-journeys-"))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "PEYVAND_SMTP_URL", "PEYVAND_TESTING")}
+    env.update(PEYVAND_HOME=str(home), PYTHONPATH=str(ROOT), PEYVAND_HUEY_IMMEDIATE="0",
+               PEYVAND_PUBLIC_URL="https://crm.example", PEYVAND_MAIL_FROM="news@shop.example")
+    admin = None
+    if postgres:
+        import psycopg
+
+        admin = psycopg.connect(ADMIN, autocommit=True)
+        if not reuse:
+            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {DB}")
+        env["DATABASE_URL"] = ADMIN.rsplit("/", 1)[0] + "/" + DB
+    run = [sys.executable, "-m", "peyvand.cli", "journeys", "run-due", "--all", "--limit",
+           str(limit)]
+    rates, rss = [], []
+    try:
+        if not reuse:
+            helper(env, "--setup", str(n))
+        helper(env, "--due")
+        for workers in (1, 2):
+            before = int(helper(env, "--count").split()[0])
+            procs = [subprocess.Popen(run, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL) for _ in range(workers)]
+            time.sleep(seconds)
+            for p in procs:
+                os.kill(p.pid, signal.SIGKILL)  # no poll(): wait4 reaps it, with its RSS
+            for p in procs:
+                _pid, _status, usage = os.wait4(p.pid, 0)
+                rss.append(usage.ru_maxrss / 1024)
+            after = int(helper(env, "--count").split()[0])
+            rates.append((after - before) / seconds)  # killed workers' leased rows wait
+        runs, distinct = (int(x) for x in helper(env, "--count").split())
+        assert runs == distinct, f"{runs} runs, {distinct} distinct: a step ran twice"
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        if admin is not None:
+            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+            admin.close()
+    return {"one": rates[0], "two": rates[1], "runs": runs, "rss": max(rss)}
+
+
+def count() -> None:
+    from peyvand.journeys.models import StepRun
+
+    print(StepRun.objects.count(),
+          StepRun.objects.values("enrolment_id", "node", "rotation").distinct().count())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, action="append",
@@ -207,19 +265,34 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="PostgreSQL: measure again on the database a killed run left "
                              "(its N contacts and enrolments), without loading")
+    parser.add_argument("--window", type=int, metavar="SECONDS",
+                        help="throughput only: one worker, then two, each for SECONDS on N "
+                             "due timers (no floor, not all N run)")
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--tidy", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--count", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--due", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.setup or args.due or args.check:
+    if args.setup or args.due or args.check or args.tidy or args.count:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peyvand.settings")
         import django
 
         django.setup()
         if args.setup:
             setup(args.setup)
+        elif args.tidy or args.count:
+            tidy() if args.tidy else count()
         else:
             due() if args.due else check()
+        return
+    if args.window:
+        for n in args.n or [100_000]:
+            r = window(n, args.limit, args.postgres, args.window, args.reuse)
+            print(f"N={n:,} waiting: 1 worker {r['one']:.0f} steps/s, 2 workers "
+                  f"{r['two']:.0f} steps/s, ratio {r['two'] / r['one']:.2f}; {r['runs']:,} "
+                  f"steps run, none twice; peak RSS {r['rss']:.0f} MB; load "
+                  f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         return
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     print(f"{'N':>8} {'1 worker steps/s':>16} {'2 workers steps/s':>17} {'2/1':>5} "
