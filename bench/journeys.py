@@ -149,8 +149,9 @@ def verified(env: dict, n: int) -> str:
     return line
 
 
-def measure(n: int, limit: int, connections: int, postgres: bool,
-            reuse: bool = False) -> dict:
+def workspace(postgres: bool, reuse: bool):
+    """A temporary PEYVAND_HOME, the environment the measured processes run in, and on
+    PostgreSQL the admin connection (the database made afresh unless `reuse`)."""
     home = Path(tempfile.mkdtemp(prefix="peyvand-bench-journeys-"))
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "PEYVAND_SMTP_URL", "PEYVAND_TESTING")}
@@ -165,6 +166,19 @@ def measure(n: int, limit: int, connections: int, postgres: bool,
             admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
             admin.execute(f"CREATE DATABASE {DB}")
         env["DATABASE_URL"] = ADMIN.rsplit("/", 1)[0] + "/" + DB
+    return home, env, admin
+
+
+def cleanup(home: Path, admin) -> None:
+    shutil.rmtree(home, ignore_errors=True)
+    if admin is not None:
+        admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+        admin.close()
+
+
+def measure(n: int, limit: int, connections: int, postgres: bool,
+            reuse: bool = False) -> dict:
+    home, env, admin = workspace(postgres, reuse)
     sys.path.insert(0, str(ROOT))
     from tests.messaging.processes import sink
 
@@ -190,10 +204,7 @@ def measure(n: int, limit: int, connections: int, postgres: bool,
     finally:
         server.terminate()
         server.wait()
-        shutil.rmtree(home, ignore_errors=True)
-        if admin is not None:
-            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-            admin.close()
+        cleanup(home, admin)
     return {"n": n, "load_s": load_s, "one": one, "two": two, "send": send,
             "rss": max(one_rss + two_rss), "send_rss": send_rss[0]}
 
@@ -205,20 +216,7 @@ def window(n: int, limit: int, postgres: bool, seconds: int, reuse: bool) -> dic
     back). Then no step may have run twice."""
     import signal
 
-    home = Path(tempfile.mkdtemp(prefix="peyvand-bench-journeys-"))
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "PEYVAND_SMTP_URL", "PEYVAND_TESTING")}
-    env.update(PEYVAND_HOME=str(home), PYTHONPATH=str(ROOT), PEYVAND_HUEY_IMMEDIATE="0",
-               PEYVAND_PUBLIC_URL="https://crm.example", PEYVAND_MAIL_FROM="news@shop.example")
-    admin = None
-    if postgres:
-        import psycopg
-
-        admin = psycopg.connect(ADMIN, autocommit=True)
-        if not reuse:
-            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-            admin.execute(f"CREATE DATABASE {DB}")
-        env["DATABASE_URL"] = ADMIN.rsplit("/", 1)[0] + "/" + DB
+    home, env, admin = workspace(postgres, reuse)
     run = [sys.executable, "-m", "peyvand.cli", "journeys", "run-due", "--all", "--limit",
            str(limit)]
     rates, rss = [], []
@@ -241,10 +239,7 @@ def window(n: int, limit: int, postgres: bool, seconds: int, reuse: bool) -> dic
         runs, distinct = (int(x) for x in helper(env, "--count").split())
         assert runs == distinct, f"{runs} runs, {distinct} distinct: a step ran twice"
     finally:
-        shutil.rmtree(home, ignore_errors=True)
-        if admin is not None:
-            admin.execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
-            admin.close()
+        cleanup(home, admin)
     return {"one": rates[0], "two": rates[1], "runs": runs, "rss": max(rss)}
 
 
