@@ -59,6 +59,18 @@ class Decision:
     def __bool__(self) -> bool:
         return self.allowed
 
+    @property
+    def withdrawn(self) -> bool:
+        """Refused because the person took back or lost what they had agreed to (opted out,
+        suppressed, the topic retired); not for never agreed, unconfirmed, a topic not
+        chosen, a pause or a preference, which may still change to a yes."""
+        return not self.allowed and self.reason not in NOT_WITHDRAWN
+
+
+# Refusal reasons that are no withdrawal (Decision.withdrawn).
+NOT_WITHDRAWN = frozenset({"no_consent", "unconfirmed", "nothing_to_confirm", "topic_not_chosen",
+                           "paused", "alerts_only", "format"})
+
 
 def _topic_id(topic: Any) -> tuple[int | None, bool]:
     """(topic id, known and active) for a Topic, a key, an id or None."""

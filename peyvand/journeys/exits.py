@@ -78,12 +78,6 @@ def ordered_since(items: list[Enrolment]) -> set[int]:
             or i.data.get("cart") in carts}
 
 
-# Refusals that are no withdrawal (never agreed, a sign-up not yet confirmed, a topic not
-# chosen, a pause, a format): a person between sends is not sent away for them; only a send
-# step is refused.
-PASSING = {"no_consent", "unconfirmed", "topic_not_chosen", "paused", "alerts_only", "format"}
-
-
 def _refusals(items: list[Enrolment], ctx: Context) -> dict[int, str]:
     """{enrolment id: reason} for the enrolments whose contact's consent no longer allows
     the journey to reach them: at a send step, the snapshot's channel and topic refused for
@@ -99,6 +93,7 @@ def _refusals(items: list[Enrolment], ctx: Context) -> dict[int, str]:
 
     needs: dict[int, tuple[bool, set[tuple[str, Any]]]] = {}  # pk: (at a send, keys)
     asked: dict[tuple[str, Any], list[Enrolment]] = {}
+    channels: dict[int, set[tuple[str, Any]]] = {}  # a version's send channels and topics
     for item in items:
         version = ctx.version(item.version_id)
         step = version.definition["steps"].get(item.node, {})
@@ -106,7 +101,9 @@ def _refusals(items: list[Enrolment], ctx: Context) -> dict[int, str]:
             keys = {key_of(version.snapshots[item.node])}
             needs[item.pk] = (True, keys)
         else:
-            keys = {key_of(pk) for pk in version.snapshots.values()}
+            if version.pk not in channels:
+                channels[version.pk] = {key_of(pk) for pk in version.snapshots.values()}
+            keys = channels[version.pk]
             if not keys:
                 continue
             needs[item.pk] = (False, keys)
@@ -124,6 +121,6 @@ def _refusals(items: list[Enrolment], ctx: Context) -> dict[int, str]:
         if at_send:
             if not refusals[0].allowed:
                 out[item.pk] = refusals[0].reason
-        elif all(not r.allowed and r.reason not in PASSING for r in refusals):
+        elif all(r.withdrawn for r in refusals):  # a mere "not yet" waits for the send
             out[item.pk] = refusals[0].reason
     return out
