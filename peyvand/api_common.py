@@ -41,7 +41,7 @@ def _whole_number(value: Any) -> Any:
 WHOLE = BeforeValidator(_whole_number)
 
 # An id: in a JSON body an integer (12 or 12.0, never "12"); in a path or query the digits.
-DB_INT = Annotated[int, Field(ge=1, le=2**63 - 1), BeforeValidator(_whole_number)]
+DB_INT = Annotated[int, Field(ge=1, le=2**63 - 1), WHOLE]
 ERRORS = frozenset({400, 401, 403, 404, 409, 413, 422})
 
 
