@@ -36,13 +36,12 @@ def test_tick_two_contacts_and_tag_them(page, live_server, sign_in, shot, lang):
     page.select_option("select[name='action']", "tag")
     page.fill("input[name='tag']", "winback")
     act.click()
-    page.wait_for_load_state()
-    assert "/segments/act/" in page.url
+    page.wait_for_url("**/segments/act/**")
     body = page.inner_text("main")
     assert ("۲" if lang == "fa" else "2") in body
     shot(page, f"{lang}-bulk-confirm")
     page.click("#act-go")
-    page.wait_for_load_state()
+    page.wait_for_url("**/jobs/**")
     tagged = set(ContactTag.objects.filter(tag__name="winback")
                  .values_list("contact_id", flat=True))
     assert tagged == {people[0].pk, people[1].pk}

@@ -17,6 +17,8 @@ _missing = chromium_missing()
 if _missing:
     pytest.skip(_missing, allow_module_level=True)
 
+from playwright.sync_api import expect  # noqa: E402
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 DEFINITION = {
     "trigger": {"type": "manual"}, "start": "s1",
@@ -74,7 +76,7 @@ def test_edit_a_wait_in_place_then_test_with_a_contact(page, live_server, sign_i
     page.click("#find-contact")
     page.click("#test-found a[data-contact]")
     rows = page.locator("#test-result tbody tr")
-    assert rows.count() == 4  # s1 s2 s3 s4, then the journey ends
+    expect(rows).to_have_count(4)  # s1 s2 s3 s4, then the journey ends (waits for the page)
     assert page.locator('#test-result tr[data-node="s1"]').get_attribute("data-outcome") \
         == "queued"
     assert page.locator('#test-result tr[data-node="s3"]').get_attribute("data-outcome") \

@@ -16,6 +16,8 @@ _missing = chromium_missing()
 if _missing:
     pytest.skip(_missing, allow_module_level=True)
 
+from playwright.sync_api import expect  # noqa: E402
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 TITLES = {"fa": "تماس درباره‌ی شارژ دوباره", "en": "Call about the refill"}
 
@@ -44,9 +46,8 @@ def test_list_close_and_badge(page, live_server, sign_in, shot, lang):
     first.locator("input[name=note]").fill("will order next week")
     page.once("dialog", lambda dialog: dialog.accept())
     first.locator("button[type=submit]").first.click()
-    page.wait_for_load_state()
-    assert page.locator("#task-table tbody tr").count() == 2
-    assert page.locator(".navbadge[data-badge='2']").count() == 1
+    expect(page.locator("#task-table tbody tr")).to_have_count(2)  # waits for the new page
+    expect(page.locator(".navbadge[data-badge='2']")).to_have_count(1)
     assert StaffTask.objects.filter(state="done", outcome_note="will order next week").count() == 1
     page.click("#tab-done")
     assert "will order next week" in page.locator("#task-table").inner_text()
