@@ -22,6 +22,7 @@ line totals in the database = the file's (in rial, as stored).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import os
 import random
@@ -83,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL") or DEFAULT_URL)
     parser.add_argument("--keep", action="store_true", help="keep the database and the files")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="write a cProfile of the order import to FILE (slower; no figure)")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="peyvand-bench-orders-"))
@@ -116,10 +119,16 @@ def main(argv: list[str] | None = None) -> int:
     ORDERS_IMPORTED_HOOKS._loaded = []
     try:
         rss_before = contacts_bench.peak_rss_mb()
+        profiler = cProfile.Profile() if args.profile else None
         started = time.perf_counter()
+        if profiler:
+            profiler.enable()
         result = import_orders(Actor.system("bench"), orders_csv,
                                options=OrderOptions(calendar="auto"),
                                report_path=work / "rejected-orders.csv")
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         order_seconds = time.perf_counter() - started
         order_rss = contacts_bench.peak_rss_mb()
         totals = result.totals

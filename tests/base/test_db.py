@@ -25,3 +25,26 @@ def test_statistics_are_gathered_once_and_steer_the_consent_lookup(make_user):
         assert cursor.fetchone()[0] == 1
     plan = query.explain()
     assert "contact_id=?" in plan, plan  # looked up by contact, not every e-mail row
+
+
+@pytest.mark.django_db
+def test_rows_by_unique_key_in_one_query(django_assert_num_queries):
+    from django.utils import timezone
+
+    from peyvand.base.db import find_by_unique_key
+    from peyvand.commerce.models import Order
+    from peyvand.contacts.models import Contact
+
+    buyer = Contact.objects.create(first_name="Ali")
+    for source, external_id in [("import", "S-1"), ("import", "S-2"), ("woo", "S-1")]:
+        Order.objects.create(source=source, external_id=external_id, currency="IRR",
+                             contact=buyer,
+                             placed_at=timezone.now())
+    wanted = {("import",): {"S-1", "S-3"}, ("woo",): {"S-1", "S-2"}, ("shop",): set()}
+    with django_assert_num_queries(1):
+        found = find_by_unique_key(Order, ("source",), "external_id", wanted,
+                                   ("source", "external_id"))
+    assert sorted(found) == [("import", "S-1"), ("woo", "S-1")]
+    with django_assert_num_queries(0):
+        assert find_by_unique_key(Order, ("source",), "external_id", {("x",): []},
+                                  ("source",)) == []

@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from peyvand.base.actor import Actor
+from peyvand.base.db import find_by_unique_key
 from peyvand.base.roles import require
 from peyvand.commerce.actions.checks import product_for, products_for
 from peyvand.commerce.actions.orders import (
@@ -94,10 +95,11 @@ class BulkOrders:
                 checked.append((i, check_order(raw)))
             except ContactInvalid as exc:
                 outcomes[i].errors = dict(exc.errors)
-        keys = {(d.source, d.external_id) for _i, d in checked}
-        existing = set(Order.objects.filter(
-            source__in={s for s, _e in keys}, external_id__in={e for _s, e in keys})
-            .values_list("source", "external_id"))
+        by_source: dict[tuple[str], set[str]] = {}
+        for _i, d in checked:
+            by_source.setdefault((d.source,), set()).add(d.external_id)
+        existing = set(find_by_unique_key(Order, ("source",), "external_id", by_source,
+                                          ("source", "external_id")))
         slow: list[tuple[int, OrderData]] = []
         new: list[_New] = []
         seen: set[tuple[str, str]] = set()

@@ -6,11 +6,11 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
+from peyvand.base.db import find_by_unique_key
 from peyvand.base.language import join_list
 from peyvand.base.normalise import search_key
 from peyvand.base.roles import can
@@ -27,26 +27,8 @@ def find_owners(keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, st
     by_kind: dict[tuple[str, str], set[str]] = {}
     for kind, source, value in keys:
         by_kind.setdefault((kind, source), set()).add(value)
-    if not by_kind:
-        return {}
-    if connection.vendor == "postgresql":
-        # One unique-index probe per value (the LIMIT keeps the planner from turning the
-        # lateral join into a hash join): an IN list became a filter over every identity of
-        # the kind, or a table scan, so each import batch cost more as the table grew. One
-        # array parameter per kind also spares the client thousands of placeholders.
-        sql = " UNION ALL ".join([
-            "SELECT i.kind, i.source, i.value, i.contact_id FROM unnest(%s::text[]) AS v(value) "
-            "CROSS JOIN LATERAL (SELECT kind, source, value, contact_id "
-            f"FROM {Identity._meta.db_table} WHERE kind = %s AND source = %s "
-            "AND value = v.value LIMIT 1) AS i"] * len(by_kind))
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [p for (kind, source), values in by_kind.items()
-                                 for p in (list(values), kind, source)])
-            return {(k, s, v): c for k, s, v, c in cursor.fetchall()}
-    cond = Q()
-    for (kind, source), values in by_kind.items():
-        cond |= Q(kind=kind, source=source, value__in=values)
-    rows = Identity.objects.filter(cond).values_list("kind", "source", "value", "contact_id")
+    rows = find_by_unique_key(Identity, ("kind", "source"), "value", by_kind,
+                              ("kind", "source", "value", "contact_id"))
     return {(k, s, v): c for k, s, v, c in rows}
 
 
