@@ -48,7 +48,7 @@ from peyvand.contacts.models import (
 from peyvand.insights.models import CustomerMetrics, DueStatus, Stage, Tier
 from peyvand.insights.models import Segment as RfmSegment
 from peyvand.messaging.models import OutboxMessage
-from peyvand.tracking.models import TrackingEvent
+from peyvand.tracking.models import LastEngagement, TrackingEvent
 
 GROUPS: dict[str, Promise] = {
     "contact": _("Contact"), "consent": _("Permission"), "commerce": _("Purchases"),
@@ -347,10 +347,13 @@ def _messages_of(value: dict[str, Any], ctx: Context) -> QuerySet | None:
     return OutboxMessage.objects.filter(source=f"broadcast:{broadcast}")
 
 
-def _activity(rows: Callable[[], QuerySet], at: str, message: str) -> Compiler:
+def _activity(rows: Callable[[], QuerySet], at: str, message: str,
+              kept: str | None = None) -> Compiler:
     """Something a person did or got (a message sent, a human open, a click), ever or within
     N days, of any message or one broadcast's. not_within_last is "set and before that":
-    done at some time, but not within the last N days."""
+    done at some time, but not within the last N days. `kept`: the LastEngagement column
+    holding each person's latest time of it, read instead of the rows when no broadcast is
+    named (one row per person rather than every hit)."""
     def compile(cond: dict[str, Any], ctx: Context) -> Q:
         op, value = cond["op"], cond.get("value")
         if op in ("within_last", "not_within_last"):
@@ -360,11 +363,18 @@ def _activity(rows: Callable[[], QuerySet], at: str, message: str) -> Compiler:
         if not isinstance(value, dict) or set(value) - {"broadcast", "days"}:
             raise ctx.refuse(_("expected {\"broadcast\": ID, \"days\": N}, both optional"),
                              ".value")
-        qs = rows()
         days = parse_days(value, ctx, required=False)
-        if days is not None:
-            qs = qs.filter(**{f"{at}__gte": ctx.now - dt.timedelta(days=days)})
+        since = ctx.now - dt.timedelta(days=days) if days is not None else None
         messages = _messages_of(value, ctx)
+        if kept is not None and messages is None:
+            latest = LastEngagement.objects.filter(**{f"{kept}__isnull": False})
+            if op == "not_within_last":
+                return contacts_in(latest.filter(**{f"{kept}__lt": since}))
+            q = contacts_in(latest.filter(**{f"{kept}__gte": since}) if since else latest)
+            return q if op in ("has", "within_last") else ~q
+        qs = rows()
+        if since is not None:
+            qs = qs.filter(**{f"{at}__gte": since})
         if messages is not None:
             qs = (qs.filter(pk__in=messages.values("pk")) if message == "pk"
                   else qs.filter(**{f"{message}__in": messages.values("pk")}))
@@ -380,12 +390,13 @@ def _human(kind: str) -> Callable[[], QuerySet]:
     return lambda: TrackingEvent.objects.filter(kind=kind, machine=False)
 
 
-def _last_event(kind: str) -> Compiler:
+def _last_event(kept: str) -> Compiler:
+    """The latest human open or click, from each person's LastEngagement row."""
     def compile(cond: dict[str, Any], ctx: Context) -> Q:
         op, value = cond["op"], cond.get("value")
-        grouped = _human(kind)().values("contact_id").annotate(v=Max("at"))
-        return _scalar(op, lambda: contacts_in(grouped), lambda: contacts_in(
-            grouped.filter(date_predicate("v", op, value, ctx, is_datetime=True))))
+        latest = LastEngagement.objects.filter(**{f"{kept}__isnull": False}).annotate(v=F(kept))
+        return _scalar(op, lambda: contacts_in(latest), lambda: contacts_in(
+            latest.filter(date_predicate("v", op, value, ctx, is_datetime=True))))
     return compile
 
 
@@ -467,13 +478,13 @@ FIELDS: dict[str, Field] = {f.path: f for f in [
           _activity(lambda: OutboxMessage.objects.filter(state=OutboxMessage.State.SENT),
                     "sent_at", "pk")),
     Field("engagement.opened", "activity", "engagement", _("Opened"),
-          _activity(_human(TrackingEvent.Kind.OPEN), "at", "message_id"),
+          _activity(_human(TrackingEvent.Kind.OPEN), "at", "message_id", "last_opened_at"),
           help=_("Opens by people only: those by scanners and privacy proxies are left out.")),
     Field("engagement.clicked", "activity", "engagement", _("Clicked"),
-          _activity(_human(TrackingEvent.Kind.CLICK), "at", "message_id")),
+          _activity(_human(TrackingEvent.Kind.CLICK), "at", "message_id", "last_clicked_at")),
     Field("engagement.last_opened_at", "datetime", "engagement", _("Last opened"),
-          _last_event(TrackingEvent.Kind.OPEN)),
+          _last_event("last_opened_at")),
     Field("engagement.last_clicked_at", "datetime", "engagement", _("Last clicked"),
-          _last_event(TrackingEvent.Kind.CLICK)),
+          _last_event("last_clicked_at")),
     Field("engagement.bounced", "boolean", "engagement", _("A message bounced"), _bounced),
 ]}

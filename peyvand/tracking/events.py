@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 
 from peyvand.contacts.models import Contact
 from peyvand.contacts.timeline import append_event
-from peyvand.tracking import counters, outbox, spool
+from peyvand.tracking import counters, last_engagement, outbox, spool
 from peyvand.tracking.links import KIND_CLICK, KIND_OPEN
 from peyvand.tracking.models import TrackingEvent, UaClass
 
@@ -134,6 +134,7 @@ def _store(rows: list[tuple]) -> int:
     _flag_bursts(events)
     _mark_unique_opens(events)
     TrackingEvent.objects.bulk_create(events)  # IntegrityError if another drain got there
+    last_engagement.note_stored(events)
     counters.count_stored(events)  # in this transaction: the counts commit with the rows
     _follow_up(events)
     return len(events)
@@ -196,10 +197,11 @@ def _reflag(stored: list[TrackingEvent]) -> None:
         return
     rows = list(TrackingEvent.objects.select_for_update().order_by("pk")
                 .filter(pk__in=[e.pk for e in stored], machine=False)
-                .only("message_id", "kind", "url", "local_hour", "machine"))
+                .only("message_id", "kind", "url", "local_hour", "machine", "contact_id"))
     TrackingEvent.objects.filter(pk__in=[r.pk for r in rows]).update(
         machine=True, machine_reason="all-links")
     counters.count_reflagged(rows)
+    last_engagement.recount(r.contact_id for r in rows if r.contact_id)
 
 
 def _follow_up(events: list[TrackingEvent]) -> None:
@@ -260,6 +262,7 @@ def move_rows(survivor_id: int, merged_id: int) -> None:
         message_id__in=TrackingEvent.objects.filter(contact_id=survivor_id, unique_open=True)
         .values("message_id")).update(unique_open=False)
     TrackingEvent.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
+    last_engagement.recount([survivor_id, merged_id])
     BounceReport.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     SmsSend.objects.filter(contact_id=merged_id).update(contact_id=survivor_id)
     merge_interests(survivor_id, merged_id)

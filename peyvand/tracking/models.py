@@ -57,6 +57,26 @@ class TrackingEvent(models.Model):
         return f"{self.kind} #{self.message_id}"
 
 
+class LastEngagement(models.Model):
+    """When a person last opened and last clicked, people only (machine hits left out): one
+    row per person, kept by the drain and re-counted from TrackingEvent when hits are
+    re-flagged as a machine's or people merge (tracking.last_engagement). Segments read it
+    for "clicked/opened within the last N days" and the last open or click date instead of
+    making a year of hits unique per person (bench/segments.py)."""
+
+    contact = models.OneToOneField("contacts.Contact", primary_key=True,
+                                   on_delete=models.CASCADE, related_name="last_engagement")
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+    last_clicked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["last_clicked_at"], name="tracking_last_clicked"),
+                   models.Index(fields=["last_opened_at"], name="tracking_last_opened")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.last_opened_at} / {self.last_clicked_at}"
+
+
 class InterestScore(models.Model):
     """Human clicks on links tagged with a topic; `score` as of `updated`, decaying since."""
 
