@@ -65,7 +65,6 @@ INDEXES = {
     "order_changed_since": "commerce 0005: customers whose orders changed since the build",
     "order_sales_by_time": "commerce 0004: a window of everyone's sales, read alone",
     "order_by_contact_time": "commerce 0003: sales per contact and time, read alone",
-    "tracking_last_clicked": "tracking 0006: people by their last human click",
     "insights_cu_value_t_60ec17_idx": "insights 0002: contacts in a value tier",
 }
 
