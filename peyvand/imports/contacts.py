@@ -39,14 +39,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from peyvand.base.actor import Actor
 from peyvand.base.audit import record_audit
-from peyvand.base.jobs import create_job, fail_job, finish_job, job_actor, set_progress, take_job
+from peyvand.base.jobs import create_job, set_progress
 from peyvand.base.models import Job
 from peyvand.base.normalise import InvalidValue
 from peyvand.base.queue import enqueue_on_commit
@@ -682,37 +680,16 @@ def job_progress(job: Job) -> Progress:
     return report
 
 
+def _import_contacts(actor: Actor, source: Path, job: Job) -> ImportResult:
+    return import_contacts(actor, source, targets=job.params.get("targets"),
+                           tag=job.params.get("tag"), report_path=report_path_for(job),
+                           progress=job_progress(job),
+                           subscriptions=Subscriptions.from_params(
+                               job.params.get("subscriptions")))
+
+
 def run_import_job(job_id: int) -> dict[str, Any] | None:
     """Body of the import task: run the import as the job's creator and record the totals."""
-    from peyvand.imports.uploads import resolve
+    from peyvand.imports.jobs import run_job
 
-    job, done = take_job(job_id, JOB_KIND)
-    if job is None:
-        return done
-    language = "fa"
-    try:
-        actor = job_actor(job)
-        if actor.user is not None and hasattr(actor.user, "profile"):
-            language = actor.user.profile.language
-        source = resolve(job.params.get("path", ""))
-        with translation.override(language):
-            result = import_contacts(actor, source, targets=job.params.get("targets"),
-                                     tag=job.params.get("tag"),
-                                     report_path=report_path_for(job),
-                                     progress=job_progress(job),
-                                     subscriptions=Subscriptions.from_params(
-                                         job.params.get("subscriptions")))
-    except (ImportFailed, PermissionDenied) as exc:
-        fail_job(job, str(exc))
-        return None
-    except Exception as exc:
-        logger.exception("import job %s failed", job.pk)
-        with translation.override(language):
-            fail_job(job, _("The import failed: %(error)s") % {"error": exc})
-        return None
-    finally:
-        # The uploaded file is personal data nobody needs once read; the report stays.
-        with contextlib.suppress(Exception):
-            resolve(job.params.get("path", "")).unlink()
-    finish_job(job, {**result.as_dict(), "filename": job.params.get("filename", "")})
-    return job.result
+    return run_job(job_id, JOB_KIND, _import_contacts)

@@ -7,7 +7,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from peyvand.base.normalise import InvalidValue
+from peyvand.commerce.money import currency_code
 from peyvand.imports.limits import max_upload_bytes, too_large_upload
+from peyvand.imports.order_plan import OrderOptions
 
 
 class UploadForm(forms.Form):
@@ -101,3 +104,88 @@ class MappingForm(forms.Form):
                              channel=data.get("consent_channel") or "",
                              topics=list(data.get("consent_topics") or []))
 
+
+
+CURRENCIES = [
+    ("", _("— choose —")),
+    ("IRT", _("IRT: Iranian toman")),
+    ("IRR", _("IRR: Iranian rial")),
+    ("USD", _("USD: US dollar")),
+    ("EUR", _("EUR: euro")),
+    ("AED", _("AED: UAE dirham")),
+    ("TRY", _("TRY: Turkish lira")),
+    ("other", _("Another currency (give its code)")),
+]
+CALENDAR_CHOICES = [
+    ("auto", _("Automatic: years 1300–1499 are Jalali, the others Gregorian")),
+    ("jalali", _("Jalali (1403/05/12)")),
+    ("gregorian", _("Gregorian (2024-08-02)")),
+]
+
+
+class OrderOptionsForm(forms.Form):
+    """What the order wizard asks about the whole file; nothing is chosen for the user: a
+    file without a currency column needs a currency, one without dates needs `placed_at_now`
+    ticked."""
+
+    currency = forms.ChoiceField(label=_("Currency of the amounts"), choices=CURRENCIES,
+                                 required=False)
+    currency_other = forms.CharField(label=_("Currency code"), required=False, max_length=4,
+                                     widget=forms.TextInput(attrs={"dir": "ltr",
+                                                                   "size": 5}),
+                                     help_text=_("Three or four letters, e.g. GBP."))
+    calendar = forms.ChoiceField(label=_("Calendar of the dates"), choices=CALENDAR_CHOICES,
+                                 initial="auto", widget=forms.RadioSelect,
+                                 help_text=_("Spreadsheet date cells and Excel serial "
+                                             "numbers are read as they are in any case."))
+    placed_at_now = forms.BooleanField(
+        label=_("Date orders without a date now"), required=False,
+        help_text=_("Off: an order without a date is refused and listed, with the reason, in "
+                    "the rejected rows. On: it is dated at the moment of the import."))
+
+    def __init__(self, *args, currency_column: bool, date_column: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.currency_column = currency_column
+        self.date_column = date_column
+        if currency_column:
+            self.fields["currency"].help_text = _(
+                "The file has a currency column; this is for orders whose currency cell is "
+                "empty. Leave it unchosen to refuse those orders.")
+        else:
+            self.fields["currency"].help_text = _(
+                "The file has no currency column: say which currency its amounts are in. "
+                "Nothing is assumed.")
+        if not date_column:
+            self.fields["placed_at_now"].help_text = _(
+                "The file has no date column: the import needs this ticked, and every order "
+                "is then dated at the moment of the import.")
+
+    def clean(self):
+        super().clean()
+        data = self.cleaned_data
+        chosen = data.get("currency") or ""
+        if chosen == "other":
+            chosen = data.get("currency_other") or ""
+            if not chosen.strip():
+                self.add_error("currency_other", _("Give the currency's code."))
+        if chosen.strip():
+            try:
+                data["code"] = currency_code(chosen)
+            except InvalidValue as exc:
+                self.add_error("currency_other" if data.get("currency") == "other"
+                               else "currency", str(exc.message))
+        else:
+            data["code"] = ""
+            if not self.currency_column and data.get("currency") != "other":
+                self.add_error("currency", _("Choose the currency: the file has no currency "
+                                             "column."))
+        if not self.date_column and not data.get("placed_at_now"):
+            self.add_error("placed_at_now", _("The file has no date column: tick this to "
+                                              "date every order now, or add the dates to "
+                                              "the file."))
+        return data
+
+    def options(self) -> OrderOptions:
+        return OrderOptions(currency=self.cleaned_data.get("code", ""),
+                            calendar=self.cleaned_data.get("calendar") or "auto",
+                            placed_at_now=bool(self.cleaned_data.get("placed_at_now")))

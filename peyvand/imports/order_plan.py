@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from peyvand.base.normalise import InvalidValue
 from peyvand.commerce.money import currency_code
 from peyvand.imports.mapping import IGNORE, MappingError
-from peyvand.imports.order_dates import CALENDARS, DateNotes
+from peyvand.imports.order_dates import CALENDARS, FORMS, DateNotes
 
 
 def ignored_columns(headers: list[str], targets: list[str]) -> list[str]:
@@ -49,9 +49,27 @@ class OrderPlan:
     def ignored(self) -> list[str]:
         return ignored_columns(self.headers, self.targets)
 
-    def lines(self) -> list[str]:
+    @classmethod
+    def from_result(cls, result: dict[str, Any]) -> OrderPlan:
+        """The plan back from a job's result (OrderImportResult.as_dict()), to say it again
+        in the reader's language."""
+        options = OrderOptions(currency=result.get("currency", ""),
+                               calendar=result.get("calendar", "auto"),
+                               placed_at_now=bool(result.get("placed_at_now")))
+        dates = DateNotes()
+        for form, seen in (result.get("dates") or {}).items():
+            if form in FORMS:
+                dates.counts[form] = seen.get("count", 0)
+                dates.examples[form] = tuple(seen.get("example") or ("", ""))[:2]
+        return cls(list(result.get("headers") or []), list(result.get("targets") or []),
+                   options, dates)
+
+    def lines(self, hints: bool = True) -> list[str]:
+        """The plan in words; `hints` names the CLI's options and the columns by field key
+        (the web UI has its own words and shows the columns in the preview)."""
         out = [_("columns: %(columns)s") % {"columns": ", ".join(
-            f"{h} → {t}" for h, t in zip(self.headers, self.targets, strict=True) if t)}]
+            f"{h} → {t}" for h, t in zip(self.headers, self.targets, strict=True) if t)}
+               ] if hints else []
         if self.ignored:
             out.append(_("ignored: %(columns)s") % {"columns": ", ".join(self.ignored)})
         if "currency" in self.targets:
@@ -62,12 +80,16 @@ class OrderPlan:
             else:
                 out.append(_("currency: from the column “%(column)s”")
                            % {"column": self._column("currency")})
-        else:
+        elif hints:
             out.append(_("currency: every order in %(currency)s (--currency)")
+                       % {"currency": self.options.currency})
+        else:
+            out.append(_("currency: every order in %(currency)s")
                        % {"currency": self.options.currency})
         out += self.dates.lines()
         if self.options.placed_at_now:
-            out.append(_("orders without a date: dated now (--placed-at now)"))
+            out.append(_("orders without a date: dated now (--placed-at now)") if hints
+                       else _("orders without a date: dated now"))
         return out
 
     def _column(self, target: str) -> str:

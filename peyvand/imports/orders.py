@@ -211,15 +211,18 @@ def _date_of(values: dict[str, Any], options: OrderOptions,
     """The order's date; InvalidValue when unreadable or missing (unless --placed-at now)."""
     moment = read_order_date(values.get("placed_at"), options.calendar, notes)
     if moment is None and not options.placed_at_now:
-        raise InvalidValue("placed_at", _("The order has no date; fill it in, or import with "
-                                          "--placed-at now to date such orders now."), "")
+        raise InvalidValue("placed_at", _("The order has no date; fill it in, or import "
+                                          "again choosing “Date orders without a date now” "
+                                          "(--placed-at now)."), "")
     return moment
 
 
 def preview_orders(path: Path | str, *, mapping: dict[str, str] | None = None,
-                   options: OrderOptions | None = None, rows: int = 200) -> OrderPlan:
+                   options: OrderOptions | None = None, rows: int = 200,
+                   check: bool = True) -> OrderPlan:
     """What an import of `path` would read, from its first `rows` rows; writes nothing.
-    Raises ImportFailed as the import would."""
+    Raises ImportFailed as the import would; with `check=False` the options are not checked
+    (the wizard shows the plan before the currency and the dating are chosen)."""
     options = options or OrderOptions()
     try:
         table = open_table(path)
@@ -228,7 +231,8 @@ def preview_orders(path: Path | str, *, mapping: dict[str, str] | None = None,
     with table:
         try:
             targets = resolve_order_mapping(table.headers, mapping)
-            options = check_order_options(targets, options)
+            if check:
+                options = check_order_options(targets, options)
         except MappingError as exc:
             raise ImportFailed(str(exc))
         plan = OrderPlan(table.headers, targets, options)

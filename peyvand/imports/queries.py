@@ -10,12 +10,21 @@ from peyvand.base.actor import Actor
 from peyvand.base.models import Job
 from peyvand.base.roles import can, require
 from peyvand.imports.contacts import JOB_KIND, report_path_for
+from peyvand.imports.jobs import ORDERS_KIND
+from peyvand.imports.order_plan import OrderPlan
+
+# What seeing an import of each kind takes: what starting one takes.
+KIND_CAPABILITIES = {JOB_KIND: ("contacts.edit",),
+                     ORDERS_KIND: ("contacts.edit", "commerce.edit")}
 
 
-def import_jobs(actor: Actor):
-    """Imports this actor may see: their own; the owner (who reads the audit log) sees all."""
+def import_jobs(actor: Actor, kinds: tuple[str, ...] | None = None):
+    """Imports this actor may see (of `kinds`, default every kind): of the kinds their role
+    may start, their own; the owner (who reads the audit log) sees all."""
     require(actor, "contacts.edit")
-    jobs = Job.objects.filter(kind=JOB_KIND)
+    allowed = [kind for kind, needs in KIND_CAPABILITIES.items()
+               if (kinds is None or kind in kinds) and all(can(actor, c) for c in needs)]
+    jobs = Job.objects.filter(kind__in=allowed)
     if can(actor, "audit.view"):
         return jobs
     return jobs.filter(created_by=actor.user) if actor.user is not None else jobs.none()
@@ -53,6 +62,7 @@ def job_status(job: Job) -> dict[str, Any]:
         percent = job.percent
     return {
         "id": job.pk,
+        "kind": job.kind,
         "status": job.status,
         "progress": percent,
         "totals": totals,
@@ -63,4 +73,7 @@ def job_status(job: Job) -> dict[str, Any]:
         "has_report": bool(done and (totals.get("rejected")
                                      or (consent or {}).get("not_subscribed"))),
         "finished": job.status in (Job.Status.DONE, Job.Status.FAILED),
+        # How an order file was read (columns, ignored, currency, dates), in today's language.
+        "notes": (OrderPlan.from_result(result).lines(hints=False)
+                  if job.kind == ORDERS_KIND and done and result.get("targets") else []),
     }

@@ -20,8 +20,11 @@ from peyvand.imports.contacts import (
     mapping_for_file,
     preview_file,
 )
-from peyvand.imports.forms import MappingForm, UploadForm
+from peyvand.imports.forms import MappingForm, OrderOptionsForm, UploadForm
+from peyvand.imports.jobs import ORDERS_KIND, do_start_order_import_job, require_order_import
 from peyvand.imports.mapping import target_choices
+from peyvand.imports.order_plan import OrderOptions
+from peyvand.imports.order_wizard import order_preview, recognised_headers
 from peyvand.imports.queries import access_import_job, import_jobs, job_status, rejected_report
 from peyvand.imports.uploads import stage_upload, staged_upload
 
@@ -85,9 +88,62 @@ def mapping(request, token: str):
 
 
 @login_required
+def orders_upload(request):
+    actor = ui_actor(request)
+    require_order_import(actor)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        file = form.cleaned_data["file"]
+        staged = stage_upload(file.chunks(), file.name, request.user.pk)
+        try:
+            preview_file(staged.path, rows=1)  # unreadable files stop here; headers next page
+        except ImportFailed as exc:
+            shutil.rmtree(staged.path.parent, ignore_errors=True)
+            form.add_error("file", str(exc))
+        else:
+            return redirect("imports:orders_preview", token=staged.token)
+    jobs = import_jobs(actor, (ORDERS_KIND,)).select_related("created_by")[:RECENT]
+    return render(request, "imports/orders_upload.html", {"form": form, "jobs": jobs})
+
+
+@login_required
+def orders_preview(request, token: str):
+    """The plan of the file with the options chosen so far; "Preview again" re-reads it,
+    "Import" starts the job. The form is kept through every error."""
+    actor = ui_actor(request)
+    require_order_import(actor)
+    staged = staged_upload(token, request.user.pk)
+    context: dict = {"staged": staged, "headers": recognised_headers(), "error": ""}
+    try:
+        preview = order_preview(staged.path, OrderOptions())
+    except ImportFailed as exc:  # no order ID or product column, or an unreadable file
+        context["error"] = str(exc)
+        return render(request, "imports/orders_preview.html", context)
+    form = OrderOptionsForm(request.POST or None, currency_column=bool(preview.currency_column),
+                            date_column=bool(preview.date_column))
+    if request.method == "POST" and form.is_valid():
+        options = form.options()
+        try:
+            if request.POST.get("action") == "import":
+                job = do_start_order_import_job(actor, staged.path, staged.filename, options)
+                return redirect("imports:job", pk=job.pk)
+            preview = order_preview(staged.path, options)
+        except ImportFailed as exc:
+            context["error"] = str(exc)
+    elif form.is_bound and form.cleaned_data.get("calendar"):
+        # Still show the dates as the chosen calendar reads them.
+        preview = order_preview(staged.path,
+                                OrderOptions(calendar=form.cleaned_data["calendar"]))
+    context.update({"preview": preview, "form": form,
+                    "chosen": form.options() if form.is_bound and form.is_valid() else None})
+    return render(request, "imports/orders_preview.html", context)
+
+
+@login_required
 def job(request, pk: int):
     job = access_import_job(ui_actor(request), pk)
-    return render(request, "imports/job.html", {"job": job, "status": job_status(job)})
+    return render(request, "imports/job.html", {"job": job, "status": job_status(job),
+                                                "orders": job.kind == ORDERS_KIND})
 
 
 @login_required

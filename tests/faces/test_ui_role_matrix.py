@@ -100,6 +100,10 @@ MATRIX = {
     "commerce:delivery_retry": "sources.manage",
     "imports:upload": "contacts.edit",
     "imports:mapping": "contacts.edit",
+    # and contacts.edit: unknown customers become contacts (every role with commerce.edit
+    # has it, so the matrix names the narrower one).
+    "imports:orders": "commerce.edit",
+    "imports:orders_preview": "commerce.edit",
     "imports:job": "contacts.edit",
     "imports:status": "contacts.edit",
     "imports:rejected": "contacts.edit",
