@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,9 +62,10 @@ class DateNotes:
                 else local.date().isoformat()
             self.examples[form] = (str(written), shown)
 
-    def lines(self) -> list[str]:
+    def lines(self, digits: Callable[[str], str] = str) -> list[str]:
+        """One line per form; `digits` writes the example's digits (Persian on a fa page)."""
         return [_("dates read as %(form)s: %(written)s → %(read)s")
-                % {"form": FORMS[form], "written": written, "read": read}
+                % {"form": FORMS[form], "written": digits(written), "read": digits(read)}
                 for form, (written, read) in self.examples.items()]
 
     def as_dict(self) -> dict[str, Any]:

@@ -4,6 +4,7 @@ preview and the summary."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -64,7 +65,7 @@ class OrderPlan:
         return cls(list(result.get("headers") or []), list(result.get("targets") or []),
                    options, dates)
 
-    def lines(self, hints: bool = True) -> list[str]:
+    def lines(self, hints: bool = True, digits: Callable[[str], str] = str) -> list[str]:
         """The plan in words; `hints` names the CLI's options and the columns by field key
         (the web UI has its own words and shows the columns in the preview)."""
         out = [_("columns: %(columns)s") % {"columns": ", ".join(
@@ -86,7 +87,7 @@ class OrderPlan:
         else:
             out.append(_("currency: every order in %(currency)s")
                        % {"currency": self.options.currency})
-        out += self.dates.lines()
+        out += self.dates.lines(digits)
         if self.options.placed_at_now:
             out.append(_("orders without a date: dated now (--placed-at now)") if hints
                        else _("orders without a date: dated now"))

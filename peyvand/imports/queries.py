@@ -7,6 +7,7 @@ from typing import Any
 from django.http import Http404
 
 from peyvand.base.actor import Actor
+from peyvand.base.language import local_digits
 from peyvand.base.models import Job
 from peyvand.base.roles import can, require
 from peyvand.imports.contacts import JOB_KIND, report_path_for
@@ -74,6 +75,6 @@ def job_status(job: Job) -> dict[str, Any]:
                                      or (consent or {}).get("not_subscribed"))),
         "finished": job.status in (Job.Status.DONE, Job.Status.FAILED),
         # How an order file was read (columns, ignored, currency, dates), in today's language.
-        "notes": (OrderPlan.from_result(result).lines(hints=False)
+        "notes": (OrderPlan.from_result(result).lines(hints=False, digits=local_digits)
                   if job.kind == ORDERS_KIND and done and result.get("targets") else []),
     }
