@@ -95,8 +95,9 @@ WHERE c.erased_at IS NULL
                   WHERE m.contact_id = c.id AND m.value_tier = 'most_valuable')
 """
 # The same question by hand over the kept recent sales (commerce.RecentSales) and each
-# person's last human click (tracking.LastEngagement), as Peyvand asks it: the kept year's sum, except for customers whose orders changed since the build or
-# sit on the window's moving edge, whose year is summed from the orders.
+# person's last human click (tracking.LastEngagement), as Peyvand asks it: the kept year's
+# sum, except for customers whose orders changed since the build or sit on the window's
+# moving edge, whose year is summed from the orders.
 CHANGED = """SELECT o.contact_id FROM commerce_order o
                  WHERE o.updated_at >= %(changed)s OR o.placed_at >= %(end)s
                     OR (o.placed_at >= %(kept_start)s AND o.placed_at < %(year)s)"""
