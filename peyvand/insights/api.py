@@ -37,6 +37,13 @@ METRIC_FIELDS = [c for c in COLUMNS if c not in ("updated_at",)]
 
 # --- output -------------------------------------------------------------------------------------
 
+# BG/NBD gives exactly 1 to a customer with no repeat purchase (it only sees someone stop
+# after buying again); the pages hide it then and say why, the API says so here.
+P_ALIVE = ("BG/NBD probability that the customer is still active (0-1); exactly 1 for a "
+           "customer with a single purchase (frequency 0), whom the model cannot see stop: "
+           "the pages show no figure then.")
+
+
 class MetricsOut(Schema):
     contact_id: int
     as_of: dt.date
@@ -61,7 +68,7 @@ class MetricsOut(Schema):
     tickets: int
     product_cost: int
     contribution: int
-    p_alive: float | None
+    p_alive: float | None = Field(None, description=P_ALIVE)
     expected_purchases: float | None
     expected_spend: int | None
     predicted_value: int | None
@@ -181,7 +188,7 @@ class DueOut(Schema):
     cycle_days: float | None
     next_due_date: dt.date | None
     due_status: str
-    p_alive: float | None
+    p_alive: float | None = Field(None, description=P_ALIVE)
 
 
 class DuePage(Schema):
