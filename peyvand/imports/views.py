@@ -103,7 +103,7 @@ def orders_upload(request):
         else:
             return redirect("imports:orders_preview", token=staged.token)
     jobs = import_jobs(actor, (ORDERS_KIND,)).select_related("created_by")[:RECENT]
-    return render(request, "imports/orders_upload.html", {"form": form, "jobs": jobs})
+    return render(request, "imports/upload.html", {"form": form, "jobs": jobs, "orders": True})
 
 
 @login_required
