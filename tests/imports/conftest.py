@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 
 import pytest
+from django.test import Client
 from django.utils import translation
 
 from peyvand.base.actor import Actor
@@ -23,6 +24,17 @@ def import_dir(settings, tmp_path):
     """Uploads and reports of these tests stay in the test's own folder."""
     settings.IMPORT_DIR = tmp_path / "imports"
     return settings.IMPORT_DIR
+
+
+@pytest.fixture
+def browser(make_user):
+    """A signed-in client for a role and page language: browser("owner", "fa")."""
+    def make(role: str = "marketer", language: str = "en") -> Client:
+        client = Client()
+        client.force_login(make_user(f"{role}-{language}-ui", role, language=language))
+        return client
+
+    return make
 
 
 @pytest.fixture

@@ -17,16 +17,6 @@ CSV = ("نام,نام خانوادگی,موبایل,ایمیل,کد ملی,ام�
        "سارا,,0912,,,,\r\n").encode("utf-8-sig")
 
 
-@pytest.fixture
-def browser(make_user):
-    def make(role: str = "marketer", language: str = "en") -> Client:
-        client = Client()
-        client.force_login(make_user(f"{role}-ui", role, language=language))
-        return client
-
-    return make
-
-
 def upload(client, content=CSV, name="contacts.csv"):
     return client.post("/imports/", {"file": SimpleUploadedFile(name, content)})
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.utils import translation
 
 from peyvand.base.models import Job
@@ -27,16 +26,6 @@ WITH_CURRENCY = (b"order id,date,email,product,quantity,price,currency\r\n"
 # No date column at all.
 UNDATED = (b"order id,email,product,price,currency\r\n"
            b"C-1,cy@example.com,Tea,10,EUR\r\n")
-
-
-@pytest.fixture
-def browser(make_user):
-    def make(role: str = "marketer", language: str = "en") -> Client:
-        client = Client()
-        client.force_login(make_user(f"{role}-{language}-ui", role, language=language))
-        return client
-
-    return make
 
 
 def upload(client, content=JALALI, name="orders.csv"):
