@@ -27,8 +27,9 @@ def import_dir(settings, tmp_path):
 
 
 @pytest.fixture
-def browser(make_user):
-    """A signed-in client for a role and page language: browser("owner", "fa")."""
+def signed_in(make_user):
+    """A signed-in test client for a role and page language: signed_in("owner", "fa").
+    (Not `browser`: that is Playwright's, which the Chromium tests here use.)"""
     def make(role: str = "marketer", language: str = "en") -> Client:
         client = Client()
         client.force_login(make_user(f"{role}-{language}-ui", role, language=language))

@@ -21,10 +21,10 @@ def upload(client, content=CSV, name="contacts.csv"):
     return client.post("/imports/", {"file": SimpleUploadedFile(name, content)})
 
 
-def test_wizard_from_upload_to_result(browser, django_capture_on_commit_callbacks):
+def test_wizard_from_upload_to_result(signed_in, django_capture_on_commit_callbacks):
     CustomField.objects.create(key="points", label_fa="امتیاز", label_en="Points",
                                type="number")
-    client = browser("marketer")
+    client = signed_in("marketer")
     assert client.get("/imports/").status_code == 200
     response = upload(client)
     assert response.status_code == 302
@@ -63,8 +63,8 @@ def test_wizard_from_upload_to_result(browser, django_capture_on_commit_callback
     assert client.get(mapping_url).status_code == 404
 
 
-def test_running_job_page_polls_its_status(browser):
-    client = browser("owner")
+def test_running_job_page_polls_its_status(signed_in):
+    client = signed_in("owner")
     upload_url = upload(client)["Location"]
     client.post(upload_url, {f"col_{i}": t for i, t in enumerate(
         ["first_name", "last_name", "phone", "email", "", "", ""])})
@@ -75,8 +75,8 @@ def test_running_job_page_polls_its_status(browser):
     assert client.get(f"/imports/{job.pk}/status.json").json()["finished"] is False
 
 
-def test_persian_page_and_refused_files(browser):
-    client = browser("support", language="fa")
+def test_persian_page_and_refused_files(signed_in):
+    client = signed_in("support", language="fa")
     response = upload(client, b"\x89PNG\x00\x00", "photo.csv")
     assert response.status_code == 200
     assert "field-error" in response.content.decode()
@@ -90,15 +90,15 @@ def test_persian_page_and_refused_files(browser):
 
 
 @pytest.mark.parametrize("role", ["reviewer", "analyst"])
-def test_roles_without_contacts_edit_cannot_import(browser, role):
-    client = browser(role)
+def test_roles_without_contacts_edit_cannot_import(signed_in, role):
+    client = signed_in(role)
     assert client.get("/imports/").status_code == 403
     assert upload(client).status_code == 403
     assert not Job.objects.exists() and not Contact.objects.exists()
 
 
-def test_uploads_and_jobs_of_others_are_hidden(browser, make_user):
-    mine = browser("marketer")
+def test_uploads_and_jobs_of_others_are_hidden(signed_in, make_user):
+    mine = signed_in("marketer")
     mapping_url = upload(mine)["Location"]
     other = Client()
     other.force_login(make_user("other", "support"))

@@ -34,8 +34,8 @@ def upload(client, content=JALALI, name="orders.csv"):
     return response["Location"]
 
 
-def test_the_preview_shows_the_plan_and_asks_for_the_currency(browser):
-    client = browser("marketer")
+def test_the_preview_shows_the_plan_and_asks_for_the_currency(signed_in):
+    client = signed_in("marketer")
     page = client.get("/imports/orders/")
     assert page.status_code == 200 and 'id="upload-form"' in page.content.decode()
     url = upload(client)
@@ -61,8 +61,8 @@ def test_the_preview_shows_the_plan_and_asks_for_the_currency(browser):
     assert "Header names the import recognises" in html and "شماره سفارش" in html
 
 
-def test_a_file_without_currency_is_refused_until_one_is_chosen(browser):
-    client = browser("marketer")
+def test_a_file_without_currency_is_refused_until_one_is_chosen(signed_in):
+    client = signed_in("marketer")
     url = upload(client)
     for action in ("import", "preview"):
         response = client.post(url, {"calendar": "auto", "action": action})
@@ -80,8 +80,8 @@ def test_a_file_without_currency_is_refused_until_one_is_chosen(browser):
     assert not Job.objects.exists()
 
 
-def test_without_a_date_column_the_box_is_required(browser):
-    client = browser("owner")
+def test_without_a_date_column_the_box_is_required(signed_in):
+    client = signed_in("owner")
     url = upload(client, UNDATED)
     html = client.get(url).content.decode()
     assert "the file has no date column" in html
@@ -92,8 +92,8 @@ def test_without_a_date_column_the_box_is_required(browser):
 
 
 def test_the_job_imports_rejects_an_undated_order_and_shows_the_plan(
-        browser, django_capture_on_commit_callbacks):
-    client = browser("marketer")
+        signed_in, django_capture_on_commit_callbacks):
+    client = signed_in("marketer")
     url = upload(client)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(url, {"currency": "IRT", "calendar": "auto",
@@ -131,8 +131,8 @@ def test_the_job_imports_rejects_an_undated_order_and_shows_the_plan(
     assert f'href="/imports/{job.pk}/"' in client.get("/imports/orders/").content.decode()
 
 
-def test_ticking_the_box_dates_undated_orders_now(browser, django_capture_on_commit_callbacks):
-    client = browser("owner")
+def test_ticking_the_box_dates_undated_orders_now(signed_in, django_capture_on_commit_callbacks):
+    client = signed_in("owner")
     url = upload(client)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url, {"currency": "IRT", "calendar": "jalali", "placed_at_now": "on",
@@ -145,8 +145,8 @@ def test_ticking_the_box_dates_undated_orders_now(browser, django_capture_on_com
     assert "orders without a date: dated now" in page
 
 
-def test_a_currency_column_needs_no_choice(browser, django_capture_on_commit_callbacks):
-    client = browser("owner")
+def test_a_currency_column_needs_no_choice(signed_in, django_capture_on_commit_callbacks):
+    client = signed_in("owner")
     url = upload(client, WITH_CURRENCY)
     html = client.get(url).content.decode()
     assert "no currency column" not in html and "“currency”" in html
@@ -158,16 +158,16 @@ def test_a_currency_column_needs_no_choice(browser, django_capture_on_commit_cal
     assert 'id="import-notes"' in page and "2024-06-01" in page
 
 
-def test_a_file_without_order_ids_says_so(browser):
-    client = browser("owner")
+def test_a_file_without_order_ids_says_so(signed_in):
+    client = signed_in("owner")
     url = upload(client, b"email,product\r\na@example.com,Tea\r\n")
     html = client.get(url).content.decode()
     assert 'id="orders-error"' in html and "No column holds the order ID" in html
     assert 'id="orders-form"' not in html
 
 
-def test_a_failed_job_says_why(browser, django_capture_on_commit_callbacks):
-    client = browser("owner")
+def test_a_failed_job_says_why(signed_in, django_capture_on_commit_callbacks):
+    client = signed_in("owner")
     url = upload(client)
     with django_capture_on_commit_callbacks(execute=False):  # queued, not run
         client.post(url, {"currency": "IRT", "calendar": "auto", "action": "import"})
@@ -182,20 +182,20 @@ def test_a_failed_job_says_why(browser, django_capture_on_commit_callbacks):
 
 
 @pytest.mark.parametrize("role", ["support", "analyst", "reviewer"])
-def test_roles_without_commerce_edit_are_refused(browser, role):
-    client = browser(role)
+def test_roles_without_commerce_edit_are_refused(signed_in, role):
+    client = signed_in(role)
     assert client.get("/imports/orders/").status_code == 403
     assert client.get("/imports/orders/some-token/").status_code == 403
 
 
 def test_order_imports_are_hidden_from_roles_that_may_not_start_them(
-        browser, django_capture_on_commit_callbacks):
-    owner = browser("owner")
+        signed_in, django_capture_on_commit_callbacks):
+    owner = signed_in("owner")
     url = upload(owner)
     with django_capture_on_commit_callbacks(execute=True):
         owner.post(url, {"currency": "IRT", "calendar": "auto", "action": "import"})
     job = Job.objects.get()
-    support = browser("support")  # contacts.edit without commerce.edit
+    support = signed_in("support")  # contacts.edit without commerce.edit
     assert support.get(f"/imports/{job.pk}/").status_code == 404
     assert support.get(f"/imports/{job.pk}/status.json").status_code == 404
     assert support.get(f"/imports/{job.pk}/rejected.csv").status_code == 404
