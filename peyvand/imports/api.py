@@ -15,7 +15,7 @@ import json
 from django.http import FileResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import File, Form, Router, Schema
+from ninja import Field, File, Form, Router, Schema
 from ninja.files import UploadedFile
 
 from peyvand.api_common import ERRORS, ErrorOut, Status, api_actor, csv_answer
@@ -56,6 +56,7 @@ class ImportConsent(Schema):
 
 class ImportStatus(Schema):
     job_id: int
+    kind: str = Field(description="contacts.import or orders.import")
     status: str
     progress: int | None
     totals: ImportTotals
@@ -63,6 +64,9 @@ class ImportStatus(Schema):
     filename: str
     error: str
     report_url: str | None
+    notes: list[str] = Field(default_factory=list, description=(
+        "orders: how the file was read (columns left out, currency, dates read as), in the "
+        "caller's language, as the job page shows it"))
 
 
 def _parse_mapping(text: str | None) -> dict[str, str] | None:

@@ -42,6 +42,7 @@ def test_job_flow_with_status_totals_and_report(client_for, django_capture_on_co
     assert response.json()["status_url"] == f"/api/v1/imports/{job_id}"
     status = client.get(f"/api/v1/imports/{job_id}").json()
     assert status["status"] == "done" and status["progress"] == 100
+    assert status["kind"] == "contacts.import" and status["notes"] == []
     assert status["totals"] == {"read": 2, "created": 1, "updated": 0, "merged": 0,
                                 "rejected": 1}
     assert status["report_url"] == f"/api/v1/imports/{job_id}/rejected.csv"

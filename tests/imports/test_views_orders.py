@@ -92,7 +92,7 @@ def test_without_a_date_column_the_box_is_required(signed_in):
 
 
 def test_the_job_imports_rejects_an_undated_order_and_shows_the_plan(
-        signed_in, django_capture_on_commit_callbacks):
+        signed_in, api_for, django_capture_on_commit_callbacks):
     client = signed_in("marketer")
     url = upload(client)
     with django_capture_on_commit_callbacks(execute=True):
@@ -113,6 +113,10 @@ def test_the_job_imports_rejects_an_undated_order_and_shows_the_plan(
     assert "ignored: یادداشت" in notes
     assert "currency: every order in IRT" in notes and "--currency" not in notes
     assert "dates read as Jalali: ۱۴۰۳/۰۲/۱۲ → 2024-05-01" in notes
+    # The API says the same of the job as its page (the owner may see every import).
+    api = api_for("owner").get(f"/api/v1/imports/{job.pk}").json()
+    assert api["kind"] == "orders.import" and api["totals"] == status["totals"]
+    assert "dates read as Jalali: ۱۴۰۳/۰۲/۱۲ → 2024-05-01" in api["notes"]
     with translation.override("fa"):  # a Persian page writes the date read in its digits
         fa_notes = job_status(Job.objects.get()).get("notes")
     assert any("۲۰۲۴-۰۵-۰۱" in n and "2024" not in n for n in fa_notes), fa_notes
