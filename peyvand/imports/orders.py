@@ -139,9 +139,13 @@ def resolve_order_mapping(headers: list[str], overrides: dict[str, str] | None) 
             targets = [IGNORE if t == target else t for t in targets]
         targets[headers.index(column)] = target
     if "order_id" not in targets:
-        raise MappingError(_("No column holds the order ID; map one with --map COLUMN=order_id."))
+        raise MappingError(_("No column holds the order ID: head it with a name Peyvand "
+                             "recognises (“order id”, «شماره سفارش» …), or on the command "
+                             "line map it with --map COLUMN=order_id."))
     if not {"sku", "product"} & set(targets):
-        raise MappingError(_("No column holds the product (SKU or name)."))
+        raise MappingError(_("No column holds the product: head its SKU or name with a name "
+                             "Peyvand recognises (“sku”, “product”, «کالا» …), or on the "
+                             "command line map it with --map COLUMN=sku."))
     return targets
 
 
