@@ -23,6 +23,7 @@ from peyvand.imports.contacts import (
 from peyvand.imports.forms import MappingForm, OrderOptionsForm, UploadForm
 from peyvand.imports.jobs import ORDERS_KIND, do_start_order_import_job, require_order_import
 from peyvand.imports.mapping import target_choices
+from peyvand.imports.order_dates import CALENDARS
 from peyvand.imports.order_plan import OrderOptions
 from peyvand.imports.order_wizard import order_preview, recognised_headers
 from peyvand.imports.queries import access_import_job, import_jobs, job_status, rejected_report
@@ -108,34 +109,31 @@ def orders_upload(request):
 
 @login_required
 def orders_preview(request, token: str):
-    """The plan of the file with the options chosen so far; "Preview again" re-reads it,
+    """The plan of the file with the options chosen so far; "Preview again" shows it again,
     "Import" starts the job. The form is kept through every error."""
     actor = ui_actor(request)
     require_order_import(actor)
     staged = staged_upload(token, request.user.pk)
     context: dict = {"staged": staged, "headers": recognised_headers(), "error": ""}
+    # Of the options only the calendar changes what the preview reads: read it once, with the
+    # calendar asked for (the form checks it and the rest below).
+    calendar = request.POST.get("calendar", "")
     try:
-        preview = order_preview(staged.path, OrderOptions())
+        preview = order_preview(staged.path, OrderOptions(
+            calendar=calendar if calendar in CALENDARS else "auto"))
     except ImportFailed as exc:  # no order ID or product column, or an unreadable file
         context["error"] = str(exc)
         return render(request, "imports/orders_preview.html", context)
     form = OrderOptionsForm(request.POST or None, currency_column=bool(preview.currency_column),
                             date_column=bool(preview.date_column))
-    if request.method == "POST" and form.is_valid():
-        options = form.options()
+    chosen = form.options() if form.is_bound and form.is_valid() else None
+    if chosen is not None and request.POST.get("action") == "import":
         try:
-            if request.POST.get("action") == "import":
-                job = do_start_order_import_job(actor, staged.path, staged.filename, options)
-                return redirect("imports:job", pk=job.pk)
-            preview = order_preview(staged.path, options)
+            job = do_start_order_import_job(actor, staged.path, staged.filename, chosen)
+            return redirect("imports:job", pk=job.pk)
         except ImportFailed as exc:
             context["error"] = str(exc)
-    elif form.is_bound and form.cleaned_data.get("calendar"):
-        # Still show the dates as the chosen calendar reads them.
-        preview = order_preview(staged.path,
-                                OrderOptions(calendar=form.cleaned_data["calendar"]))
-    context.update({"preview": preview, "form": form,
-                    "chosen": form.options() if form.is_bound and form.is_valid() else None})
+    context.update({"preview": preview, "form": form, "chosen": chosen})
     return render(request, "imports/orders_preview.html", context)
 
 
